@@ -1,0 +1,70 @@
+"""What every command shares: the loaded plugins and configuration, loaded once, on demand."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+import yaml
+
+from ordersync.errors import ConfigError
+from ordersync.plugins import Registry, load_plugins
+
+if TYPE_CHECKING:
+    from ordersync.config import Settings
+
+#: Exit status for bad configuration or bad input on the command line.
+EXIT_CONFIG = 2
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+@dataclass
+class App:
+    config_path: str
+    _raw: dict[str, Any] | None = field(default=None, repr=False)
+
+    def raw_config(self) -> dict[str, Any]:
+        """The YAML as written (no secrets resolved); ``{}`` when there is no file."""
+        if self._raw is None:
+            path = Path(self.config_path)
+            if not path.exists():
+                self._raw = {}
+            else:
+                try:
+                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+                except yaml.YAMLError as exc:
+                    fail(f"{path}: not valid YAML: {exc}")
+                if data is not None and not isinstance(data, dict):
+                    fail(f"{path}: the top level must be a mapping of keys")
+                self._raw = data or {}
+        return self._raw
+
+    @cached_property
+    def registry(self) -> Registry:
+        plugins = self.raw_config().get("plugins") or {}
+        disabled = plugins.get("disabled", []) if isinstance(plugins, dict) else []
+        return load_plugins(disabled=[str(d) for d in disabled or []])
+
+    @cached_property
+    def settings(self) -> Settings:
+        from ordersync.config import load_config
+
+        if not Path(self.config_path).exists():
+            fail(f"{self.config_path}: no such configuration file (see --config)")
+        try:
+            return load_config(Path(self.config_path), self.registry)
+        except ConfigError as exc:
+            fail(f"{self.config_path}: {exc}")

@@ -1,0 +1,7 @@
+"""``ordersync db``: placeholder until its module lands."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,68 @@
+"""The exception tree, grouped by what the caller should do next::
+
+    OrderSyncError
+    ├── ConfigError              bad configuration: names the path; the CLI exits 2
+    ├── PluginError              a plugin failed to load or broke the contract
+    └── PlatformError            a platform call failed (carries platform and operation)
+        ├── RetriableError       try again later (429, 5xx, timeouts, resets); may carry retry_after
+        ├── FatalPlatformError   retrying will not help until a person acts (revoked token, 401/403)
+        └── RejectedError        the platform refused this one item (400/422): record it, go on
+    OrderError                   one order is bad (malformed payload, totals do not add up):
+                                 recorded as failed with this reason, the others go on
+"""
+
+from __future__ import annotations
+
+
+class OrderSyncError(Exception):
+    """Base of every error ordersync raises on purpose."""
+
+
+class ConfigError(OrderSyncError):
+    """Bad configuration. ``path`` is the dotted YAML path, e.g. ``channels.ebay-uk.type``."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}" if path else reason)
+
+
+class PluginError(OrderSyncError):
+    """A plugin failed to load or broke the plugin contract."""
+
+
+class PlatformError(OrderSyncError):
+    """A call to a platform failed."""
+
+    def __init__(self, platform: str, operation: str, reason: str) -> None:
+        self.platform = platform
+        self.operation = operation
+        self.reason = reason
+        super().__init__(f"{platform}: {operation} failed: {reason}")
+
+
+class RetriableError(PlatformError):
+    """Transient: the same call may succeed later (after ``retry_after`` seconds if given)."""
+
+    def __init__(
+        self, platform: str, operation: str, reason: str, retry_after: float | None = None
+    ) -> None:
+        super().__init__(platform, operation, reason)
+        self.retry_after = retry_after
+
+
+class FatalPlatformError(PlatformError):
+    """Retrying will not help until a person acts (revoked credentials, missing permission)."""
+
+
+class RejectedError(PlatformError):
+    """The platform refused this one request; other requests may still succeed."""
+
+
+class OrderError(OrderSyncError):
+    """One order cannot be processed; recorded as failed with this reason."""
+
+    def __init__(self, order_id: str, reason: str) -> None:
+        self.order_id = order_id
+        self.reason = reason
+        super().__init__(f"order {order_id}: {reason}")

@@ -1,0 +1,244 @@
+"""Domain models: the canonical channel order, listings, store products and the store-order draft.
+
+These are public formats (see ``docs/formats.md``): the ``file`` channel reads canonical orders,
+``ordersync orders show --json`` prints them, ``sync --dry-run --json`` prints drafts. Amounts are
+``Decimal`` and serialise as decimal strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+from ordersync.money import minor_unit
+
+#: A decimal amount that serialises as a string (``"12.00"``), never as a float.
+Amount = Annotated[Decimal, PlainSerializer(lambda d: str(d), return_type=str, when_used="json")]
+
+#: Prefix of the deterministic reference every store order created by ordersync carries.
+REFERENCE_PREFIX = "ordersync:"
+
+
+def order_reference(channel: str, order_id: str) -> str:
+    """The idempotency reference of the store order made from ``order_id`` on ``channel``."""
+    return f"{REFERENCE_PREFIX}{channel}:{order_id}"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class OrderStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class Buyer(_Model):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class Address(_Model):
+    name: str | None = None
+    line1: str | None = None
+    line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code")
+
+
+class OrderLine(_Model):
+    id: str = Field(min_length=1)
+    listing_id: str = Field(min_length=1)
+    sku: str | None = None
+    title: str
+    quantity: int = Field(gt=0)
+    unit_price: Amount = Field(ge=0)
+    tax: Amount | None = Field(default=None, ge=0, description="Tax of the whole line, if given")
+
+
+class Shipping(_Model):
+    title: str = "Shipping"
+    price: Amount = Field(default=Decimal(0), ge=0)
+    tax: Amount | None = Field(default=None, ge=0)
+
+
+class Fulfillment(_Model):
+    tracking_number: str = Field(min_length=1)
+    carrier: str | None = None
+    line_ids: list[str] = Field(default_factory=list, description="Empty: every line")
+    shipped_at: datetime | None = None
+
+
+class Refund(_Model):
+    line_ids: list[str] = Field(default_factory=list, description="Empty: no line restocked")
+    amount: Amount = Field(ge=0)
+    created_at: datetime | None = None
+
+
+class ChannelOrder(_Model):
+    """One order as a sales channel sees it, in ordersync's canonical shape."""
+
+    id: str = Field(min_length=1)
+    number: str = Field(min_length=1)
+    status: OrderStatus
+    currency: str = Field(min_length=3, max_length=3)
+    created_at: datetime
+    updated_at: datetime
+    buyer: Buyer = Field(default_factory=Buyer)
+    shipping_address: Address | None = None
+    lines: list[OrderLine] = Field(min_length=1)
+    shipping: Shipping = Field(default_factory=Shipping)
+    tax_total: Amount | None = Field(default=None, ge=0)
+    taxes_included: bool = True
+    total: Amount = Field(ge=0)
+    fulfillments: list[Fulfillment] = Field(default_factory=list)
+    refunds: list[Refund] = Field(default_factory=list)
+    tags: list[str] = Field(
+        default_factory=list,
+        description="Platform tags; an order tagged with an ordersync reference was made by ordersync",
+    )
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        minor_unit(value)  # raises ValueError on a malformed code
+        return value.upper()
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status is not OrderStatus.UNPAID
+
+    def line(self, line_id: str) -> OrderLine | None:
+        return next((line for line in self.lines if line.id == line_id), None)
+
+
+class Listing(_Model):
+    """A listing on a sales channel: what the buyer bought."""
+
+    listing_id: str = Field(min_length=1)
+    sku: str | None = None
+    title: str = ""
+    quantity: int = Field(default=0, ge=0)
+
+
+class StoreProduct(_Model):
+    """A product variant in the main store: where the stock lives."""
+
+    product_id: str = Field(min_length=1)
+    variant_id: str = Field(min_length=1)
+    sku: str | None = None
+    title: str = ""
+    price: Amount = Field(default=Decimal(0), ge=0)
+    quantity: int = 0
+
+
+class DraftLine(_Model):
+    line_id: str = Field(description="The channel line this store line comes from")
+    sku: str | None
+    title: str
+    quantity: int = Field(gt=0)
+    unit_price: Amount
+    linked: bool
+    store_variant_id: str | None = None
+    tax: Amount | None = None
+
+
+class DraftShippingLine(_Model):
+    title: str
+    price: Amount
+    tax: Amount | None = None
+
+
+class DraftTaxLine(_Model):
+    title: str
+    rate: Amount = Field(description="Percent, e.g. 20 for 20%")
+    amount: Amount
+
+
+class StoreOrderDraft(_Model):
+    """The store order ordersync would create: the output of the pure draft step.
+
+    Plugins may add ``tags``, ``note`` and ``metafields`` in ``ordersync_prepare_store_order``.
+    """
+
+    channel: str
+    channel_order_id: str
+    number: str | None = Field(
+        default=None, description="The channel's number (with prefix); None: the store numbers it"
+    )
+    number_prefix: str = ""
+    reference: str
+    currency: str
+    buyer: Buyer = Field(default_factory=Buyer)
+    shipping_address: Address | None = None
+    lines: list[DraftLine]
+    shipping_lines: list[DraftShippingLine] = Field(default_factory=list)
+    tax_lines: list[DraftTaxLine] = Field(default_factory=list)
+    taxes_included: bool = True
+    total: Amount
+    paid: bool = True
+    send_receipt: bool = False
+    send_fulfillment_receipt: bool = False
+    buyer_accepts_marketing: bool = False
+    customer_notifications: bool = False
+    new_order_notifications: bool = True
+    deduct_stock: list[str] = Field(default_factory=list, description="SKUs whose stock moves")
+    tags: list[str] = Field(default_factory=list)
+    note: str | None = None
+    metafields: dict[str, str] = Field(default_factory=dict)
+
+    def decision_json(self) -> dict[str, Any]:
+        """The ``draft`` object of the public decision format (``sync --dry-run --json``)."""
+        data = self.model_dump(mode="json")
+        keep = (
+            "number", "reference", "currency", "lines", "shipping_lines", "tax_lines",
+            "taxes_included", "total", "send_receipt", "send_fulfillment_receipt",
+            "buyer_accepts_marketing", "deduct_stock",
+        )
+        out = {key: data[key] for key in keep}
+        out["lines"] = [
+            {k: line[k] for k in
+             ("sku", "title", "quantity", "unit_price", "linked", "store_variant_id")}
+            for line in data["lines"]
+        ]
+        return out
+
+
+class StoreOrderStatus(StrEnum):
+    OPEN = "open"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class StoreOrderLine(_Model):
+    id: str
+    line_id: str | None = Field(default=None, description="The channel line it came from")
+    sku: str | None = None
+    title: str
+    quantity: int
+    unit_price: Amount
+    store_variant_id: str | None = None
+
+
+class StoreOrder(_Model):
+    """An order as the main store holds it."""
+
+    id: str
+    number: str | None = None
+    reference: str | None = None
+    status: StoreOrderStatus = StoreOrderStatus.OPEN
+    lines: list[StoreOrderLine] = Field(default_factory=list)
+    fulfillments: list[Fulfillment] = Field(default_factory=list)

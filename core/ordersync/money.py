@@ -1,0 +1,37 @@
+"""Money: ``Decimal`` amounts rounded to the currency's ISO 4217 minor unit."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+# ISO 4217 minor units that are not 2 (ISO 4217 amendment list, table A.1). Every other
+# active currency code has two decimals.
+_MINOR_UNITS: dict[str, int] = {
+    # zero-decimal
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0,
+    "XPF": 0,
+    # three-decimal
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    # four-decimal
+    "CLF": 4, "UYW": 4,
+}
+
+
+def minor_unit(currency: str) -> int:
+    """Number of decimals of ``currency`` (an ISO 4217 code, e.g. ``JPY`` -> 0, ``KWD`` -> 3)."""
+    code = currency.upper()
+    if len(code) != 3 or not code.isalpha():
+        msg = f"{currency!r} is not an ISO 4217 currency code"
+        raise ValueError(msg)
+    return _MINOR_UNITS.get(code, 2)
+
+
+def quantum(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: ``Decimal('0.01')`` for GBP, ``Decimal('1')`` for JPY."""
+    return Decimal(1).scaleb(-minor_unit(currency))
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """Round ``amount`` half-up to the minor unit of ``currency``."""
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)

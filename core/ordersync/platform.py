@@ -1,0 +1,242 @@
+"""The platform types a plugin contributes: channels, main stores and notifiers.
+
+A type is a class with a pydantic ``Config`` model for its YAML section and its capabilities
+declared as class data. The core instantiates it with ``(name, config, context)`` and calls its
+async methods; plugins never touch the database or each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from ordersync.capabilities import ChannelCapabilities, NotifierCapabilities, StoreCapabilities
+from ordersync.errors import OrderError
+from ordersync.models import (
+    ChannelOrder,
+    Fulfillment,
+    Listing,
+    StoreOrder,
+    StoreOrderDraft,
+    StoreProduct,
+)
+from ordersync.options import OrderSyncOptions
+
+if TYPE_CHECKING:
+    from ordersync.http import PlatformHttp
+
+
+class SecretField:
+    """Marks a config field as a credential: YAML must give ``${ENV}`` or ``${file:/path}``."""
+
+
+#: A credential in a plugin's ``Config``. Clear text in the YAML is a config error; the value is
+#: a ``SecretStr`` that never prints.
+Secret = Annotated[SecretStr, SecretField()]
+
+
+class _PluginConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+
+
+class ChannelConfig(_PluginConfig):
+    """Keys every channel has. A channel type's ``Config`` subclasses this and adds its own."""
+
+    inventory_sync: bool = Field(default=False, description="Push store stock to this channel")
+    poll_interval: str = Field(default="5m", pattern=r"^\d+(\.\d+)?(ms|s|m|h)$")
+    enabled: bool = True
+    order_sync: OrderSyncOptions = Field(default_factory=OrderSyncOptions)
+
+
+class StoreConfig(_PluginConfig):
+    """Keys every main store has; a store type's ``Config`` subclasses this."""
+
+
+class NotifierConfig(_PluginConfig):
+    """Keys every notifier has; a notifier type's ``Config`` subclasses this."""
+
+
+class TokenStore(Protocol):
+    """Where refreshed access tokens live (the state database, written atomically)."""
+
+    async def get(self, key: str) -> dict[str, Any] | None: ...
+
+    async def put(self, key: str, value: dict[str, Any]) -> None: ...
+
+
+class MemoryTokenStore:
+    """A ``TokenStore`` in memory: for tests and one-shot commands."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, dict[str, Any]] = {}
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        return self._data.get(key)
+
+    async def put(self, key: str, value: dict[str, Any]) -> None:
+        self._data[key] = dict(value)
+
+
+@dataclass
+class Context:
+    """What the core hands a platform instance: its name, a logger, HTTP and token storage."""
+
+    name: str
+    tokens: TokenStore = field(default_factory=MemoryTokenStore)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("ordersync.platform"))
+
+    def http(self, platform: str, base_url: str, **kwargs: Any) -> PlatformHttp:
+        """An HTTP client with the core's retries, backoff and rate limiting (see ``http.py``)."""
+        from ordersync.http import PlatformHttp
+
+        return PlatformHttp(platform=platform, base_url=base_url, log=self.log, **kwargs)
+
+
+@dataclass
+class OrderPage:
+    """One page of a channel's order stream.
+
+    ``failures`` holds orders the plugin could not map (malformed payloads): each is recorded as
+    failed with its reason and never stops the other orders.
+    """
+
+    orders: list[ChannelOrder] = field(default_factory=list)
+    failures: list[OrderError] = field(default_factory=list)
+
+
+class AlertKind(StrEnum):
+    IMPORT_FAILURE = "import_failure"
+    UNLINKED_PRODUCTS = "unlinked_products"
+    CHANNEL_ERROR = "channel_error"
+
+
+class Alert(BaseModel):
+    """Something an operator should know about, sent to every notifier."""
+
+    kind: AlertKind
+    channel: str
+    order_id: str | None = None
+    reason: str
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def subject(self) -> str:
+        what = {
+            AlertKind.IMPORT_FAILURE: "Order import failed",
+            AlertKind.UNLINKED_PRODUCTS: "Order has unlinked products",
+            AlertKind.CHANNEL_ERROR: "Channel in error",
+        }[self.kind]
+        target = f" {self.order_id}" if self.order_id else ""
+        return f"[ordersync] {what}: {self.channel}{target}"
+
+
+class _PlatformType(ABC):
+    type_name: ClassVar[str]
+    """The ``type:`` value in YAML that selects this class."""
+
+    def __init__(self, name: str, config: Any, context: Context) -> None:
+        self.name = name
+        self.config = config
+        self.context = context
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to close by default
+        """Release connections. Called once when the core is done with the instance."""
+
+
+class Channel(_PlatformType):
+    """A sales channel: where buyers place orders (eBay, Amazon, Etsy, ...)."""
+
+    Config: ClassVar[type[ChannelConfig]] = ChannelConfig
+    capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities()
+    config: ChannelConfig
+
+    @abstractmethod
+    def fetch_orders(self, since: datetime | None) -> AsyncIterator[OrderPage]:
+        """Yield pages of orders created or changed at or after ``since`` (None: all)."""
+
+    @abstractmethod
+    async def get_order(self, order_id: str) -> ChannelOrder | None:
+        """Read one order by its channel id; None if the channel does not know it."""
+
+    async def upload_tracking(self, order: ChannelOrder, fulfillment: Fulfillment) -> None:
+        """Tell the channel that ``fulfillment`` shipped lines of ``order``."""
+        raise NotImplementedError
+
+    async def set_listing_quantity(self, listing_id: str, quantity: int) -> None:
+        """Set the available quantity of one listing."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def list_listings(self) -> AsyncIterator[Listing]:
+        """Yield every listing of the channel (for linking by SKU)."""
+
+
+class Store(_PlatformType):
+    """The main store: where orders are fulfilled and stock lives (Shopify, WooCommerce, ...)."""
+
+    Config: ClassVar[type[StoreConfig]] = StoreConfig
+    capabilities: ClassVar[StoreCapabilities] = StoreCapabilities()
+    config: StoreConfig
+
+    @abstractmethod
+    async def find_order(self, reference: str) -> StoreOrder | None:
+        """The store order carrying ``reference`` (see ``order_reference``), or None."""
+
+    @abstractmethod
+    async def create_order(self, draft: StoreOrderDraft) -> StoreOrder:
+        """Create the order. Deducts stock for the SKUs in ``draft.deduct_stock`` only."""
+
+    @abstractmethod
+    async def get_order(self, store_order_id: str) -> StoreOrder | None:
+        """Read one store order with its lines and fulfillments."""
+
+    @abstractmethod
+    def fetch_orders(self, since: datetime | None) -> AsyncIterator[list[StoreOrder]]:
+        """Yield pages of ordersync-made store orders changed at or after ``since``."""
+
+    @abstractmethod
+    async def cancel_order(self, order: StoreOrder, restock_line_ids: list[str]) -> None:
+        """Cancel the order and put back the stock of the given store lines."""
+
+    @abstractmethod
+    async def refund_lines(
+        self, order: StoreOrder, quantities: dict[str, int], restock: bool
+    ) -> None:
+        """Refund ``quantities`` (store line id -> quantity), restocking them when asked."""
+
+    @abstractmethod
+    async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:
+        """Record a shipment with tracking on the store order (lines: store line ids)."""
+
+    @abstractmethod
+    async def get_stock(self, variant_ids: list[str]) -> dict[str, int]:
+        """Available quantity of each variant."""
+
+    @abstractmethod
+    async def set_stock(self, variant_id: str, quantity: int) -> None:
+        """Set the available quantity of one variant."""
+
+    @abstractmethod
+    def list_products(self) -> AsyncIterator[StoreProduct]:
+        """Yield every product variant of the store (for linking by SKU)."""
+
+
+class Notifier(_PlatformType):
+    """Sends alerts to people (email, chat, ...)."""
+
+    Config: ClassVar[type[NotifierConfig]] = NotifierConfig
+    capabilities: ClassVar[NotifierCapabilities] = NotifierCapabilities()
+    config: NotifierConfig
+
+    @abstractmethod
+    async def send(self, alert: Alert) -> None:
+        """Deliver one alert. Raise on failure; the core records it and tries other notifiers."""

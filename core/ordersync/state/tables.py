@@ -1,0 +1,142 @@
+"""The state tables. Every schema change comes with an alembic migration (``migrations/``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = True) -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class RecordState(StrEnum):
+    """Where one channel order stands (``orders list``)."""
+
+    PENDING = "pending"
+    IMPORTED = "imported"
+    WAITING_LINK = "waiting_link"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class OrderRecord(SQLModel, table=True):
+    """One channel order: its last known content, its state and the store order made from it."""
+
+    __tablename__ = "order_record"
+    __table_args__ = (UniqueConstraint("channel", "order_id", name="uq_order_record_channel_order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(index=True)
+    order_id: str
+    number: str = ""
+    state: str = Field(default=RecordState.PENDING.value, index=True)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    store_order_id: str | None = None
+    payload: str | None = Field(default=None, sa_column=Column(Text))
+    order_updated_at: datetime | None = Field(default=None, sa_column=_ts())
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+
+
+class ListingLink(SQLModel, table=True):
+    """A channel listing linked to a store variant: where its stock comes from."""
+
+    __tablename__ = "listing_link"
+    __table_args__ = (UniqueConstraint("channel", "listing_id", name="uq_listing_link"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(index=True)
+    listing_id: str
+    store_variant_id: str = Field(index=True)
+    sku: str | None = None
+    source: str = "manual"  # "auto" (by SKU) or "manual"
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+
+
+class ChannelState(SQLModel, table=True):
+    """Per channel (and ``@store`` for the main store): cursor, last sync and error."""
+
+    __tablename__ = "channel_state"
+
+    channel: str = Field(primary_key=True)
+    cursor: datetime | None = Field(default=None, sa_column=_ts())
+    last_sync: datetime | None = Field(default=None, sa_column=_ts())
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    error_since: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class EffectStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Effect(SQLModel, table=True):
+    """One side effect on a platform, written with the decision that causes it, applied once."""
+
+    __tablename__ = "effect"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    kind: str = Field(index=True)
+    channel: str = Field(index=True)
+    order_id: str | None = None
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=EffectStatus.PENDING.value, index=True)
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    claimed_by: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_column=_ts())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    done_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class AlertRecord(SQLModel, table=True):
+    """An alert, unique per (kind, channel, order, reason) so that each is sent once."""
+
+    __tablename__ = "alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    kind: str
+    channel: str
+    order_id: str | None = None
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    sent_at: datetime | None = Field(default=None, sa_column=_ts())
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class WebhookEvent(SQLModel, table=True):
+    """A webhook delivery, kept to drop repeated deliveries of the same event."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (UniqueConstraint("source", "event_id", name="uq_webhook_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str
+    event_id: str
+    topic: str | None = None
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
+    processed_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class StoredToken(SQLModel, table=True):
+    """A platform access token (refreshed by the plugin, stored atomically here)."""
+
+    __tablename__ = "token"
+
+    key: str = Field(primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
