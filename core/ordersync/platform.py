@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, WrapValidator
 
 from ordersync.capabilities import ChannelCapabilities, NotifierCapabilities, StoreCapabilities
 from ordersync.errors import OrderError
@@ -40,6 +42,18 @@ class SecretField:
 #: A credential in a plugin's ``Config``. Clear text in the YAML is a config error; the value is
 #: a ``SecretStr`` that never prints.
 Secret = Annotated[SecretStr, SecretField()]
+
+
+def _relative_to_config(value: Any, handler: Any, info: ValidationInfo) -> Path:
+    path: Path = handler(value)
+    base = (info.context or {}).get("base_dir")
+    path = path.expanduser()
+    return path if path.is_absolute() or base is None else Path(base) / path
+
+
+#: A filesystem path in a plugin's ``Config``: relative paths are relative to the folder of
+#: ``ordersync.yaml`` (the loader passes ``context={"base_dir": ...}`` to validation).
+ConfigPath = Annotated[Path, WrapValidator(_relative_to_config)]
 
 
 class _PluginConfig(BaseModel):
