@@ -132,12 +132,16 @@ class PlatformHttp:
 
     async def request(
         self, method: str, url: str, *, operation: str, cost: float = 1.0,
-        retry_statuses: frozenset[int] = RETRY_STATUSES, **kwargs: Any,
+        retry_statuses: frozenset[int] = RETRY_STATUSES, idempotent: bool = True, **kwargs: Any,
     ) -> httpx.Response:
         """Send one request; retry what is transient; raise what is not.
 
         :param operation: what the call does, in words, for errors and logs ("fetch orders").
         :param cost: rate-limit tokens the call takes.
+        :param idempotent: False for a call that must not be repeated blindly (a create with no
+            idempotency key): then only failures that prove the platform did not act on it (a
+            refused connection, 429) are retried; a timeout, a reset or a 5xx raises
+            ``RetriableError`` at once, so that the caller can look before it tries again.
         :returns: a response with a 2xx/3xx status.
         :raises RetriableError: still failing after ``max_attempts``.
         :raises FatalPlatformError: 401/403 — credentials need a person.
@@ -153,6 +157,9 @@ class PlatformHttp:
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 last = RetriableError(self.platform, operation, f"{type(exc).__name__}: {exc}")
                 wait = self._backoff(attempt)
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if not idempotent and not never_sent:
+                    raise last from exc
             else:
                 if self.on_response is not None:
                     self.on_response(response)
@@ -169,6 +176,8 @@ class PlatformHttp:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 last = RetriableError(self.platform, operation, reason, retry_after)
                 wait = retry_after if retry_after is not None else self._backoff(attempt)
+                if not idempotent and status != 429:
+                    raise last
             if attempt < self.max_attempts:
                 self.log.warning(
                     "%s: %s failed (%s); retry %d/%d in %.2fs", self.platform, operation,
