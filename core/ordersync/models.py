@@ -85,6 +85,11 @@ class Refund(_Model):
     line_ids: list[str] = Field(default_factory=list, description="Empty: no line restocked")
     amount: Amount = Field(ge=0)
     created_at: datetime | None = None
+    quantities: dict[str, int] = Field(
+        default_factory=dict,
+        description="Channel line id -> quantity refunded, for part of a line; a line in "
+        "line_ids without an entry here is refunded whole",
+    )
 
 
 class ChannelOrder(_Model):
