@@ -31,9 +31,10 @@ def _what_to_do(alert: Alert) -> list[str]:
     show = f"    ordersync orders show {channel} {order}"
     if alert.kind is AlertKind.UNLINKED_PRODUCTS:
         return [
-            "1. Link each unlinked listing of this order to a product of the main store",
-            "   (`ordersync links add --help` shows the arguments):",
-            "    ordersync links add ...",
+            "1. Link each unlinked listing of this order to a product of the main store:",
+            f"    ordersync links add {channel} <listing id> <store variant id>",
+            "   or link every listing whose SKU matches a store product:",
+            f"    ordersync links auto --channel {channel}",
             "2. Import the order now instead of waiting for the next sync pass:",
             retry,
             "Or, to import orders with unlinked listings as text lines (no stock moves for",
@@ -70,10 +71,11 @@ def alert_body(alert: Alert, notifier: str) -> str:
         lines.append(f"{label + ':':<9}{first}")
         lines.extend(f"{'':<9}{more}" for more in rest)
     lines += ["", "What to do:", *_what_to_do(alert), ""]
-    lines.append(
-        f"-- \nSent by ordersync, notifier {notifier!r}. You get this email because your "
-        "address is in its `to` list in ordersync.yaml."
-    )
+    lines += [
+        "-- ",
+        f"Sent by ordersync, notifier {notifier!r}: your address is in its `to` list",
+        "in ordersync.yaml.",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -34,7 +34,8 @@ def test_unlinked_products_email_says_which_order_and_how_to_link_it() -> None:
     assert "Order:   12-34567-89012" in body
     assert "Reason:  listing L-100 (Red mug) is linked to no store product" in body
     assert "When:    2026-11-20 10:05:00 UTC" in body
-    assert "ordersync links add" in body
+    assert "ordersync links add ebay-uk <listing id> <store variant id>" in body
+    assert "ordersync links auto --channel ebay-uk" in body
     assert "ordersync orders retry ebay-uk 12-34567-89012" in body
     assert "channels.ebay-uk.order_sync.import_unlinked: true" in body
 

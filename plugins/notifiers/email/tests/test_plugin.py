@@ -5,8 +5,10 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 import pytest
+from ordersync.platform import Notifier
 from ordersync.plugins import ENTRY_POINT_GROUP, ENV_ONLY, load_plugins
 from ordersync_email import EmailNotifier
+from ordersync_email.plugin import ordersync_register_notifier_types
 
 
 def test_entry_point_email_names_the_hook_module() -> None:
@@ -32,3 +34,9 @@ def test_load_plugins_finds_the_email_notifier_type(monkeypatch: pytest.MonkeyPa
 def test_disabling_the_plugin_leaves_no_email_type(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV_ONLY, raising=False)
     assert "email" not in load_plugins(disabled=["email"]).notifiers
+
+
+def test_hook_registers_exactly_the_email_notifier() -> None:
+    registered: list[type[Notifier]] = []
+    ordersync_register_notifier_types(register=registered.append)
+    assert registered == [EmailNotifier]
