@@ -1,0 +1,321 @@
+"""The state database: engines, the packaged migrations and ``ordersync db``.
+
+Every schema test runs on a real SQLite file and, when ``ORDERSYNC_TEST_POSTGRES_URL`` is set,
+on a real PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from ordersync.errors import ConfigError
+from ordersync.state import tables
+from ordersync.state.db import (
+    current_revision,
+    head_revision,
+    make_engine,
+    resolve_database_url,
+    session_scope,
+    upgrade,
+)
+from ordersync.state.tables import OrderRecord
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, select
+
+TABLES = {
+    "order_record", "listing_link", "channel_state", "effect", "alert", "webhook_event", "token",
+}
+ORDERSYNC = Path(sys.executable).parent / "ordersync"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a new SQLite file, or the module's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/state/ordersync.db"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    yield url
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+# --- engines -------------------------------------------------------------------------------
+
+
+def test_sqlite_file_gets_wal_busy_timeout_foreign_keys_and_its_folder(tmp_path: Path) -> None:
+    path = tmp_path / "not" / "yet" / "there.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        pragma = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
+    engine.dispose()
+    assert path.exists()
+    # synchronous 1 is NORMAL
+    assert pragma == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 10_000,
+                      "foreign_keys": 1}
+
+
+def test_in_memory_sqlite_is_one_database_for_every_session() -> None:
+    engine = make_engine("sqlite://")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        session.add(OrderRecord(channel="ebay-uk", order_id="1"))
+    with session_scope(engine, read_only=True) as session:
+        assert [r.order_id for r in session.exec(select(OrderRecord))] == ["1"]
+    assert current_revision(engine) == head_revision()
+
+
+@pytest.mark.parametrize(
+    ("url", "what"),
+    [
+        ("", "must be a database URL"),
+        ("ordersync.db", "is not a database URL"),
+        ("mysql://admin:hunter2@db.example.com/shop", "unsupported database 'mysql'"),
+        ("postgresql+asyncpg://admin:hunter2@db/shop", "unsupported database"),
+    ],
+)
+def test_bad_url_is_a_config_error_naming_database(url: str, what: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_engine(url)
+    assert caught.value.path == "database"
+    assert what in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_sqlite_folder_that_cannot_be_created_is_a_config_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=r"^database: cannot create the folder"):
+        make_engine(f"sqlite:///{blocker}/sub/ordersync.db")
+
+
+def test_plain_postgresql_urls_use_psycopg() -> None:
+    for url in ("postgresql://u@localhost/db", "postgres://u@localhost/db"):
+        engine = make_engine(url)  # connects lazily: no server needed
+        assert engine.url.drivername == "postgresql+psycopg"
+        assert engine.pool._pre_ping
+
+
+def test_relative_sqlite_paths_are_relative_to_the_config_folder(tmp_path: Path) -> None:
+    assert resolve_database_url("sqlite:///ordersync.db", tmp_path) == (
+        f"sqlite:///{tmp_path}/ordersync.db"
+    )
+    assert resolve_database_url("sqlite:///data/o.db", tmp_path) == f"sqlite:///{tmp_path}/data/o.db"
+    for unchanged in ("sqlite:////srv/o.db", "sqlite://", "postgresql+psycopg://u@h/db"):
+        assert resolve_database_url(unchanged, tmp_path) == unchanged
+
+
+# --- migrations ----------------------------------------------------------------------------
+
+
+def test_upgrade_creates_exactly_the_tables_of_the_models(engine: sa.Engine) -> None:
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision() == "0001"
+    assert set(sa.inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
+    assert {t.name for t in SQLModel.metadata.sorted_tables} >= TABLES
+    assert tables.OrderRecord.__tablename__ == "order_record"
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+    assert differences == []
+
+
+def test_autogenerate_comparison_does_see_a_missing_index(engine: sa.Engine) -> None:
+    # Guards the test above: an empty comparison must mean "same schema", not "compared nothing".
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_effect_kind")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+    assert [(d[0], d[1].name) for d in differences] == [("add_index", "ix_effect_kind")]
+
+
+def test_upgrade_twice_is_a_no_op_and_keeps_the_data(db_url: str) -> None:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with session_scope(engine) as session:
+        session.add(OrderRecord(channel="ebay-uk", order_id="12-345"))
+    upgrade(db_url)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with session_scope(engine) as session:
+        assert [r.order_id for r in session.exec(select(OrderRecord))] == ["12-345"]
+    engine.dispose()
+
+
+def test_concurrent_upgrades_do_the_work_once(db_url: str) -> None:
+    engines = [make_engine(db_url) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def run(engine: sa.Engine) -> None:
+        try:
+            upgrade(engine)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(current_revision(e) == head_revision() for e in engines)
+    for e in engines:
+        e.dispose()
+
+
+def test_order_record_is_unique_per_channel_and_order_id(engine: sa.Engine) -> None:
+    upgrade(engine)
+    with session_scope(engine) as session:
+        session.add(OrderRecord(channel="ebay-uk", order_id="1"))
+        session.add(OrderRecord(channel="etsy", order_id="1"))  # same id, other channel: fine
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(OrderRecord(channel="ebay-uk", order_id="1"))
+    with session_scope(engine, read_only=True) as session:
+        rows = session.exec(select(OrderRecord.channel, OrderRecord.order_id)).all()
+    assert sorted(rows) == [("ebay-uk", "1"), ("etsy", "1")]
+
+
+def test_utc_timestamps_come_back_as_the_same_instant(engine: sa.Engine) -> None:
+    upgrade(engine)
+    written = datetime(2026, 11, 20, 10, 5, 0, 123456, tzinfo=UTC)
+    with session_scope(engine) as session:
+        session.add(OrderRecord(channel="ebay-uk", order_id="1", order_updated_at=written))
+    with session_scope(engine, read_only=True) as session:
+        read = session.exec(select(OrderRecord.order_updated_at)).one()
+    assert read is not None
+    # PostgreSQL keeps the zone; SQLite has no zone type and hands back naive UTC.
+    assert read.replace(tzinfo=read.tzinfo or UTC) == written
+
+
+# --- transactions --------------------------------------------------------------------------
+
+
+def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: sa.Engine) -> None:
+    upgrade(engine)
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        session.add(OrderRecord(channel="ebay-uk", order_id="lost"))
+        session.flush()
+        raise RuntimeError("boom")
+    with session_scope(engine) as session:
+        session.add(OrderRecord(channel="ebay-uk", order_id="kept"))
+    with session_scope(engine, read_only=True) as session:
+        assert [r.order_id for r in session.exec(select(OrderRecord))] == ["kept"]
+
+
+def test_schema_changes_roll_back_with_their_transaction(engine: sa.Engine) -> None:
+    # What makes a failed migration leave SQLite as it was (the sqlite3 module alone would
+    # have committed the CREATE TABLE on its own).
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE scratch (id INTEGER)")
+        raise RuntimeError("migration failed half-way")
+    assert "scratch" not in sa.inspect(engine).get_table_names()
+
+
+# --- ordersync db --------------------------------------------------------------------------
+
+
+def _ordersync(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ORDERSYNC), *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_db_upgrade_creates_the_database_beside_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "ordersync.yaml"
+    config.parent.mkdir()
+    config.write_text("database: sqlite:///state/ordersync.db\n")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+
+    first = _ordersync("--config", str(config), "db", "upgrade", cwd=elsewhere)
+    assert first.returncode == 0, first.stderr
+    database = tmp_path / "etc" / "state" / "ordersync.db"
+    assert database.exists()
+    assert "upgraded from empty to 0001" in first.stdout
+
+    again = _ordersync("--config", str(config), "db", "upgrade", cwd=elsewhere)
+    assert again.returncode == 0, again.stderr
+    assert "already at 0001" in again.stdout
+
+    current = _ordersync("--config", str(config), "db", "current", cwd=elsewhere)
+    assert current.returncode == 0, current.stderr
+    assert "at 0001 (up to date)" in current.stdout
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_db_upgrade_database_option_overrides_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "ordersync.yaml"
+    config.write_text("database: sqlite:///configured.db\n")
+    done = _ordersync(
+        "--config", str(config), "db", "upgrade", "--database", "sqlite:///given.db", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "given.db").exists()
+    assert not (tmp_path / "configured.db").exists()
+
+
+def test_db_current_does_not_create_a_missing_database(tmp_path: Path) -> None:
+    config = tmp_path / "ordersync.yaml"
+    config.write_text("database: sqlite:///later/ordersync.db\n")
+    shown = _ordersync("--config", str(config), "db", "current", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "no database yet: run `ordersync db upgrade`" in shown.stdout
+    assert not (tmp_path / "later").exists()
+
+
+def test_bad_database_url_exits_2_naming_database(tmp_path: Path) -> None:
+    config = tmp_path / "ordersync.yaml"
+    config.write_text("database: mysql://shop:hunter2@db.example.com/shop\n")
+    failed = _ordersync("--config", str(config), "db", "upgrade", cwd=tmp_path)
+    assert failed.returncode == 2
+    assert failed.stderr.startswith("error: database: unsupported database 'mysql'")
+    assert "hunter2" not in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+@pytest.mark.postgres
+def test_db_upgrade_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "ordersync.yaml"
+    config.write_text(f"database: {postgres_url}\n")
+    done = _ordersync("--config", str(config), "db", "upgrade", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    engine = make_engine(postgres_url)
+    assert current_revision(engine) == head_revision()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+def test_unreachable_postgresql_exits_1_without_the_password(tmp_path: Path) -> None:
+    failed = _ordersync(
+        "db", "upgrade", "--database", "postgresql+psycopg://u:hunter2@127.0.0.1:9/db", cwd=tmp_path
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("error: database postgresql+psycopg://u:***@127.0.0.1:9/db")
+    assert "hunter2" not in failed.stderr
