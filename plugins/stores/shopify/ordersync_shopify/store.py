@@ -1,0 +1,478 @@
+"""The Shopify main store: orders, refunds, fulfillments and stock over the Admin GraphQL API.
+
+Every document it sends is in :mod:`ordersync_shopify.documents`; the translations are in
+:mod:`ordersync_shopify.mapping`; rate limiting and GraphQL errors in
+:mod:`ordersync_shopify.client`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from ordersync.capabilities import StoreCapabilities
+from ordersync.errors import PlatformError, RejectedError, RetriableError
+from ordersync.http import TokenBucket
+from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft, StoreProduct
+from ordersync.platform import Context, Secret, Store, StoreConfig
+from pydantic import Field, field_validator
+
+from ordersync_shopify import documents as docs
+from ordersync_shopify.client import (
+    PLATFORM,
+    START_CAPACITY,
+    START_RATE,
+    ShopifyGraphQL,
+    raise_user_errors,
+    user_error_codes,
+)
+from ordersync_shopify.mapping import (
+    ORDERSYNC_TAG,
+    order_create_variables,
+    search_value,
+    store_order,
+)
+
+_SHOP = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+#: Fulfillment orders that can still be fulfilled.
+_OPEN_FULFILLMENT_ORDERS = frozenset({"OPEN", "IN_PROGRESS"})
+#: How often ``set_stock`` re-reads when someone else changed the quantity in between.
+_SET_STOCK_TRIES = 3
+
+
+class ShopifyConfig(StoreConfig):
+    """``main_store:`` keys for ``type: shopify``."""
+
+    shop: str = Field(description="The shop's myshopify.com domain, e.g. example.myshopify.com")
+    access_token: Secret = Field(description="Admin API access token of the custom app")
+    api_version: str = Field(default="2025-01", pattern=r"^\d{4}-\d{2}$")
+    base_url: str | None = Field(
+        default=None, description="Send requests here instead of https://<shop> (the sandbox)"
+    )
+    location_id: str | None = Field(
+        default=None, description="Inventory location (GID or number); default: the primary one"
+    )
+    webhook_secret: Secret | None = Field(
+        default=None, description="The app's client secret, which signs webhooks"
+    )
+    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for one answer")
+
+    @field_validator("shop")
+    @classmethod
+    def _myshopify_domain(cls, value: str) -> str:
+        shop = value.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+        if not _SHOP.match(shop):
+            msg = f"{value!r} is not a shop domain like example.myshopify.com"
+            raise ValueError(msg)
+        return shop
+
+    @field_validator("location_id")
+    @classmethod
+    def _location_gid(cls, value: str | None) -> str | None:
+        if value is None or value.startswith("gid://shopify/Location/"):
+            return value
+        if value.isdigit():
+            return f"gid://shopify/Location/{value}"
+        msg = f"{value!r} is not a location id (gid://shopify/Location/123 or 123)"
+        raise ValueError(msg)
+
+
+class ShopifyStore(Store):
+    """Shopify as the main store (Admin GraphQL API)."""
+
+    type_name: ClassVar[str] = "shopify"
+    Config: ClassVar[type[StoreConfig]] = ShopifyConfig
+    capabilities: ClassVar[StoreCapabilities] = StoreCapabilities(
+        text_lines=True,            # custom line items: title + priceSet, no product
+        tax_labels=True,            # tax lines have a title
+        set_order_number=True,      # orderCreate takes the order's name
+        order_number_prefix=False,  # the shop's own prefix is a setting the API cannot change
+        store_email_switches=False,
+        receipt_switches=True,      # sendReceipt, sendFulfillmentReceipt, buyerAcceptsMarketing
+        webhooks=True,
+    )
+    config: ShopifyConfig
+
+    def __init__(self, name: str, config: ShopifyConfig, context: Context) -> None:
+        super().__init__(name, config, context)
+        base = (config.base_url or f"https://{config.shop}").rstrip("/")
+        self.bucket = TokenBucket(capacity=START_CAPACITY, rate=START_RATE)
+        self.http = context.http(
+            PLATFORM,
+            base,
+            headers={
+                "X-Shopify-Access-Token": config.access_token.get_secret_value(),
+                "Accept": "application/json",
+            },
+            limiter=self.bucket,
+            timeout=config.timeout,
+        )
+        self.graphql = ShopifyGraphQL(
+            self.http, f"/admin/api/{config.api_version}/graphql.json", self.bucket
+        )
+        self._location_id: str | None = config.location_id
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # ---------------------------------------------------------------------------------------------
+    # Orders
+    # ---------------------------------------------------------------------------------------------
+
+    async def find_order(self, reference: str) -> StoreOrder | None:
+        data = await self.graphql.run(
+            docs.FIND_ORDERS, {"query": f"source_identifier:{search_value(reference)}"},
+            operation=f"find order {reference}",
+        )
+        for node in data["orders"]["nodes"]:
+            # The search is by token; only an exact match is ours.
+            if node.get("sourceIdentifier") == reference:
+                return await self.get_order(node["id"])
+        return None
+
+    async def create_order(self, draft: StoreOrderDraft) -> StoreOrder:
+        existing = await self.find_order(draft.reference)
+        if existing is not None:
+            return existing
+        operation = f"create order {draft.reference}"
+        variables = order_create_variables(draft)
+        try:
+            data = await self.graphql.run(docs.ORDER_CREATE, variables, operation=operation)
+        except RetriableError:
+            # The answer was lost, not necessarily the order: look before anyone retries.
+            existing = await self.find_order(draft.reference)
+            if existing is not None:
+                return existing
+            raise
+        payload = raise_user_errors(data.get("orderCreate"), "orderCreate", operation)
+        node = payload.get("order")
+        if not node:
+            raise RejectedError(PLATFORM, operation, "orderCreate returned no order")
+        return await self._complete(node, operation)
+
+    async def get_order(self, store_order_id: str) -> StoreOrder | None:
+        node = await self._read_order(store_order_id)
+        if node is None:
+            return None
+        return await self._complete(node, f"read order {store_order_id}")
+
+    async def fetch_orders(self, since: datetime | None) -> AsyncIterator[list[StoreOrder]]:
+        query = f"tag:{ORDERSYNC_TAG}"
+        if since is not None:
+            stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            query += f" updated_at:>='{stamp}'"
+        async for nodes in self._pages(
+            docs.CHANGED_ORDERS, {"query": query}, "orders", "fetch changed orders"
+        ):
+            page: list[StoreOrder] = []
+            for node in nodes:
+                order = await self.get_order(node["id"])
+                if order is not None:
+                    page.append(order)
+            yield page
+
+    async def cancel_order(self, order: StoreOrder, restock_line_ids: list[str]) -> None:
+        operation = f"cancel order {order.id}"
+        node = await self._read_order(order.id)
+        if node is None:
+            raise RejectedError(PLATFORM, operation, "the order does not exist")
+        if node.get("cancelledAt"):
+            return  # already done (a retry after a lost answer)
+        lines = await self._all_lines(node, operation)
+        linked = {line["id"] for line in lines if line.get("variant")}
+        restock = set(restock_line_ids) & linked
+        if restock and restock != linked:
+            # orderCancel restocks every line or none: put back the chosen lines with a
+            # refund first, then cancel without restocking.
+            quantities = {
+                line["id"]: int(line["currentQuantity"])
+                for line in lines if line["id"] in restock and int(line["currentQuantity"]) > 0
+            }
+            if quantities:
+                await self._refund(order.id, lines, quantities, restock=True, operation=operation)
+        variables = {
+            "orderId": order.id,
+            "restock": bool(restock) and restock == linked,
+            "staffNote": f"Cancelled on the sales channel; ordersync ({order.reference or ''})",
+        }
+        try:
+            data = await self.graphql.run(docs.ORDER_CANCEL, variables, operation=operation)
+        except RetriableError:
+            if await self._is_cancelled(order.id):
+                return
+            raise
+        payload = data.get("orderCancel")
+        if payload and payload.get("orderCancelUserErrors") and await self._is_cancelled(order.id):
+            return
+        raise_user_errors(payload, "orderCancel", operation, key="orderCancelUserErrors")
+
+    async def refund_lines(
+        self, order: StoreOrder, quantities: dict[str, int], restock: bool
+    ) -> None:
+        operation = f"refund lines of order {order.id}"
+        node = await self._read_order(order.id)
+        if node is None:
+            raise RejectedError(PLATFORM, operation, "the order does not exist")
+        lines = await self._all_lines(node, operation)
+        await self._refund(order.id, lines, quantities, restock=restock, operation=operation)
+
+    async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:
+        operation = f"add tracking {fulfillment.tracking_number} to order {order.id}"
+        data = await self.graphql.run(
+            docs.FULFILLMENT_ORDERS, {"id": order.id}, operation=operation
+        )
+        node = data.get("order")
+        if node is None:
+            raise RejectedError(PLATFORM, operation, "the order does not exist")
+        if _has_tracking(node, fulfillment.tracking_number):
+            return  # recorded before (a retry)
+        wanted = set(fulfillment.line_ids)
+        by_location: dict[str, list[dict[str, Any]]] = {}
+        for fo in node["fulfillmentOrders"]["nodes"]:
+            if fo["status"] not in _OPEN_FULFILLMENT_ORDERS:
+                continue
+            items = [
+                {"id": item["id"], "quantity": item["remainingQuantity"]}
+                for item in fo["lineItems"]["nodes"]
+                if item["remainingQuantity"] > 0
+                and (not wanted or item["lineItem"]["id"] in wanted)
+            ]
+            if items:
+                location = ((fo.get("assignedLocation") or {}).get("location") or {}).get("id", "")
+                by_location.setdefault(location, []).append(
+                    {"fulfillmentOrderId": fo["id"], "fulfillmentOrderLineItems": items}
+                )
+        if not by_location:
+            msg = f"nothing left to fulfil for lines {sorted(wanted) or 'all'}"
+            raise RejectedError(PLATFORM, operation, msg)
+        tracking = {"number": fulfillment.tracking_number}
+        if fulfillment.carrier:
+            tracking["company"] = fulfillment.carrier
+        # One fulfillment per location: Shopify fulfils fulfillment orders of one location at once.
+        for groups in by_location.values():
+            variables = {"fulfillment": {
+                "lineItemsByFulfillmentOrder": groups,
+                "trackingInfo": tracking,
+                # The channel tells the buyer about its own shipments.
+                "notifyCustomer": False,
+            }}
+            try:
+                answer = await self.graphql.run(
+                    docs.FULFILLMENT_CREATE, variables, operation=operation
+                )
+            except RetriableError:
+                again = await self.graphql.run(
+                    docs.FULFILLMENT_ORDERS, {"id": order.id}, operation=operation
+                )
+                if again.get("order") and _has_tracking(again["order"], tracking["number"]):
+                    continue
+                raise
+            raise_user_errors(answer.get("fulfillmentCreate"), "fulfillmentCreate", operation)
+
+    # ---------------------------------------------------------------------------------------------
+    # Stock and products
+    # ---------------------------------------------------------------------------------------------
+
+    async def get_stock(self, variant_ids: list[str]) -> dict[str, int]:
+        location = await self._location()
+        out: dict[str, int] = {}
+        for start in range(0, len(variant_ids), docs.STOCK_BATCH):
+            batch = variant_ids[start:start + docs.STOCK_BATCH]
+            data = await self.graphql.run(
+                docs.VARIANT_STOCK, {"ids": batch, "locationId": location},
+                operation=f"read stock of {len(batch)} variants",
+            )
+            for variant in data["nodes"]:
+                if variant and variant.get("id"):
+                    out[variant["id"]] = _available(variant["inventoryItem"].get("inventoryLevel"))
+        return out
+
+    async def set_stock(self, variant_id: str, quantity: int) -> None:
+        operation = f"set stock of {variant_id} to {quantity}"
+        location = await self._location()
+        for _ in range(_SET_STOCK_TRIES):
+            data = await self.graphql.run(
+                docs.VARIANT_STOCK, {"ids": [variant_id], "locationId": location},
+                operation=operation,
+            )
+            variant = data["nodes"][0] if data["nodes"] else None
+            if not variant or not variant.get("id"):
+                raise RejectedError(PLATFORM, operation, "no such variant")
+            level = variant["inventoryItem"].get("inventoryLevel")
+            if level is None:
+                msg = f"the variant is not stocked at location {location}; stock it there first"
+                raise RejectedError(PLATFORM, operation, msg)
+            current = _available(level)
+            if current == quantity:
+                return
+            variables = {"input": {
+                "name": "available",
+                "reason": "correction",
+                "quantities": [{
+                    "inventoryItemId": variant["inventoryItem"]["id"],
+                    "locationId": location,
+                    "quantity": quantity,
+                    # Compare-and-set: a sale between our read and this write is not overwritten
+                    # silently; we read again instead.
+                    "compareQuantity": current,
+                }],
+            }}
+            answer = await self.graphql.run(docs.SET_QUANTITIES, variables, operation=operation)
+            payload = answer.get("inventorySetQuantities")
+            if "COMPARE_QUANTITY_STALE" in user_error_codes(payload):
+                continue
+            raise_user_errors(payload, "inventorySetQuantities", operation)
+            return
+        msg = f"the quantity kept changing during {_SET_STOCK_TRIES} tries"
+        raise RetriableError(PLATFORM, operation, msg)
+
+    async def list_products(self) -> AsyncIterator[StoreProduct]:
+        location = await self._location()
+        async for nodes in self._pages(
+            docs.PRODUCT_VARIANTS, {"locationId": location}, "productVariants", "list products"
+        ):
+            for node in nodes:
+                product = node["product"]
+                title = product["title"]
+                if node.get("title") and node["title"] != "Default Title":
+                    title = f"{title} - {node['title']}"
+                yield StoreProduct(
+                    product_id=product["id"],
+                    variant_id=node["id"],
+                    sku=node.get("sku") or None,
+                    title=title,
+                    price=Decimal(str(node.get("price") or "0")),
+                    quantity=_available((node.get("inventoryItem") or {}).get("inventoryLevel")),
+                )
+
+    # ---------------------------------------------------------------------------------------------
+    # Helpers
+    # ---------------------------------------------------------------------------------------------
+
+    async def _location(self) -> str:
+        if self._location_id is None:
+            data = await self.graphql.run(
+                docs.PRIMARY_LOCATION, operation="read the primary location"
+            )
+            location = data.get("location")
+            if not location:
+                raise RejectedError(PLATFORM, "read the primary location", "the shop has none")
+            self._location_id = str(location["id"])
+        return self._location_id
+
+    async def _read_order(self, store_order_id: str) -> dict[str, Any] | None:
+        data = await self.graphql.run(
+            docs.GET_ORDER, {"id": store_order_id}, operation=f"read order {store_order_id}"
+        )
+        node: dict[str, Any] | None = data.get("order")
+        return node
+
+    async def _is_cancelled(self, store_order_id: str) -> bool:
+        node = await self._read_order(store_order_id)
+        return bool(node and node.get("cancelledAt"))
+
+    async def _all_lines(self, node: dict[str, Any], operation: str) -> list[dict[str, Any]]:
+        """Every line item of an order read with ``OrderFields`` (reads further pages)."""
+        lines: list[dict[str, Any]] = list(node["lineItems"]["nodes"])
+        page = node["lineItems"]["pageInfo"]
+        seen: set[str] = set()
+        while page["hasNextPage"]:
+            cursor = _next_cursor(page, seen, operation)
+            data = await self.graphql.run(
+                docs.ORDER_LINES, {"id": node["id"], "after": cursor}, operation=operation
+            )
+            connection = data["order"]["lineItems"]
+            lines.extend(connection["nodes"])
+            page = connection["pageInfo"]
+        return lines
+
+    async def _complete(self, node: dict[str, Any], operation: str) -> StoreOrder:
+        return store_order(node, await self._all_lines(node, operation))
+
+    async def _refund(
+        self, order_id: str, lines: list[dict[str, Any]], quantities: dict[str, int],
+        *, restock: bool, operation: str,
+    ) -> None:
+        by_id = {line["id"]: line for line in lines}
+        location = await self._location() if restock else None
+        items: list[dict[str, Any]] = []
+        for line_id, quantity in quantities.items():
+            line = by_id.get(line_id)
+            if line is None:
+                raise RejectedError(PLATFORM, operation, f"the order has no line {line_id}")
+            item: dict[str, Any] = {"lineItemId": line_id, "quantity": quantity}
+            if restock and line.get("variant"):
+                # CANCEL puts back units that never shipped, RETURN units that came back.
+                unshipped = quantity <= int(line.get("unfulfilledQuantity") or 0)
+                item["restockType"] = "CANCEL" if unshipped else "RETURN"
+                item["locationId"] = location
+            else:
+                item["restockType"] = "NO_RESTOCK"
+            items.append(item)
+        variables = {"input": {"orderId": order_id, "refundLineItems": items, "notify": False}}
+        before = {line["id"]: int(line["currentQuantity"]) for line in lines}
+        try:
+            data = await self.graphql.run(docs.REFUND_CREATE, variables, operation=operation)
+        except RetriableError:
+            if await self._refund_applied(order_id, before, quantities):
+                return
+            raise
+        raise_user_errors(data.get("refundCreate"), "refundCreate", operation)
+
+    async def _refund_applied(
+        self, order_id: str, before: dict[str, int], quantities: dict[str, int]
+    ) -> bool:
+        node = await self._read_order(order_id)
+        if node is None:
+            return False
+        lines = await self._all_lines(node, f"check refund of order {order_id}")
+        now = {line["id"]: int(line["currentQuantity"]) for line in lines}
+        return all(now.get(i) == before.get(i, 0) - q for i, q in quantities.items())
+
+    async def _pages(
+        self, document: docs.Document, variables: dict[str, Any], field: str, operation: str
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield the nodes of each page of a connection; a repeated cursor is an error."""
+        seen: set[str] = set()
+        after: str | None = None
+        while True:
+            data = await self.graphql.run(
+                document, {**variables, "after": after}, operation=operation
+            )
+            connection = data[field]
+            yield connection["nodes"]
+            page = connection["pageInfo"]
+            if not page["hasNextPage"]:
+                return
+            after = _next_cursor(page, seen, operation)
+
+
+def _next_cursor(page: dict[str, Any], seen: set[str], operation: str) -> str:
+    cursor = page.get("endCursor")
+    if not cursor:
+        raise PlatformError(PLATFORM, operation, "a page says more follow but has no end cursor")
+    if cursor in seen:
+        msg = f"the cursor {cursor!r} came back a second time; paging would loop"
+        raise PlatformError(PLATFORM, operation, msg)
+    seen.add(cursor)
+    return str(cursor)
+
+
+def _available(level: dict[str, Any] | None) -> int:
+    if not level:
+        return 0
+    for quantity in level.get("quantities") or []:
+        if quantity.get("name") == "available":
+            return int(quantity["quantity"])
+    return 0
+
+
+def _has_tracking(order: dict[str, Any], number: str) -> bool:
+    return any(
+        info.get("number") == number
+        for fulfillment in order.get("fulfillments") or []
+        for info in fulfillment.get("trackingInfo") or []
+    )
