@@ -57,7 +57,8 @@ ConfigPath = Annotated[Path, WrapValidator(_relative_to_config)]
 
 
 class _PluginConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Secrets are resolved before validation: an error must never echo the input back.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     type: str
 
@@ -238,6 +239,15 @@ class Store(_PlatformType):
     @abstractmethod
     async def set_stock(self, variant_id: str, quantity: int) -> None:
         """Set the available quantity of one variant."""
+
+    async def adjust_stock(self, variant_id: str, delta: int) -> int:
+        """Add ``delta`` (negative: take) to a variant's quantity; returns the new quantity.
+
+        The default reads then writes; stores with an atomic adjustment should override it.
+        """
+        current = (await self.get_stock([variant_id]))[variant_id]
+        await self.set_stock(variant_id, current + delta)
+        return current + delta
 
     @abstractmethod
     def list_products(self) -> AsyncIterator[StoreProduct]:
