@@ -45,6 +45,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url: str = request.getfixturevalue("postgres_url")
     yield url
+    _empty_postgres(url)
+
+
+def _empty_postgres(url: str) -> None:
+    """Drop everything the test made: the next test of the module gets an empty database."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE")
@@ -302,14 +307,14 @@ def test_bad_database_url_exits_2_naming_database(tmp_path: Path) -> None:
 def test_db_upgrade_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     config = tmp_path / "ordersync.yaml"
     config.write_text(f"database: {postgres_url}\n")
-    done = _ordersync("--config", str(config), "db", "upgrade", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    engine = make_engine(postgres_url)
-    assert current_revision(engine) == head_revision()
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
+    try:
+        done = _ordersync("--config", str(config), "db", "upgrade", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        engine = make_engine(postgres_url)
+        assert current_revision(engine) == head_revision()
+        engine.dispose()
+    finally:
+        _empty_postgres(postgres_url)
 
 
 def test_unreachable_postgresql_exits_1_without_the_password(tmp_path: Path) -> None:
