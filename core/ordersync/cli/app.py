@@ -27,6 +27,13 @@ def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
     sys.exit(code)
 
 
+def fail_config(config_path: str, exc: ConfigError) -> NoReturn:
+    """Print every error of a bad configuration, one line each with its YAML path; exit 2."""
+    for error in getattr(exc, "errors", None) or [exc]:
+        click.echo(f"error: {config_path}: {error}", err=True)
+    sys.exit(EXIT_CONFIG)
+
+
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
@@ -67,4 +74,4 @@ class App:
         try:
             return load_config(Path(self.config_path), self.registry)
         except ConfigError as exc:
-            fail(f"{self.config_path}: {exc}")
+            fail_config(self.config_path, exc)
