@@ -232,6 +232,14 @@ def test_session_scope_commits_on_success_and_rolls_back_on_error(engine: sa.Eng
         assert [r.order_id for r in session.exec(select(OrderRecord))] == ["kept"]
 
 
+def test_rows_stay_readable_after_their_session_scope(engine: sa.Engine) -> None:
+    upgrade(engine)
+    with session_scope(engine) as session:
+        record = OrderRecord(channel="ebay-uk", order_id="1")
+        session.add(record)
+    assert (record.id, record.channel, record.state) == (1, "ebay-uk", "pending")
+
+
 def test_schema_changes_roll_back_with_their_transaction(engine: sa.Engine) -> None:
     # What makes a failed migration leave SQLite as it was (the sqlite3 module alone would
     # have committed the CREATE TABLE on its own).

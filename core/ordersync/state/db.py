@@ -221,8 +221,12 @@ def session_scope(engine: Engine, *, read_only: bool = False) -> Iterator[Sessio
 
     ``read_only=True`` says the block only reads: on SQLite it does not take the write lock up
     front (other writers go on meanwhile). It does not stop writes.
+
+    Rows loaded in the block stay readable after it (they are not expired at commit). Keep the
+    block short and never await a platform call inside it: on SQLite an open write transaction
+    makes every other writer wait, and fail after ``SQLITE_BUSY_TIMEOUT_MS``.
     """
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         if read_only:
             session.connection(execution_options={_BEGIN_OPTION: "DEFERRED"})
         try:
