@@ -139,10 +139,10 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_file(parsed)
-        if path is None:
+        if (parsed.database or "") in ("", ":memory:"):
             # One connection for everybody: each new connection to :memory: is a new database.
             kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
-        else:
+        elif path is not None:  # (``file:`` URIs are the operator's business, as written)
             folder = path.expanduser().parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)
