@@ -1,4 +1,47 @@
-"""The conformance kit: the standard test suite every channel and store plugin runs.
+"""The conformance kit: the standard test suite every channel and main-store plugin runs.
 
-See ``docs/conformance.md``.
+One class line gives a plugin the whole suite; the plugin provides a harness fixture::
+
+    from ordersync.testing import ChannelConformance
+
+    class TestAcmeConformance(ChannelConformance):
+        conformance_opt_outs = {}          # {"test_name": "reason"}: skipped, with the reason
+
+    @pytest.fixture
+    async def channel_harness():           # a ChannelHarness wired to a fake Acme platform
+        ...
+
+Which tests apply is decided from the declared capabilities. See ``docs/conformance.md``;
+:mod:`ordersync.testing.builders` makes valid test data in one call.
 """
+
+from ordersync.testing.base import Conformance
+from ordersync.testing.builders import (
+    make_draft,
+    make_draft_line,
+    make_fulfillment,
+    make_line,
+    make_listing,
+    make_order,
+    make_product,
+    unique_number,
+)
+from ordersync.testing.channel import ChannelConformance
+from ordersync.testing.harness import ChannelHarness, StoreHarness
+from ordersync.testing.store import StoreConformance
+
+__all__ = [
+    "ChannelConformance",
+    "ChannelHarness",
+    "Conformance",
+    "StoreConformance",
+    "StoreHarness",
+    "make_draft",
+    "make_draft_line",
+    "make_fulfillment",
+    "make_line",
+    "make_listing",
+    "make_order",
+    "make_product",
+    "unique_number",
+]

@@ -1,0 +1,320 @@
+"""The standard suite every sales-channel plugin passes: ``class TestX(ChannelConformance): pass``.
+
+Each test is one sentence of the channel contract (:class:`ordersync.platform.Channel`). Tests of a
+capability run only when the channel declares it. A plugin adapts the seeded data to its platform
+by overriding :meth:`ChannelConformance.build_order` / :meth:`ChannelConformance.build_listing`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from ordersync.capabilities import ChannelCapabilities
+from ordersync.errors import OrderError
+from ordersync.models import ChannelOrder, Listing, OrderStatus
+from ordersync.platform import Channel, ChannelConfig, OrderPage
+from ordersync.testing.base import Conformance, requires
+from ordersync.testing.builders import (
+    make_fulfillment,
+    make_line,
+    make_listing,
+    make_order,
+    unique_number,
+)
+from ordersync.testing.harness import ChannelHarness
+
+#: How many orders the paging test seeds: more than one page at every common page size.
+MANY_ORDERS = 105
+
+
+async def fetch_all(
+    channel: Channel, since: datetime | None = None
+) -> tuple[list[ChannelOrder], list[OrderError]]:
+    """Every order and failure of one full ``fetch_orders(since)`` pass."""
+    orders: list[ChannelOrder] = []
+    failures: list[OrderError] = []
+    async for page in channel.fetch_orders(since):
+        assert isinstance(page, OrderPage), f"fetch_orders yielded {page!r}, not an OrderPage"
+        orders.extend(page.orders)
+        failures.extend(page.failures)
+    return orders, failures
+
+
+def by_id(orders: list[ChannelOrder], order_id: str) -> list[ChannelOrder]:
+    return [order for order in orders if order.id == order_id]
+
+
+async def all_listings(channel: Channel) -> dict[str, Listing]:
+    return {listing.listing_id: listing async for listing in channel.list_listings()}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class ChannelConformance(Conformance):
+    """The sales-channel suite. Needs a ``channel_harness`` fixture (a :class:`ChannelHarness`)."""
+
+    # -- what the kit seeds (override to fit the platform) --------------------------------------
+
+    def build_order(self, order_id: str, **fields: Any) -> ChannelOrder:
+        """An order the platform can hold; ``fields`` as for :func:`~.builders.make_order`."""
+        return make_order(order_id, **fields)
+
+    def build_listing(self, listing_id: str, **fields: Any) -> Listing:
+        """A listing the platform can hold; ``fields`` as for :func:`~.builders.make_listing`."""
+        return make_listing(listing_id, **fields)
+
+    # -- the type's declarations ----------------------------------------------------------------
+
+    async def test_harness_implements_channel_harness(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        assert isinstance(channel_harness, ChannelHarness)
+        assert isinstance(channel_harness.channel, Channel)
+
+    async def test_type_declares_name_config_and_capabilities(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        cls = type(channel_harness.channel)
+        assert isinstance(cls.type_name, str) and cls.type_name
+        assert issubclass(cls.Config, ChannelConfig)
+        assert isinstance(cls.capabilities, ChannelCapabilities)
+        assert isinstance(channel_harness.channel.config, cls.Config)
+
+    async def test_config_round_trips(self, channel_harness: ChannelHarness) -> None:
+        config = channel_harness.channel.config
+        assert type(config).model_validate(config.model_dump()) == config
+
+    async def test_config_rejects_unknown_keys(self, channel_harness: ChannelHarness) -> None:
+        config = channel_harness.channel.config
+        data = {**config.model_dump(), "no_such_option": True}
+        with pytest.raises(ValidationError) as info:
+            type(config).model_validate(data)
+        assert "no_such_option" in str(info.value)
+
+    # -- fetching orders ------------------------------------------------------------------------
+
+    async def test_fetch_orders_yields_seeded_order_unchanged(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        order = self.build_order(
+            unique_number(),
+            lines=[make_line("1", listing_id="L-1", sku="MUG-RED", quantity=2),
+                   make_line("2", listing_id="L-2", sku="MUG-BLUE", title="Blue mug")],
+        )
+        await channel_harness.seed_order(order)
+        orders, _ = await fetch_all(channel_harness.channel)
+        assert by_id(orders, order.id) == [order]
+
+    async def test_fetch_orders_without_since_yields_every_order(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        old = self.build_order(unique_number(), updated_at=_now() - timedelta(days=30))
+        new = self.build_order(unique_number())
+        for order in (old, new):
+            await channel_harness.seed_order(order)
+        orders, _ = await fetch_all(channel_harness.channel, None)
+        assert by_id(orders, old.id) and by_id(orders, new.id)
+
+    async def test_fetch_orders_since_skips_older_orders(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        now = _now()
+        old = self.build_order(unique_number(), updated_at=now - timedelta(days=10))
+        new = self.build_order(unique_number(), updated_at=now - timedelta(minutes=5))
+        for order in (old, new):
+            await channel_harness.seed_order(order)
+        orders, _ = await fetch_all(channel_harness.channel, now - timedelta(days=1))
+        assert by_id(orders, new.id) == [new]
+        assert by_id(orders, old.id) == []
+
+    async def test_fetch_orders_since_includes_order_changed_at_that_instant(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        changed_at = _now() - timedelta(hours=2)
+        order = self.build_order(unique_number(), updated_at=changed_at)
+        await channel_harness.seed_order(order)
+        orders, _ = await fetch_all(channel_harness.channel, changed_at)
+        assert by_id(orders, order.id) == [order]
+
+    async def test_fetch_orders_since_includes_old_order_changed_later(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        now = _now()
+        created = now - timedelta(days=10)
+        order = self.build_order(unique_number(), created_at=created, updated_at=created)
+        await channel_harness.seed_order(order)
+        cancelled = order.model_copy(
+            update={"status": OrderStatus.CANCELLED, "updated_at": now - timedelta(minutes=1)}
+        )
+        await channel_harness.seed_order(cancelled)
+        orders, _ = await fetch_all(channel_harness.channel, now - timedelta(days=1))
+        assert by_id(orders, order.id) == [cancelled]
+
+    async def test_fetch_orders_yields_each_order_once(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        seeded = [self.build_order(unique_number()) for _ in range(3)]
+        for order in seeded:
+            await channel_harness.seed_order(order)
+        orders, _ = await fetch_all(channel_harness.channel)
+        counts = Counter(order.id for order in orders)
+        assert all(counts[order.id] == 1 for order in seeded), counts
+
+    async def test_fetch_orders_pages_through_many_orders(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        seeded = {unique_number() for _ in range(MANY_ORDERS)}
+        for order_id in seeded:
+            await channel_harness.seed_order(self.build_order(order_id))
+        orders, _ = await fetch_all(channel_harness.channel)
+        fetched = [order.id for order in orders if order.id in seeded]
+        assert sorted(fetched) == sorted(seeded)
+
+    async def test_fetch_orders_can_run_again_with_the_same_result(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        order = self.build_order(unique_number())
+        await channel_harness.seed_order(order)
+        first, _ = await fetch_all(channel_harness.channel)
+        second, _ = await fetch_all(channel_harness.channel)
+        assert by_id(first, order.id) == by_id(second, order.id) == [order]
+
+    async def test_fetch_orders_yields_replaced_order_in_its_new_state(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        order = self.build_order(unique_number(), updated_at=_now() - timedelta(hours=2))
+        await channel_harness.seed_order(order)
+        shipped = order.model_copy(update={
+            "status": OrderStatus.SHIPPED,
+            "updated_at": _now() - timedelta(minutes=1),
+            "fulfillments": [make_fulfillment("TRK-REPLACED", line_ids=[order.lines[0].id])],
+        })
+        await channel_harness.seed_order(shipped)
+        orders, _ = await fetch_all(channel_harness.channel)
+        assert by_id(orders, order.id) == [shipped]
+
+    async def test_fetch_orders_yields_unpaid_orders_as_unpaid(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        requires(not type(channel_harness.channel).capabilities.paid_orders_only,
+                 "the channel declares paid_orders_only: it never yields unpaid orders")
+        order = self.build_order(unique_number(), status=OrderStatus.UNPAID)
+        await channel_harness.seed_order(order)
+        orders, _ = await fetch_all(channel_harness.channel)
+        assert [found.status for found in by_id(orders, order.id)] == [OrderStatus.UNPAID]
+
+    # -- one order ------------------------------------------------------------------------------
+
+    async def test_get_order_returns_seeded_order(self, channel_harness: ChannelHarness) -> None:
+        order = self.build_order(unique_number())
+        await channel_harness.seed_order(order)
+        assert await channel_harness.channel.get_order(order.id) == order
+
+    async def test_get_order_unknown_returns_none(self, channel_harness: ChannelHarness) -> None:
+        await channel_harness.seed_order(self.build_order(unique_number()))
+        assert await channel_harness.channel.get_order(unique_number()) is None
+
+    # -- tracking -------------------------------------------------------------------------------
+
+    async def test_upload_tracking_is_visible_on_platform(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        requires(type(channel_harness.channel).capabilities.upload_tracking,
+                 "the channel does not declare upload_tracking")
+        order = self.build_order(unique_number())
+        await channel_harness.seed_order(order)
+        fulfillment = make_fulfillment("TRK-UPLOAD-1", line_ids=[order.lines[0].id])
+        await channel_harness.channel.upload_tracking(order, fulfillment)
+        uploaded = await channel_harness.tracking(order.id)
+        assert [(f.tracking_number, f.line_ids) for f in uploaded] == [
+            ("TRK-UPLOAD-1", [order.lines[0].id])
+        ]
+
+    async def test_upload_tracking_of_two_shipments_keeps_both(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        requires(type(channel_harness.channel).capabilities.upload_tracking,
+                 "the channel does not declare upload_tracking")
+        order = self.build_order(
+            unique_number(),
+            lines=[make_line("1", listing_id="L-1", sku="MUG-RED"),
+                   make_line("2", listing_id="L-2", sku="MUG-BLUE", title="Blue mug")],
+        )
+        await channel_harness.seed_order(order)
+        await channel_harness.channel.upload_tracking(
+            order, make_fulfillment("TRK-PART-1", line_ids=["1"]))
+        await channel_harness.channel.upload_tracking(
+            order, make_fulfillment("TRK-PART-2", carrier="DHL", line_ids=["2"]))
+        uploaded = await channel_harness.tracking(order.id)
+        assert sorted((f.tracking_number, tuple(f.line_ids)) for f in uploaded) == [
+            ("TRK-PART-1", ("1",)), ("TRK-PART-2", ("2",))
+        ]
+
+    # -- listings -------------------------------------------------------------------------------
+
+    async def test_list_listings_includes_seeded(self, channel_harness: ChannelHarness) -> None:
+        listing = self.build_listing(unique_number(), sku=f"SKU-{unique_number()}", quantity=7)
+        await channel_harness.seed_listing(listing)
+        listings = await all_listings(channel_harness.channel)
+        found = listings.get(listing.listing_id)
+        assert found is not None, f"listing {listing.listing_id} not listed"
+        assert (found.sku, found.quantity) == (listing.sku, 7)
+
+    async def test_set_listing_quantity_is_visible_on_platform(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        requires(type(channel_harness.channel).capabilities.set_listing_quantity,
+                 "the channel does not declare set_listing_quantity")
+        listing = self.build_listing(unique_number(), quantity=5)
+        await channel_harness.seed_listing(listing)
+        await channel_harness.channel.set_listing_quantity(listing.listing_id, 3)
+        assert await channel_harness.listing_quantity(listing.listing_id) == 3
+
+    async def test_set_listing_quantity_to_zero(self, channel_harness: ChannelHarness) -> None:
+        requires(type(channel_harness.channel).capabilities.set_listing_quantity,
+                 "the channel does not declare set_listing_quantity")
+        listing = self.build_listing(unique_number(), quantity=5)
+        await channel_harness.seed_listing(listing)
+        await channel_harness.channel.set_listing_quantity(listing.listing_id, 0)
+        assert await channel_harness.listing_quantity(listing.listing_id) == 0
+
+    async def test_set_listing_quantity_leaves_other_listings_untouched(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        requires(type(channel_harness.channel).capabilities.set_listing_quantity,
+                 "the channel does not declare set_listing_quantity")
+        changed = self.build_listing(unique_number(), sku="MUG-RED", quantity=5)
+        other = self.build_listing(unique_number(), sku="MUG-BLUE", quantity=9)
+        for listing in (changed, other):
+            await channel_harness.seed_listing(listing)
+        await channel_harness.channel.set_listing_quantity(changed.listing_id, 2)
+        assert await channel_harness.listing_quantity(other.listing_id) == 9
+
+    async def test_list_listings_shows_new_quantity(
+        self, channel_harness: ChannelHarness
+    ) -> None:
+        requires(type(channel_harness.channel).capabilities.set_listing_quantity,
+                 "the channel does not declare set_listing_quantity")
+        listing = self.build_listing(unique_number(), quantity=5)
+        await channel_harness.seed_listing(listing)
+        await channel_harness.channel.set_listing_quantity(listing.listing_id, 4)
+        listings = await all_listings(channel_harness.channel)
+        assert listings[listing.listing_id].quantity == 4
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def test_instance_closes_cleanly(self, channel_harness: ChannelHarness) -> None:
+        await channel_harness.seed_order(self.build_order(unique_number()))
+        await fetch_all(channel_harness.channel)
+        await channel_harness.channel.aclose()
+
+    async def test_closing_twice_is_harmless(self, channel_harness: ChannelHarness) -> None:
+        await channel_harness.channel.aclose()
+        await channel_harness.channel.aclose()

@@ -1,0 +1,386 @@
+"""The standard suite every main-store plugin passes: ``class TestX(StoreConformance): pass``.
+
+Each test is one sentence of the store contract (:class:`ordersync.platform.Store`). Tests of a
+capability run only when the store declares it. Products are seeded through the harness and the
+kit uses what ``seed_product`` returns (the platform's ids). A plugin adapts the seeded data by
+overriding :meth:`StoreConformance.build_product` / :meth:`StoreConformance.build_draft`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from ordersync.capabilities import StoreCapabilities
+from ordersync.models import (
+    DraftLine,
+    DraftTaxLine,
+    StoreOrder,
+    StoreOrderDraft,
+    StoreOrderLine,
+    StoreOrderStatus,
+    StoreProduct,
+)
+from ordersync.platform import Store, StoreConfig
+from ordersync.testing.base import Conformance, requires
+from ordersync.testing.builders import (
+    make_draft,
+    make_draft_line,
+    make_fulfillment,
+    make_product,
+    unique_number,
+)
+from ordersync.testing.harness import StoreHarness
+
+
+async def fetch_all(store: Store, since: datetime | None = None) -> list[StoreOrder]:
+    """Every order of one full ``fetch_orders(since)`` pass."""
+    orders: list[StoreOrder] = []
+    async for page in store.fetch_orders(since):
+        assert isinstance(page, list), f"fetch_orders yielded {page!r}, not a list of orders"
+        orders.extend(page)
+    return orders
+
+
+def line_for(order: StoreOrder, draft_line: DraftLine) -> StoreOrderLine:
+    """The store line made from ``draft_line`` (by channel line id, else by SKU)."""
+    for line in order.lines:
+        if line.line_id == draft_line.line_id:
+            return line
+    for line in order.lines:
+        if line.line_id is None and draft_line.sku and line.sku == draft_line.sku:
+            return line
+    msg = f"store order {order.id} has no line for channel line {draft_line.line_id}"
+    raise AssertionError(msg)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class StoreConformance(Conformance):
+    """The main-store suite. Needs a ``store_harness`` fixture (a :class:`StoreHarness`)."""
+
+    # -- what the kit seeds (override to fit the platform) --------------------------------------
+
+    def build_product(self, sku: str, **fields: Any) -> StoreProduct:
+        """A product the platform can hold; ``fields`` as for :func:`~.builders.make_product`."""
+        return make_product(sku, **fields)
+
+    def build_draft(self, lines: list[DraftLine], **fields: Any) -> StoreOrderDraft:
+        """A draft for a fresh channel order; ``fields`` as for :func:`~.builders.make_draft`."""
+        fields.setdefault("channel_order_id", unique_number())
+        return make_draft(lines, **fields)
+
+    async def seed(self, harness: StoreHarness, quantity: int = 10) -> StoreProduct:
+        """A fresh product with ``quantity`` in stock, as the platform holds it."""
+        sku = f"SKU-{unique_number()}"
+        return await harness.seed_product(self.build_product(sku, quantity=quantity))
+
+    async def two_line_order(
+        self, harness: StoreHarness
+    ) -> tuple[StoreProduct, StoreProduct, StoreOrder, StoreOrderDraft]:
+        """Products A and B (10 each) and an order of 2 A and 3 B that moved both stocks."""
+        a, b = await self.seed(harness), await self.seed(harness)
+        draft = self.build_draft([
+            make_draft_line(a, line_id="1", quantity=2),
+            make_draft_line(b, line_id="2", quantity=3),
+        ])
+        order = await harness.store.create_order(draft)
+        return a, b, order, draft
+
+    # -- the type's declarations ----------------------------------------------------------------
+
+    async def test_harness_implements_store_harness(self, store_harness: StoreHarness) -> None:
+        assert isinstance(store_harness, StoreHarness)
+        assert isinstance(store_harness.store, Store)
+
+    async def test_type_declares_name_config_and_capabilities(
+        self, store_harness: StoreHarness
+    ) -> None:
+        cls = type(store_harness.store)
+        assert isinstance(cls.type_name, str) and cls.type_name
+        assert issubclass(cls.Config, StoreConfig)
+        assert isinstance(cls.capabilities, StoreCapabilities)
+        assert isinstance(store_harness.store.config, cls.Config)
+
+    async def test_config_round_trips(self, store_harness: StoreHarness) -> None:
+        config = store_harness.store.config
+        assert type(config).model_validate(config.model_dump()) == config
+
+    async def test_config_rejects_unknown_keys(self, store_harness: StoreHarness) -> None:
+        config = store_harness.store.config
+        data = {**config.model_dump(), "no_such_option": True}
+        with pytest.raises(ValidationError) as info:
+            type(config).model_validate(data)
+        assert "no_such_option" in str(info.value)
+
+    # -- products and stock ---------------------------------------------------------------------
+
+    async def test_list_products_includes_seeded(self, store_harness: StoreHarness) -> None:
+        product = await self.seed(store_harness, quantity=7)
+        products = {p.variant_id: p async for p in store_harness.store.list_products()}
+        found = products.get(product.variant_id)
+        assert found is not None, f"variant {product.variant_id} not listed"
+        assert (found.product_id, found.sku, found.quantity) == (
+            product.product_id, product.sku, 7)
+
+    async def test_get_set_stock(self, store_harness: StoreHarness) -> None:
+        product = await self.seed(store_harness, quantity=5)
+        store = store_harness.store
+        assert await store.get_stock([product.variant_id]) == {product.variant_id: 5}
+        await store.set_stock(product.variant_id, 9)
+        assert await store.get_stock([product.variant_id]) == {product.variant_id: 9}
+        assert await store_harness.stock(product.variant_id) == 9
+
+    async def test_set_stock_to_zero(self, store_harness: StoreHarness) -> None:
+        product = await self.seed(store_harness, quantity=5)
+        await store_harness.store.set_stock(product.variant_id, 0)
+        assert await store_harness.stock(product.variant_id) == 0
+
+    async def test_get_stock_reads_several_variants(self, store_harness: StoreHarness) -> None:
+        a = await self.seed(store_harness, quantity=3)
+        b = await self.seed(store_harness, quantity=4)
+        stock = await store_harness.store.get_stock([a.variant_id, b.variant_id])
+        assert stock == {a.variant_id: 3, b.variant_id: 4}
+
+    async def test_list_products_shows_new_stock(self, store_harness: StoreHarness) -> None:
+        product = await self.seed(store_harness, quantity=5)
+        await store_harness.store.set_stock(product.variant_id, 2)
+        products = {p.variant_id: p async for p in store_harness.store.list_products()}
+        assert products[product.variant_id].quantity == 2
+
+    # -- creating and finding orders ------------------------------------------------------------
+
+    async def test_find_order_unknown_reference_returns_none(
+        self, store_harness: StoreHarness
+    ) -> None:
+        draft = self.build_draft([make_draft_line(await self.seed(store_harness))])
+        assert await store_harness.store.find_order(draft.reference) is None
+
+    async def test_get_order_unknown_returns_none(self, store_harness: StoreHarness) -> None:
+        assert await store_harness.store.get_order(unique_number()) is None
+
+    async def test_create_order_then_find_by_reference(
+        self, store_harness: StoreHarness
+    ) -> None:
+        product = await self.seed(store_harness)
+        draft = self.build_draft([make_draft_line(product, quantity=1)])
+        created = await store_harness.store.create_order(draft)
+        found = await store_harness.store.find_order(draft.reference)
+        assert found is not None, f"find_order({draft.reference!r}) found nothing"
+        assert found.id == created.id
+        assert found.reference == draft.reference
+
+    async def test_create_order_then_get_order(self, store_harness: StoreHarness) -> None:
+        _, _, created, draft = await self.two_line_order(store_harness)
+        read = await store_harness.store.get_order(created.id)
+        assert read is not None
+        assert (read.id, read.status) == (created.id, StoreOrderStatus.OPEN)
+        assert len(read.lines) == len(draft.lines)
+
+    async def test_created_order_lines_carry_channel_lines_and_variants(
+        self, store_harness: StoreHarness
+    ) -> None:
+        a, b, order, _ = await self.two_line_order(store_harness)
+        assert {line.line_id: line.store_variant_id for line in order.lines} == {
+            "1": a.variant_id, "2": b.variant_id}
+        assert {line.line_id: line.quantity for line in order.lines} == {"1": 2, "2": 3}
+        assert all(line.id for line in order.lines), "every store line needs its store id"
+
+    async def test_create_order_deducts_linked_lines(self, store_harness: StoreHarness) -> None:
+        a, b, _, _ = await self.two_line_order(store_harness)
+        assert await store_harness.stock(a.variant_id) == 8
+        assert await store_harness.stock(b.variant_id) == 7
+
+    async def test_create_order_deducts_only_deduct_stock_skus(
+        self, store_harness: StoreHarness
+    ) -> None:
+        a, b = await self.seed(store_harness), await self.seed(store_harness)
+        assert a.sku is not None
+        draft = self.build_draft(
+            [make_draft_line(a, line_id="1", quantity=2),
+             make_draft_line(b, line_id="2", quantity=3)],
+            deduct_stock=[a.sku],
+        )
+        await store_harness.store.create_order(draft)
+        assert await store_harness.stock(a.variant_id) == 8
+        assert await store_harness.stock(b.variant_id) == 10
+
+    async def test_text_line_moves_no_stock(self, store_harness: StoreHarness) -> None:
+        requires(type(store_harness.store).capabilities.text_lines,
+                 "the store does not declare text_lines")
+        linked = await self.seed(store_harness)
+        same_sku = await self.seed(store_harness)  # an unlinked line must not touch it either
+        draft = self.build_draft([
+            make_draft_line(linked, line_id="1", quantity=2),
+            make_draft_line(None, line_id="2", sku=same_sku.sku, title="Hand-made card",
+                            quantity=3),
+        ])
+        order = await store_harness.store.create_order(draft)
+        assert len(order.lines) == 2
+        assert line_for(order, draft.lines[1]).store_variant_id is None
+        assert await store_harness.stock(linked.variant_id) == 8
+        assert await store_harness.stock(same_sku.variant_id) == 10
+
+    async def test_kept_number_is_used(self, store_harness: StoreHarness) -> None:
+        requires(type(store_harness.store).capabilities.set_order_number,
+                 "the store does not declare set_order_number")
+        number = f"CH-{unique_number()}"
+        draft = self.build_draft([make_draft_line(await self.seed(store_harness))],
+                                 number=number)
+        order = await store_harness.store.create_order(draft)
+        read = await store_harness.store.get_order(order.id)
+        assert order.number == number
+        assert read is not None and read.number == number
+
+    async def test_order_number_prefix_is_applied(self, store_harness: StoreHarness) -> None:
+        requires(type(store_harness.store).capabilities.order_number_prefix,
+                 "the store does not declare order_number_prefix")
+        draft = self.build_draft([make_draft_line(await self.seed(store_harness))],
+                                 number=None, number_prefix="WEB-")
+        order = await store_harness.store.create_order(draft)
+        assert order.number is not None and order.number.startswith("WEB-"), order.number
+        assert len(order.number) > len("WEB-")
+
+    async def test_order_with_labelled_tax_line_is_created(
+        self, store_harness: StoreHarness
+    ) -> None:
+        requires(type(store_harness.store).capabilities.tax_labels,
+                 "the store does not declare tax_labels")
+        product = await self.seed(store_harness)
+        draft = self.build_draft(
+            [make_draft_line(product, quantity=1, unit_price="12.00")],
+            tax_lines=[DraftTaxLine(title="VAT", rate=Decimal(20), amount=Decimal("2.00"))],
+        )
+        order = await store_harness.store.create_order(draft)
+        assert await store_harness.store.find_order(draft.reference) is not None
+        assert order.status == StoreOrderStatus.OPEN
+
+    # -- cancel and refund ----------------------------------------------------------------------
+
+    async def test_cancel_sets_status_cancelled(self, store_harness: StoreHarness) -> None:
+        _, _, order, _ = await self.two_line_order(store_harness)
+        await store_harness.store.cancel_order(order, [])
+        read = await store_harness.store.get_order(order.id)
+        assert read is not None and read.status == StoreOrderStatus.CANCELLED
+
+    async def test_cancel_restocks_given_lines(self, store_harness: StoreHarness) -> None:
+        a, b, order, draft = await self.two_line_order(store_harness)
+        await store_harness.store.cancel_order(order, [line_for(order, draft.lines[0]).id])
+        assert await store_harness.stock(a.variant_id) == 10
+        assert await store_harness.stock(b.variant_id) == 7
+
+    async def test_cancel_without_restock_lines_moves_no_stock(
+        self, store_harness: StoreHarness
+    ) -> None:
+        a, b, order, _ = await self.two_line_order(store_harness)
+        await store_harness.store.cancel_order(order, [])
+        assert await store_harness.stock(a.variant_id) == 8
+        assert await store_harness.stock(b.variant_id) == 7
+
+    async def test_partial_refund_restocks_only_refunded_lines(
+        self, store_harness: StoreHarness
+    ) -> None:
+        a, b, order, draft = await self.two_line_order(store_harness)
+        line_a = line_for(order, draft.lines[0])
+        await store_harness.store.refund_lines(order, {line_a.id: 1}, restock=True)
+        assert await store_harness.stock(a.variant_id) == 9
+        assert await store_harness.stock(b.variant_id) == 7
+
+    async def test_partial_refund_sets_status_partially_refunded(
+        self, store_harness: StoreHarness
+    ) -> None:
+        _, _, order, draft = await self.two_line_order(store_harness)
+        line_a = line_for(order, draft.lines[0])
+        await store_harness.store.refund_lines(order, {line_a.id: 2}, restock=True)
+        read = await store_harness.store.get_order(order.id)
+        assert read is not None and read.status == StoreOrderStatus.PARTIALLY_REFUNDED
+
+    async def test_full_refund_sets_status_refunded(self, store_harness: StoreHarness) -> None:
+        a, b, order, _ = await self.two_line_order(store_harness)
+        everything = {line.id: line.quantity for line in order.lines}
+        await store_harness.store.refund_lines(order, everything, restock=True)
+        read = await store_harness.store.get_order(order.id)
+        assert read is not None and read.status == StoreOrderStatus.REFUNDED
+        assert await store_harness.stock(a.variant_id) == 10
+        assert await store_harness.stock(b.variant_id) == 10
+
+    async def test_refund_without_restock_moves_no_stock(
+        self, store_harness: StoreHarness
+    ) -> None:
+        a, b, order, draft = await self.two_line_order(store_harness)
+        line_a = line_for(order, draft.lines[0])
+        await store_harness.store.refund_lines(order, {line_a.id: 2}, restock=False)
+        assert await store_harness.stock(a.variant_id) == 8
+        assert await store_harness.stock(b.variant_id) == 7
+
+    # -- fulfillments ---------------------------------------------------------------------------
+
+    async def test_fulfillment_round_trips(self, store_harness: StoreHarness) -> None:
+        _, _, order, draft = await self.two_line_order(store_harness)
+        line_a = line_for(order, draft.lines[0])
+        fulfillment = make_fulfillment("TRK-STORE-1", line_ids=[line_a.id])
+        await store_harness.store.create_fulfillment(order, fulfillment)
+        read = await store_harness.store.get_order(order.id)
+        assert read is not None
+        assert [(f.tracking_number, f.line_ids) for f in read.fulfillments] == [
+            ("TRK-STORE-1", [line_a.id])]
+
+    async def test_fulfillment_shipped_in_store_is_read(
+        self, store_harness: StoreHarness
+    ) -> None:
+        _, _, order, draft = await self.two_line_order(store_harness)
+        line_b = line_for(order, draft.lines[1])
+        await store_harness.ship(order.id, make_fulfillment("TRK-SELLER-1", line_ids=[line_b.id]))
+        read = await store_harness.store.get_order(order.id)
+        assert read is not None
+        assert [f.tracking_number for f in read.fulfillments] == ["TRK-SELLER-1"]
+
+    # -- fetching store orders ------------------------------------------------------------------
+
+    async def test_fetch_orders_includes_created_order(self, store_harness: StoreHarness) -> None:
+        since = _now() - timedelta(minutes=5)
+        _, _, order, _ = await self.two_line_order(store_harness)
+        orders = await fetch_all(store_harness.store, since)
+        assert [found.id for found in orders if found.id == order.id] == [order.id]
+        assert all(isinstance(found, StoreOrder) for found in orders)
+
+    async def test_fetch_orders_without_since_includes_created_order(
+        self, store_harness: StoreHarness
+    ) -> None:
+        _, _, order, _ = await self.two_line_order(store_harness)
+        orders = await fetch_all(store_harness.store, None)
+        assert order.id in {found.id for found in orders}
+
+    async def test_fetch_orders_since_later_skips_unchanged_order(
+        self, store_harness: StoreHarness
+    ) -> None:
+        _, _, order, _ = await self.two_line_order(store_harness)
+        orders = await fetch_all(store_harness.store, _now() + timedelta(hours=1))
+        assert order.id not in {found.id for found in orders}
+
+    async def test_fetch_orders_includes_fulfillment_shipped_in_store(
+        self, store_harness: StoreHarness
+    ) -> None:
+        _, _, order, _ = await self.two_line_order(store_harness)
+        since = _now() - timedelta(minutes=5)
+        await store_harness.ship(order.id, make_fulfillment("TRK-SELLER-2"))
+        orders = [found for found in await fetch_all(store_harness.store, since)
+                  if found.id == order.id]
+        assert len(orders) == 1
+        assert [f.tracking_number for f in orders[0].fulfillments] == ["TRK-SELLER-2"]
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def test_instance_closes_cleanly(self, store_harness: StoreHarness) -> None:
+        await self.two_line_order(store_harness)
+        await store_harness.store.aclose()
+
+    async def test_closing_twice_is_harmless(self, store_harness: StoreHarness) -> None:
+        await store_harness.store.aclose()
+        await store_harness.store.aclose()
