@@ -46,6 +46,7 @@ from ordersync.secrets import (
     dotted,
     field_keys,
     is_reference,
+    masked,
     redact,
     resolve_references,
     resolve_string,
@@ -558,15 +559,11 @@ class _Loader:
     def model(self, prefix: str, model: type[BaseModel], data: Any) -> BaseModel | None:
         if data is None:
             return model()
+        first = len(self.errors)
         resolved = resolve_references(data, prefix, self.environ, self.base_dir)
-        if resolved.errors:
-            self.errors.extend(resolved.errors)
-            return None
-        try:
-            return model.model_validate(resolved.data)
-        except ValidationError as exc:
-            self.errors.extend(validation_errors(exc, model, prefix, self.scrub))
-            return None
+        self.errors.extend(resolved.errors)
+        config = self.validate(model, resolved.data, prefix, prefix, first)
+        return config if isinstance(config, model) and len(self.errors) == first else None
 
     def database(self, value: Any) -> str | None:
         example = "sqlite:///ordersync.db or postgresql+psycopg://user@host/db"
@@ -667,26 +664,21 @@ class _Loader:
         if cls is None:
             return None
         model: type[BaseModel] = cls.Config
+        # Every error of the section is wanted at once: a refused credential is masked and an
+        # unresolved reference left as written, validation goes on, and an error at a path
+        # already reported is not repeated.
+        first = len(self.errors)
         clear = clear_text_errors(model, data, prefix, cls.type_name)
-        if clear:
-            self.errors.extend(clear)
-            return None
-        resolved = resolve_references(
-            data, prefix, self.environ, self.base_dir, secret_locations(model, data)
-        )
+        self.errors.extend(clear)
+        refused = {error.path for error in clear}
+        locations = secret_locations(model, data)
+        keep = [loc for loc in locations if dotted(prefix, *loc) not in refused]
+        checked = masked(data, [loc for loc in locations if loc not in keep])
+        resolved = resolve_references(checked, prefix, self.environ, self.base_dir, keep)
         self.secret_values |= resolved.secret_values
-        if resolved.errors:
-            self.errors.extend(resolved.errors)
-            return None
-        try:
-            config = model.model_validate(resolved.data, context={"base_dir": self.base_dir})
-        except ValidationError as exc:
-            self.errors.extend(validation_errors(exc, model, prefix, self.scrub))
-            return None
-        except Exception as exc:  # a plugin's validator broke: report it, never a traceback
-            reason = f"the {cls.type_name} plugin failed to check this section: " \
-                     f"{type(exc).__name__}: {exc}"
-            self.error(prefix, self.scrub(reason))
+        self.errors.extend(resolved.errors)
+        config = self.validate(model, resolved.data, prefix, cls.type_name, first)
+        if config is None or len(self.errors) > first:
             return None
         if isinstance(config, ChannelConfig):
             try:
@@ -697,6 +689,22 @@ class _Loader:
                 self.error(dotted(prefix, "poll_interval"), str(exc))
                 return None
         return cls, config
+
+    def validate(
+        self, model: type[BaseModel], data: Any, prefix: str, type_name: str, first: int
+    ) -> Any:
+        """``data`` validated by ``model``; errors at paths reported since ``first`` are skipped."""
+        reported = {error.path for error in self.errors[first:]}
+        try:
+            return model.model_validate(data, context={"base_dir": self.base_dir})
+        except ValidationError as exc:
+            self.errors.extend(error for error in validation_errors(exc, model, prefix, self.scrub)
+                               if error.path not in reported)
+        except Exception as exc:  # a plugin's validator broke: report it, never a traceback
+            reason = f"the {type_name} plugin failed to check this section: " \
+                     f"{type(exc).__name__}: {exc}"
+            self.error(prefix, self.scrub(reason))
+        return None
 
     def platform_type(self, kind: Kind, prefix: str, type_name: Any) -> type[Any] | None:
         known: dict[str, type[Any]] = self.registry.types_of(kind)

@@ -248,10 +248,7 @@ def _walk(shape: _Shape, data: Any, loc: Loc, found: list[Loc]) -> None:
     if data is None:
         return
     if shape.kind == "secret":
-        if isinstance(data, list):
-            found.extend((*loc, index) for index in range(len(data)))
-        else:
-            found.append(loc)
+        found.append(loc)
     elif shape.kind == "list" and shape.inner is not None and isinstance(data, list):
         for index, item in enumerate(data):
             _walk(shape.inner, item, (*loc, index), found)
@@ -296,13 +293,18 @@ def clear_text_errors(
     return errors
 
 
-def redact(model: type[BaseModel], data: Any) -> Any:
-    """A copy of ``data`` with every ``Secret`` field's value replaced by ``***``."""
+def masked(data: Any, locations: Iterable[Loc]) -> Any:
+    """A copy of ``data`` with the value at each of ``locations`` replaced by ``***``."""
     out = copy.deepcopy(data)
-    for loc in secret_locations(model, out):
+    for loc in locations:
         parent = _get(out, loc[:-1])
         parent[loc[-1]] = MASK
     return out
+
+
+def redact(model: type[BaseModel], data: Any) -> Any:
+    """A copy of ``data`` with every ``Secret`` field's value replaced by ``***``."""
+    return masked(data, secret_locations(model, data))
 
 
 # -------------------------------------------------------------------------------------------------
