@@ -25,11 +25,12 @@ def _add_commands() -> None:
     from ordersync.cli import (
         config_cmd,
         db_cmd,
+        links_cmd,
         plugins_cmd,
         schema_cmd,
     )
 
-    for module in (plugins_cmd, config_cmd, db_cmd, schema_cmd):
+    for module in (plugins_cmd, config_cmd, db_cmd, links_cmd, schema_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
 

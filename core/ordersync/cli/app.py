@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import yaml
@@ -16,7 +18,12 @@ from ordersync.errors import ConfigError
 from ordersync.plugins import Registry, load_plugins
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from ordersync.config import Settings
+    from ordersync.sync.runtime import Runtime
+
+T = TypeVar("T")
 
 #: Exit status for bad configuration or bad input on the command line.
 EXIT_CONFIG = 2
@@ -66,6 +73,18 @@ class App:
         return load_plugins(disabled=[str(d) for d in disabled or []])
 
     @cached_property
+    def engine(self) -> Engine:
+        """The state database, its schema upgraded to the latest migration."""
+        from ordersync.state.db import make_engine, upgrade
+
+        try:
+            engine = make_engine(self.settings.database)
+            upgrade(engine)
+        except ConfigError as exc:
+            fail(f"{self.config_path}: {exc}")
+        return engine
+
+    @cached_property
     def settings(self) -> Settings:
         from ordersync.config import load_config
 
@@ -75,3 +94,17 @@ class App:
             return load_config(Path(self.config_path), self.registry)
         except ConfigError as exc:
             fail_config(self.config_path, exc)
+
+
+def run_async(app: App, work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Open the runtime (database + configured platforms), run ``work`` on it, close it."""
+    from ordersync.sync.runtime import Runtime
+
+    async def main() -> T:
+        async with Runtime.open(app.settings, app.registry) as runtime:
+            return await work(runtime)
+
+    try:
+        return asyncio.run(main())
+    except ConfigError as exc:
+        fail(f"{app.config_path}: {exc}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Text, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Dialect, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -13,8 +15,30 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back zone-aware.
+
+    SQLite keeps no zone: without this a +02:00 time would come back as the wrong instant.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _ts(nullable: bool = True) -> Column[datetime]:
-    return Column(DateTime(timezone=True), nullable=nullable)
+    return Column(UTCDateTime(), nullable=nullable)
 
 
 class RecordState(StrEnum):
@@ -33,7 +57,9 @@ class OrderRecord(SQLModel, table=True):
     """One channel order: its last known content, its state and the store order made from it."""
 
     __tablename__ = "order_record"
-    __table_args__ = (UniqueConstraint("channel", "order_id", name="uq_order_record_channel_order"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "order_id", name="uq_order_record_channel_order"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(index=True)

@@ -1,0 +1,101 @@
+"""``ordersync links``: which channel listing draws its stock from which store variant."""
+
+from __future__ import annotations
+
+import click
+
+from ordersync.cli.app import App, echo_json, fail, run_async
+from ordersync.state.db import session_scope
+from ordersync.sync.links import LinkReport, add_link, auto_link, list_links, remove_link
+from ordersync.sync.runtime import Runtime
+
+
+@click.group("links")
+def links_group() -> None:
+    """Link channel listings to main-store variants (orders import only when linked)."""
+
+
+@links_group.command("auto")
+@click.option("--channel", "channels", multiple=True, help="Only this channel (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def links_auto(app: App, channels: tuple[str, ...], as_json: bool) -> None:
+    """Link listings to store variants with the same SKU.
+
+    Reports SKUs that several store variants share (ambiguous: nothing linked) and listings
+    whose SKU no store variant has (missing). Existing links are kept.
+    """
+    unknown = [c for c in channels if c not in app.settings.channels]
+    if unknown:
+        fail(f"--channel: no channel named {', '.join(unknown)} in {app.config_path}")
+
+    async def work(runtime: Runtime) -> list[LinkReport]:
+        return await auto_link(runtime, list(channels) or None)
+
+    reports = run_async(app, work)
+    if as_json:
+        echo_json([{
+            "channel": r.channel, "already_linked": r.already,
+            "linked": [{"listing_id": l, "store_variant_id": v, "sku": s} for l, v, s in r.linked],
+            "ambiguous": [{"listing_id": l, "sku": s, "store_variant_ids": v}
+                          for l, s, v in r.ambiguous],
+            "missing": [{"listing_id": l, "sku": s} for l, s in r.missing],
+        } for r in reports])
+        return
+    for r in reports:
+        click.echo(f"{r.channel}: {len(r.linked)} linked, {r.already} already linked, "
+                   f"{len(r.ambiguous)} ambiguous, {len(r.missing)} missing")
+        for listing, sku, variants in r.ambiguous:
+            click.echo(f"  ambiguous: listing {listing} SKU {sku!r} matches variants "
+                       f"{', '.join(variants)}: link one by hand with `ordersync links add`")
+        for listing, sku in r.missing:
+            click.echo(f"  missing:   listing {listing} SKU {sku!r} matches no store variant")
+
+
+@links_group.command("add")
+@click.argument("channel")
+@click.argument("listing_id")
+@click.argument("store_variant_id")
+@click.option("--sku", default=None, help="The SKU to remember with the link.")
+@click.pass_obj
+def links_add(app: App, channel: str, listing_id: str, store_variant_id: str,
+              sku: str | None) -> None:
+    """Link LISTING_ID on CHANNEL to STORE_VARIANT_ID (replaces an earlier link)."""
+    if channel not in app.settings.channels:
+        fail(f"no channel named {channel!r} in {app.config_path}")
+    with session_scope(app.engine) as session:
+        add_link(session, channel, listing_id, store_variant_id, sku)
+    click.echo(f"linked {channel} listing {listing_id} -> store variant {store_variant_id}")
+
+
+@links_group.command("remove")
+@click.argument("channel")
+@click.argument("listing_id")
+@click.pass_obj
+def links_remove(app: App, channel: str, listing_id: str) -> None:
+    """Remove the link of LISTING_ID on CHANNEL."""
+    with session_scope(app.engine) as session:
+        if not remove_link(session, channel, listing_id):
+            fail(f"{channel} listing {listing_id} is not linked", code=1)
+    click.echo(f"unlinked {channel} listing {listing_id}")
+
+
+@links_group.command("list")
+@click.option("--channel", default=None, help="Only this channel.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_obj
+def links_list(app: App, channel: str | None, as_json: bool) -> None:
+    """List links: channel, listing, store variant, SKU and how it was made (auto/manual)."""
+    with session_scope(app.engine, read_only=True) as session:
+        rows = [{"channel": r.channel, "listing_id": r.listing_id,
+                 "store_variant_id": r.store_variant_id, "sku": r.sku, "source": r.source}
+                for r in list_links(session, channel)]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['channel']:<16} {r['listing_id']:<20} -> {r['store_variant_id']:<20} "
+                   f"{r['sku'] or '-':<16} {r['source']}")
+
+
+COMMANDS = [links_group]

@@ -1,0 +1,114 @@
+"""Reading and writing order records, listing links and channel state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from ordersync.engine.policy import Link
+from ordersync.models import ChannelOrder
+from ordersync.state.tables import ChannelState, ListingLink, OrderRecord, RecordState, utcnow
+
+#: The ``channel_state`` row of the main store (store orders are polled for tracking).
+STORE_STATE_KEY = "@store"
+
+
+def get_record(session: Session, channel: str, order_id: str) -> OrderRecord | None:
+    return session.exec(
+        select(OrderRecord).where(OrderRecord.channel == channel, OrderRecord.order_id == order_id)
+    ).first()
+
+
+def order_of(record: OrderRecord) -> ChannelOrder | None:
+    """The last known channel order of ``record`` (None for orders that never parsed)."""
+    if not record.payload:
+        return None
+    return ChannelOrder.model_validate_json(record.payload)
+
+
+def save_order(session: Session, channel: str, order: ChannelOrder) -> tuple[OrderRecord, bool]:
+    """Store the latest content of ``order``; returns the record and whether it changed."""
+    payload = order.model_dump_json()
+    record = get_record(session, channel, order.id)
+    if record is None:
+        record = OrderRecord(
+            channel=channel, order_id=order.id, number=order.number, payload=payload,
+            order_updated_at=order.updated_at,
+        )
+        session.add(record)
+        session.flush()
+        return record, True
+    if record.payload == payload:
+        return record, False
+    record.payload = payload
+    record.number = order.number
+    record.order_updated_at = order.updated_at
+    record.updated_at = utcnow()
+    session.add(record)
+    return record, True
+
+
+def set_state(
+    session: Session, record: OrderRecord, state: RecordState, reason: str | None = None,
+    store_order_id: str | None = None,
+) -> None:
+    record.state = state.value
+    record.reason = reason
+    if store_order_id is not None:
+        record.store_order_id = store_order_id
+    record.updated_at = utcnow()
+    session.add(record)
+
+
+def records_in(
+    session: Session, states: Sequence[RecordState], channel: str | None = None
+) -> list[OrderRecord]:
+    query = select(OrderRecord).where(col(OrderRecord.state).in_([s.value for s in states]))
+    if channel is not None:
+        query = query.where(OrderRecord.channel == channel)
+    return list(session.exec(query.order_by(col(OrderRecord.id))))
+
+
+def links_for(session: Session, channel: str) -> dict[str, Link]:
+    rows = session.exec(select(ListingLink).where(ListingLink.channel == channel))
+    return {row.listing_id: Link(store_variant_id=row.store_variant_id, sku=row.sku) for row in rows}
+
+
+def listings_linked_to(session: Session, variant_ids: Sequence[str]) -> list[ListingLink]:
+    return list(session.exec(
+        select(ListingLink).where(col(ListingLink.store_variant_id).in_(list(variant_ids)))
+    ))
+
+
+def channel_state(session: Session, channel: str) -> ChannelState:
+    row = session.get(ChannelState, channel)
+    if row is None:
+        row = ChannelState(channel=channel)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def mark_synced(session: Session, channel: str, cursor: datetime | None) -> None:
+    row = channel_state(session, channel)
+    if cursor is not None and (row.cursor is None or cursor > row.cursor):
+        row.cursor = cursor
+    row.last_sync = utcnow()
+    row.error = None
+    row.error_since = None
+    session.add(row)
+
+
+def mark_error(session: Session, channel: str, error: str) -> None:
+    row = channel_state(session, channel)
+    if row.error is None:
+        row.error_since = utcnow()
+    row.error = error
+    session.add(row)
+
+
+def dumps(data: object) -> str:
+    return json.dumps(data, sort_keys=True, default=str)

@@ -1,0 +1,72 @@
+"""The running configuration: the state database and one instance of each configured platform."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from ordersync.engine.policy import ChannelPolicy
+from ordersync.platform import Channel, Context, Notifier, Store
+from ordersync.plugins import Registry
+from ordersync.state.db import make_engine, upgrade
+from ordersync.state.tokens import DbTokenStore
+
+if TYPE_CHECKING:
+    from ordersync.config import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    registry: Registry
+    engine: Engine
+    store: Store
+    channels: dict[str, Channel]
+    notifiers: dict[str, Notifier]
+    policies: dict[str, ChannelPolicy] = field(default_factory=dict)
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, settings: Settings, registry: Registry, *, migrate: bool = True
+    ) -> AsyncIterator[Runtime]:
+        """Open the database (upgrading its schema) and instantiate every configured platform."""
+        engine = make_engine(settings.database)
+        if migrate:
+            upgrade(engine)
+        tokens = DbTokenStore(engine)
+
+        def context(name: str, kind: str) -> Context:
+            return Context(name=name, tokens=tokens, log=logging.getLogger(f"ordersync.{kind}.{name}"))
+
+        store_config = settings.main_store
+        store = registry.stores[store_config.type]("main_store", store_config, context("main_store", "store"))
+        channels: dict[str, Channel] = {}
+        policies: dict[str, ChannelPolicy] = {}
+        for name, config in settings.channels.items():
+            channel_type = registry.channels[config.type]
+            channels[name] = channel_type(name, config, context(name, "channel"))
+            policies[name] = ChannelPolicy(
+                name=name, options=config.order_sync, capabilities=channel_type.capabilities,
+                inventory_sync=config.inventory_sync,
+            )
+        notifiers = {
+            name: registry.notifiers[config.type](name, config, context(name, "notifier"))
+            for name, config in settings.notifiers.items()
+        }
+        runtime = cls(settings=settings, registry=registry, engine=engine, store=store,
+                      channels=channels, notifiers=notifiers, policies=policies)
+        try:
+            yield runtime
+        finally:
+            for platform in [store, *channels.values(), *notifiers.values()]:
+                try:
+                    await platform.aclose()
+                except Exception:  # closing must not hide the error that ended the run
+                    logging.getLogger("ordersync").exception("closing %s failed", platform.name)
+            engine.dispose()
