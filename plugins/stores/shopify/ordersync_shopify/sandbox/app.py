@@ -1,0 +1,186 @@
+"""The sandbox's HTTP face: Shopify's Admin GraphQL endpoint, as strict as the real one.
+
+``POST /admin/api/2025-01/graphql.json`` with ``X-Shopify-Access-Token``: the document is parsed
+and validated against the official schema (errors in the real API's shape, HTTP 200), variables
+are coerced by graphql-core, the requested cost is taken from a leaky bucket (``THROTTLED`` when
+it is short, ``MAX_COST_EXCEEDED`` above 1,000 points) and every answer carries
+``extensions.cost``. Faults queued on the state (``fail_next``, ``malformed_next``,
+``delay_next``) are served before or after the request runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    validate,
+)
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ordersync_shopify.sandbox.cost import MAX_QUERY_COST, query_cost
+from ordersync_shopify.sandbox.resolvers import Root, resolve_field, resolve_type
+from ordersync_shopify.sandbox.state import Fault, Received, SandboxState
+from ordersync_shopify.schema import API_VERSION, admin_schema
+
+GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
+_BAD_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
+
+
+@lru_cache(maxsize=256)
+def _checked(query: str) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
+    """Parse and validate one document against the schema (cached: documents repeat)."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return None, (error,)
+    return document, tuple(validate(admin_schema(), document))
+
+
+def create_app(state: SandboxState | None = None) -> Starlette:
+    """The sandbox as an ASGI app; ``app.state.sandbox`` is its :class:`SandboxState`."""
+    sandbox = state if state is not None else SandboxState()
+    admin_schema()  # build it now, not on the first request
+
+    async def graphql_endpoint(request: Request) -> Response:
+        if request.headers.get("X-Shopify-Access-Token") != sandbox.access_token:
+            return JSONResponse({"errors": _BAD_TOKEN}, status_code=401)
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+            query = body["query"]
+            variables = body.get("variables") or {}
+            operation_name = body.get("operationName")
+            if not isinstance(query, str) or not isinstance(variables, dict):
+                raise TypeError(query)
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse(
+                {"errors": {"query": "Required parameter missing or invalid"}}, status_code=400
+            )
+        fault = sandbox.take_fault(operation_name)
+        if fault is not None and fault.kind == "delay":
+            await asyncio.sleep(fault.delay)
+            fault = None
+        if fault is not None and not fault.after_processing:
+            return _fault_response(fault)
+        payload = _run(sandbox, query, variables, operation_name)
+        if fault is not None:
+            return _fault_response(fault)
+        return JSONResponse(payload)
+
+    app = Starlette(routes=[Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"])])
+    app.state.sandbox = sandbox
+    return app
+
+
+def _fault_response(fault: Fault) -> Response:
+    if fault.kind == "malformed":
+        return Response('{"data": {"orders": {"nodes": [', status_code=200,
+                        media_type="application/json")
+    headers = {}
+    if fault.retry_after is not None:
+        headers["Retry-After"] = f"{fault.retry_after:g}"
+    message = {429: "Exceeded 2 calls per second for api client. Reduce request rates to resume "
+                    "uninterrupted service.",
+               500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+    return JSONResponse({"errors": message.get(fault.status, "Error")},
+                        status_code=fault.status, headers=headers)
+
+
+def _run(
+    sandbox: SandboxState, query: str, variables: dict[str, Any], operation_name: str | None
+) -> dict[str, Any]:
+    """One GraphQL request against the state; the JSON body of the answer."""
+    schema = admin_schema()
+    document, errors = _checked(query)
+    with sandbox.lock:
+        status = sandbox.bucket.status()
+        payload: dict[str, Any]
+        if document is None or errors:
+            payload = {"errors": [e.formatted for e in errors],
+                       "extensions": _cost(0, 0, status)}
+            _record(sandbox, operation_name, query, variables, payload)
+            return payload
+        try:
+            requested = query_cost(schema, document, operation_name, variables)
+        except (ValueError, TypeError) as error:
+            payload = {"errors": [{"message": str(error)}], "extensions": _cost(0, 0, status)}
+            _record(sandbox, operation_name, query, variables, payload)
+            return payload
+        if requested > MAX_QUERY_COST:
+            payload = {
+                "errors": [{
+                    "message": f"Query cost is {requested}, which exceeds the single query "
+                               f"max cost limit ({MAX_QUERY_COST}).",
+                    "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested,
+                                   "maxCost": MAX_QUERY_COST},
+                }],
+                "extensions": _cost(requested, None, status),
+            }
+            _record(sandbox, operation_name, query, variables, payload)
+            return payload
+        if not sandbox.bucket.take(requested):
+            payload = {
+                "errors": [{
+                    "message": "Throttled",
+                    "extensions": {"code": "THROTTLED",
+                                   "documentation": "https://shopify.dev/api/usage/rate-limits"},
+                }],
+                "extensions": _cost(requested, None, sandbox.bucket.status()),
+            }
+            _record(sandbox, operation_name, query, variables, payload)
+            return payload
+        result = execute(
+            schema, document, root_value=Root(sandbox), variable_values=variables,
+            operation_name=operation_name, field_resolver=resolve_field,
+            type_resolver=resolve_type,
+        )
+        assert isinstance(result, ExecutionResult)  # every resolver is synchronous
+        actual = requested
+        if result.data is not None and not _is_mutation(document, operation_name):
+            actual = min(requested, query_cost(schema, document, operation_name, variables,
+                                               data=result.data))
+        sandbox.bucket.give_back(requested - actual)
+        payload = {}
+        if result.errors:
+            payload["errors"] = [e.formatted for e in result.errors]
+        if result.data is not None or not result.errors:
+            payload["data"] = result.data
+        payload["extensions"] = _cost(requested, actual, sandbox.bucket.status())
+        _record(sandbox, operation_name, query, variables, payload)
+        return payload
+
+
+def _is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None or (definition.name and definition.name.value == operation_name)
+        ):
+            return definition.operation.value == "mutation"
+    return False
+
+
+def _cost(requested: int, actual: int | None, status: dict[str, float]) -> dict[str, Any]:
+    return {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,
+                     "throttleStatus": status}}
+
+
+def _record(
+    sandbox: SandboxState, operation_name: str | None, query: str, variables: dict[str, Any],
+    payload: dict[str, Any],
+) -> None:
+    sandbox.requests.append(Received(
+        operation_name=operation_name, query=query, variables=variables, status=200,
+        errors=list(payload.get("errors") or []),
+    ))
