@@ -1,0 +1,76 @@
+"""The pure heart of order sync: decide, draft, tax and effect planning over plain data.
+
+Nothing here does I/O, touches the database or calls a plugin. The sync pass gathers the inputs
+(the channel order, the channel's :class:`ChannelPolicy`, the store's capabilities, the links and
+what the state :class:`Known` about the order), asks :func:`decide`, builds the store order with
+:func:`build_draft` when the action is ``import``, and writes the :class:`EffectSpec` rows that the
+``plan_*`` functions return into the effect ledger. ``docs/engine.md`` is the guide.
+"""
+
+from .decide import Action, Decision, decide
+from .draft import build_draft, check_draft_total
+from .keys import (
+    cancel_key,
+    create_key,
+    deduct_key,
+    refund_key,
+    refund_rest_key,
+    restock_key,
+    store_fulfil_key,
+    upload_tracking_key,
+)
+from .plan import (
+    EffectKind,
+    EffectSpec,
+    has_text_lines,
+    plan_cancel,
+    plan_channel_fulfillments,
+    plan_follow_ups,
+    plan_import,
+    plan_refunds,
+    plan_stock,
+    plan_tracking_uploads,
+    refund_quantities,
+    stock_taken,
+    takes_stock_without_import,
+)
+from .policy import ChannelPolicy, Known, Link, Links, ordersync_tag, unlinked_listings
+from .tax import TaxSource, TaxSplit, split_tax
+
+__all__ = [
+    "Action",
+    "ChannelPolicy",
+    "Decision",
+    "EffectKind",
+    "EffectSpec",
+    "Known",
+    "Link",
+    "Links",
+    "TaxSource",
+    "TaxSplit",
+    "build_draft",
+    "cancel_key",
+    "check_draft_total",
+    "create_key",
+    "decide",
+    "deduct_key",
+    "has_text_lines",
+    "ordersync_tag",
+    "plan_cancel",
+    "plan_channel_fulfillments",
+    "plan_follow_ups",
+    "plan_import",
+    "plan_refunds",
+    "plan_stock",
+    "plan_tracking_uploads",
+    "refund_key",
+    "refund_quantities",
+    "refund_rest_key",
+    "restock_key",
+    "split_tax",
+    "stock_taken",
+    "store_fulfil_key",
+    "takes_stock_without_import",
+    "unlinked_listings",
+    "upload_tracking_key",
+]

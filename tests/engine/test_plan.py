@@ -1,0 +1,316 @@
+"""The effects planned for an order: create, cancel, refunds, shipments both ways, stock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ordersync.capabilities import ChannelCapabilities
+from ordersync.engine import (
+    EffectKind,
+    EffectSpec,
+    build_draft,
+    cancel_key,
+    deduct_key,
+    plan_cancel,
+    plan_channel_fulfillments,
+    plan_follow_ups,
+    plan_import,
+    plan_refunds,
+    plan_stock,
+    plan_tracking_uploads,
+    restock_key,
+)
+from ordersync.models import ChannelOrder
+
+from .builders import CHANNEL, STORE, line, links, options, order, policy, store_order
+
+ETSY = ChannelCapabilities(restock_on_cancel=False)
+NO_TRACKING = ChannelCapabilities(upload_tracking=False)
+
+#: Channel lines 1 (L-1, linked, qty 2) and 2 (L-2, qty 1), stored as S-1 and S-2.
+TWO_LINES = [line("1", "L-1", 2), line("2", "L-2", 1)]
+LINKED_STORE = store_order([("S-1", "1", 2, "V-1"), ("S-2", "2", 1, "V-2")])
+
+
+def test_import_plans_one_create_carrying_the_draft() -> None:
+    source = order()
+    made = build_draft(source, CHANNEL, options(), STORE, links("L-1"))
+    [create] = plan_import(source, made)
+    assert create.key == "create:ebay-uk:O-1"
+    assert create.kind is EffectKind.CREATE_ORDER
+    assert (create.channel, create.order_id) == (CHANNEL, "O-1")
+    assert create.payload["draft"]["reference"] == "ordersync:ebay-uk:O-1"
+    assert create.payload["draft"]["deduct_stock"] == ["V-1"]
+
+
+def test_cancel_restocks_every_linked_line() -> None:
+    [cancel] = plan_cancel(order(TWO_LINES, status="cancelled"), LINKED_STORE, policy(),
+                           links("L-1", "L-2"))
+    assert cancel.key == "cancel:ebay-uk:O-1"
+    assert cancel.payload == {"store_order_id": "S-1", "restock_line_ids": ["S-1", "S-2"],
+                              "restock_quantities": {"S-1": 2, "S-2": 1}}
+
+
+def test_cancel_reflects_status_but_restocks_only_linked_lines() -> None:
+    with_text = store_order([("S-1", "1", 2, "V-1"), ("S-2", "2", 1, None)])
+    [cancel] = plan_cancel(order(TWO_LINES, status="cancelled"), with_text,
+                           policy(import_unlinked=True), links("L-1"))
+    assert cancel.kind is EffectKind.CANCEL_ORDER
+    assert cancel.payload["restock_line_ids"] == ["S-1"]
+
+
+def test_cancel_of_order_of_only_unlinked_lines_still_cancels_the_store_order() -> None:
+    text_only = store_order([("S-1", "1", 1, None)])
+    [cancel] = plan_cancel(order(status="cancelled"), text_only, policy(), {})
+    assert cancel.payload["restock_line_ids"] == []
+
+
+def test_cancel_on_channel_without_auto_restock_moves_no_stock() -> None:
+    [cancel] = plan_cancel(order(TWO_LINES, status="cancelled"), LINKED_STORE,
+                           policy(caps=ETSY), links("L-1", "L-2"))
+    assert cancel.payload["restock_line_ids"] == []
+    assert cancel.payload["restock_quantities"] == {}
+
+
+def test_cancel_of_a_cancelled_store_order_or_an_open_channel_order_plans_nothing() -> None:
+    cancelled = store_order([("S-1", "1", 1, "V-1")], status="cancelled")
+    assert plan_cancel(order(status="cancelled"), cancelled, policy(), links("L-1")) == []
+    assert plan_cancel(order(), LINKED_STORE, policy(), links("L-1")) == []
+
+
+def test_cancel_leaves_out_what_the_refunds_put_back() -> None:
+    source = order(TWO_LINES, status="cancelled",
+                   refunds=[{"line_ids": ["1"], "quantities": {"1": 1}, "amount": "10.00"}])
+    [cancel] = plan_cancel(source, LINKED_STORE, policy(), links("L-1", "L-2"))
+    assert cancel.payload["restock_quantities"] == {"S-1": 1, "S-2": 1}
+
+
+def test_partial_refund_restocks_only_refunded_lines() -> None:
+    source = order(TWO_LINES, status="partially_refunded",
+                   refunds=[{"line_ids": ["2"], "amount": "10.00"}])
+    [refund] = plan_refunds(source, LINKED_STORE, policy(), links("L-1", "L-2"))
+    assert refund.key == "refund:ebay-uk:O-1:0"
+    assert refund.kind is EffectKind.REFUND
+    assert refund.payload == {
+        "store_order_id": "S-1", "refund_index": 0, "amount": "10.00", "full": False,
+        "quantities": {"S-2": 1}, "restock": True, "restock_quantities": {"S-2": 1},
+    }
+
+
+def test_refund_of_part_of_a_line_restocks_that_quantity() -> None:
+    source = order(TWO_LINES, status="partially_refunded",
+                   refunds=[{"line_ids": ["1"], "quantities": {"1": 1}, "amount": "10.00"},
+                            {"line_ids": ["1"], "amount": "10.00"}])
+    first, second = plan_refunds(source, LINKED_STORE, policy(), links("L-1", "L-2"))
+    assert first.payload["restock_quantities"] == {"S-1": 1}
+    assert second.payload["restock_quantities"] == {"S-1": 1}  # only what was left
+    assert second.key == "refund:ebay-uk:O-1:1"
+
+
+def test_refund_maps_a_channel_line_over_its_split_store_lines() -> None:
+    split = store_order([("S-1", "1", 2, "V-1"), ("S-1b", "1", 1, "V-1")])
+    source = order([line("1", "L-1", 3)], status="partially_refunded",
+                   refunds=[{"line_ids": ["1"], "quantities": {"1": 1}, "amount": "1"},
+                            {"line_ids": ["1"], "quantities": {"1": 2}, "amount": "2"}])
+    first, second = plan_refunds(source, split, policy(), links("L-1"))
+    assert first.payload["quantities"] == {"S-1": 1}
+    assert second.payload["quantities"] == {"S-1": 1, "S-1b": 1}
+
+
+def test_refund_of_unlinked_line_reflects_status_but_moves_no_stock() -> None:
+    with_text = store_order([("S-1", "1", 2, "V-1"), ("S-2", "2", 1, None)])
+    source = order(TWO_LINES, status="partially_refunded",
+                   refunds=[{"line_ids": ["2"], "amount": "10.00"}])
+    [refund] = plan_refunds(source, with_text, policy(), links("L-1"))
+    assert refund.payload["quantities"] == {"S-2": 1}
+    assert refund.payload["restock"] is False
+
+
+def test_refund_on_channel_without_auto_restock_moves_no_stock() -> None:
+    source = order(TWO_LINES, status="partially_refunded",
+                   refunds=[{"line_ids": ["1", "2"], "amount": "30.00"}])
+    [refund] = plan_refunds(source, LINKED_STORE, policy(caps=ETSY))
+    assert refund.payload["quantities"] == {"S-1": 2, "S-2": 1}
+    assert refund.payload["restock"] is False
+
+
+def test_full_refund_returns_what_the_listed_refunds_did_not() -> None:
+    source = order(TWO_LINES, status="refunded", total="30.00",
+                   refunds=[{"line_ids": ["2"], "amount": "10.00"}])
+    listed, rest = plan_refunds(source, LINKED_STORE, policy(), links("L-1", "L-2"))
+    assert listed.payload["quantities"] == {"S-2": 1}
+    assert rest.key == "refund:ebay-uk:O-1:rest"
+    assert rest.payload["full"] is True
+    assert rest.payload["amount"] == "20.00"
+    assert rest.payload["restock_quantities"] == {"S-1": 2}
+
+
+def test_refunds_of_a_fully_refunded_store_order_plan_nothing() -> None:
+    done = store_order([("S-1", "1", 1, "V-1")], status="refunded")
+    source = order(status="refunded", refunds=[{"line_ids": ["1"], "amount": "10.00"}])
+    assert plan_refunds(source, done, policy()) == []
+
+
+def test_channel_shipments_not_on_the_store_order_are_carried_by_tracking_number() -> None:
+    on_store = store_order([("S-1", "1", 2, "V-1"), ("S-2", "2", 1, "V-2")],
+                           fulfillments=[{"tracking_number": "OLD"}])
+    source = order(TWO_LINES, status="shipped", fulfillments=[
+        {"tracking_number": "OLD", "line_ids": ["1"]},
+        {"tracking_number": "NEW", "carrier": "Royal Mail", "line_ids": ["2"]},
+        {"tracking_number": "NEW", "line_ids": ["2"]},
+    ])
+    [carried] = plan_channel_fulfillments(source, on_store, policy())
+    assert carried.key == "store_fulfil:ebay-uk:O-1:NEW"
+    assert carried.kind is EffectKind.STORE_FULFIL
+    assert carried.payload["store_order_id"] == "S-1"
+    assert carried.payload["fulfillment"]["line_ids"] == ["S-2"]
+    assert carried.payload["fulfillment"]["carrier"] == "Royal Mail"
+
+
+def test_store_shipments_not_on_the_channel_are_uploaded_with_channel_line_ids() -> None:
+    shipped = store_order([("S-1", "1", 2, "V-1"), ("S-2", "2", 1, "V-2")],
+                          fulfillments=[{"tracking_number": "T1", "line_ids": ["S-2"]},
+                                        {"tracking_number": "T0"}])
+    source = order(TWO_LINES, fulfillments=[{"tracking_number": "T0"}])
+    [upload] = plan_tracking_uploads(shipped, source, policy())
+    assert upload.key == "upload_tracking:ebay-uk:O-1:T1"
+    assert upload.kind is EffectKind.UPLOAD_TRACKING
+    assert upload.payload["fulfillment"]["line_ids"] == ["2"]
+
+
+def test_tracking_is_not_uploaded_to_a_channel_that_cannot_take_it() -> None:
+    shipped = store_order([("S-1", "1", 1, "V-1")], fulfillments=[{"tracking_number": "T1"}])
+    assert plan_tracking_uploads(shipped, order(), policy(caps=NO_TRACKING)) == []
+
+
+def test_store_status_is_not_sent_back_for_orders_with_unlinked_products() -> None:
+    shipped = store_order([("S-1", "1", 2, "V-1"), ("S-2", "2", 1, None)],
+                          fulfillments=[{"tracking_number": "T1"}])
+    assert plan_tracking_uploads(shipped, order(TWO_LINES), policy(import_unlinked=True)) == []
+
+
+def test_tracking_is_not_uploaded_for_a_cancelled_channel_order() -> None:
+    shipped = store_order([("S-1", "1", 1, "V-1")], fulfillments=[{"tracking_number": "T1"}])
+    assert plan_tracking_uploads(shipped, order(status="cancelled"), policy()) == []
+
+
+def test_follow_ups_put_refunds_before_the_cancellation() -> None:
+    source = order(TWO_LINES, status="cancelled",
+                   refunds=[{"line_ids": ["2"], "amount": "10.00"}])
+    kinds = [spec.kind for spec in plan_follow_ups(source, LINKED_STORE, policy(),
+                                                   links("L-1", "L-2"))]
+    assert kinds == [EffectKind.REFUND, EffectKind.CANCEL_ORDER]
+
+
+def test_order_not_imported_takes_its_linked_stock_once() -> None:
+    rules = policy(import_orders=False)
+    source = order(TWO_LINES)
+    [take] = plan_stock(source, rules, links("L-1"))
+    assert take.key == deduct_key(CHANNEL, "O-1", "1")
+    assert take.kind is EffectKind.ADJUST_STOCK
+    assert take.payload == {"store_variant_id": "V-1", "quantity": -2, "listing_id": "L-1",
+                            "line_id": "1"}
+    assert plan_stock(source, rules, links("L-1"), {take.key}) == []
+
+
+def test_unpaid_order_under_skip_unpaid_takes_no_stock() -> None:
+    rules = policy(import_orders=False, skip_unpaid=True)
+    assert plan_stock(order(status="unpaid"), rules, links("L-1")) == []
+
+
+def test_imported_orders_take_no_stock_outside_their_store_order() -> None:
+    assert plan_stock(order(), policy(), links("L-1")) == []
+
+
+def test_cancelling_an_order_that_was_not_imported_puts_its_stock_back() -> None:
+    rules = policy(import_orders=False)
+    taken = {deduct_key(CHANNEL, "O-1", "1")}
+    [back] = plan_stock(order(TWO_LINES, status="cancelled"), rules, links("L-1"), taken)
+    assert back.key == restock_key(CHANNEL, "O-1", "1", "rest")
+    assert back.payload["quantity"] == 2
+    assert plan_stock(order(TWO_LINES, status="cancelled"), policy(import_orders=False,
+                      caps=ETSY), links("L-1"), taken) == []
+
+
+def test_order_cancelled_before_it_was_seen_takes_and_returns_nothing() -> None:
+    assert plan_stock(order(status="cancelled"), policy(import_orders=False), links("L-1")) == []
+
+
+def test_partial_refund_of_an_order_not_imported_returns_only_the_refunded_quantity() -> None:
+    source = order(TWO_LINES, status="partially_refunded",
+                   refunds=[{"line_ids": ["1"], "quantities": {"1": 1}, "amount": "10.00"}])
+    take, back = plan_stock(source, policy(import_orders=False), links("L-1"))
+    assert (take.payload["quantity"], back.payload["quantity"]) == (-2, 1)
+    assert back.key == restock_key(CHANNEL, "O-1", "1", "0")
+
+
+def test_keys_with_colons_in_ids_cannot_collide() -> None:
+    assert cancel_key("a:b", "c") != cancel_key("a", "b:c")
+    assert cancel_key("ebay-uk", "12-34567-89012") == "cancel:ebay-uk:12-34567-89012"
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+@st.composite
+def busy_orders(draw: st.DrawFn) -> ChannelOrder:
+    count = draw(st.integers(1, 5))
+    line_ids = [str(i) for i in range(count)]
+    lines = [line(lid, f"L-{lid}", draw(st.integers(1, 4))) for lid in line_ids]
+    some_lines = st.lists(st.sampled_from(line_ids), max_size=3)
+    fulfillments = [{"tracking_number": draw(st.sampled_from(["T1", "T2", "T:3", "T 4"])),
+                     "line_ids": draw(some_lines)} for _ in range(draw(st.integers(0, 3)))]
+    refunds: list[dict[str, Any]] = [
+        {"line_ids": draw(some_lines), "amount": "1.00",
+         "quantities": draw(st.dictionaries(st.sampled_from(line_ids), st.integers(0, 3)))}
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    return order(lines, status=draw(st.sampled_from(
+        ["paid", "shipped", "cancelled", "refunded", "partially_refunded"])),
+        fulfillments=fulfillments, refunds=refunds, id=draw(st.sampled_from(["O-1", "O:1"])))
+
+
+def all_effects(source: ChannelOrder, linked: set[str]) -> list[EffectSpec]:
+    mapping = links(*sorted(linked))
+    stored = store_order(
+        [(f"S-{item.id}", item.id, item.quantity,
+          mapping[item.listing_id].store_variant_id if item.listing_id in mapping else None)
+         for item in source.lines],
+        fulfillments=[{"tracking_number": "T2", "line_ids": ["S-0"]}, {"tracking_number": "T9"}],
+    )
+    made = build_draft(source, CHANNEL, options(import_unlinked=True), STORE, mapping)
+    rules = policy(import_orders=False)
+    return [
+        *plan_import(source, made),
+        *plan_follow_ups(source, stored, rules, mapping),
+        *plan_stock(source, rules, mapping),
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(busy_orders(), st.sets(st.sampled_from([f"L-{i}" for i in range(5)])))
+def test_effect_keys_are_deterministic_and_distinct(source: ChannelOrder, linked: set[str]) -> None:
+    first = all_effects(source, linked)
+    again = all_effects(ChannelOrder.model_validate(source.model_dump(mode="json")), linked)
+    assert [spec.key for spec in first] == [spec.key for spec in again]
+    assert first == again
+    assert len({spec.key for spec in first}) == len(first)
+
+
+@settings(max_examples=200, deadline=None)
+@given(busy_orders(), st.sets(st.sampled_from([f"L-{i}" for i in range(5)])))
+def test_no_unit_is_put_back_twice_by_refunds_and_cancellation(
+    source: ChannelOrder, linked: set[str]
+) -> None:
+    mapping = links(*sorted(linked))
+    stored = store_order([(f"S-{item.id}", item.id, item.quantity, f"V-{item.id}")
+                          for item in source.lines])
+    back: dict[str, int] = {}
+    for spec in plan_follow_ups(source, stored, policy(), mapping):
+        restocked = spec.payload.get("restock_quantities", {})
+        for store_id, quantity in restocked.items():
+            back[store_id] = back.get(store_id, 0) + quantity
+    for item in source.lines:
+        assert back.get(f"S-{item.id}", 0) <= item.quantity
