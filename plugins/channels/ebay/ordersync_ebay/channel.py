@@ -1,0 +1,398 @@
+"""The eBay sales channel: orders and tracking through the Sell Fulfillment API v1, listing
+quantities through the Sell Inventory API v1.
+
+Transport, retries and ``Retry-After`` are the core's (:class:`ordersync.http.PlatformHttp`);
+tokens are :mod:`ordersync_ebay.auth`'s; turning eBay's JSON into canonical orders is
+:mod:`ordersync_ebay.mapping`'s. This module is the calls and their paging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+from ordersync.capabilities import ChannelCapabilities
+from ordersync.errors import OrderError, PlatformError, RejectedError, RetriableError
+from ordersync.models import ChannelOrder, Fulfillment, Listing
+from ordersync.platform import Channel, Context, OrderPage
+from pydantic import BaseModel, ValidationError
+
+from ordersync_ebay import mapping
+from ordersync_ebay import payloads as p
+from ordersync_ebay.auth import PLATFORM, EbayAuth, EbayTokens
+from ordersync_ebay.carriers import UnknownCarrierError, carrier_code
+from ordersync_ebay.config import EbayConfig
+
+FULFILLMENT = "/sell/fulfillment/v1"
+INVENTORY = "/sell/inventory/v1"
+ORDERS = f"{FULFILLMENT}/order"
+INVENTORY_ITEMS = f"{INVENTORY}/inventory_item"
+OFFERS = f"{INVENTORY}/offer"
+BULK_PRICE_QUANTITY = f"{INVENTORY}/bulk_update_price_quantity"
+
+#: eBay serves orders up to two years old; "all orders" asks for as much as it gives.
+MAX_ORDER_AGE = timedelta(days=729)
+#: eBay's cap on offers per bulkUpdatePriceQuantity request.
+MAX_OFFERS_PER_UPDATE = 25
+
+_Model = TypeVar("_Model", bound=BaseModel)
+_T = TypeVar("_T")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _http_status(exc: PlatformError) -> int | None:
+    """The HTTP status of a refused call (``PlatformHttp`` puts ``HTTP <status>:`` first)."""
+    match = re.match(r"HTTP (\d{3})\b", exc.reason)
+    return int(match.group(1)) if match else None
+
+
+def _describe(exc: ValidationError) -> str:
+    """Pydantic's errors as ``lineItems.0.quantity: must be > 0; ...`` in eBay's field names."""
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(part) for part in error["loc"]) or "(order)"
+        parts.append(f"{where}: {error['msg']}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+class EbayChannel(Channel):
+    """One eBay seller account on one marketplace."""
+
+    type_name: ClassVar[str] = "ebay"
+    Config: ClassVar[type[EbayConfig]] = EbayConfig
+    capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
+        paid_orders_only=False,
+        restock_on_cancel=True,
+        upload_tracking=True,
+        set_listing_quantity=True,
+        webhooks=False,
+    )
+    config: EbayConfig
+
+    #: Orders per ``getOrders`` page (eBay's maximum is 200).
+    page_limit: int = 200
+    #: Inventory items per ``getInventoryItems`` page (eBay's maximum is 200).
+    inventory_page_limit: int = 100
+    #: Concurrent per-order or per-SKU calls (shipments of a page, offers of a page of items).
+    concurrency: int = 4
+
+    def __init__(self, name: str, config: EbayConfig, context: Context) -> None:
+        super().__init__(name, config, context)
+        self.tokens = EbayTokens(name, config, context)
+        self.http = context.http(
+            PLATFORM, config.api_base, auth=EbayAuth(self.tokens),
+            headers={"Accept": "application/json",
+                     "X-EBAY-C-MARKETPLACE-ID": config.marketplace_id},
+        )
+        # legacyItemId -> SKU of single-SKU listings, learnt from listings and order lines; a
+        # variation's SKU is in its listing id already.
+        self._skus: dict[str, str] = {}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        await self.tokens.http.aclose()
+
+    # ---------------------------------------------------------------------------------------------
+    # Orders
+    # ---------------------------------------------------------------------------------------------
+
+    def order_filter(self, since: datetime | None) -> str:
+        """The ``filter`` of ``getOrders``: changed since ``since``, or everything eBay keeps."""
+        now = _utc_now()
+        if since is None:
+            return f"creationdate:[{mapping.ebay_time(now - MAX_ORDER_AGE)}..]"
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        # eBay refuses a start in the future (error 30850): a clock ahead of eBay's must not
+        # stop the sync.
+        return f"lastmodifieddate:[{mapping.ebay_time(min(since, now))}..]"
+
+    async def fetch_orders(self, since: datetime | None) -> AsyncIterator[OrderPage]:
+        params = {"filter": self.order_filter(since), "limit": str(self.page_limit)}
+        offset = 0
+        previous_first: Any = None
+        while True:
+            operation = f"fetch orders (offset {offset})"
+            data = await self._get_json(ORDERS, operation, params={**params, "offset": str(offset)})
+            if not isinstance(data, dict) or not isinstance(data.get("orders", []), list):
+                raise RetriableError(PLATFORM, operation, "eBay's answer has no list of orders")
+            raws: list[Any] = data.get("orders") or []
+            answered = data.get("offset", offset)
+            first = raws[0].get("orderId") if raws and isinstance(raws[0], dict) else None
+            if answered != offset or (first is not None and first == previous_first):
+                # Paging that does not advance would yield the same orders forever.
+                reason = (f"eBay answered offset {answered} (first order {first}) to a request "
+                          f"for offset {offset}: paging does not advance, stopped")
+                raise RetriableError(PLATFORM, operation, reason)
+            previous_first = first
+            yield await self._order_page(raws, offset)
+            offset += len(raws)
+            total = data.get("total")
+            if not raws:
+                return
+            if isinstance(total, int):
+                if offset >= total:
+                    return
+            elif len(raws) < int(data.get("limit") or self.page_limit):
+                return
+
+    async def get_order(self, order_id: str) -> ChannelOrder | None:
+        # getOrder, unlike getOrders, fills cancelStatus.cancelRequests: the engine re-reads
+        # open orders here to see cancellations the list call does not show.
+        operation = f"read order {order_id}"
+        try:
+            response = await self.http.request(
+                "GET", f"{ORDERS}/{quote(order_id, safe='')}", operation=operation
+            )
+        except RejectedError as exc:
+            if _http_status(exc) == 404 or "32100" in exc.reason:  # 32100: invalid order id
+                return None
+            raise
+        result = await self._order_or_failure(self._json(response, operation), 0)
+        if isinstance(result, OrderError):
+            raise result
+        return result
+
+    async def _order_page(self, raws: list[Any], offset: int) -> OrderPage:
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(position: int, raw: Any) -> ChannelOrder | OrderError:
+            async with limit:
+                return await self._order_or_failure(raw, offset + position)
+
+        page = OrderPage()
+        for result in await asyncio.gather(*(one(i, raw) for i, raw in enumerate(raws))):
+            if isinstance(result, OrderError):
+                page.failures.append(result)
+            else:
+                page.orders.append(result)
+        return page
+
+    async def _order_or_failure(self, raw: Any, position: int) -> ChannelOrder | OrderError:
+        """Map one eBay order; a malformed one becomes an ``OrderError`` that names the fault."""
+        order_id = raw.get("orderId") if isinstance(raw, dict) else None
+        if not isinstance(order_id, str) or not order_id:
+            order_id = f"(no orderId, result {position})"
+        try:
+            order = p.Order.model_validate(raw)
+        except ValidationError as exc:
+            return OrderError(order_id, f"malformed eBay order: {_describe(exc)}")
+        try:
+            shipments = await self._shipments(order.order_id) if order.fulfillment_hrefs else []
+        except RejectedError as exc:
+            return OrderError(order_id, f"eBay refused to list its shipments: {exc.reason}")
+        try:
+            result = mapping.channel_order(order, shipments)
+        except mapping.MappingError as exc:
+            return OrderError(order_id, str(exc))
+        except ValidationError as exc:
+            return OrderError(order_id, f"eBay order does not make a valid order: {_describe(exc)}")
+        for line in result.lines:
+            item, variation = mapping.split_listing_id(line.listing_id)
+            if variation is None and line.sku:
+                self._skus[item] = line.sku
+        return result
+
+    async def _shipments(self, order_id: str) -> list[p.ShippingFulfillment]:
+        operation = f"read the shipments of order {order_id}"
+        path = f"{ORDERS}/{quote(order_id, safe='')}/shipping_fulfillment"
+        page = self._parse(p.ShippingFulfillmentPage, await self._get_json(path, operation),
+                           operation)
+        return page.fulfillments
+
+    # ---------------------------------------------------------------------------------------------
+    # Tracking
+    # ---------------------------------------------------------------------------------------------
+
+    async def upload_tracking(self, order: ChannelOrder, fulfillment: Fulfillment) -> None:
+        operation = f"upload tracking {fulfillment.tracking_number} for order {order.id}"
+        try:
+            code = carrier_code(fulfillment.carrier)
+        except UnknownCarrierError as exc:
+            raise RejectedError(PLATFORM, operation, str(exc)) from None
+        lines = order.lines
+        if fulfillment.line_ids:
+            unknown = [i for i in fulfillment.line_ids if order.line(i) is None]
+            if unknown:
+                reason = f"order {order.id} has no line {', '.join(unknown)}"
+                raise RejectedError(PLATFORM, operation, reason)
+            lines = [line for line in order.lines if line.id in fulfillment.line_ids]
+        # An earlier attempt may have reached eBay before its answer was lost: look first, so
+        # that the buyer never sees the same parcel twice.
+        for shipment in await self._shipments(order.id):
+            if (shipment.shipment_tracking_number == fulfillment.tracking_number
+                    and {ref.line_item_id for ref in shipment.line_items}
+                    == {line.id for line in lines}):
+                return
+        shipped = min(fulfillment.shipped_at or _utc_now(), _utc_now())
+        body = {
+            "lineItems": [{"lineItemId": line.id, "quantity": line.quantity} for line in lines],
+            "shippedDate": mapping.ebay_time(shipped),
+            "shippingCarrierCode": code,
+            "trackingNumber": fulfillment.tracking_number,
+        }
+        await self.http.request(
+            "POST", f"{ORDERS}/{quote(order.id, safe='')}/shipping_fulfillment",
+            json=body, operation=operation,
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    # Listings
+    # ---------------------------------------------------------------------------------------------
+
+    async def list_listings(self) -> AsyncIterator[Listing]:
+        """Every published Inventory API offer on this channel's marketplace, as a listing.
+
+        Listings made outside the Inventory API (on the eBay website, through the Trading API)
+        have no inventory item and are not seen here.
+        """
+        path: str | None = f"{INVENTORY_ITEMS}?limit={self.inventory_page_limit}&offset=0"
+        seen: set[str] = set()
+        while path is not None:
+            if path in seen:
+                reason = f"eBay's next page {path} was already read: paging does not advance"
+                raise RetriableError(PLATFORM, "list inventory items", reason)
+            seen.add(path)
+            operation = "list inventory items"
+            page = self._parse(p.InventoryItemPage, await self._get_json(path, operation),
+                               operation)
+            offers = await self._gather(self._offers(item.sku) for item in page.inventory_items)
+            for item, item_offers in zip(page.inventory_items, offers, strict=True):
+                for listing in self._listings_of(item, item_offers):
+                    yield listing
+            path = self._next_path(page.next) if page.inventory_items else None
+
+    def _listings_of(self, item: p.InventoryItem, offers: list[p.Offer]) -> list[Listing]:
+        out = []
+        for offer in offers:
+            listing_id = offer.listing.listing_id if offer.listing else None
+            if offer.status != "PUBLISHED" or not listing_id or not self._in_marketplace(offer):
+                continue
+            if item.in_group:
+                listing_id = f"{listing_id}:{item.sku}"
+            else:
+                self._skus[listing_id] = item.sku
+            quantity = offer.available_quantity
+            out.append(Listing(
+                listing_id=listing_id, sku=item.sku,
+                title=(item.product.title if item.product else None) or "",
+                quantity=max(quantity if quantity is not None else item.quantity, 0),
+            ))
+        return out
+
+    async def set_listing_quantity(self, listing_id: str, quantity: int) -> None:
+        operation = f"set the quantity of listing {listing_id} to {quantity}"
+        sku = await self._sku_of(listing_id, operation)
+        quantity = max(quantity, 0)  # the store may be oversold; eBay takes no negative stock
+        offers = [offer for offer in await self._offers(sku)
+                  if self._in_marketplace(offer) and offer.format != "AUCTION"]
+        request: dict[str, Any] = {"sku": sku, "shipToLocationAvailability": {"quantity": quantity}}
+        if offers:
+            # An offer with its own availableQuantity would keep showing the old number.
+            request["offers"] = [{"offerId": offer.offer_id, "availableQuantity": quantity}
+                                 for offer in offers[:MAX_OFFERS_PER_UPDATE]]
+        response = await self.http.request(
+            "POST", BULK_PRICE_QUANTITY, json={"requests": [request]}, operation=operation,
+            headers={"Content-Type": "application/json"},
+        )
+        result = self._parse(p.BulkPriceQuantityResponse, self._json(response, operation),
+                             operation)
+        refused = [r for r in result.responses if (r.status_code or 200) >= 300]
+        if refused:
+            said = "; ".join(
+                f"{r.offer_id or r.sku}: " + ", ".join(
+                    f"{e.error_id} {e.long_message or e.message}" for e in r.errors)
+                for r in refused
+            )
+            raise RejectedError(PLATFORM, operation, f"eBay refused: {said}")
+
+    async def _sku_of(self, listing_id: str, operation: str) -> str:
+        item, variation = mapping.split_listing_id(listing_id)
+        if variation is not None:
+            return variation
+        if item not in self._skus:
+            async for _listing in self.list_listings():  # learns every listing's SKU
+                pass
+        if item in self._skus:
+            return self._skus[item]
+        reason = (f"listing {listing_id} has no published offer in eBay's Inventory API on "
+                  f"{self.config.marketplace_id}: ordersync sets quantities only of listings "
+                  "created or migrated through the Inventory API (Seller Hub listings can be "
+                  "migrated with bulkMigrateListing)")
+        raise RejectedError(PLATFORM, operation, reason)
+
+    async def _offers(self, sku: str) -> list[p.Offer]:
+        operation = f"read the offers of SKU {sku}"
+        try:
+            data = await self._get_json(
+                OFFERS, operation,
+                params={"sku": sku, "marketplace_id": self.config.marketplace_id},
+            )
+        except RejectedError as exc:
+            if _http_status(exc) == 404:  # eBay answers 404 (25713) for a SKU with no offer
+                return []
+            raise
+        return self._parse(p.OfferPage, data, operation).offers
+
+    def _in_marketplace(self, offer: p.Offer) -> bool:
+        return offer.marketplace_id in (None, self.config.marketplace_id)
+
+    @staticmethod
+    def _next_path(href: str | None) -> str | None:
+        """eBay's absolute ``next`` URL as a path on our own base URL (sandbox or production).
+
+        Following ``next`` rather than counting offsets sidesteps getInventoryItems' ``offset``,
+        which its documentation calls a page number.
+        """
+        if not href:
+            return None
+        parts = urlsplit(href)
+        if not parts.path.startswith(INVENTORY_ITEMS):
+            reason = f"eBay's next page {href!r} is not an inventory item page"
+            raise RetriableError(PLATFORM, "list inventory items", reason)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    # ---------------------------------------------------------------------------------------------
+    # Helpers
+    # ---------------------------------------------------------------------------------------------
+
+    async def _gather(self, calls: Iterable[Awaitable[_T]]) -> list[_T]:
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(call: Awaitable[_T]) -> _T:
+            async with limit:
+                return await call
+
+        return list(await asyncio.gather(*(one(call) for call in calls)))
+
+    async def _get_json(self, path: str, operation: str, **kwargs: Any) -> Any:
+        response = await self.http.request("GET", path, operation=operation, **kwargs)
+        return self._json(response, operation)
+
+    @staticmethod
+    def _json(response: httpx.Response, operation: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            excerpt = response.text[:120].replace("\n", " ")
+            reason = (f"eBay answered HTTP {response.status_code} with a body that is not JSON: "
+                      f"{excerpt!r}")
+            raise RetriableError(PLATFORM, operation, reason) from None
+
+    @staticmethod
+    def _parse(model: type[_Model], data: Any, operation: str) -> _Model:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            reason = f"eBay's answer does not have the documented shape: {_describe(exc)}"
+            raise RetriableError(PLATFORM, operation, reason) from None
+
