@@ -602,19 +602,6 @@ def store(type_name: str) -> dict[str, Any]:
             id="marketing-needs-receipt-switches",
         ),
         pytest.param(
-            channel(tax={"rate": 20}),
-            "channels.ebay-uk.order_sync.tax.rate: the tax rate is used only by Custom Tax "
-            "Rate: set custom_rate: true to separate tax at this rate, or remove rate",
-            id="rate-without-custom_rate",
-        ),
-        pytest.param(
-            channel(tax={"shipping_tax": True}),
-            "channels.ebay-uk.order_sync.tax.shipping_tax: Add Shipping Tax separates tax from "
-            "shipping at the Custom Tax Rate: set custom_rate: true with a rate, or "
-            "shipping_tax: false",
-            id="shipping_tax-without-custom_rate",
-        ),
-        pytest.param(
             {**store("woolike"), **channel(tax={"label": "VAT", "import_without_tax": True})},
             "channels.ebay-uk.order_sync.tax.label: import_without_tax removes the tax, so there "
             "is no tax line to label; remove label or set import_without_tax: false",
@@ -707,6 +694,27 @@ def test_capability_errors_are_all_reported_together(tmp_path: Path, registry: R
         "channels.ebay-uk.order_sync.tax.label",
         "channels.ebay-uk.order_sync.emails.marketing",
     ]
+
+
+def test_rate_and_shipping_tax_without_custom_rate_are_accepted_with_warnings(
+    tmp_path: Path, registry: Registry
+) -> None:
+    settings = load(tmp_path, registry, channel(tax={"rate": 20, "shipping_tax": True}))
+    assert [str(warning) for warning in settings.warnings] == [
+        "channels.ebay-uk.order_sync.tax.rate: custom_rate is off, so no tax is separated at "
+        "this rate: it is only shown as the rate of orders whose channel gives the tax; set "
+        "custom_rate: true to separate it from the others",
+        "channels.ebay-uk.order_sync.tax.shipping_tax: custom_rate is off, so shipping only "
+        "takes a share of a channel's tax total that is not itemised; set custom_rate: true "
+        "(with a rate) to separate tax from shipping on orders without tax",
+    ]
+
+
+def test_custom_rate_with_rate_and_shipping_tax_gives_no_warning(
+    tmp_path: Path, registry: Registry
+) -> None:
+    patch = channel(tax={"custom_rate": True, "rate": 20, "shipping_tax": True})
+    assert load(tmp_path, registry, patch).warnings == []
 
 
 def test_check_capabilities_can_be_run_on_loaded_settings(

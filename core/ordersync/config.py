@@ -230,6 +230,8 @@ class Settings:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     #: The YAML as written, references unresolved (``config show`` prints it redacted).
     raw: dict[str, Any] = field(default_factory=dict)
+    #: Valid options that may not do what was meant (``option_warnings``); never fatal.
+    warnings: list[ConfigError] = field(default_factory=list)
     #: Resolved credential values, kept only to mask them in anything printed.
     secret_values: frozenset[str] = frozenset()
 
@@ -545,6 +547,7 @@ class _Loader:
         if self.errors:
             raise ConfigErrors(self.in_file_order(raw))
         _force_capability_options(settings)
+        settings.warnings = option_warnings(settings)
         return settings
 
     def in_file_order(self, raw: dict[str, Any]) -> list[ConfigError]:
@@ -812,14 +815,6 @@ def capability_errors(settings: Settings) -> list[ConfigError]:
             error(f"{at}.tax.label",
                   "import_without_tax removes the tax, so there is no tax line to label; "
                   "remove label or set import_without_tax: false")
-        if tax.rate is not None and not tax.custom_rate:
-            error(f"{at}.tax.rate",
-                  "the tax rate is used only by Custom Tax Rate: set custom_rate: true to "
-                  "separate tax at this rate, or remove rate")
-        if tax.shipping_tax and not tax.custom_rate:
-            error(f"{at}.tax.shipping_tax",
-                  "Add Shipping Tax separates tax from shipping at the Custom Tax Rate: set "
-                  "custom_rate: true with a rate, or shipping_tax: false")
 
         emails = options.emails
         for key in ("customer_notifications", "disable_new_order_notifications"):
@@ -839,6 +834,33 @@ def capability_errors(settings: Settings) -> list[ConfigError]:
                       "alerts are sent through notifiers and none is configured: add one "
                       "under notifiers (e.g. type: email), or set this to false")
     return errors
+
+
+def option_warnings(settings: Settings) -> list[ConfigError]:
+    """Options that are valid but may not do what their writer expects (``config check``).
+
+    Tax Rate and Add Shipping Tax without Custom Tax Rate only apply to orders whose channel
+    gives the tax (see ``ordersync.engine.tax``): they separate nothing from the others.
+    """
+    warnings: list[ConfigError] = []
+    for name, config in settings.channels.items():
+        tax = config.order_sync.tax
+        at = f"channels.{name}.order_sync.tax"
+        if tax.rate is not None and not tax.custom_rate:
+            warnings.append(ConfigError(
+                f"{at}.rate",
+                "custom_rate is off, so no tax is separated at this rate: it is only shown as "
+                "the rate of orders whose channel gives the tax; set custom_rate: true to "
+                "separate it from the others",
+            ))
+        if tax.shipping_tax and not tax.custom_rate:
+            warnings.append(ConfigError(
+                f"{at}.shipping_tax",
+                "custom_rate is off, so shipping only takes a share of a channel's tax total "
+                "that is not itemised; set custom_rate: true (with a rate) to separate tax "
+                "from shipping on orders without tax",
+            ))
+    return warnings
 
 
 def check_capabilities(settings: Settings) -> None:

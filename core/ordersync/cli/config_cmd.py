@@ -20,8 +20,8 @@ def check(app: App) -> None:
 
     Reads every key, resolves ${VAR} and ${file:...} references, validates each section with
     its platform type, and checks the order-sync options against what the main store and each
-    channel can do. Prints "ok: ..." and exits 0, or prints every error with its YAML path
-    and exits 2.
+    channel can do. Prints "ok: ..." and exits 0 (options that may not do what was meant
+    are printed as warnings), or prints every error with its YAML path and exits 2.
     """
     for info in app.registry.plugins:
         if info.error is not None:
@@ -30,6 +30,8 @@ def check(app: App) -> None:
                 err=True,
             )
     settings = app.settings
+    for warning in settings.warnings:
+        click.echo(f"warning: {app.config_path}: {warning}", err=True)
     click.echo(
         f"ok: {len(settings.channels)} channels, "
         f"main store {settings.main_store_type.type_name}"
