@@ -146,7 +146,7 @@ def test_cancelling_an_order_seen_while_import_off_puts_its_stock_back() -> None
                       links("L-1"), seen)
     assert decision.action is Action.SKIP
     assert decision.moves_stock
-    assert "put back" in decision.reason
+    assert "goes back into stock" in decision.reason
 
 
 def test_order_cancelled_before_it_was_imported_is_skipped_and_moves_no_stock() -> None:

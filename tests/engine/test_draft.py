@@ -144,6 +144,23 @@ def test_import_without_tax_removes_tax() -> None:
     assert made.total == Decimal("24.16")  # 28.99 less 4.83 of tax
 
 
+def test_worked_example_of_the_docs_holds() -> None:
+    source = order([line("1", "L-1", 2, "12.00"), line("2", "L-2", 3, "9.99")], shipping="4.99")
+    tax = {"custom_rate": True, "rate": 20, "shipping_tax": True, "label": "VAT"}
+    kept = draft(source, options(tax=tax), ("L-1", "L-2"))
+    assert [(p.quantity, str(p.unit_price), str(p.tax)) for p in kept.lines] == [
+        (2, "12.00", "4.00"), (3, "9.99", "5.00")]
+    assert str(kept.shipping_lines[0].tax) == "0.83"
+    assert [(t.title, t.rate, str(t.amount)) for t in kept.tax_lines] == [
+        ("VAT", Decimal(20), "9.83")]
+    assert (kept.taxes_included, str(kept.total)) == (True, "58.96")
+    removed = draft(source, options(tax={**tax, "import_without_tax": True}), ("L-1", "L-2"))
+    assert [(p.quantity, str(p.unit_price)) for p in removed.lines] == [
+        (2, "10.00"), (2, "8.32"), (1, "8.33")]
+    assert str(removed.shipping_lines[0].price) == "4.16"
+    assert (removed.tax_lines, removed.taxes_included, str(removed.total)) == ([], False, "49.13")
+
+
 def test_import_without_tax_splits_a_line_whose_net_does_not_divide() -> None:
     # 3 x 9.99 = 29.97 holds 5.00 of VAT (4.995 rounded): 24.97 net does not divide by 3.
     source = order([line("1", "L-1", 3, "9.99")])

@@ -10,6 +10,7 @@ from ordersync.capabilities import ChannelCapabilities
 from ordersync.engine import (
     EffectKind,
     EffectSpec,
+    Known,
     build_draft,
     cancel_key,
     deduct_key,
@@ -23,6 +24,7 @@ from ordersync.engine import (
     restock_key,
 )
 from ordersync.models import ChannelOrder
+from ordersync.state.tables import RecordState
 
 from .builders import CHANNEL, STORE, line, links, options, order, policy, store_order
 
@@ -212,7 +214,10 @@ def test_order_not_imported_takes_its_linked_stock_once() -> None:
     assert take.kind is EffectKind.ADJUST_STOCK
     assert take.payload == {"store_variant_id": "V-1", "quantity": -2, "listing_id": "L-1",
                             "line_id": "1"}
-    assert plan_stock(source, rules, links("L-1"), {take.key}) == []
+    again = Known(RecordState.SKIPPED, effect_keys=frozenset({take.key}))
+    assert plan_stock(source, rules, links("L-1"), again) == []
+    # An order in the store moves stock through its store order only.
+    assert plan_stock(source, rules, links("L-1"), Known(RecordState.IMPORTED, "S-1")) == []
 
 
 def test_unpaid_order_under_skip_unpaid_takes_no_stock() -> None:
@@ -226,7 +231,7 @@ def test_imported_orders_take_no_stock_outside_their_store_order() -> None:
 
 def test_cancelling_an_order_that_was_not_imported_puts_its_stock_back() -> None:
     rules = policy(import_orders=False)
-    taken = {deduct_key(CHANNEL, "O-1", "1")}
+    taken = Known(RecordState.SKIPPED, effect_keys=frozenset({deduct_key(CHANNEL, "O-1", "1")}))
     [back] = plan_stock(order(TWO_LINES, status="cancelled"), rules, links("L-1"), taken)
     assert back.key == restock_key(CHANNEL, "O-1", "1", "rest")
     assert back.payload["quantity"] == 2

@@ -33,6 +33,12 @@ def test_custom_rate_separates_shipping_tax_when_add_shipping_tax_is_on() -> Non
     assert split.shipping_tax == 83  # 4.99 * 20 / 120 = 0.8316...
 
 
+def test_custom_rate_reads_an_untaxed_channel_total_as_tax_inclusive() -> None:
+    split = split_tax(order([line("1", unit_price="12.00")], taxes_included=False), VAT20)
+    assert split.included
+    assert split.line_taxes == (200,)
+
+
 def test_rounding_remainder_is_moved_so_line_taxes_add_up_to_the_order_tax() -> None:
     # Each 1.00 holds 0.1666... of VAT: rounded alone 0.17 each (0.51), but the order's
     # 3.00 holds 0.50; the first line gives back the extra penny.

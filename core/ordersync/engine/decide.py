@@ -95,14 +95,15 @@ def _before_import(
     links: Links,
     known: Known,
 ) -> Decision:
-    stock = bool(plan_stock(order, policy, links, known.effect_keys))
+    stock = bool(plan_stock(order, policy, links, known))
     if stock_taken(order, policy, known.effect_keys):
         # Importing it now would take its stock a second time.
         if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) or order.refunds:
-            returned = ("the stock it took is put back" if policy.restocks else
+            what = "cancelled" if order.status is OrderStatus.CANCELLED else "refunded"
+            returned = ("what it returns goes back into stock" if policy.restocks else
                         f"channel {policy.name} does not restock, so its stock stays taken")
-            return Decision(Action.SKIP, f"{order.status.value} on the channel while not "
-                            f"imported (Import Orders to Main Store was off): {returned}",
+            return Decision(Action.SKIP, f"{what} on the channel, and never imported because "
+                            f"Import Orders to Main Store was off when it came: {returned}",
                             moves_stock=stock)
         return Decision(Action.SKIP, "seen while Import Orders to Main Store was off and its "
                         "stock already taken from the main store: it is not imported "

@@ -30,7 +30,7 @@ from ordersync.models import (
 )
 
 from . import keys
-from .policy import ChannelPolicy, Links, ordersync_tag
+from .policy import ChannelPolicy, Known, Links, ordersync_tag
 
 
 class EffectKind(StrEnum):
@@ -421,14 +421,19 @@ def plan_stock(
     order: ChannelOrder,
     policy: ChannelPolicy,
     links: Links,
-    applied: Collection[str] = frozenset(),
+    known: Known | None = None,
 ) -> list[EffectSpec]:
-    """Stock effects for an order that is not in the store; ``applied``: its ledger keys.
+    """Stock effects for an order that is not in the store (call it for every such order).
 
     Takes each linked line's quantity once when :func:`takes_stock_without_import`, and puts
     back what a refund or cancellation returns for lines it took (when the channel restocks).
-    An order that took nothing gives nothing back.
+    An order that took nothing gives nothing back; an order in the store gets nothing here
+    (its store order moves its stock).
     """
+    known = known or Known()
+    if known.in_store:
+        return []
+    applied = known.effect_keys
     specs: list[EffectSpec] = []
 
     def adjust(key: str, line_id: str, listing_id: str, variant: str, quantity: int) -> None:
