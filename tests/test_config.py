@@ -136,6 +136,20 @@ def test_postgres_password_comes_from_a_reference_and_is_url_quoted(
     assert "p@ss/w:rd" not in repr(settings)
 
 
+def test_whole_database_url_may_come_from_the_environment(
+    tmp_path: Path, registry: Registry
+) -> None:
+    url = f"postgresql+psycopg://sync:{CANARY}@db/ordersync"
+    settings = load(tmp_path, registry, {"database": "${DATABASE_URL}"},
+                    {**ENV, "DATABASE_URL": url})
+    assert settings.database == url
+    assert settings.scrub(f"cannot connect to {url}") == \
+        "cannot connect to postgresql+psycopg://sync:***@db/ordersync"
+    sqlite = load(tmp_path, registry, {"database": "${DATABASE_URL}"},
+                  {**ENV, "DATABASE_URL": "sqlite:///state.db"})
+    assert sqlite.database == f"sqlite:///{tmp_path}/state.db"
+
+
 def test_postgres_without_password_is_accepted(tmp_path: Path, registry: Registry) -> None:
     url = "postgresql+psycopg://sync@db.internal/ordersync"
     assert load(tmp_path, registry, {"database": url}).database == url

@@ -68,7 +68,6 @@ _UNITS = {"ms": timedelta(milliseconds=1), "s": timedelta(seconds=1),
 _HOST_NAME = re.compile(
     r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
-_KIND_WORDS: dict[Kind, str] = {"channel": "channel", "store": "store", "notifier": "notifier"}
 
 
 class ConfigErrors(ConfigError):
@@ -125,7 +124,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         "e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080"
     )
     host, sep, port_text = text.rpartition(":")
-    if not sep or not port_text.isdigit() or int(port_text) > 65535:
+    if not sep or not re.fullmatch(r"[0-9]{1,5}", port_text) or int(port_text) > 65535:
         raise ValueError(msg)
     if host.startswith("[") and host.endswith("]"):
         try:
@@ -570,6 +569,15 @@ class _Loader:
 
     def database(self, value: Any) -> str | None:
         example = "sqlite:///ordersync.db or postgresql+psycopg://user@host/db"
+        whole = is_reference(value)
+        if whole:
+            # The whole URL from the environment or a file (DATABASE_URL): a password in it is
+            # not clear text in this file, and is masked like any credential.
+            try:
+                value = resolve_string(value, "database", self.environ, self.base_dir, secret=True)
+            except ConfigError as exc:
+                self.errors.append(exc)
+                return None
         if not isinstance(value, str) or "://" not in value:
             self.error("database", f"must be a database URL: {example}")
             return None
@@ -584,7 +592,7 @@ class _Loader:
                 f"PostgreSQL ({example})",
             )
             return None
-        return self.postgres_url(value)
+        return self.postgres_url(value, from_reference=whole)
 
     def sqlite_url(self, scheme: str, rest: str) -> str | None:
         try:
@@ -606,9 +614,14 @@ class _Loader:
             absolute = self.base_dir / absolute
         return f"{scheme}:///{absolute}{sep}{query}"
 
-    def postgres_url(self, value: str) -> str | None:
+    def postgres_url(self, value: str, *, from_reference: bool = False) -> str | None:
         # The password sits between "user:" and "@"; a reference in it may contain ":" and "/".
         match = re.match(r"^([^:/]+://[^:@/]*:)(\$\{[^{}]*\}|[^@/]*)(@.*)$", value)
+        if from_reference:
+            if match is not None:
+                password = match.group(2)
+                self.secret_values |= {password, urllib.parse.unquote(password)}
+            return value
         if match is None:
             try:
                 return resolve_string(value, "database", self.environ, self.base_dir)
@@ -725,13 +738,12 @@ class _Loader:
         return None
 
     def unknown_type_reason(self, kind: Kind, type_name: str, known: list[str]) -> str:
-        word = _KIND_WORDS[kind]
-        parts = [f"unknown {word} type {type_name!r}"]
+        parts = [f"unknown {kind} type {type_name!r}"]
         close = difflib.get_close_matches(type_name, known, n=1)
         if close:
             parts.append(f"(did you mean {close[0]!r}?)")
         parts[-1] += ";"
-        parts.append(f"known {word} types: {', '.join(known) or 'none installed'}.")
+        parts.append(f"known {kind} types: {', '.join(known) or 'none installed'}.")
 
         def related(plugin: str) -> bool:
             return type_name in re.split(r"[-_.]", plugin) or plugin == type_name
