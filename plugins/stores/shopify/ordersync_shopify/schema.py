@@ -78,7 +78,10 @@ def admin_schema() -> GraphQLSchema:
     for name, rule in _INPUT_RULES.items():
         scalar = schema.type_map[name]
         assert isinstance(scalar, GraphQLScalarType)
+        # graphql-core 3.2 calls parse_value, 3.3 coerce_input_value: give both the rule.
         scalar.parse_value = rule  # type: ignore[method-assign]
+        if hasattr(scalar, "coerce_input_value"):
+            scalar.coerce_input_value = rule
     _accept_deprecated_implementations(schema)
     errors = validate_schema(schema)
     if errors:
