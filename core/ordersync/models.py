@@ -199,7 +199,9 @@ class StoreOrderDraft(_Model):
     buyer_accepts_marketing: bool = False
     customer_notifications: bool = False
     new_order_notifications: bool = True
-    deduct_stock: list[str] = Field(default_factory=list, description="SKUs whose stock moves")
+    deduct_stock: list[str] = Field(
+        default_factory=list, description="Store variant ids whose stock the new order takes"
+    )
     tags: list[str] = Field(default_factory=list)
     note: str | None = None
     metafields: dict[str, str] = Field(default_factory=dict)
@@ -218,6 +220,13 @@ class StoreOrderDraft(_Model):
              ("sku", "title", "quantity", "unit_price", "linked", "store_variant_id")}
             for line in data["lines"]
         ]
+        # The public format lists SKUs (what an operator recognises); the draft itself holds
+        # variant ids, which are unambiguous for the store.
+        moving = set(self.deduct_stock)
+        out["deduct_stock"] = list(dict.fromkeys(
+            line.sku or line.store_variant_id for line in self.lines
+            if line.store_variant_id in moving
+        ))
         return out
 
 

@@ -26,11 +26,15 @@ def _add_commands() -> None:
         config_cmd,
         db_cmd,
         links_cmd,
+        orders_cmd,
         plugins_cmd,
         schema_cmd,
+        status_cmd,
+        sync_cmd,
     )
 
-    for module in (plugins_cmd, config_cmd, db_cmd, links_cmd, schema_cmd):
+    for module in (plugins_cmd, config_cmd, db_cmd, links_cmd, sync_cmd, orders_cmd,
+                   status_cmd, schema_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
 

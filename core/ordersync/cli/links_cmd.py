@@ -36,10 +36,11 @@ def links_auto(app: App, channels: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         echo_json([{
             "channel": r.channel, "already_linked": r.already,
-            "linked": [{"listing_id": l, "store_variant_id": v, "sku": s} for l, v, s in r.linked],
-            "ambiguous": [{"listing_id": l, "sku": s, "store_variant_ids": v}
-                          for l, s, v in r.ambiguous],
-            "missing": [{"listing_id": l, "sku": s} for l, s in r.missing],
+            "linked": [{"listing_id": lid, "store_variant_id": v, "sku": s}
+                       for lid, v, s in r.linked],
+            "ambiguous": [{"listing_id": lid, "sku": s, "store_variant_ids": v}
+                          for lid, s, v in r.ambiguous],
+            "missing": [{"listing_id": lid, "sku": s} for lid, s in r.missing],
         } for r in reports])
         return
     for r in reports:

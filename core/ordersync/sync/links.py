@@ -18,7 +18,8 @@ class LinkReport:
     channel: str
     linked: list[tuple[str, str, str]] = field(default_factory=list)  # listing, variant, sku
     already: int = 0
-    ambiguous: list[tuple[str, str, list[str]]] = field(default_factory=list)  # listing, sku, variants
+    # listing, sku, variants
+    ambiguous: list[tuple[str, str, list[str]]] = field(default_factory=list)
     missing: list[tuple[str, str | None]] = field(default_factory=list)  # listing, sku
 
 

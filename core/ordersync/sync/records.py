@@ -74,7 +74,8 @@ def records_in(
 
 def links_for(session: Session, channel: str) -> dict[str, Link]:
     rows = session.exec(select(ListingLink).where(ListingLink.channel == channel))
-    return {row.listing_id: Link(store_variant_id=row.store_variant_id, sku=row.sku) for row in rows}
+    return {row.listing_id: Link(store_variant_id=row.store_variant_id, sku=row.sku)
+            for row in rows}
 
 
 def listings_linked_to(session: Session, variant_ids: Sequence[str]) -> list[ListingLink]:
@@ -112,3 +113,24 @@ def mark_error(session: Session, channel: str, error: str) -> None:
 
 def dumps(data: object) -> str:
     return json.dumps(data, sort_keys=True, default=str)
+
+
+def state_counts(session: Session, channel: str) -> dict[str, int]:
+    """How many orders of ``channel`` are in each record state."""
+    from sqlalchemy import func
+
+    rows = session.exec(
+        select(OrderRecord.state, func.count()).where(OrderRecord.channel == channel)
+        .group_by(OrderRecord.state)
+    )
+    return {state: count for state, count in rows}
+
+
+def find_records(session: Session, ref: str) -> list[OrderRecord]:
+    """Records matching ``ref``: ``<channel>:<order id>`` or an order id on any channel."""
+    channel, sep, order_id = ref.partition(":")
+    if sep:
+        record = get_record(session, channel, order_id)
+        if record is not None:
+            return [record]
+    return list(session.exec(select(OrderRecord).where(OrderRecord.order_id == ref)))

@@ -42,10 +42,12 @@ class Runtime:
         tokens = DbTokenStore(engine)
 
         def context(name: str, kind: str) -> Context:
-            return Context(name=name, tokens=tokens, log=logging.getLogger(f"ordersync.{kind}.{name}"))
+            log = logging.getLogger(f"ordersync.{kind}.{name}")
+            return Context(name=name, tokens=tokens, log=log)
 
         store_config = settings.main_store
-        store = registry.stores[store_config.type]("main_store", store_config, context("main_store", "store"))
+        store_type = registry.stores[store_config.type]
+        store = store_type("main_store", store_config, context("main_store", "store"))
         channels: dict[str, Channel] = {}
         policies: dict[str, ChannelPolicy] = {}
         for name, config in settings.channels.items():

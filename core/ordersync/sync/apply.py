@@ -1,0 +1,273 @@
+"""Applying effect-ledger rows to the platforms, each exactly once.
+
+Every applier first re-checks the platform (is the order already there? the tracking number
+already uploaded?) so that a crash between "done on the platform" and "marked done here" never
+applies an effect twice. What an effect changes in stock queues a stock push, in the same
+transaction that marks it done, so that no push is lost either.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from ordersync.engine import EffectKind, EffectSpec
+from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
+from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft
+from ordersync.platform import Alert, AlertKind
+from ordersync.state.db import session_scope
+from ordersync.state.tables import Effect, RecordState
+from ordersync.sync import ledger, records
+from ordersync.sync.alerts import record_alert
+from ordersync.sync.runtime import Runtime
+
+log = logging.getLogger("ordersync.apply")
+
+PUSH_STOCK = "push_stock"
+#: Retriable failures of one effect before it is parked as failed (``orders retry`` revives it).
+MAX_ATTEMPTS = 8
+
+
+@dataclass
+class Applied:
+    """What applying an effect changed: the store order it made, the variants whose stock moved."""
+
+    store_order: StoreOrder | None = None
+    moved_variants: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ApplyStats:
+    done: int = 0
+    failed: int = 0
+    retry: int = 0
+
+
+Applier = Callable[[Runtime, Effect, dict[str, Any]], Awaitable[Applied]]
+
+
+async def _store_order(runtime: Runtime, store_order_id: str) -> StoreOrder:
+    order = await runtime.store.get_order(store_order_id)
+    if order is None:
+        msg = f"store order {store_order_id} is not in the main store any more"
+        raise OrderError(store_order_id, msg)
+    return order
+
+
+async def _create_order(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+    draft = StoreOrderDraft.model_validate(payload["draft"])
+    existing = await runtime.store.find_order(draft.reference)
+    if existing is not None:  # created before a crash: heal, never duplicate
+        log.info("store order %s for %s already exists", existing.id, draft.reference)
+        return Applied(store_order=existing)
+    created = await runtime.store.create_order(draft)
+    return Applied(store_order=created, moved_variants=list(draft.deduct_stock))
+
+
+async def _cancel_order(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+    order = await _store_order(runtime, payload["store_order_id"])
+    if order.status.value == "cancelled":
+        return Applied(store_order=order)
+    restock = list(payload.get("restock_line_ids", []))
+    await runtime.store.cancel_order(order, restock)
+    return Applied(store_order=order, moved_variants=_variants(order, restock))
+
+
+async def _refund(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+    order = await _store_order(runtime, payload["store_order_id"])
+    quantities = {str(k): int(v) for k, v in payload.get("quantities", {}).items()}
+    restock = bool(payload.get("restock"))
+    await runtime.store.refund_lines(order, quantities, restock)
+    moved = _variants(order, list(payload.get("restock_quantities", {}))) if restock else []
+    return Applied(store_order=order, moved_variants=moved)
+
+
+async def _store_fulfil(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+    order = await _store_order(runtime, payload["store_order_id"])
+    fulfillment = Fulfillment.model_validate(payload["fulfillment"])
+    if any(f.tracking_number == fulfillment.tracking_number for f in order.fulfillments):
+        return Applied(store_order=order)
+    await runtime.store.create_fulfillment(order, fulfillment)
+    return Applied(store_order=order)
+
+
+async def _upload_tracking(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+    channel = runtime.channels[effect.channel]
+    assert effect.order_id is not None
+    order = await channel.get_order(effect.order_id)
+    if order is None:
+        msg = f"channel {effect.channel} no longer knows order {effect.order_id}"
+        raise OrderError(effect.order_id, msg)
+    fulfillment = Fulfillment.model_validate(payload["fulfillment"])
+    if all(f.tracking_number != fulfillment.tracking_number for f in order.fulfillments):
+        await channel.upload_tracking(order, fulfillment)
+    return Applied()
+
+
+async def _adjust_stock(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+    variant = str(payload["store_variant_id"])
+    await runtime.store.adjust_stock(variant, int(payload["quantity"]))
+    return Applied(moved_variants=[variant])
+
+
+APPLIERS: dict[str, Applier] = {
+    EffectKind.CREATE_ORDER.value: _create_order,
+    EffectKind.CANCEL_ORDER.value: _cancel_order,
+    EffectKind.REFUND.value: _refund,
+    EffectKind.STORE_FULFIL.value: _store_fulfil,
+    EffectKind.UPLOAD_TRACKING.value: _upload_tracking,
+    EffectKind.ADJUST_STOCK.value: _adjust_stock,
+}
+
+
+def _variants(order: StoreOrder, line_ids: list[str]) -> list[str]:
+    wanted = set(line_ids)
+    return [line.store_variant_id for line in order.lines
+            if line.id in wanted and line.store_variant_id is not None]
+
+
+def push_specs(variants: list[str], cause: str) -> list[EffectSpec]:
+    """Stock pushes for ``variants``, caused by the effect keyed ``cause``."""
+    return [
+        EffectSpec(key=f"{PUSH_STOCK}:{variant}:{cause}", kind=PUSH_STOCK,  # type: ignore[arg-type]
+                   channel=records.STORE_STATE_KEY, order_id="", payload={"variant": variant})
+        for variant in dict.fromkeys(variants)
+    ]
+
+
+def _after_done(session: Session, runtime: Runtime, effect: Effect, applied: Applied) -> None:
+    """Record what a done effect means for its order, and queue the stock pushes it needs."""
+    record = (records.get_record(session, effect.channel, effect.order_id)
+              if effect.order_id else None)
+    if record is not None:
+        kind = effect.kind
+        if kind == EffectKind.CREATE_ORDER.value and applied.store_order is not None:
+            number = applied.store_order.number or applied.store_order.id
+            records.set_state(session, record, RecordState.IMPORTED,
+                              f"imported as store order {number}",
+                              store_order_id=applied.store_order.id)
+        elif kind == EffectKind.CANCEL_ORDER.value:
+            records.set_state(session, record, RecordState.CANCELLED,
+                              "cancelled on the channel and in the main store")
+        elif kind == EffectKind.REFUND.value and ledger.payload(effect).get("full"):
+            records.set_state(session, record, RecordState.REFUNDED,
+                              "refunded on the channel and in the main store")
+    if applied.moved_variants:
+        ledger.enqueue(session, push_specs(applied.moved_variants, effect.key))
+
+
+async def push_stock(runtime: Runtime, variants: list[str]) -> None:
+    """Set every linked listing, on every channel with inventory sync, to the store's quantity."""
+    if not variants:
+        return
+    quantities = await runtime.store.get_stock(variants)
+    with session_scope(runtime.engine, read_only=True) as session:
+        links = records.listings_linked_to(session, variants)
+    for link in links:
+        channel = runtime.channels.get(link.channel)
+        if channel is None or not channel.config.inventory_sync:
+            continue
+        if not type(channel).capabilities.set_listing_quantity:
+            continue
+        quantity = max(0, quantities.get(link.store_variant_id, 0))
+        await channel.set_listing_quantity(link.listing_id, quantity)
+
+
+async def apply_pending(
+    runtime: Runtime, channel: str | None = None, rounds: int = 3
+) -> ApplyStats:
+    """Apply pending effects (of one channel, or all) until none is left or ``rounds`` ran."""
+    stats = ApplyStats()
+    for _ in range(rounds):
+        with session_scope(runtime.engine, read_only=True) as session:
+            effects = ledger.pending(session, None)
+        mine = (channel, records.STORE_STATE_KEY)
+        effects = [e for e in effects if channel is None or e.channel in mine]
+        if not effects:
+            break
+        pushes = [e for e in effects if e.kind == PUSH_STOCK]
+        for effect in effects:
+            if effect.kind != PUSH_STOCK:
+                await apply_one(runtime, effect, stats)
+        if pushes:
+            await _apply_pushes(runtime, pushes, stats)
+    return stats
+
+
+async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStats) -> None:
+    """One push per variant, however many effects asked for it."""
+    variants = list(dict.fromkeys(ledger.payload(e)["variant"] for e in pushes))
+    try:
+        await push_stock(runtime, variants)
+    except PlatformError as exc:
+        log.warning("stock push failed, will retry: %s", exc)
+        with session_scope(runtime.engine) as session:
+            for effect in pushes:
+                row = session.get(Effect, effect.id)
+                assert row is not None
+                ledger.mark_failed(session, row, str(exc), final=False)
+        stats.retry += len(pushes)
+        return
+    with session_scope(runtime.engine) as session:
+        for effect in pushes:
+            row = session.get(Effect, effect.id)
+            assert row is not None
+            ledger.mark_done(session, row)
+    stats.done += len(pushes)
+
+
+async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> None:
+    applier = APPLIERS.get(effect.kind)
+    if applier is None:
+        _fail(runtime, effect, f"no applier for effect kind {effect.kind!r}", final=True)
+        stats.failed += 1
+        return
+    try:
+        applied = await applier(runtime, effect, ledger.payload(effect))
+    except RetriableError as exc:
+        final = effect.attempts + 1 >= MAX_ATTEMPTS
+        _fail(runtime, effect, str(exc), final=final)
+        stats.failed += final
+        stats.retry += not final
+        return
+    except (OrderError, PlatformError) as exc:
+        _fail(runtime, effect, str(exc), final=True, fatal=isinstance(exc, FatalPlatformError))
+        stats.failed += 1
+        return
+    with session_scope(runtime.engine) as session:
+        row = session.get(Effect, effect.id)
+        assert row is not None
+        ledger.mark_done(session, row)
+        _after_done(session, runtime, row, applied)
+    stats.done += 1
+
+
+def _fail(runtime: Runtime, effect: Effect, error: str, final: bool, fatal: bool = False) -> None:
+    log.warning("effect %s failed%s: %s", effect.key, "" if final else " (will retry)", error)
+    with session_scope(runtime.engine) as session:
+        row = session.get(Effect, effect.id)
+        assert row is not None
+        ledger.mark_failed(session, row, error, final=final)
+        if not final or not effect.order_id:
+            return
+        record = records.get_record(session, effect.channel, effect.order_id)
+        if record is None:
+            return
+        what = effect.kind.replace("_", " ")
+        reason = f"{what} failed: {error}"
+        if effect.kind == EffectKind.CREATE_ORDER.value:
+            records.set_state(session, record, RecordState.FAILED, reason)
+        else:
+            record.reason = reason
+            session.add(record)
+        policy = runtime.policies.get(effect.channel)
+        if policy is not None and policy.options.alerts.import_failure:
+            record_alert(session, Alert(kind=AlertKind.IMPORT_FAILURE, channel=effect.channel,
+                                        order_id=effect.order_id, reason=reason))
+    if fatal:
+        with session_scope(runtime.engine) as session:
+            records.mark_error(session, effect.channel, error)

@@ -1,0 +1,333 @@
+"""One sync pass: pull → decide → draft → apply through the ledger → notify.
+
+``sync_channel`` runs the pass of one channel; ``sync_store`` reads the main store's orders to
+carry the seller's shipments to the channels. Platform calls never happen inside a database
+transaction: each step reads what it needs, calls out, then writes in a short transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ordersync.engine import (
+    Action,
+    Decision,
+    Known,
+    build_draft,
+    check_draft_total,
+    decide,
+    plan_follow_ups,
+    plan_import,
+    plan_stock,
+    plan_tracking_uploads,
+)
+from ordersync.errors import FatalPlatformError, OrderError, PlatformError
+from ordersync.models import REFERENCE_PREFIX, ChannelOrder, StoreOrderDraft
+from ordersync.platform import Alert, AlertKind
+from ordersync.state.db import session_scope
+from ordersync.state.tables import OrderRecord, RecordState
+from ordersync.sync import ledger, records
+from ordersync.sync.alerts import deliver, record_alert
+from ordersync.sync.apply import ApplyStats, apply_pending
+from ordersync.sync.runtime import Runtime
+
+log = logging.getLogger("ordersync.sync")
+
+#: Orders re-read before the cursor on every pass: late and out-of-order changes are normal.
+DEFAULT_OVERLAP = timedelta(minutes=10)
+#: Record states that are decided again on every pass, even when the order did not change.
+REVISIT = (RecordState.WAITING_LINK, RecordState.PENDING)
+
+
+@dataclass
+class DecisionRow:
+    """One line of ``sync --dry-run --json`` (DESIGN.md, "Decision")."""
+
+    channel: str
+    order_id: str
+    action: str
+    reason: str
+    draft: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"channel": self.channel, "order_id": self.order_id, "action": self.action,
+                "reason": self.reason, "draft": self.draft}
+
+
+@dataclass
+class PassResult:
+    channel: str
+    decisions: list[DecisionRow] = field(default_factory=list)
+    fetched: int = 0
+    failed_payloads: int = 0
+    applied: ApplyStats = field(default_factory=ApplyStats)
+    error: str | None = None
+
+
+def _overlap(runtime: Runtime) -> timedelta:
+    daemon = getattr(runtime.settings, "daemon", None)
+    value = getattr(daemon, "overlap", None)
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        from ordersync.config import parse_duration
+
+        return parse_duration(value)
+    return DEFAULT_OVERLAP
+
+
+async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) -> PassResult:
+    """Run one pass of channel ``name``. Never raises for platform or order errors: they are
+    recorded (channel status, order records, alerts) and the pass goes on where it can."""
+    result = PassResult(channel=name)
+    channel = runtime.channels[name]
+    with session_scope(runtime.engine, read_only=True) as session:
+        cursor = _cursor_readonly(session, name)
+    since = cursor - _overlap(runtime) if cursor is not None else None
+    high = cursor
+    changed: list[ChannelOrder] = []
+    try:
+        async for page in channel.fetch_orders(since):
+            result.fetched += len(page.orders)
+            result.failed_payloads += len(page.failures)
+            if dry_run:
+                changed.extend(page.orders)
+                for failure in page.failures:
+                    result.decisions.append(DecisionRow(name, failure.order_id, "failed",
+                                                        failure.reason))
+            else:
+                with session_scope(runtime.engine) as session:
+                    for failure in page.failures:
+                        _record_bad_payload(session, runtime, name, failure)
+                    for order in page.orders:
+                        _, is_new = records.save_order(session, name, order)
+                        if is_new:
+                            changed.append(order)
+            for order in page.orders:
+                if high is None or order.updated_at > high:
+                    high = order.updated_at
+    except PlatformError as exc:
+        result.error = str(exc)
+        log.error("channel %s: %s", name, exc)
+        if not dry_run:
+            _channel_failed(runtime, name, exc)
+        return result
+
+    seen = {order.id for order in changed}
+    if not dry_run:
+        with session_scope(runtime.engine, read_only=True) as session:
+            revisit = [r for r in records.records_in(session, REVISIT, name)
+                       if r.order_id not in seen]
+        changed.extend(order for r in revisit if (order := records.order_of(r)) is not None)
+
+    for order in changed:
+        row = await process_order(runtime, name, order, dry_run=dry_run)
+        if row is not None:
+            result.decisions.append(row)
+
+    if not dry_run:
+        result.applied = await apply_pending(runtime, channel=name)
+        with session_scope(runtime.engine) as session:
+            records.mark_synced(session, name, high)
+        await _deliver_alerts(runtime)
+    return result
+
+
+def _cursor_readonly(session: Any, name: str) -> datetime | None:
+    from ordersync.state.tables import ChannelState
+
+    row = session.get(ChannelState, name)
+    return row.cursor if row is not None else None
+
+
+async def process_order(
+    runtime: Runtime, name: str, order: ChannelOrder, *, dry_run: bool = False
+) -> DecisionRow | None:
+    """Decide one order and write what the decision causes (or, dry-run, only report it)."""
+    policy = runtime.policies[name]
+    store_caps = type(runtime.store).capabilities
+    with session_scope(runtime.engine, read_only=True) as session:
+        record = records.get_record(session, name, order.id)
+        links = records.links_for(session, name)
+        known = _known(session, record, name, order.id)
+    decision = decide(order, policy, store_caps, links, known)
+
+    draft: StoreOrderDraft | None = None
+    failure: str | None = None
+    specs = []
+    if decision.action is Action.IMPORT:
+        try:
+            draft = _draft(runtime, name, order, links)
+            specs = plan_import(order, draft)
+        except OrderError as exc:
+            failure = exc.reason
+    elif decision.action in (Action.CANCEL, Action.REFUND, Action.FULFIL):
+        assert known.store_order_id is not None
+        try:
+            store_order = await runtime.store.get_order(known.store_order_id)
+        except PlatformError as exc:
+            failure = f"reading store order {known.store_order_id} failed: {exc}"
+        else:
+            if store_order is None:
+                failure = f"store order {known.store_order_id} is no longer in the main store"
+            else:
+                specs = plan_follow_ups(order, store_order, policy, links)
+    elif decision.action is Action.SKIP:
+        specs = plan_stock(order, policy, links, known)
+
+    if dry_run:
+        action = "failed" if failure else decision.action.value
+        return DecisionRow(name, order.id, action, failure or decision.reason,
+                           draft.decision_json() if draft is not None else None)
+
+    with session_scope(runtime.engine) as session:
+        record = records.get_record(session, name, order.id)
+        if record is None:  # decided from a fresh read (orders retry, webhooks)
+            record, _ = records.save_order(session, name, order)
+        _record_decision(session, runtime, record, decision, failure)
+        ledger.enqueue(session, specs)
+    action = "failed" if failure else decision.action.value
+    return DecisionRow(name, order.id, action, failure or decision.reason,
+                       draft.decision_json() if draft is not None else None)
+
+
+def _known(session: Any, record: OrderRecord | None, name: str, order_id: str) -> Known:
+    if record is None:
+        return Known()
+    return Known(state=RecordState(record.state), store_order_id=record.store_order_id,
+                 effect_keys=ledger.keys_of(session, name, order_id))
+
+
+def _draft(runtime: Runtime, name: str, order: ChannelOrder, links: Any) -> StoreOrderDraft:
+    policy = runtime.policies[name]
+    draft = build_draft(order, name, policy.options, type(runtime.store).capabilities, links)
+    frozen = draft.model_dump(include={"lines", "total", "reference", "deduct_stock",
+                                       "currency", "tax_lines", "shipping_lines"})
+    try:
+        runtime.registry.manager.hook.ordersync_prepare_store_order(
+            draft=draft, order=order, channel=name)
+    except Exception as exc:
+        msg = f"a plugin's ordersync_prepare_store_order failed: {type(exc).__name__}: {exc}"
+        raise OrderError(order.id, msg) from exc
+    after = draft.model_dump(include=set(frozen))
+    if after != frozen:
+        changed = ", ".join(sorted(k for k in frozen if frozen[k] != after[k]))
+        msg = (f"a plugin's ordersync_prepare_store_order changed {changed}, "
+               "which belong to the core")
+        raise OrderError(order.id, msg)
+    check_draft_total(draft, order.id)
+    return draft
+
+
+def _record_decision(
+    session: Any, runtime: Runtime, record: OrderRecord, decision: Decision,
+    failure: str | None,
+) -> None:
+    name = record.channel
+    options = runtime.policies[name].options
+    if failure is not None:
+        records.set_state(session, record, RecordState.FAILED, failure)
+        if options.alerts.import_failure:
+            record_alert(session, Alert(kind=AlertKind.IMPORT_FAILURE, channel=name,
+                                        order_id=record.order_id, reason=failure))
+        return
+    action = decision.action
+    if action is Action.IMPORT:
+        records.set_state(session, record, RecordState.PENDING, decision.reason)
+    elif action is Action.WAIT_LINK:
+        records.set_state(session, record, RecordState.WAITING_LINK, decision.reason)
+    elif action is Action.SKIP:
+        records.set_state(session, record, RecordState.SKIPPED, decision.reason)
+    if decision.unlinked and options.alerts.unlinked_products and action in (
+        Action.IMPORT, Action.WAIT_LINK
+    ):
+        record_alert(session, Alert(kind=AlertKind.UNLINKED_PRODUCTS, channel=name,
+                                    order_id=record.order_id, reason=decision.reason))
+
+
+def _record_bad_payload(session: Any, runtime: Runtime, name: str, failure: OrderError) -> None:
+    record = records.get_record(session, name, failure.order_id)
+    if record is None:
+        record = OrderRecord(channel=name, order_id=failure.order_id, number=failure.order_id)
+        session.add(record)
+    reason = f"the channel's order could not be read: {failure.reason}"
+    if record.state == RecordState.FAILED.value and record.reason == reason:
+        return
+    records.set_state(session, record, RecordState.FAILED, reason)
+    if runtime.policies[name].options.alerts.import_failure:
+        record_alert(session, Alert(kind=AlertKind.IMPORT_FAILURE, channel=name,
+                                    order_id=failure.order_id, reason=reason))
+
+
+def _channel_failed(runtime: Runtime, name: str, exc: PlatformError) -> None:
+    with session_scope(runtime.engine) as session:
+        records.mark_error(session, name, str(exc))
+        if isinstance(exc, FatalPlatformError):
+            record_alert(session, Alert(kind=AlertKind.CHANNEL_ERROR, channel=name,
+                                        reason=str(exc)))
+
+
+async def _deliver_alerts(runtime: Runtime) -> None:
+    with session_scope(runtime.engine) as session:
+        await deliver(session, runtime.notifiers)
+
+
+def parse_reference(reference: str | None) -> tuple[str, str] | None:
+    """``ordersync:<channel>:<order id>`` -> (channel, order id); None for anything else."""
+    if not reference or not reference.startswith(REFERENCE_PREFIX):
+        return None
+    channel, sep, order_id = reference[len(REFERENCE_PREFIX):].partition(":")
+    return (channel, order_id) if sep and channel and order_id else None
+
+
+async def sync_store(runtime: Runtime) -> PassResult:
+    """Read store orders changed since the last pass and carry the seller's shipments to the
+    channels they came from (each tracking number once)."""
+    result = PassResult(channel=records.STORE_STATE_KEY)
+    started = datetime.now(UTC)
+    with session_scope(runtime.engine, read_only=True) as session:
+        cursor = _cursor_readonly(session, records.STORE_STATE_KEY)
+    since = cursor - _overlap(runtime) if cursor is not None else None
+    try:
+        async for page in runtime.store.fetch_orders(since):
+            result.fetched += len(page)
+            with session_scope(runtime.engine) as session:
+                for store_order in page:
+                    ref = parse_reference(store_order.reference)
+                    if ref is None or ref[0] not in runtime.channels:
+                        continue
+                    record = records.get_record(session, *ref)
+                    order = records.order_of(record) if record is not None else None
+                    if order is None:
+                        continue
+                    ledger.enqueue(session, plan_tracking_uploads(
+                        store_order, order, runtime.policies[ref[0]]))
+    except PlatformError as exc:
+        result.error = str(exc)
+        log.error("main store: %s", exc)
+        _channel_failed(runtime, records.STORE_STATE_KEY, exc)
+        return result
+    result.applied = await apply_pending(runtime)
+    with session_scope(runtime.engine) as session:
+        records.mark_synced(session, records.STORE_STATE_KEY, started)
+    await _deliver_alerts(runtime)
+    return result
+
+
+async def sync_once(
+    runtime: Runtime, channels: list[str] | None = None, *, dry_run: bool = False
+) -> list[PassResult]:
+    """One pass of every enabled channel (or the named ones), then of the main store."""
+    results = []
+    for name, config in runtime.settings.channels.items():
+        if channels and name not in channels:
+            continue
+        if not config.enabled and not channels:
+            continue
+        results.append(await sync_channel(runtime, name, dry_run=dry_run))
+    if not dry_run:
+        results.append(await sync_store(runtime))
+    return results
