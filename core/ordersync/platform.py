@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
-
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, WrapValidator
 
@@ -128,6 +127,24 @@ class OrderPage:
     failures: list[OrderError] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class WebhookEvent:
+    """What a verified webhook delivery says: which orders changed.
+
+    ``order_ids`` are channel order ids (for a channel) or store order ids (for the main store).
+    The daemon drops a delivery whose ``event_id`` it has seen, then re-reads each order through
+    the normal path: a webhook only triggers work, it never bypasses the ledger.
+    """
+
+    event_id: str
+    topic: str | None = None
+    order_ids: tuple[str, ...] = ()
+
+
+class WebhookSignatureError(Exception):
+    """A webhook delivery whose signature is missing or wrong: answered 401, body not logged."""
+
+
 class AlertKind(StrEnum):
     IMPORT_FAILURE = "import_failure"
     UNLINKED_PRODUCTS = "unlinked_products"
@@ -194,6 +211,15 @@ class Channel(_PlatformType):
     def list_listings(self) -> AsyncIterator[Listing]:
         """Yield every listing of the channel (for linking by SKU)."""
 
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Verify one webhook delivery and say what it is about (``capabilities.webhooks``).
+
+        ``headers`` are lower-cased. Raise :class:`WebhookSignatureError` when the signature is
+        missing or wrong (compare in constant time: ``hmac.compare_digest``), ``ValueError``
+        for a body that cannot be read. Called by the daemon's webhook server; no I/O.
+        """
+        raise NotImplementedError
+
 
 class Store(_PlatformType):
     """The main store: where orders are fulfilled and stock lives (Shopify, WooCommerce, ...)."""
@@ -252,6 +278,13 @@ class Store(_PlatformType):
     @abstractmethod
     def list_products(self) -> AsyncIterator[StoreProduct]:
         """Yield every product variant of the store (for linking by SKU)."""
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Verify one webhook delivery and name the store orders it is about.
+
+        Same contract as :meth:`Channel.parse_webhook`; ``order_ids`` are store order ids.
+        """
+        raise NotImplementedError
 
 
 class Notifier(_PlatformType):
