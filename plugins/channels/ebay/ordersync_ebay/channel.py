@@ -219,6 +219,12 @@ class EbayChannel(Channel):
             code = carrier_code(fulfillment.carrier)
         except UnknownCarrierError as exc:
             raise RejectedError(PLATFORM, operation, str(exc)) from None
+        # eBay takes letters and digits only; labels print tracking numbers with spaces.
+        tracking = re.sub(r"[\s-]", "", fulfillment.tracking_number)
+        if not tracking.isascii() or not tracking.isalnum():
+            reason = (f"tracking number {fulfillment.tracking_number!r} has characters eBay "
+                      "does not accept (letters and digits only)")
+            raise RejectedError(PLATFORM, operation, reason)
         lines = order.lines
         if fulfillment.line_ids:
             unknown = [i for i in fulfillment.line_ids if order.line(i) is None]
@@ -229,7 +235,7 @@ class EbayChannel(Channel):
         # An earlier attempt may have reached eBay before its answer was lost: look first, so
         # that the buyer never sees the same parcel twice.
         for shipment in await self._shipments(order.id):
-            if (shipment.shipment_tracking_number == fulfillment.tracking_number
+            if (shipment.shipment_tracking_number == tracking
                     and {ref.line_item_id for ref in shipment.line_items}
                     == {line.id for line in lines}):
                 return
@@ -238,7 +244,7 @@ class EbayChannel(Channel):
             "lineItems": [{"lineItemId": line.id, "quantity": line.quantity} for line in lines],
             "shippedDate": mapping.ebay_time(shipped),
             "shippingCarrierCode": code,
-            "trackingNumber": fulfillment.tracking_number,
+            "trackingNumber": tracking,
         }
         await self.http.request(
             "POST", f"{ORDERS}/{quote(order.id, safe='')}/shipping_fulfillment",

@@ -93,6 +93,19 @@ class SandboxState:
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     base_url: str = ""
 
+    def reset(self) -> None:
+        """Forget every order, listing, token, fault and record (credentials stay)."""
+        with self.lock:
+            for collection in (self.orders, self.shipments, self.inventory, self.offers,
+                               self.access_tokens):
+                collection.clear()
+            self.faults.clear()
+            self.requests.clear()
+            self.bugs.clear()
+            self.refresh_token_revoked = False
+            self.token_grants = 0
+            self.token_lifetime = 7200
+
     # ------------------------------------------------------------------------------------------
     # Seeding (eBay shapes or canonical models)
     # ------------------------------------------------------------------------------------------
