@@ -1,0 +1,282 @@
+"""The conformance kit: one class line runs the suite; opt-outs need a reason and a real test name;
+capabilities decide which tests apply; a plugin that breaks the contract fails the suite.
+
+Each scenario runs pytest on a small plugin test folder (pytester), the way a plugin author would.
+The folder gets no ordersync configuration, so pytest-asyncio runs in its default strict mode:
+the kit must work there too.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from ordersync.errors import PluginError
+from ordersync.models import OrderStatus
+from ordersync.testing import ChannelConformance, StoreConformance
+from ordersync.testing.builders import (
+    make_draft,
+    make_draft_line,
+    make_line,
+    make_order,
+    make_product,
+)
+
+pytest_plugins = ["pytester"]
+
+FILE_CHANNEL_CONFTEST = """
+import pytest_asyncio
+from ordersync_file_channel.harness import FileChannelHarness
+
+@pytest_asyncio.fixture
+async def channel_harness(tmp_path):
+    harness = FileChannelHarness.in_folder(tmp_path / "channel")
+    yield harness
+    await harness.channel.aclose()
+"""
+
+FILE_STORE_CONFTEST = """
+import pytest_asyncio
+from ordersync_file_store.harness import FileStoreHarness
+
+@pytest_asyncio.fixture
+async def store_harness(tmp_path):
+    harness = FileStoreHarness.in_folder(tmp_path / "store")
+    yield harness
+    await harness.store.aclose()
+"""
+
+
+#: Plugins the scenarios do not need (hypothesis alone adds seconds to each run).
+QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+         "-o", "asyncio_default_fixture_loop_scope=function")
+
+
+def run(
+    pytester: pytest.Pytester, conftest: str, test_module: str, select: str | None = None
+) -> pytest.RunResult:
+    """Run pytest on a plugin's test folder; ``select`` (``-k``) keeps a scenario quick."""
+    pytester.makeconftest(conftest)
+    pytester.makepyfile(test_plugin=test_module)
+    return pytester.runpytest(*QUIET, "-rfEs", *(["-k", select] if select else []))
+
+
+def test_one_class_line_runs_the_whole_channel_suite(pytester: pytest.Pytester) -> None:
+    result = run(pytester, FILE_CHANNEL_CONFTEST, """
+        from ordersync.testing import ChannelConformance
+
+        class TestFileChannel(ChannelConformance):
+            pass
+    """)
+    result.assert_outcomes(passed=len(ChannelConformance.conformance_tests()))
+
+
+def test_one_class_line_runs_the_whole_store_suite(pytester: pytest.Pytester) -> None:
+    result = run(pytester, FILE_STORE_CONFTEST, """
+        from ordersync.testing import StoreConformance
+
+        class TestFileStore(StoreConformance):
+            pass
+    """)
+    result.assert_outcomes(passed=len(StoreConformance.conformance_tests()))
+
+
+def test_opt_out_naming_an_unknown_test_is_an_error(pytester: pytest.Pytester) -> None:
+    result = run(pytester, FILE_CHANNEL_CONFTEST, """
+        from ordersync.testing import ChannelConformance
+
+        class TestFileChannel(ChannelConformance):
+            conformance_opt_outs = {"test_fetch_orders_quickly": "renamed long ago"}
+    """)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*PluginError: TestFileChannel.conformance_opt_outs names unknown test "
+        "'test_fetch_orders_quickly'*",
+    ])
+
+
+def test_opt_out_without_a_reason_is_an_error(pytester: pytest.Pytester) -> None:
+    result = run(pytester, FILE_CHANNEL_CONFTEST, """
+        from ordersync.testing import ChannelConformance
+
+        class TestFileChannel(ChannelConformance):
+            conformance_opt_outs = {"test_set_listing_quantity_to_zero": "  "}
+    """)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*needs a reason: say why the plugin cannot pass this test*"])
+
+
+def test_opt_out_is_a_skip_that_shows_its_reason(pytester: pytest.Pytester) -> None:
+    result = run(pytester, FILE_CHANNEL_CONFTEST, """
+        from ordersync.testing import ChannelConformance
+
+        class TestFileChannel(ChannelConformance):
+            conformance_opt_outs = {
+                "test_set_listing_quantity_to_zero": "Acme ends a listing at zero",
+            }
+    """, select="set_listing_quantity")
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(["*conformance opt-out: Acme ends a listing at zero*"])
+
+
+def test_opt_outs_are_inherited_by_subclasses(pytester: pytest.Pytester) -> None:
+    result = run(pytester, FILE_CHANNEL_CONFTEST, """
+        from ordersync.testing import ChannelConformance
+
+        class Base(ChannelConformance):
+            conformance_opt_outs = {"test_closing_twice_is_harmless": "closes once"}
+
+        class TestFileChannel(Base):
+            pass
+    """, select="clos")
+    result.assert_outcomes(passed=1, skipped=1)
+
+
+def test_undeclared_capabilities_skip_their_tests_with_the_reason(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(pytester, """
+        import pytest_asyncio
+        from ordersync.capabilities import ChannelCapabilities
+        from ordersync.platform import Context
+        from ordersync_file_channel import FileChannel, FileChannelConfig
+        from ordersync_file_channel.harness import FileChannelHarness
+
+        class ReadOnlyChannel(FileChannel):
+            capabilities = ChannelCapabilities(upload_tracking=False, set_listing_quantity=False)
+
+        @pytest_asyncio.fixture
+        async def channel_harness(tmp_path):
+            config = FileChannelConfig(type="file", path=tmp_path)
+            yield FileChannelHarness(ReadOnlyChannel("ro", config, Context(name="ro")))
+    """, """
+        from ordersync.testing import ChannelConformance
+
+        class TestReadOnly(ChannelConformance):
+            pass
+    """, select="tracking or listing")
+    result.assert_outcomes(passed=1, skipped=6)
+    result.stdout.fnmatch_lines(["*the channel does not declare upload_tracking*"])
+
+
+def test_store_without_text_lines_or_numbering_skips_those_tests(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(pytester, """
+        import pytest_asyncio
+        from ordersync.capabilities import StoreCapabilities
+        from ordersync.platform import Context
+        from ordersync_file_store import FileStore, FileStoreConfig
+        from ordersync_file_store.harness import FileStoreHarness
+
+        class PlainStore(FileStore):
+            capabilities = StoreCapabilities(
+                text_lines=False, set_order_number=False, order_number_prefix=False,
+                tax_labels=False)
+
+        @pytest_asyncio.fixture
+        async def store_harness(tmp_path):
+            config = FileStoreConfig(type="file", path=tmp_path)
+            yield FileStoreHarness(PlainStore("plain", config, Context(name="plain")))
+    """, """
+        from ordersync.testing import StoreConformance
+
+        class TestPlain(StoreConformance):
+            pass
+    """, select="text_line or number or tax or get_set_stock")
+    result.assert_outcomes(passed=1, skipped=4)
+    result.stdout.fnmatch_lines(["*the store does not declare text_lines*"])
+
+
+def test_a_channel_that_breaks_the_contract_fails_the_suite(pytester: pytest.Pytester) -> None:
+    result = run(pytester, """
+        import pytest_asyncio
+        from ordersync.platform import Context
+        from ordersync_file_channel import FileChannel, FileChannelConfig
+        from ordersync_file_channel.harness import FileChannelHarness
+
+        class SloppyChannel(FileChannel):
+            async def get_order(self, order_id):
+                found = await super().get_order(order_id)
+                if found is None:
+                    raise KeyError(order_id)     # should return None
+                return found
+
+            async def set_listing_quantity(self, listing_id, quantity):
+                pass                             # never reaches the platform
+
+        @pytest_asyncio.fixture
+        async def channel_harness(tmp_path):
+            config = FileChannelConfig(type="file", path=tmp_path)
+            yield FileChannelHarness(SloppyChannel("s", config, Context(name="s")))
+    """, """
+        from ordersync.testing import ChannelConformance
+
+        class TestSloppy(ChannelConformance):
+            pass
+    """, select="get_order or listing")
+    result.assert_outcomes(passed=3, failed=4)
+    result.stdout.fnmatch_lines([
+        "FAILED *::test_get_order_unknown_returns_none*",
+        "FAILED *::test_set_listing_quantity_is_visible_on_platform*",
+    ], consecutive=False)
+
+
+def test_missing_harness_fixture_fails_with_what_to_provide(pytester: pytest.Pytester) -> None:
+    result = run(pytester, "", """
+        from ordersync.testing import StoreConformance
+
+        class TestNoHarness(StoreConformance):
+            conformance_opt_outs = {}
+    """, select="stock")
+    assert result.parseoutcomes()["errors"] >= 1
+    assert "passed" not in result.parseoutcomes()
+    result.stdout.fnmatch_lines([
+        "*StoreConformance needs an async fixture named `store_harness` yielding a StoreHarness*",
+    ])
+
+
+def test_conformance_marker_deselects_the_suite(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(FILE_CHANNEL_CONFTEST)
+    pytester.makepyfile(test_plugin="""
+        from ordersync.testing import ChannelConformance
+
+        class TestFileChannel(ChannelConformance):
+            pass
+
+        def test_own():
+            pass
+    """)
+    result = pytester.runpytest(*QUIET, "--strict-markers", "-m", "not conformance", "--co")
+    result.stdout.fnmatch_lines([
+        f"*1/{len(ChannelConformance.conformance_tests()) + 1} tests collected "
+        f"({len(ChannelConformance.conformance_tests())} deselected)*"])
+
+
+def test_opt_outs_are_checked_when_the_class_is_made() -> None:
+    with pytest.raises(PluginError, match="unknown test 'test_nope'"):
+        type("TestX", (StoreConformance,), {"conformance_opt_outs": {"test_nope": "why"}})
+    with pytest.raises(PluginError, match="must be a dict"):
+        type("TestY", (StoreConformance,), {"conformance_opt_outs": ["test_get_set_stock"]})
+
+
+# -- builders ---------------------------------------------------------------------------------
+
+
+def test_make_order_totals_lines_and_shipping() -> None:
+    order = make_order("1001", lines=[make_line("1", quantity=2), make_line("2", unit_price="3")])
+    assert order.total == Decimal("12.00") * 2 + Decimal(3) + Decimal("4.99")
+    assert (order.number, order.status, order.currency) == ("1001", OrderStatus.PAID, "GBP")
+    assert order.created_at == order.updated_at and order.created_at.tzinfo is not None
+
+
+def test_make_draft_deducts_stock_for_linked_lines_only() -> None:
+    mug = make_product("MUG-RED")
+    draft = make_draft(
+        [make_draft_line(mug, quantity=2), make_draft_line(None, line_id="2", sku="CARD")],
+        channel="ebay-uk", channel_order_id="9")
+    assert draft.deduct_stock == ["MUG-RED"]
+    assert draft.reference == "ordersync:ebay-uk:9"
+    assert draft.lines[0].store_variant_id == mug.variant_id and draft.lines[0].linked
+    assert draft.lines[1].store_variant_id is None and not draft.lines[1].linked
+    assert draft.total == Decimal("24.00") + Decimal("12.00") + Decimal("4.99")
