@@ -61,10 +61,11 @@ class ShopifyGraphQL:
         """Send ``document`` and return its ``data``; retry what Shopify says is transient."""
         body = {"query": document.text, "operationName": document.name,
                 "variables": variables or {}}
+        cost = document.cost_for(variables)
         last: RetriableError | None = None
         for attempt in range(1, self.max_attempts + 1):
             response = await self.http.request(
-                "POST", self.path, operation=operation, cost=document.cost,
+                "POST", self.path, operation=operation, cost=cost,
                 idempotent=document.idempotent, json=body,
             )
             answer = _json(response)
@@ -92,7 +93,7 @@ class ShopifyGraphQL:
                 # Nothing ran. The bucket now holds what Shopify has left, so the next
                 # acquire waits exactly until the document's cost has been restored.
                 self.throttled += 1
-                wait = self._refill_time(document, available)
+                wait = self._refill_time(cost, available)
                 last = RetriableError(PLATFORM, operation, reason, wait)
                 if available is None:  # no bucket report: the limiter cannot pace this one
                     await self._sleep(_backoff(attempt))
@@ -122,10 +123,10 @@ class ShopifyGraphQL:
         self.bucket.update(available, capacity=maximum, rate=rate)
         return available
 
-    def _refill_time(self, document: Document, available: float | None) -> float:
+    def _refill_time(self, cost: float, available: float | None) -> float:
         if available is None or self.bucket.rate <= 0:
             return 1.0
-        missing = max(0.0, min(document.cost, self.bucket.capacity) - available)
+        missing = max(0.0, min(cost, self.bucket.capacity) - available)
         return missing / self.bucket.rate
 
 

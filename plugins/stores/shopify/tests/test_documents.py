@@ -26,6 +26,10 @@ def test_declared_cost_is_the_requested_cost_of_the_largest_call(
     cost = query_cost(admin_schema(), graphql.parse(document.text), document.name, variables)
     assert document.cost == cost
     assert cost <= MAX_QUERY_COST
+    one = {"ids": ["gid://shopify/ProductVariant/1"]}
+    assert document.cost_for(one) == query_cost(
+        admin_schema(), graphql.parse(document.text), document.name, one
+    )
 
 
 def test_only_queries_are_replayed_blindly() -> None:

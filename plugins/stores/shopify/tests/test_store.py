@@ -238,7 +238,9 @@ async def test_a_shipment_made_in_the_shop_is_read_back(harness: ShopifyHarness,
     assert sorted(read.fulfillments[0].line_ids) == sorted(line.id for line in order.lines)
 
 
-async def test_changed_orders_are_fetched_by_tag_and_time(harness: ShopifyHarness, mug: str) -> None:
+async def test_changed_orders_are_fetched_by_tag_and_time(
+    harness: ShopifyHarness, mug: str
+) -> None:
     old = await harness.store.create_order(make_draft(mug, reference="ordersync:x:1"))
     harness.state.order(old.id).updated_at -= timedelta(minutes=5)  # last changed a while ago
     since = harness.state.now() - timedelta(minutes=1)

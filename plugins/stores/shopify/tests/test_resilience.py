@@ -1,0 +1,118 @@
+"""Rate limits, throttling and transport faults: recovered where safe, mapped where not."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from ordersync.errors import FatalPlatformError, PlatformError, RetriableError
+from ordersync.models import StoreOrder
+from ordersync.platform import Context
+from ordersync_shopify.sandbox import SandboxState
+from ordersync_shopify.sandbox.harness import ShopifyHarness, store_config
+from ordersync_shopify.store import ShopifyStore
+
+from .conftest import make_draft
+
+
+def _throttled(state: SandboxState) -> int:
+    return sum(
+        1 for r in state.requests
+        if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in r.errors)
+    )
+
+
+async def test_a_small_bucket_makes_the_plugin_wait_instead_of_failing() -> None:
+    # 600 points restoring 1,000 a second; every full page of variants really costs 252, so the
+    # third page only fits if the client paces itself from the reported throttle status.
+    state = SandboxState(maximum_available=600, restore_rate=1000)
+    for number in range(200):
+        state.seed_product(f"SKU-{number:03}", quantity=1)
+    location = f"gid://shopify/Location/{state.primary_location_id}"
+    async with ShopifyHarness.start(state, location_id=location) as harness:
+        products = [p async for p in harness.store.list_products()]
+    assert len(products) == 200
+    assert {p.quantity for p in products} == {1}
+    assert len(state.received("ProductVariants")) == 4
+    assert _throttled(state) == 0
+    assert harness.store.graphql.throttled == 0
+
+
+async def test_a_throttled_answer_is_retried_after_the_restore_time() -> None:
+    state = SandboxState(maximum_available=1000, restore_rate=50)
+    async with ShopifyHarness.start(state) as harness:
+        mug = state.seed_product("MUG-RED", quantity=3)["variant_id"]
+        assert await harness.store.get_stock([mug]) == {mug: 3}
+        # Another app of the same shop drained the bucket: the client still believes it full.
+        state.bucket.take(state.bucket.available())
+        harness.store.bucket.update(1000)
+        assert await harness.store.get_stock([mug]) == {mug: 3}
+    assert _throttled(state) == 1
+    assert harness.store.graphql.throttled == 1
+
+
+async def test_429_with_retry_after_is_waited_out(harness: ShopifyHarness) -> None:
+    mug = harness.state.seed_product("MUG-RED", quantity=3)["variant_id"]
+    harness.state.fail_next(429, retry_after=0.2, operation="VariantStock")
+    assert await harness.store.get_stock([mug]) == {mug: 3}
+    assert harness.store.http.throttled == 1
+
+
+async def test_a_server_error_on_a_read_is_retried(harness: ShopifyHarness) -> None:
+    mug = harness.state.seed_product("MUG-RED", quantity=3)["variant_id"]
+    harness.state.fail_next(500, times=2, operation="VariantStock")
+    assert await harness.store.get_stock([mug]) == {mug: 3}
+
+
+async def test_a_malformed_body_on_a_read_is_retried(harness: ShopifyHarness) -> None:
+    mug = harness.state.seed_product("MUG-RED", quantity=3)["variant_id"]
+    harness.state.malformed_next(operation="VariantStock")
+    assert await harness.store.get_stock([mug]) == {mug: 3}
+
+
+async def test_a_malformed_answer_to_a_create_heals_by_looking_it_up(
+    harness: ShopifyHarness,
+) -> None:
+    mug = harness.state.seed_product("MUG-RED", quantity=3)["variant_id"]
+    harness.state.malformed_next(after_processing=True, operation="CreateOrder")
+    order = await harness.store.create_order(make_draft(mug))
+    assert isinstance(order, StoreOrder)
+    assert len(harness.state.orders) == 1
+
+
+async def test_a_server_that_keeps_failing_is_a_retriable_error(harness: ShopifyHarness) -> None:
+    harness.store.http.max_attempts = 2
+    harness.state.fail_next(503, times=5)
+    with pytest.raises(RetriableError, match="HTTP 503"):
+        await harness.store.get_stock(["gid://shopify/ProductVariant/1"])
+
+
+async def test_a_revoked_token_is_fatal(harness: ShopifyHarness) -> None:
+    store = ShopifyStore("shopify", store_config(harness.state, harness.base_url,
+                                                 access_token="shpat_revoked"),
+                         Context(name="shopify"))
+    try:
+        with pytest.raises(FatalPlatformError, match="HTTP 401"):
+            await store.find_order("ordersync:x:1")
+    finally:
+        await store.aclose()
+
+
+async def test_a_repeated_cursor_stops_paging_with_an_error(harness: ShopifyHarness) -> None:
+    # A misbehaving platform: every page says "more follow" with the same cursor.
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = {"data": {"productVariants": {"nodes": [], "pageInfo": {
+            "hasNextPage": True, "endCursor": "c1"}}, "location": {"id": "gid://shopify/Location/1",
+                                                                   "name": "x"}}}
+        return httpx.Response(200, content=json.dumps(body))
+
+    store = ShopifyStore("shopify", store_config(harness.state, "http://shop.test",
+                                                 location_id="1"), Context(name="shopify"))
+    store.http.client = httpx.AsyncClient(base_url="http://shop.test",
+                                          transport=httpx.MockTransport(answer))
+    try:
+        with pytest.raises(PlatformError, match="came back a second time"):
+            _ = [p async for p in store.list_products()]
+    finally:
+        await store.aclose()
