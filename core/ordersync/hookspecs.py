@@ -17,6 +17,7 @@ from ordersync import PROJECT_NAME
 if TYPE_CHECKING:
     from ordersync.models import ChannelOrder, StoreOrderDraft
     from ordersync.platform import Channel, Notifier, Store
+    from ordersync.sandbox import Sandbox
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
@@ -95,6 +96,27 @@ def ordersync_prepare_store_order(
     :param draft: the store order about to be created.
     :param order: the channel order it comes from (read-only).
     :param channel: the channel's name in ``ordersync.yaml``.
+    :returns: nothing; every implementation is called.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Sandboxes
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def ordersync_register_sandboxes(register: Callable[[type[Sandbox]], None]) -> None:
+    """Contribute local stand-ins for platforms (``ordersync demo``, conformance harnesses).
+
+    Call ``register(cls)`` once per class; ``cls`` subclasses
+    :class:`ordersync.sandbox.ChannelSandbox` or :class:`~ordersync.sandbox.StoreSandbox`, has a
+    no-argument constructor and names the platform type it stands in for in ``type_name``.
+    Optional: a plugin without a sandbox simply does not implement this hook.
+
+    :param register: the core's registration callback.
     :returns: nothing; every implementation is called.
 
     .. versionadded:: 0.1

@@ -21,6 +21,7 @@ import pluggy
 from ordersync import PROJECT_NAME, hookspecs
 from ordersync.errors import PluginError
 from ordersync.platform import Channel, Notifier, Store
+from ordersync.sandbox import Sandbox
 
 ENTRY_POINT_GROUP = PROJECT_NAME
 ENV_ONLY = "ORDERSYNC_PLUGINS"
@@ -48,6 +49,8 @@ class Registry:
     channels: dict[str, type[Channel]] = field(default_factory=dict)
     stores: dict[str, type[Store]] = field(default_factory=dict)
     notifiers: dict[str, type[Notifier]] = field(default_factory=dict)
+    #: Sandboxes by (kind, platform type name).
+    sandboxes: dict[tuple[str, str], type[Sandbox]] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
 
     def types_of(self, kind: Kind) -> dict[str, Any]:
@@ -140,6 +143,17 @@ def _register_one(
     registry: Registry, manager: pluggy.PluginManager, name: str, module: Any, info: PluginInfo
 ) -> None:
     staged: dict[Kind, dict[str, Any]] = {"channel": {}, "store": {}, "notifier": {}}
+    sandboxes: dict[tuple[str, str], type[Sandbox]] = {}
+
+    def register_sandbox(cls: Any) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, Sandbox)):
+            msg = f"registered {cls!r} as a sandbox, but it does not subclass Sandbox"
+            raise PluginError(msg)
+        if getattr(cls, "__abstractmethods__", None):
+            missing = ", ".join(sorted(cls.__abstractmethods__))
+            msg = f"sandbox {cls.__name__} does not implement: {missing}"
+            raise PluginError(msg)
+        sandboxes[(cls.kind, cls.type_name)] = cls
 
     def registrar(kind: Kind) -> Any:
         def register(cls: Any) -> None:
@@ -160,9 +174,13 @@ def _register_one(
             for impl in caller.get_hookimpls():
                 if impl.plugin_name == name:
                     impl.function(register=registrar(kind))
+        for impl in manager.hook.ordersync_register_sandboxes.get_hookimpls():
+            if impl.plugin_name == name:
+                impl.function(register=register_sandbox)
     except Exception:
         manager.unregister(name=name)
         raise
+    registry.sandboxes.update(sandboxes)
     for kind, types in staged.items():
         registry.types_of(kind).update(types)
         info.types.extend((kind, type_name) for type_name in types)

@@ -25,6 +25,7 @@ def _add_commands() -> None:
     from ordersync.cli import (
         config_cmd,
         db_cmd,
+        demo_cmd,
         links_cmd,
         orders_cmd,
         plugins_cmd,
@@ -33,7 +34,7 @@ def _add_commands() -> None:
         sync_cmd,
     )
 
-    for module in (plugins_cmd, config_cmd, db_cmd, links_cmd, sync_cmd, orders_cmd,
+    for module in (demo_cmd, plugins_cmd, config_cmd, db_cmd, links_cmd, sync_cmd, orders_cmd,
                    status_cmd, schema_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)

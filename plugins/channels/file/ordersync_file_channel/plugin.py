@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ordersync import hookimpl
 from ordersync.platform import Channel
+from ordersync.sandbox import Sandbox
 
 from ordersync_file_channel.channel import FileChannel
 
@@ -13,3 +14,10 @@ from ordersync_file_channel.channel import FileChannel
 @hookimpl
 def ordersync_register_channel_types(register: Callable[[type[Channel]], None]) -> None:
     register(FileChannel)
+
+
+@hookimpl
+def ordersync_register_sandboxes(register: Callable[[type[Sandbox]], None]) -> None:
+    from ordersync_file_channel.sandbox import FileChannelSandbox
+
+    register(FileChannelSandbox)

@@ -1,0 +1,73 @@
+"""``ordersync demo``: the main job on sandbox platforms, shown as it happens."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ordersync.cli.app import App, fail
+from ordersync.demo import DemoResult, run_demo
+
+
+@click.command("demo")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(".demo"), show_default=True,
+              help="Where the demo keeps its config, SQLite state and sandbox data.")
+@click.option("--channel-type", default=None, help="Sandbox channel to use (default: ebay).")
+@click.option("--store-type", default=None, help="Sandbox main store to use (default: shopify).")
+@click.pass_obj
+def demo(app: App, workdir: Path, channel_type: str | None, store_type: str | None) -> None:
+    """Run a whole sync against sandbox platforms on loopback and show what happened.
+
+    Starts a sandbox sales channel and main store, seeds products and buyer orders that
+    exercise the options (linked and unlinked lines, an unpaid order, VAT-inclusive prices,
+    a cancellation, shipments both ways), syncs with SQLite state in WORKDIR, then prints the
+    channel status, the orders and the stock on both sides. Needs no configuration file.
+    """
+    console = Console()
+    with console.status("starting…") as status:
+        def step(text: str) -> None:
+            console.log(text)
+            status.update(text)
+
+        try:
+            result = asyncio.run(run_demo(workdir.resolve(), app.registry,
+                                          channel_type=channel_type, store_type=store_type,
+                                          step=step))
+        except LookupError as exc:
+            fail(str(exc), code=1)
+    _show(console, result)
+
+
+def _show(console: Console, result: DemoResult) -> None:
+    console.rule(f"[bold]{result.channel_type} channel → {result.store_type} main store")
+    for channel, counts in result.status.items():
+        console.print(f"[bold]{channel}[/]: order sync active — " + ", ".join(
+            f"{n} {state.replace('_', ' ')}" for state, n in counts.items()))
+    orders = Table("channel order", "state", "store order", "reason", title="Orders")
+    for row in result.orders:
+        orders.add_row(row["order_id"], row["state"], row["store_order_id"] or "-",
+                       row["reason"] or "")
+    console.print(orders)
+    store = Table("store order", "number", "status", "lines", "tracking", title="Main store")
+    for o in result.store_orders:
+        lines = "; ".join(f"{ln['quantity']}× {ln['title']}" for ln in o["lines"])
+        store.add_row(o["id"], o.get("number") or "-", o["status"], lines,
+                      ", ".join(o.get("fulfillments", [])) or "-")
+    console.print(store)
+    stock = Table("SKU", "store stock", "channel listing", title="Stock (store is the truth)")
+    for row in result.stock:
+        stock.add_row(row["sku"], str(row["store"]), str(row["listing"]))
+    console.print(stock)
+    uploaded = {k: v for k, v in result.tracking.items() if v}
+    for order_id, numbers in uploaded.items():
+        console.print(f"tracking on channel order {order_id}: {', '.join(numbers)}")
+    console.print(f"\nState and config are in {result.workdir}; try "
+                  f"`ordersync --config {result.workdir / 'ordersync.yaml'} orders list`.")
+
+
+COMMANDS = [demo]

@@ -1,0 +1,51 @@
+"""``ordersync demo``: the main job, end to end, on the sandboxes the plugins contribute."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ordersync.demo import run_demo
+from ordersync.plugins import load_plugins
+
+ORDERSYNC = str(Path(sys.executable).with_name("ordersync"))
+
+
+def test_file_plugins_register_sandboxes_through_the_hook() -> None:
+    registry = load_plugins()
+    assert ("channel", "file") in registry.sandboxes
+    assert ("store", "file") in registry.sandboxes
+
+
+async def test_demo_on_file_sandboxes_imports_cancels_restocks_and_tracks(tmp_path: Path) -> None:
+    result = await run_demo(tmp_path / "demo", load_plugins(), channel_type="file",
+                            store_type="file")
+    states = {row["order_id"]: row["state"] for row in result.orders}
+    assert states == {
+        "26-00001-00001": "imported",
+        "26-00002-00001": "skipped",       # unpaid, Skip Unpaid Orders on
+        "26-00003-00001": "waiting_link",  # poster listing is not linked
+        "26-00004-00001": "cancelled",     # cancelled by the buyer after import
+        "26-00005-00001": "imported",
+    }
+    by_sku = {row["sku"]: (row["store"], row["listing"]) for row in result.stock}
+    assert by_sku == {"MUG-RED": (8, 8), "MUG-BLUE": (5, 5), "TEE-M": (6, 6)}
+    assert result.tracking["26-00001-00001"] == ["1Z999AA10123456784"]
+    store = {o["reference"]: o for o in result.store_orders}
+    assert store["ordersync:demo-channel:26-00005-00001"]["fulfillments"] == ["RM123456785GB"]
+    assert store["ordersync:demo-channel:26-00004-00001"]["status"] == "cancelled"
+    assert len(result.store_orders) == 3
+
+
+@pytest.mark.slow
+def test_demo_command_runs_from_a_clean_folder(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [ORDERSYNC, "demo", "--workdir", str(tmp_path / "d")], cwd=tmp_path,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Orders" in done.stdout and "Stock" in done.stdout
+    assert (tmp_path / "d" / "ordersync.db").exists()
