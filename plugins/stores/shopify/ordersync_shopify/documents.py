@@ -33,6 +33,8 @@ class Document:
 
 #: Custom attribute on each line item that names the channel line it came from.
 LINE_ATTRIBUTE = "_ordersync_line"
+#: Custom attribute of a linked line created without its variant (its stock must not move).
+VARIANT_ATTRIBUTE = "_ordersync_variant"
 #: Lines read per page of an order (more are read with ``ORDER_LINES``).
 LINES_PAGE = 50
 

@@ -11,9 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ordersync.errors import OrderError
 from ordersync.models import (
     Address,
+    DraftLine,
     Fulfillment,
     StoreOrder,
     StoreOrderDraft,
@@ -21,7 +21,7 @@ from ordersync.models import (
     StoreOrderStatus,
 )
 
-from ordersync_shopify.documents import LINE_ATTRIBUTE
+from ordersync_shopify.documents import LINE_ATTRIBUTE, VARIANT_ATTRIBUTE
 
 #: Tag on every order ordersync creates: ``fetch_orders`` searches ``tag:ordersync``.
 ORDERSYNC_TAG = "ordersync"
@@ -36,24 +36,18 @@ def money(amount: Decimal, currency: str) -> dict[str, Any]:
     return {"shopMoney": {"amount": str(amount), "currencyCode": currency}}
 
 
-def inventory_behaviour(draft: StoreOrderDraft) -> str:
-    """``DECREMENT_IGNORING_POLICY`` when the draft moves stock, else ``BYPASS``.
-
-    Shopify decrements every line that has a variant or none of them, so a draft that moves
-    stock for some linked lines but not others cannot be created as asked.
-    """
+def moves_stock(line: DraftLine, draft: StoreOrderDraft) -> bool:
+    """Whether the line's stock moves: its variant (or SKU) is in ``draft.deduct_stock``."""
+    if not (line.linked and line.store_variant_id):
+        return False
     deduct = set(draft.deduct_stock)
-    if not deduct:
-        return "BYPASS"
-    linked = [line for line in draft.lines if line.linked and line.store_variant_id]
-    kept = sorted({line.sku or line.title for line in linked if line.sku not in deduct})
-    if kept:
-        msg = (
-            "Shopify moves the stock of every linked line or of none, but the draft moves "
-            f"stock only for {sorted(deduct)} and not for {kept}"
-        )
-        raise OrderError(draft.channel_order_id, msg)
-    return "DECREMENT_IGNORING_POLICY"
+    return line.store_variant_id in deduct or (line.sku is not None and line.sku in deduct)
+
+
+def inventory_behaviour(draft: StoreOrderDraft) -> str:
+    """``DECREMENT_IGNORING_POLICY`` when the draft moves stock, else ``BYPASS``."""
+    moving = any(moves_stock(line, draft) for line in draft.lines)
+    return "DECREMENT_IGNORING_POLICY" if moving else "BYPASS"
 
 
 def order_create_variables(draft: StoreOrderDraft) -> dict[str, Any]:
@@ -61,7 +55,7 @@ def order_create_variables(draft: StoreOrderDraft) -> dict[str, Any]:
     currency = draft.currency
     order: dict[str, Any] = {
         "currency": currency,
-        "lineItems": [_line(line, currency) for line in draft.lines],
+        "lineItems": [_line(line, draft, currency) for line in draft.lines],
         "taxesIncluded": draft.taxes_included,
         "financialStatus": "PAID" if draft.paid else "PENDING",
         "buyerAcceptsMarketing": draft.buyer_accepts_marketing,
@@ -103,16 +97,22 @@ def order_create_variables(draft: StoreOrderDraft) -> dict[str, Any]:
     return {"order": order, "options": options}
 
 
-def _line(line: Any, currency: str) -> dict[str, Any]:
+def _line(line: DraftLine, draft: StoreOrderDraft, currency: str) -> dict[str, Any]:
+    properties = [{"name": LINE_ATTRIBUTE, "value": line.line_id}]
     item: dict[str, Any] = {
         "quantity": line.quantity,
         "priceSet": money(line.unit_price, currency),
         # Keeps the channel line on the store line so refunds can map one to the other.
-        "properties": [{"name": LINE_ATTRIBUTE, "value": line.line_id}],
+        "properties": properties,
     }
     if line.linked and line.store_variant_id:
-        item["variantId"] = line.store_variant_id
-        return item
+        # Shopify's inventory behaviour is per order: it decrements every line with a variant
+        # or none. A linked line whose stock must not move while others do goes in as a
+        # custom line that remembers its variant.
+        if moves_stock(line, draft) or inventory_behaviour(draft) == "BYPASS":
+            item["variantId"] = line.store_variant_id
+            return item
+        properties.append({"name": VARIANT_ATTRIBUTE, "value": line.store_variant_id})
     # A custom line: no product, no stock; the channel's title, SKU and price.
     item["title"] = line.title
     item["requiresShipping"] = True
@@ -169,7 +169,8 @@ def store_line(node: dict[str, Any]) -> StoreOrderLine:
         title=node.get("title") or "",
         quantity=int(node.get("quantity") or 0),
         unit_price=Decimal(str(price or "0")),
-        store_variant_id=(node.get("variant") or {}).get("id"),
+        store_variant_id=(node.get("variant") or {}).get("id")
+        or attributes.get(VARIANT_ATTRIBUTE),
     )
 
 

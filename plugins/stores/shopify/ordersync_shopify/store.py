@@ -8,7 +8,7 @@ Every document it sends is in :mod:`ordersync_shopify.documents`; the translatio
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -17,7 +17,14 @@ from ordersync.capabilities import StoreCapabilities
 from ordersync.errors import PlatformError, RejectedError, RetriableError
 from ordersync.http import TokenBucket
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft, StoreProduct
-from ordersync.platform import Context, Secret, Store, StoreConfig
+from ordersync.platform import (
+    Context,
+    Secret,
+    Store,
+    StoreConfig,
+    WebhookEvent,
+    WebhookSignatureError,
+)
 from pydantic import Field, field_validator
 
 from ordersync_shopify import documents as docs
@@ -35,6 +42,7 @@ from ordersync_shopify.mapping import (
     search_value,
     store_order,
 )
+from ordersync_shopify.webhooks import parse_webhook, verify_webhook
 
 _SHOP = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 #: Fulfillment orders that can still be fulfilled.
@@ -154,7 +162,10 @@ class ShopifyStore(Store):
         return await self._complete(node, operation)
 
     async def get_order(self, store_order_id: str) -> StoreOrder | None:
-        node = await self._read_order(store_order_id)
+        order_gid = _order_gid(store_order_id)
+        if order_gid is None:
+            return None  # not a Shopify order id, so not an order of this shop
+        node = await self._read_order(order_gid)
         if node is None:
             return None
         return await self._complete(node, f"read order {store_order_id}")
@@ -271,6 +282,21 @@ class ShopifyStore(Store):
                     continue
                 raise
             raise_user_errors(answer.get("fulfillmentCreate"), "fulfillmentCreate", operation)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Verify a delivery with ``webhook_secret`` and name the store order it is about."""
+        secret = self.config.webhook_secret
+        if secret is None:
+            msg = f"main store {self.name}: set webhook_secret to accept Shopify webhooks"
+            raise WebhookSignatureError(msg)
+        lowered = {key.lower(): value for key, value in headers.items()}
+        if not verify_webhook(secret.get_secret_value().encode(), body,
+                              lowered.get("x-shopify-hmac-sha256")):
+            msg = "X-Shopify-Hmac-Sha256 is missing or does not match the body"
+            raise WebhookSignatureError(msg)
+        event = parse_webhook(lowered, body)
+        return WebhookEvent(event_id=event.event_id, topic=event.topic,
+                            order_ids=(event.store_order_id,))
 
     # ---------------------------------------------------------------------------------------------
     # Stock and products
@@ -448,6 +474,15 @@ class ShopifyStore(Store):
             if not page["hasNextPage"]:
                 return
             after = _next_cursor(page, seen, operation)
+
+
+def _order_gid(value: str) -> str | None:
+    """The order's GID; a bare number (REST and webhook ids) is accepted too."""
+    if value.startswith("gid://shopify/Order/") and value.rsplit("/", 1)[1].isdigit():
+        return value
+    if value.isdigit():
+        return f"gid://shopify/Order/{value}"
+    return None
 
 
 def _next_cursor(page: dict[str, Any], seen: set[str], operation: str) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from ordersync.errors import OrderError
 from ordersync.models import DraftLine, StoreOrderStatus
-from ordersync_shopify.documents import LINE_ATTRIBUTE
+from ordersync_shopify.documents import LINE_ATTRIBUTE, VARIANT_ATTRIBUTE
 from ordersync_shopify.mapping import order_create_variables, search_value, store_order
 
 from .conftest import make_draft
@@ -60,14 +59,38 @@ def test_stock_moves_only_when_the_draft_deducts_it() -> None:
         "inventoryBehaviour"] == "BYPASS"
 
 
-def test_moving_stock_for_only_some_linked_lines_is_refused() -> None:
+def test_a_linked_line_whose_stock_stays_goes_in_as_a_custom_line_that_keeps_its_variant(
+) -> None:
     draft = make_draft(VARIANT)
     draft.lines.append(DraftLine(
         line_id="L3", sku="MUG-BLUE", title="Blue mug", quantity=1, unit_price=Decimal(12),
         linked=True, store_variant_id="gid://shopify/ProductVariant/8",
     ))
-    with pytest.raises(OrderError, match="MUG-BLUE"):
-        order_create_variables(draft)
+    variables = order_create_variables(draft)
+    mug, _, blue = variables["order"]["lineItems"]
+    assert variables["options"]["inventoryBehaviour"] == "DECREMENT_IGNORING_POLICY"
+    assert mug["variantId"] == VARIANT
+    assert "variantId" not in blue
+    assert blue["title"] == "Blue mug"
+    assert {"name": VARIANT_ATTRIBUTE, "value": "gid://shopify/ProductVariant/8"} in \
+        blue["properties"]
+
+
+def test_deduct_stock_may_name_variant_ids_or_skus() -> None:
+    by_variant = make_draft(VARIANT, deduct_stock=[VARIANT])
+    by_sku = make_draft(VARIANT, deduct_stock=["MUG-RED"])
+    for draft in (by_variant, by_sku):
+        variables = order_create_variables(draft)
+        assert variables["options"]["inventoryBehaviour"] == "DECREMENT_IGNORING_POLICY"
+        assert variables["order"]["lineItems"][0]["variantId"] == VARIANT
+
+
+def test_a_line_created_without_its_variant_maps_back_to_it() -> None:
+    order = store_order(_node(line={"variant": None, "customAttributes": [
+        {"key": LINE_ATTRIBUTE, "value": "L3"},
+        {"key": VARIANT_ATTRIBUTE, "value": "gid://shopify/ProductVariant/8"}]}))
+    assert order.lines[0].store_variant_id == "gid://shopify/ProductVariant/8"
+    assert order.lines[0].line_id == "L3"
 
 
 def test_unpaid_draft_is_pending_and_metafields_get_a_namespace() -> None:

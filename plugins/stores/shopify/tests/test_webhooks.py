@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from ordersync.platform import Context, WebhookEvent, WebhookSignatureError
+from ordersync_shopify.store import ShopifyConfig, ShopifyStore
 from ordersync_shopify.webhooks import (
     WebhookError,
     parse_webhook,
@@ -81,3 +83,38 @@ def test_unusable_deliveries_are_refused_with_a_reason(
 ) -> None:
     with pytest.raises(WebhookError, match=match):
         parse_webhook(headers, body)
+
+
+# -------------------------------------------------------------------------------------------------
+# Through the store (the daemon's entry point)
+# -------------------------------------------------------------------------------------------------
+
+
+def _store(secret: str | None) -> ShopifyStore:
+    config = ShopifyConfig.model_validate({
+        "type": "shopify", "shop": "example.myshopify.com", "access_token": "shpat_x",
+        "webhook_secret": secret,
+    })
+    return ShopifyStore("shopify", config, Context(name="shopify"))
+
+
+async def test_the_store_accepts_a_signed_delivery_and_names_the_order() -> None:
+    store = _store(SECRET.decode())
+    headers = {**_headers("orders/cancelled"), "X-Shopify-Hmac-Sha256": sign_webhook(SECRET, BODY)}
+    try:
+        event = store.parse_webhook({k.lower(): v for k, v in headers.items()}, BODY)
+    finally:
+        await store.aclose()
+    assert event == WebhookEvent(event_id="evt-1", topic="orders/cancelled",
+                                 order_ids=("gid://shopify/Order/450789469",))
+
+
+@pytest.mark.parametrize("secret", [None, "another-secret"])
+async def test_the_store_refuses_unsigned_or_forged_deliveries(secret: str | None) -> None:
+    store = _store(secret)
+    headers = {**_headers("orders/cancelled"), "X-Shopify-Hmac-Sha256": sign_webhook(SECRET, BODY)}
+    try:
+        with pytest.raises(WebhookSignatureError):
+            store.parse_webhook({k.lower(): v for k, v in headers.items()}, BODY)
+    finally:
+        await store.aclose()
