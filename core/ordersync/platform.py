@@ -234,7 +234,7 @@ class Store(_PlatformType):
 
     @abstractmethod
     async def create_order(self, draft: StoreOrderDraft) -> StoreOrder:
-        """Create the order. Deducts stock for the SKUs in ``draft.deduct_stock`` only."""
+        """Create the order. Deducts stock only for the variant ids in ``draft.deduct_stock``."""
 
     @abstractmethod
     async def get_order(self, store_order_id: str) -> StoreOrder | None:

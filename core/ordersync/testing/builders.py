@@ -170,12 +170,14 @@ def make_draft(
 ) -> StoreOrderDraft:
     """A store-order draft with its idempotency reference.
 
-    ``deduct_stock`` defaults to the SKUs of the linked lines, as the draft step makes it;
+    ``deduct_stock`` defaults to the store variant ids of the linked lines, as the draft step
+    makes it;
     ``total`` to lines plus shipping. ``fields`` sets any other draft field.
     """
     draft_lines = list(lines) if lines is not None else [make_draft_line()]
     if deduct_stock is None:
-        deduct_stock = [line.sku for line in draft_lines if line.linked and line.sku]
+        deduct_stock = [line.store_variant_id for line in draft_lines
+                        if line.linked and line.store_variant_id]
     shipping = DraftShippingLine(title="Standard", price=Decimal(shipping_price))
     if total is None:
         total = sum((line.unit_price * line.quantity for line in draft_lines), Decimal(0))

@@ -8,9 +8,10 @@ The folder (a public format, see ``docs/file-platforms.md``)::
                                refunded and restocked
 
 Store order ids are sequential (1001, 1002, ...). The number is the draft's ``number`` when set
-(Keep Order Number), else the prefix plus the id. Stock moves in ``products.json`` for the SKUs
-in ``deduct_stock`` only. A fulfillment the seller adds to an order file by hand is read like
-one ordersync recorded: the changed file is yielded again by ``fetch_orders``.
+(Keep Order Number), else the prefix plus the id. Stock moves in ``products.json`` only for the
+linked lines whose store variant id is in ``deduct_stock``. A fulfillment the seller adds to an
+order file by hand is read like one ordersync recorded: the changed file is yielded again by
+``fetch_orders``.
 """
 
 from __future__ import annotations
@@ -247,7 +248,9 @@ class FileStore(Store):
             lines: list[dict[str, Any]] = []
             moved = False
             for index, line in enumerate(draft.lines, start=1):
-                moves = line.linked and line.sku is not None and line.sku in deduct
+                # deduct_stock holds store variant ids (a SKU may be shared or missing).
+                moves = (line.linked and line.store_variant_id is not None
+                         and line.store_variant_id in deduct)
                 if moves or (line.linked and line.store_variant_id is not None):
                     entry = self.folder.find_product(products, line.store_variant_id, line.sku)
                     if entry is None:

@@ -112,7 +112,7 @@ async def test_created_order_file_has_the_documented_shape(
     ]
     draft_fields = draft.model_dump(mode="json", exclude={"number", "lines"})
     assert {key: raw[key] for key in draft_fields} == draft_fields
-    assert raw["total"] == "30.49" and raw["deduct_stock"] == ["MUG-RED"]
+    assert raw["total"] == "30.49" and raw["deduct_stock"] == ["V-MUG-RED"]
     assert datetime.fromisoformat(raw["created_at"]) <= datetime.now(UTC)
     assert order == StoreOrder(
         id="1001", number="1001", reference=draft.reference, status=StoreOrderStatus.OPEN,
