@@ -1,15 +1,31 @@
-"""The entry point of ``ordersync-ebay``: registers the ``ebay`` channel type."""
+"""The entry point of ``ordersync-ebay``: registers the ``ebay`` channel type and, when the
+``sandbox`` extra is installed, the local eBay stand-in used by ``ordersync demo``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.util import find_spec
+from typing import Any
 
 from ordersync import hookimpl
 from ordersync.platform import Channel
 
 from ordersync_ebay.channel import EbayChannel
 
+#: What the sandbox needs beyond the channel (the ``sandbox`` extra).
+_SANDBOX_NEEDS = ("starlette", "uvicorn", "openapi_core")
+
 
 @hookimpl
 def ordersync_register_channel_types(register: Callable[[type[Channel]], None]) -> None:
     register(EbayChannel)
+
+
+@hookimpl
+def ordersync_register_sandboxes(register: Callable[[type[Any]], None]) -> None:
+    # Without the extra there is no sandbox; the channel itself must still load.
+    if any(find_spec(module) is None for module in _SANDBOX_NEEDS):
+        return
+    from ordersync_ebay.sandbox.standin import EbaySandbox
+
+    register(EbaySandbox)

@@ -1,0 +1,69 @@
+"""The eBay sandbox as a :class:`ordersync.sandbox.ChannelSandbox`: what ``ordersync demo``
+starts when it runs a sync against a local eBay."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ordersync.models import ChannelOrder, Fulfillment, Listing
+from ordersync.sandbox import ChannelSandbox
+
+from ordersync_ebay.sandbox.server import Served, serve
+from ordersync_ebay.sandbox.state import SandboxState
+
+SECRET_VAR = "EBAY_SANDBOX_CLIENT_SECRET"
+REFRESH_VAR = "EBAY_SANDBOX_REFRESH_TOKEN"
+
+
+class EbaySandbox(ChannelSandbox):
+    """A fresh sandbox eBay account on 127.0.0.1, with credentials made up for this run."""
+
+    type_name: ClassVar[str] = "ebay"
+
+    def __init__(self) -> None:
+        self.state = SandboxState(client_secret=secrets.token_urlsafe(16),
+                                  refresh_token=secrets.token_urlsafe(24))
+        self._served: Served | None = None
+
+    @property
+    def url(self) -> str:
+        if self._served is None:
+            msg = "the eBay sandbox is not started"
+            raise RuntimeError(msg)
+        return self._served.url
+
+    async def start(self, workdir: Path) -> None:
+        self._served = await asyncio.to_thread(serve, "127.0.0.1", 0, self.state)
+
+    async def stop(self) -> None:
+        if self._served is not None:
+            await asyncio.to_thread(self._served.stop)
+            self._served = None
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "type": "ebay",
+            "client_id": self.state.client_id,
+            "client_secret": f"${{{SECRET_VAR}}}",
+            "refresh_token": f"${{{REFRESH_VAR}}}",
+            "marketplace_id": self.state.marketplace_id,
+            "api_base": self.url,
+        }
+
+    def environ(self) -> dict[str, str]:
+        return {SECRET_VAR: self.state.client_secret, REFRESH_VAR: self.state.refresh_token}
+
+    async def seed_order(self, order: ChannelOrder) -> None:
+        self.state.seed_order(order)
+
+    async def seed_listing(self, listing: Listing) -> None:
+        self.state.put_listing(listing)
+
+    async def tracking(self, order_id: str) -> list[Fulfillment]:
+        return self.state.tracking(order_id)
+
+    async def listing_quantity(self, listing_id: str) -> int:
+        return self.state.listing_quantity(listing_id)
