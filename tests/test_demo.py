@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from ordersync.demo import run_demo
 from ordersync.plugins import load_plugins
 

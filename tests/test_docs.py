@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from ordersync import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent

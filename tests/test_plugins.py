@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import ordersync
+import pytest
 from ordersync.capabilities import ChannelCapabilities
 from ordersync.models import ChannelOrder, Listing
 from ordersync.platform import Channel, OrderPage

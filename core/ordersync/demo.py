@@ -210,9 +210,9 @@ async def _run(workdir: Path, registry: Registry, channel_sb: ChannelSandbox,
         await sync_once(runtime)
 
         with session_scope(runtime.engine, read_only=True) as session:
-            from sqlmodel import select
+            from sqlmodel import col, select
 
-            records = session.exec(select(OrderRecord).order_by(OrderRecord.id)).all()
+            records = session.exec(select(OrderRecord).order_by(col(OrderRecord.id))).all()
             orders = [{"order_id": r.order_id, "state": r.state, "reason": r.reason,
                        "store_order_id": r.store_order_id} for r in records]
     stock = []

@@ -26,7 +26,7 @@ FATAL_STATUSES = frozenset({401, 403})
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date); None if absent."""
+    """Seconds to wait from ``Retry-After`` (delta-seconds or HTTP date); None if absent."""
     if not value:
         return None
     value = value.strip()
@@ -128,7 +128,7 @@ class PlatformHttp:
 
     def _backoff(self, attempt: int) -> float:
         delay: float = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        return delay * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not crypto
+        return delay * (0.5 + random.random() / 2)
 
     async def request(
         self, method: str, url: str, *, operation: str, cost: float = 1.0,

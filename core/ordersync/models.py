@@ -112,7 +112,7 @@ class ChannelOrder(_Model):
     refunds: list[Refund] = Field(default_factory=list)
     tags: list[str] = Field(
         default_factory=list,
-        description="Platform tags; an order tagged with an ordersync reference was made by ordersync",
+        description="Platform tags; one holding an ordersync reference: made by ordersync",
     )
 
     @field_validator("currency")

@@ -28,7 +28,7 @@ def minor_unit(currency: str) -> int:
 
 
 def quantum(currency: str) -> Decimal:
-    """The smallest amount of ``currency``: ``Decimal('0.01')`` for GBP, ``Decimal('1')`` for JPY."""
+    """The smallest amount of ``currency``: ``Decimal('0.01')`` for GBP, 1 for JPY."""
     return Decimal(1).scaleb(-minor_unit(currency))
 
 

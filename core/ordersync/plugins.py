@@ -54,7 +54,10 @@ class Registry:
     plugins: list[PluginInfo] = field(default_factory=list)
 
     def types_of(self, kind: Kind) -> dict[str, Any]:
-        return {"channel": self.channels, "store": self.stores, "notifier": self.notifiers}[kind]
+        by_kind: dict[str, dict[str, Any]] = {
+            "channel": self.channels, "store": self.stores, "notifier": self.notifiers,
+        }
+        return by_kind[kind]
 
     def rows(self) -> list[dict[str, Any]]:
         """The ``plugins list --json`` rows: one per platform type, one per failed plugin."""
@@ -93,8 +96,9 @@ def _validate(kind: Kind, cls: Any) -> str:
     if not isinstance(type_name, str) or not type_name:
         msg = f"{cls.__name__} has no type_name"
         raise PluginError(msg)
-    if getattr(cls, "__abstractmethods__", None):
-        missing = ", ".join(sorted(cls.__abstractmethods__))
+    abstract = getattr(cls, "__abstractmethods__", None)
+    if abstract:
+        missing = ", ".join(sorted(abstract))
         msg = f"{kind} type {type_name!r} ({cls.__name__}) does not implement: {missing}"
         raise PluginError(msg)
     return type_name
@@ -149,8 +153,9 @@ def _register_one(
         if not (isinstance(cls, type) and issubclass(cls, Sandbox)):
             msg = f"registered {cls!r} as a sandbox, but it does not subclass Sandbox"
             raise PluginError(msg)
-        if getattr(cls, "__abstractmethods__", None):
-            missing = ", ".join(sorted(cls.__abstractmethods__))
+        abstract = getattr(cls, "__abstractmethods__", None)
+        if abstract:
+            missing = ", ".join(sorted(abstract))
             msg = f"sandbox {cls.__name__} does not implement: {missing}"
             raise PluginError(msg)
         sandboxes[(cls.kind, cls.type_name)] = cls

@@ -22,7 +22,7 @@ class Sandbox(ABC):
 
     @abstractmethod
     async def start(self, workdir: Path) -> None:
-        """Start the stand-in (e.g. a server on 127.0.0.1 on a free port); ``workdir`` is its own."""
+        """Start the stand-in (a server on a free loopback port, or a folder in ``workdir``)."""
 
     @abstractmethod
     async def stop(self) -> None:

@@ -55,7 +55,7 @@ def _show(console: Console, result: DemoResult) -> None:
     console.print(orders)
     store = Table("store order", "number", "status", "lines", "tracking", title="Main store")
     for o in result.store_orders:
-        lines = "; ".join(f"{ln['quantity']}× {ln['title']}" for ln in o["lines"])
+        lines = "; ".join(f"{ln['quantity']} x {ln['title']}" for ln in o["lines"])
         store.add_row(o["id"], o.get("number") or "-", o["status"], lines,
                       ", ".join(o.get("fulfillments", [])) or "-")
     console.print(store)

@@ -49,8 +49,9 @@ def links_auto(app: App, channels: tuple[str, ...], as_json: bool) -> None:
         for listing, sku, variants in r.ambiguous:
             click.echo(f"  ambiguous: listing {listing} SKU {sku!r} matches variants "
                        f"{', '.join(variants)}: link one by hand with `ordersync links add`")
-        for listing, sku in r.missing:
-            click.echo(f"  missing:   listing {listing} SKU {sku!r} matches no store variant")
+        for listing, missing_sku in r.missing:
+            click.echo(f"  missing:   listing {listing} SKU {missing_sku!r} "
+                       "matches no store variant")
 
 
 @links_group.command("add")

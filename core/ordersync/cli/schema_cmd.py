@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import click
+from pydantic import BaseModel
 
 from ordersync.cli.app import echo_json
 from ordersync.models import ChannelOrder, Listing, StoreOrderDraft, StoreProduct
 
-_SCHEMAS = {
+_SCHEMAS: dict[str, type[BaseModel]] = {
     "order": ChannelOrder,
     "listing": Listing,
     "product": StoreProduct,

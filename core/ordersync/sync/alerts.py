@@ -42,7 +42,7 @@ async def deliver(session: Session, notifiers: dict[str, Notifier]) -> int:
     """
     sent = 0
     for row in unsent(session):
-        alert = Alert(kind=row.kind, channel=row.channel, order_id=row.order_id,  # type: ignore[arg-type]
+        alert = Alert(kind=row.kind, channel=row.channel, order_id=row.order_id,
                       reason=row.reason, created_at=row.created_at)
         errors: list[str] = []
         for name, notifier in notifiers.items():

@@ -121,7 +121,10 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
         with session_scope(runtime.engine, read_only=True) as session:
             revisit = [r for r in records.records_in(session, REVISIT, name)
                        if r.order_id not in seen]
-        changed.extend(order for r in revisit if (order := records.order_of(r)) is not None)
+        for record in revisit:
+            stored = records.order_of(record)
+            if stored is not None:
+                changed.append(stored)
 
     for order in changed:
         row = await process_order(runtime, name, order, dry_run=dry_run)
