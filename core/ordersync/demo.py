@@ -35,6 +35,7 @@ from ordersync.state.db import session_scope
 from ordersync.state.tables import OrderRecord
 from ordersync.sync.links import auto_link
 from ordersync.sync.passes import sync_once
+from ordersync.sync.records import get_record
 from ordersync.sync.runtime import Runtime
 
 CHANNEL = "demo-channel"
@@ -199,8 +200,8 @@ async def _run(workdir: Path, registry: Registry, channel_sb: ChannelSandbox,
         for order in scenario.afterwards(placed):
             await channel_sb.seed_order(order)
         with session_scope(runtime.engine, read_only=True) as session:
-            first = session.get_one(OrderRecord, 1)
-            store_id = first.store_order_id
+            first = get_record(session, CHANNEL, placed[0].id)
+            store_id = first.store_order_id if first is not None else None
         if store_id:
             await store_sb.ship(store_id, Fulfillment(
                 tracking_number="1Z999AA10123456784", carrier="UPS", line_ids=[],
