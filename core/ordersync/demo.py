@@ -213,7 +213,7 @@ async def _run(workdir: Path, registry: Registry, channel_sb: ChannelSandbox,
         with session_scope(runtime.engine, read_only=True) as session:
             from sqlmodel import col, select
 
-            records = session.exec(select(OrderRecord).order_by(col(OrderRecord.id))).all()
+            records = session.exec(select(OrderRecord).order_by(col(OrderRecord.order_id))).all()
             orders = [{"order_id": r.order_id, "state": r.state, "reason": r.reason,
                        "store_order_id": r.store_order_id} for r in records]
     stock = []
