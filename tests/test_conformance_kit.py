@@ -9,6 +9,7 @@ the kit must work there too.
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from ordersync.errors import PluginError
@@ -270,13 +271,27 @@ def test_make_order_totals_lines_and_shipping() -> None:
     assert order.created_at == order.updated_at and order.created_at.tzinfo is not None
 
 
-def test_make_draft_deducts_stock_for_linked_lines_only() -> None:
+def test_make_draft_moves_stock_of_linked_variants_only() -> None:
     mug = make_product("MUG-RED")
     draft = make_draft(
         [make_draft_line(mug, quantity=2), make_draft_line(None, line_id="2", sku="CARD")],
         channel="ebay-uk", channel_order_id="9")
-    assert draft.deduct_stock == ["MUG-RED"]
+    assert draft.deduct_stock == [mug.variant_id]
     assert draft.reference == "ordersync:ebay-uk:9"
     assert draft.lines[0].store_variant_id == mug.variant_id and draft.lines[0].linked
     assert draft.lines[1].store_variant_id is None and not draft.lines[1].linked
     assert draft.total == Decimal("24.00") + Decimal("12.00") + Decimal("4.99")
+
+
+# -- docs -------------------------------------------------------------------------------------
+
+ALL_TESTS = sorted(
+    {*ChannelConformance.conformance_tests(), *StoreConformance.conformance_tests()}
+)
+
+
+@pytest.mark.parametrize("name", ALL_TESTS)
+def test_every_conformance_test_is_documented(name: str) -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "conformance.md").read_text(
+        encoding="utf-8")
+    assert f"`{name}`" in docs, f"docs/conformance.md does not describe {name}"

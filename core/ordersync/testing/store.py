@@ -197,7 +197,7 @@ class StoreConformance(Conformance):
         assert await store_harness.stock(a.variant_id) == 8
         assert await store_harness.stock(b.variant_id) == 7
 
-    async def test_create_order_deducts_only_deduct_stock_skus(
+    async def test_create_order_deducts_only_deduct_stock_variants(
         self, store_harness: StoreHarness
     ) -> None:
         a, b = await self.seed(store_harness), await self.seed(store_harness)
