@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from ordersync.models import Fulfillment, StoreProduct
+from ordersync.platform import Context
 from ordersync.plugins import load_plugins
+from ordersync_shopify.sandbox.standin import TOKEN_VAR, ShopifySandbox
 from ordersync_shopify.store import ShopifyConfig, ShopifyStore
 from pydantic import ValidationError
+
+from .conftest import make_draft
 
 
 def test_the_entry_point_registers_the_shopify_store_type() -> None:
@@ -46,3 +53,32 @@ def test_the_access_token_never_prints() -> None:
     assert "shpat_secret_value" not in repr(config)
     assert "shpat_secret_value" not in str(config.model_dump())
     assert "whsec" not in repr(config)
+
+
+def test_the_plugin_contributes_a_sandbox_for_the_demo() -> None:
+    registry = load_plugins()
+    assert registry.sandboxes[("store", "shopify")] is ShopifySandbox
+
+
+async def test_the_demo_sandbox_serves_a_shop_the_store_can_use(tmp_path: Path) -> None:
+    sandbox = ShopifySandbox()
+    await sandbox.start(tmp_path)
+    try:
+        config = {**sandbox.config(), "access_token": sandbox.environ()[TOKEN_VAR]}
+        store = ShopifyStore("shopify", ShopifyConfig.model_validate(config),
+                             Context(name="shopify"))
+        mug = await sandbox.seed_product(StoreProduct(
+            product_id="p", variant_id="v", sku="MUG-RED", title="Red mug", quantity=4))
+        order = await store.create_order(make_draft(mug.variant_id))
+        await sandbox.ship(order.id, Fulfillment(tracking_number="RM1"))
+        await store.aclose()
+        summary = await sandbox.orders()
+    finally:
+        await sandbox.stop()
+    assert await sandbox.stock(mug.variant_id) == 2
+    assert summary == [{
+        "id": order.id, "number": order.number, "reference": order.reference, "status": "open",
+        "lines": [{"title": "Red mug", "quantity": 2, "sku": "MUG-RED"},
+                  {"title": "Gift wrap", "quantity": 1, "sku": "GIFT-WRAP"}],
+        "fulfillments": ["RM1"],
+    }]
