@@ -7,8 +7,12 @@ from decimal import Decimal
 
 import pytest
 from ordersync.models import DraftLine, DraftShippingLine, DraftTaxLine, StoreOrderDraft
+from ordersync_shopify import documents
 from ordersync_shopify.sandbox import SandboxState
 from ordersync_shopify.sandbox.harness import ShopifyHarness
+
+#: GraphQL errors that say nothing against a document (the bucket was short).
+_BUCKET_CODES = {"THROTTLED"}
 
 
 @pytest.fixture
@@ -17,6 +21,16 @@ async def harness() -> AsyncIterator[ShopifyHarness]:
         # Keep retries quick: the sandbox's faults are one-offs.
         started.store.http.backoff_base = 0.01
         yield started
+    # Every document the plugin sent passed the sandbox's schema validation and variable
+    # coercion (requests made by hand in a test use other operation names).
+    ours = {document.name for document in documents.ALL}
+    refused = [
+        (request.operation_name, error.get("message"))
+        for request in started.state.requests if request.operation_name in ours
+        for error in request.errors
+        if (error.get("extensions") or {}).get("code") not in _BUCKET_CODES
+    ]
+    assert refused == [], f"the sandbox refused documents the plugin sent: {refused}"
 
 
 @pytest.fixture
