@@ -48,15 +48,18 @@ def _show(console: Console, result: DemoResult) -> None:
     for channel, counts in result.status.items():
         console.print(f"[bold]{channel}[/]: order sync active — " + ", ".join(
             f"{n} {state.replace('_', ' ')}" for state, n in counts.items()))
+    # Store order ids can be long (Shopify GIDs): show the number a seller sees.
+    number = {o["id"]: o.get("number") or o["id"] for o in result.store_orders}
     orders = Table("channel order", "state", "store order", "reason", title="Orders")
     for row in result.orders:
-        orders.add_row(row["order_id"], row["state"], row["store_order_id"] or "-",
+        store_id = row["store_order_id"]
+        orders.add_row(row["order_id"], row["state"], number.get(store_id, store_id) or "-",
                        row["reason"] or "")
     console.print(orders)
-    store = Table("store order", "number", "status", "lines", "tracking", title="Main store")
+    store = Table("store order", "status", "lines", "tracking", title="Main store")
     for o in result.store_orders:
         lines = "; ".join(f"{ln['quantity']} x {ln['title']}" for ln in o["lines"])
-        store.add_row(o["id"], o.get("number") or "-", o["status"], lines,
+        store.add_row(number[o["id"]], o["status"], lines,
                       ", ".join(o.get("fulfillments", [])) or "-")
     console.print(store)
     stock = Table("SKU", "store stock", "channel listing", title="Stock (store is the truth)")
