@@ -140,3 +140,23 @@ def test_disabled_plugin_is_not_loaded() -> None:
     registry = load_plugins(disabled=["file-store"])
     assert "file" not in registry.stores
     assert all(info.name != "file-store" for info in registry.plugins)
+
+
+class _HalfSandbox:
+    """Registers a sandbox class that does not implement the abstract methods."""
+
+    @ordersync.hookimpl
+    def ordersync_register_sandboxes(self, register: Any) -> None:
+        from ordersync.sandbox import ChannelSandbox
+
+        class Half(ChannelSandbox):
+            type_name = "half"
+
+        register(Half)
+
+
+def test_ordersync_register_sandboxes_rejects_an_incomplete_sandbox() -> None:
+    registry = load_plugins(entry_point_list=[], extra=[("half", _HalfSandbox())])
+    assert registry.sandboxes == {}
+    (info,) = registry.plugins
+    assert info.error is not None and "does not implement" in info.error
