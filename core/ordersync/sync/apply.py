@@ -45,6 +45,9 @@ class ApplyStats:
     done: int = 0
     failed: int = 0
     retry: int = 0
+    #: Channel -> the fatal error that put it in error while applying (kept, not cleared, when
+    #: the pass ends: ``ordersync status`` must show it).
+    in_error: dict[str, str] = field(default_factory=dict)
 
 
 Applier = Callable[[Runtime, Effect, dict[str, Any]], Awaitable[Applied]]
@@ -63,7 +66,9 @@ async def _create_order(runtime: Runtime, effect: Effect, payload: dict[str, Any
     existing = await runtime.store.find_order(draft.reference)
     if existing is not None:  # created before a crash: heal, never duplicate
         log.info("store order %s for %s already exists", existing.id, draft.reference)
-        return Applied(store_order=existing)
+        # The crash may also have lost the stock push that follows the create; pushing sets
+        # each listing to the store's quantity, so pushing again is always safe.
+        return Applied(store_order=existing, moved_variants=list(draft.deduct_stock))
     created = await runtime.store.create_order(draft)
     return Applied(store_order=created, moved_variants=list(draft.deduct_stock))
 
@@ -235,8 +240,11 @@ async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> None
         stats.retry += not final
         return
     except (OrderError, PlatformError) as exc:
-        _fail(runtime, effect, str(exc), final=True, fatal=isinstance(exc, FatalPlatformError))
+        fatal = isinstance(exc, FatalPlatformError)
+        _fail(runtime, effect, str(exc), final=True, fatal=fatal)
         stats.failed += 1
+        if fatal:
+            stats.in_error[effect.channel] = str(exc)
         return
     with session_scope(runtime.engine) as session:
         row = session.get(Effect, effect.id)

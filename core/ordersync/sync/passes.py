@@ -134,7 +134,7 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
     if not dry_run:
         result.applied = await apply_pending(runtime, channel=name)
         with session_scope(runtime.engine) as session:
-            records.mark_synced(session, name, high)
+            records.mark_synced(session, name, high, ok=name not in result.applied.in_error)
         await _deliver_alerts(runtime)
     return result
 

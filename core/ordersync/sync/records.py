@@ -93,13 +93,21 @@ def channel_state(session: Session, channel: str) -> ChannelState:
     return row
 
 
-def mark_synced(session: Session, channel: str, cursor: datetime | None) -> None:
+def mark_synced(
+    session: Session, channel: str, cursor: datetime | None, *, ok: bool = True
+) -> None:
+    """Move the cursor; if the pass went well (``ok``), record it and clear any error.
+
+    A pass during which the channel fell into error (``mark_error``) still moves its cursor,
+    since every order it read is recorded, but it is not a successful sync and its error stays.
+    """
     row = channel_state(session, channel)
     if cursor is not None and (row.cursor is None or cursor > row.cursor):
         row.cursor = cursor
-    row.last_sync = utcnow()
-    row.error = None
-    row.error_since = None
+    if ok:
+        row.last_sync = utcnow()
+        row.error = None
+        row.error_since = None
     session.add(row)
 
 
