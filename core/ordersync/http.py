@@ -13,6 +13,7 @@ import email.utils
 import logging
 import random
 import time
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -89,6 +90,15 @@ class TokenBucket:
         self._tokens = min(self.capacity, self._tokens + cost)
 
 
+#: Every PlatformHttp alive in this process (the daemon's /metrics reads their counters).
+_LIVE: weakref.WeakSet[PlatformHttp] = weakref.WeakSet()
+
+
+def live_clients() -> list[PlatformHttp]:
+    """The platform HTTP clients alive now, for metrics (``calls`` and ``throttled``)."""
+    return list(_LIVE)
+
+
 class PlatformHttp:
     """An httpx.AsyncClient for one platform account, with retries and rate limiting."""
 
@@ -119,6 +129,7 @@ class PlatformHttp:
         self._sleep = sleep
         self.calls = 0
         self.throttled = 0
+        _LIVE.add(self)
         self.client = httpx.AsyncClient(
             base_url=base_url, headers=headers, auth=auth, timeout=timeout, transport=transport
         )

@@ -29,13 +29,14 @@ def _add_commands() -> None:
         links_cmd,
         orders_cmd,
         plugins_cmd,
+        run_cmd,
         schema_cmd,
         status_cmd,
         sync_cmd,
     )
 
-    for module in (demo_cmd, plugins_cmd, config_cmd, db_cmd, links_cmd, sync_cmd, orders_cmd,
-                   status_cmd, schema_cmd):
+    for module in (demo_cmd, plugins_cmd, config_cmd, db_cmd, links_cmd, sync_cmd, run_cmd,
+                   orders_cmd, status_cmd, schema_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,8 +1,9 @@
-"""``ordersync sync``: run one sync pass now."""
+"""``ordersync sync``: run one sync pass now, or backfill orders since a date."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import click
 
@@ -11,24 +12,62 @@ from ordersync.sync.passes import PassResult, sync_once
 from ordersync.sync.runtime import Runtime
 
 
+class _Date(click.ParamType[datetime]):
+    """``2026-01-31`` (midnight UTC) or an ISO 8601 time (``2026-01-31T10:00:00+01:00``)."""
+
+    name = "DATE"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date: write 2026-01-31 or 2026-01-31T10:00:00Z",
+                      param, ctx)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 @click.command("sync")
-@click.option("--once", is_flag=True, required=True,
+@click.option("--once", is_flag=True,
               help="Run one pass and exit (the daemon is `ordersync run`).")
+@click.option("--backfill", is_flag=True,
+              help="Pull every order changed since --since and decide each by the normal path "
+                   "(orders already imported are not imported again); shows a progress bar.")
+@click.option("--since", type=_Date(), default=None,
+              help="With --backfill: from this date (2026-01-31, UTC) or time (ISO 8601).")
 @click.option("--channel", "channels", multiple=True, help="Only this channel (repeatable).")
 @click.option("--dry-run", is_flag=True,
               help="Change nothing anywhere; print what would be done for each order.")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per line: channel, order_id, action, reason, draft.")
 @click.pass_obj
-def sync(app: App, once: bool, channels: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+def sync(app: App, once: bool, backfill: bool, since: datetime | None, channels: tuple[str, ...],
+         dry_run: bool, as_json: bool) -> None:
     """Pull changed orders from each channel, decide, import and apply, then exit.
 
-    Exit status 0 when every channel synced, 1 when a channel or the main store failed
-    (the failure is recorded and shown by `ordersync status`).
+    Give --once for one pass, or --backfill --since DATE to re-pull older orders. Exit status
+    0 when every channel synced, 1 when a channel or the main store failed (the failure is
+    recorded and shown by `ordersync status`).
     """
+    if once == backfill:
+        fail("give --once (one pass) or --backfill --since DATE" if not once else
+             "give --once or --backfill, not both")
+    if backfill and since is None:
+        fail("--backfill needs --since DATE (e.g. --since 2026-01-31)")
+    if since is not None and not backfill:
+        fail("--since goes with --backfill")
+    if backfill and dry_run:
+        fail("--dry-run works with --once only")
     unknown = [c for c in channels if c not in app.settings.channels]
     if unknown:
         fail(f"--channel: no channel named {', '.join(unknown)} in {app.config_path}")
+    _quiet_logs(app)
+    if backfill:
+        assert since is not None
+        _backfill(app, since, list(channels), as_json)
+        return
 
     async def work(runtime: Runtime) -> list[PassResult]:
         return await sync_once(runtime, list(channels) or None, dry_run=dry_run)
@@ -48,6 +87,55 @@ def sync(app: App, once: bool, channels: tuple[str, ...], dry_run: bool, as_json
                 a = result.applied
                 click.echo(f"{what}: {result.fetched} read, {a.done} effects applied, "
                            f"{a.retry} to retry, {a.failed} failed", err=True)
+    if any(result.error for result in results):
+        raise SystemExit(1)
+
+
+def _quiet_logs(app: App) -> None:
+    """Warnings and errors on stderr, credentials masked (as the daemon's logs)."""
+    from ordersync.logs import setup_logging
+
+    setup_logging("text", app.settings.scrub, level="WARNING")
+
+
+def _backfill(app: App, since: datetime, channels: list[str], as_json: bool) -> None:
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+    from ordersync.sync.backfill import BackfillResult, backfill_channel
+
+    names = channels or [name for name, config in app.settings.channels.items()
+                         if config.enabled]
+    console = Console(stderr=True)
+
+    async def work(runtime: Runtime) -> list[BackfillResult]:
+        results = []
+        columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                   TextColumn("{task.completed} orders read"), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=False) as progress:
+            for name in names:
+                task = progress.add_task(f"backfill {name} since {since.isoformat()}", total=None)
+
+                def advance(read: int, task: TaskID = task) -> None:
+                    progress.update(task, completed=read)
+
+                result = await backfill_channel(runtime, name, since, advance)
+                progress.update(task, completed=result.read, total=result.read or 1)
+                results.append(result)
+        return results
+
+    results = run_async(app, work)
+    for result in results:
+        if as_json:
+            for row in result.decisions:
+                click.echo(json.dumps(row.as_json()))
+            continue
+        a = result.applied
+        status = f"FAILED after {result.read} orders: {result.error}" if result.error else (
+            f"{result.read} read, {result.count('import')} to import, "
+            f"{result.count('failed')} failed, {result.unreadable} unreadable; "
+            f"{a.done} effects applied, {a.retry} to retry, {a.failed} failed")
+        click.echo(f"{result.channel}: {status}", err=True)
     if any(result.error for result in results):
         raise SystemExit(1)
 

@@ -1,0 +1,396 @@
+"""The daemon's scheduler: what runs when, one job at a time per channel.
+
+Every enabled channel, and the main store, is a :class:`Source` with one worker task. The worker
+runs the source's sync pass on its poll interval and, in between, the jobs queued for it (work a
+webhook triggered, a reconciliation round); since one task does all of it, a channel's work never
+overlaps itself and webhook work is serialised with its passes.
+
+Around that:
+
+- **bounded concurrency per platform**: a semaphore per platform type (``channel:ebay``,
+  ``store:shopify``) lets at most :data:`PLATFORM_CONCURRENCY` sources of one type work at once;
+- **backoff**: a failed pass (the pass records the error in ``channel_state``) makes the next one
+  wait exponentially longer, with jitter, up to :data:`BACKOFF_CAP`; the other sources keep
+  their own rhythm;
+- **the ledger gate**: channel work shares the effect ledger, the store pass applies every
+  channel's effects, so it runs alone (:class:`Gate`). While notifiers are configured all passes
+  run alone, because alerts are delivered inside a database transaction (``alerts.deliver``)
+  that must not overlap another writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ordersync.errors import PlatformError
+from ordersync.models import StoreOrder
+from ordersync.state.db import session_scope
+from ordersync.sync import records
+from ordersync.sync.passes import sync_channel, sync_store
+from ordersync.sync.reconcile import DEFAULT_WINDOW, reconcile_channel, store_orders_since
+from ordersync.sync.runtime import Runtime
+
+from .metrics import DaemonMetrics, source_label
+
+log = logging.getLogger("ordersync.daemon")
+
+#: Sources of one platform type that may work at the same time.
+PLATFORM_CONCURRENCY = 2
+#: The longest a failing source waits before its next try.
+BACKOFF_CAP = timedelta(minutes=15)
+#: The main store is polled as often as the most eager channel, and at least this often.
+STORE_INTERVAL_MAX = timedelta(minutes=5)
+
+
+def backoff_delay(
+    interval: float, failures: int, *, cap: float = BACKOFF_CAP.total_seconds(),
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds until the next pass after ``failures`` failed passes in a row.
+
+    The interval doubles with each failure, never beyond ``cap`` (nor below the interval), and
+    is jittered down by up to half so that sources failing together do not retry together.
+    """
+    if failures <= 0:
+        return interval
+    delay: float = min(max(cap, interval), interval * 2.0 ** failures)
+    return delay * (0.5 + rand() / 2)
+
+
+class Gate:
+    """Shared or exclusive access; a waiting exclusive holder keeps new shared ones out."""
+
+    def __init__(self) -> None:
+        self._shared = 0
+        self._exclusive = False
+        self._waiting = 0
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def hold(self, exclusive: bool) -> AsyncIterator[None]:
+        async with self._changed:
+            if exclusive:
+                self._waiting += 1
+                try:
+                    await self._changed.wait_for(
+                        lambda: not self._exclusive and self._shared == 0)
+                finally:
+                    self._waiting -= 1
+                self._exclusive = True
+            else:
+                await self._changed.wait_for(lambda: not self._exclusive and not self._waiting)
+                self._shared += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                if exclusive:
+                    self._exclusive = False
+                else:
+                    self._shared -= 1
+                self._changed.notify_all()
+
+
+@dataclass
+class Job:
+    """Work for one source, run by its worker between passes."""
+
+    what: str
+    run: Callable[[], Awaitable[None]]
+    #: Applies effects of other channels too: must not overlap any other work.
+    exclusive: bool = False
+
+
+@dataclass
+class Source:
+    """A channel (by name) or the main store (``@store``), with its worker's state."""
+
+    key: str
+    platform: str
+    interval: float
+    poll: Callable[[], Awaitable[str | None]]
+    poll_exclusive: bool = False
+    jobs: deque[Job] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    next_poll: float = 0.0
+    failures: int = 0
+    last_error: str | None = None
+    running: str | None = None
+    passes: int = 0
+
+    @property
+    def label(self) -> str:
+        return source_label(self.key)
+
+
+class Scheduler:
+    """Runs every source's worker and the reconciliation rounds until stopped."""
+
+    def __init__(
+        self, runtime: Runtime, metrics: DaemonMetrics, *, reconcile_interval: float,
+        reconcile_window: timedelta = DEFAULT_WINDOW,
+        platform_concurrency: int = PLATFORM_CONCURRENCY,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.runtime = runtime
+        self.metrics = metrics
+        self.reconcile_interval = reconcile_interval
+        self.reconcile_window = reconcile_window
+        self.rand = rand
+        self.gate = Gate()
+        # Alerts go out inside a write transaction (alerts.deliver): with notifiers, passes that
+        # overlapped could block each other on the database, so they run one at a time.
+        self.serial = bool(runtime.notifiers)
+        self.sources: dict[str, Source] = {}
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._concurrency = platform_concurrency
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._add_sources()
+
+    # -- the sources ------------------------------------------------------------------------------
+
+    def _add_sources(self) -> None:
+        settings = self.runtime.settings
+        intervals = []
+        for name, config in settings.channels.items():
+            if not config.enabled:
+                continue
+            interval = settings.poll_interval(name).total_seconds()
+            intervals.append(interval)
+            self.sources[name] = Source(
+                key=name, platform=f"channel:{config.type}", interval=interval,
+                poll=self._channel_pass(name), poll_exclusive=self.serial)
+        store_interval = min([*intervals, STORE_INTERVAL_MAX.total_seconds()])
+        self.sources[records.STORE_STATE_KEY] = Source(
+            key=records.STORE_STATE_KEY, platform=f"store:{settings.main_store.type}",
+            interval=store_interval, poll=self._store_pass, poll_exclusive=True)
+
+    def _channel_pass(self, name: str) -> Callable[[], Awaitable[str | None]]:
+        async def run() -> str | None:
+            result = await sync_channel(self.runtime, name)
+            applied = result.applied
+            # Quiet when nothing happened: passes run every few seconds or minutes.
+            eventful = result.decisions or applied.done or applied.retry or applied.failed
+            log.log(logging.INFO if eventful else logging.DEBUG,
+                    "channel %s: %d read, %d decided, %d effects applied, %d to retry, "
+                    "%d failed", name, result.fetched, len(result.decisions), applied.done,
+                    applied.retry, applied.failed, extra={"channel": name})
+            return result.error
+
+        return run
+
+    async def _store_pass(self) -> str | None:
+        result = await sync_store(self.runtime)
+        applied = result.applied
+        log.log(logging.INFO if applied.done or applied.failed else logging.DEBUG,
+                "main store: %d read, %d effects applied, %d to retry, %d failed",
+                result.fetched, applied.done, applied.retry, applied.failed)
+        return result.error
+
+    def enabled(self, source: str) -> bool:
+        return source in self.sources
+
+    def submit(self, source: str, job: Job) -> bool:
+        """Queue ``job`` for ``source``'s worker; False when stopping or the source is unknown."""
+        target = self.sources.get(source)
+        if target is None or self._stopping.is_set():
+            return False
+        target.jobs.append(job)
+        target.wake.set()
+        return True
+
+    # -- running ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start every worker and the reconciliation rounds; return once they all ended."""
+        now = asyncio.get_running_loop().time()
+        for source in self.sources.values():
+            source.next_poll = now
+            self._tasks.append(asyncio.create_task(self._work(source), name=source.key))
+        self._tasks.append(asyncio.create_task(self._reconcile_loop(), name="reconcile"))
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def request_stop(self) -> None:
+        """Start no new work; what runs now finishes."""
+        self._stopping.set()
+        for source in self.sources.values():
+            source.wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def stop(self, timeout: float) -> bool:
+        """Let the work in flight finish for up to ``timeout`` seconds, then cancel what is left.
+
+        Cancelling is safe: an effect interrupted half-way is re-checked on the platform before
+        it is applied again, and a pass that did not finish left its cursor where it was.
+        Returns True when everything finished in time.
+        """
+        self.request_stop()
+        if not self._tasks:
+            return True
+        _, pending = await asyncio.wait(self._tasks, timeout=timeout)
+        for task in pending:
+            log.warning("stopping: %s is still busy with %s after %.0fs; interrupting it",
+                        task.get_name(), self._busy_with(task.get_name()), timeout)
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+        dropped = sum(len(source.jobs) for source in self.sources.values())
+        if dropped:
+            log.info("stopping: %d queued job(s) not run; the next passes will catch up", dropped)
+        return not pending
+
+    def _busy_with(self, key: str) -> str:
+        source = self.sources.get(key)
+        return (source.running if source is not None else None) or "its work"
+
+    def _semaphore(self, source: Source) -> asyncio.Semaphore:
+        return self._semaphores.setdefault(source.platform, asyncio.Semaphore(self._concurrency))
+
+    async def _work(self, source: Source) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping.is_set():
+            if not source.jobs:
+                wait = source.next_poll - loop.time()
+                if wait > 0:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(source.wake.wait(), wait)
+            source.wake.clear()
+            if self._stopping.is_set():
+                break
+            due = loop.time() >= source.next_poll
+            if not source.jobs and not due:
+                continue
+            async with self._semaphore(source):
+                while source.jobs and not self._stopping.is_set():
+                    job = source.jobs.popleft()
+                    async with self.gate.hold(job.exclusive or self.serial):
+                        await self._run_job(source, job)
+                if due and not self._stopping.is_set():
+                    async with self.gate.hold(source.poll_exclusive):
+                        await self._poll(source)
+
+    async def _run_job(self, source: Source, job: Job) -> None:
+        source.running = job.what
+        try:
+            await job.run()
+        except Exception as exc:  # one failed job must not stop the source's worker
+            log.exception("%s: %s failed: %s", source.label, job.what, exc,
+                          extra={"channel": source.label})
+        finally:
+            source.running = None
+
+    async def _poll(self, source: Source) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        source.running = "sync pass"
+        try:
+            error = await source.poll()
+        except Exception as exc:  # a bug or a database error: back off like a platform error
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("%s: the sync pass failed: %s", source.label, error,
+                          extra={"channel": source.label})
+            _record_error(self.runtime, source.key, error)
+        finally:
+            source.running = None
+        elapsed = loop.time() - started
+        source.passes += 1
+        self.metrics.pass_seconds.labels(source.label).observe(elapsed)
+        self.metrics.passes.labels(source.label, "failed" if error else "ok").inc()
+        if error:
+            source.failures += 1
+            source.last_error = error
+            delay = backoff_delay(source.interval, source.failures, rand=self.rand)
+            log.warning("%s: pass failed (%d in a row); next try in %.1fs", source.label,
+                        source.failures, delay, extra={"channel": source.label})
+        else:
+            if source.failures:
+                log.info("%s: recovered after %d failed pass(es)", source.label,
+                         source.failures, extra={"channel": source.label})
+            source.failures = 0
+            source.last_error = None
+            delay = source.interval
+        self.metrics.failures.labels(source.label).set(source.failures)
+        source.next_poll = loop.time() + delay
+
+    # -- reconciliation ---------------------------------------------------------------------------
+
+    async def _reconcile_loop(self) -> None:
+        while not self._stopping.is_set():
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.reconcile_interval)
+            if self._stopping.is_set():
+                break
+            try:
+                await self.reconcile_round()
+            except Exception as exc:  # never let one round end the rounds to come
+                log.exception("reconciliation round failed: %s", exc)
+                self.metrics.reconciliations.labels("failed").inc()
+
+    async def reconcile_round(self) -> None:
+        """Read the store's orders over the window, then queue a reconciliation job for every
+        enabled channel (it runs in the channel's turn, like a pass)."""
+        now = datetime.now(UTC)
+        store = self.sources[records.STORE_STATE_KEY]
+        try:
+            async with self._semaphore(store):
+                store_orders = await store_orders_since(self.runtime, now - self.reconcile_window)
+        except PlatformError as exc:
+            log.warning("reconciliation skipped: the main store's orders could not be read: %s",
+                        exc)
+            self.metrics.reconciliations.labels("failed").inc()
+            return
+        for key in self.sources:
+            if key != records.STORE_STATE_KEY:
+                self.submit(key, Job("reconciliation",
+                                     self._reconcile_job(key, store_orders, now)))
+        self.metrics.reconciliations.labels("ok").inc()
+
+    def _reconcile_job(
+        self, name: str, store_orders: Mapping[tuple[str, str], StoreOrder], now: datetime
+    ) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            result = await reconcile_channel(self.runtime, name, store_orders,
+                                             window=self.reconcile_window, now=now)
+            for repair in result.repairs:
+                self.metrics.repairs.labels(name, repair.kind).inc()
+            log.info("reconciliation of %s: %d open order(s) re-read, %d repair(s)%s", name,
+                     result.reread, len(result.repairs),
+                     f"; stopped: {result.error}" if result.error else "",
+                     extra={"channel": name})
+
+        return run
+
+    # -- what /healthz shows ----------------------------------------------------------------------
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        out: dict[str, dict[str, Any]] = {}
+        for source in self.sources.values():
+            out[source.label] = {
+                "failures": source.failures,
+                "next_pass_in": round(max(0.0, source.next_poll - loop.time()), 3),
+                "running": source.running,
+                "queued": len(source.jobs),
+                "passes": source.passes,
+            }
+        return out
+
+
+def _record_error(runtime: Runtime, key: str, error: str) -> None:
+    try:
+        with session_scope(runtime.engine) as session:
+            records.mark_error(session, key, error)
+    except Exception:  # the database may be what failed; the log has the error already
+        log.debug("could not record the error of %s", key, exc_info=True)
