@@ -54,6 +54,8 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     admin_schema()  # build it now, not on the first request
 
     async def graphql_endpoint(request: Request) -> Response:
+        if sandbox.latency > 0:
+            await asyncio.sleep(sandbox.latency)
         if request.headers.get("X-Shopify-Access-Token") != sandbox.access_token:
             return JSONResponse({"errors": _BAD_TOKEN}, status_code=401)
         raw = await request.body()

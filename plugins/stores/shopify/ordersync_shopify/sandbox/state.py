@@ -283,11 +283,15 @@ class SandboxState:
         currency: str = "USD",
         maximum_available: float = 1000.0,
         restore_rate: float = 100.0,
+        latency: float = 0.0,
     ) -> None:
         self.access_token = access_token
         self.shop = shop
         self.currency = currency
         self.bucket = CostBucket(maximum_available, restore_rate)
+        #: Seconds every request waits before it is served (a network round trip;
+        #: requests in flight wait concurrently, as on a real network).
+        self.latency = latency
         self.lock = threading.RLock()
         self.locations: dict[int, Location] = {}
         self.products: dict[int, Product] = {}
