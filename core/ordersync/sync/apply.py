@@ -20,7 +20,7 @@ from ordersync.errors import FatalPlatformError, OrderError, PlatformError, Retr
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft
 from ordersync.platform import Alert, AlertKind
 from ordersync.state.db import session_scope
-from ordersync.state.tables import Effect, RecordState
+from ordersync.state.tables import Effect, ListingLink, RecordState
 from ordersync.sync import ledger, records
 from ordersync.sync.alerts import record_alert
 from ordersync.sync.runtime import Runtime
@@ -165,13 +165,20 @@ def _after_done(session: Session, runtime: Runtime, effect: Effect, applied: App
         ledger.enqueue(session, push_specs(applied.moved_variants, effect.key))
 
 
-async def push_stock(runtime: Runtime, variants: list[str]) -> None:
-    """Set every linked listing, on every channel with inventory sync, to the store's quantity."""
+async def push_stock(
+    runtime: Runtime, variants: list[str]
+) -> list[tuple[ListingLink, PlatformError]]:
+    """Set every linked listing, on every channel with inventory sync, to the store's quantity.
+
+    One listing that cannot be set never keeps the others from being set: each failure is
+    returned with its link. Reading the store's stock failing raises (nothing was pushed).
+    """
     if not variants:
-        return
+        return []
     quantities = await runtime.store.get_stock(variants)
     with session_scope(runtime.engine, read_only=True) as session:
         links = records.listings_linked_to(session, variants)
+    failures: list[tuple[ListingLink, PlatformError]] = []
     for link in links:
         channel = runtime.channels.get(link.channel)
         if channel is None or not channel.config.inventory_sync:
@@ -179,21 +186,32 @@ async def push_stock(runtime: Runtime, variants: list[str]) -> None:
         if not type(channel).capabilities.set_listing_quantity:
             continue
         quantity = max(0, quantities.get(link.store_variant_id, 0))
-        await channel.set_listing_quantity(link.listing_id, quantity)
+        try:
+            await channel.set_listing_quantity(link.listing_id, quantity)
+        except PlatformError as exc:
+            failures.append((link, exc))
+    return failures
 
 
 async def apply_pending(
     runtime: Runtime, channel: str | None = None, rounds: int = 3
 ) -> ApplyStats:
-    """Apply pending effects (of one channel, or all) until none is left or ``rounds`` ran."""
+    """Apply pending effects (of one channel, or all) until none is left or ``rounds`` ran.
+
+    Later rounds apply what earlier ones caused (the stock push after a create); an effect
+    that failed is not tried again in the same call, so each pass counts as one attempt.
+    """
     stats = ApplyStats()
+    tried: set[int | None] = set()
     for _ in range(rounds):
         with session_scope(runtime.engine, read_only=True) as session:
             effects = ledger.pending(session, None)
         mine = (channel, records.STORE_STATE_KEY)
-        effects = [e for e in effects if channel is None or e.channel in mine]
+        effects = [e for e in effects
+                   if (channel is None or e.channel in mine) and e.id not in tried]
         if not effects:
             break
+        tried.update(e.id for e in effects)
         pushes = [e for e in effects if e.kind == PUSH_STOCK]
         for effect in effects:
             if effect.kind != PUSH_STOCK:
@@ -204,25 +222,50 @@ async def apply_pending(
 
 
 async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStats) -> None:
-    """One push per variant, however many effects asked for it."""
+    """One push per variant, however many effects asked for it.
+
+    A listing a channel refuses (gone, or the channel needs a person) puts that channel in
+    error and is not pushed again until stock moves again; a transient failure leaves the
+    push pending for the next pass (failed for good after ``MAX_ATTEMPTS``).
+    """
     variants = list(dict.fromkeys(ledger.payload(e)["variant"] for e in pushes))
     try:
-        await push_stock(runtime, variants)
-    except PlatformError as exc:
-        log.warning("stock push failed, will retry: %s", exc)
-        with session_scope(runtime.engine) as session:
-            for effect in pushes:
-                row = session.get(Effect, effect.id)
-                assert row is not None
-                ledger.mark_failed(session, row, str(exc), final=False)
-        stats.retry += len(pushes)
-        return
+        failures = await push_stock(runtime, variants)
+    except PlatformError as unread:  # the store's stock could not be read: push it all later
+        log.warning("stock push failed, will retry: %s", unread)
+        failures = []
+        again = set(variants)
+        error: str | None = str(unread)
+    else:
+        again = {link.store_variant_id for link, problem in failures
+                 if isinstance(problem, RetriableError)}
+        error = None
     with session_scope(runtime.engine) as session:
+        for link, problem in failures:
+            if isinstance(problem, RetriableError):
+                log.warning("stock push to %s listing %s failed, will retry: %s",
+                            link.channel, link.listing_id, problem)
+                continue
+            log.warning("stock push to %s listing %s failed: %s",
+                        link.channel, link.listing_id, problem)
+            reason = (f"listing {link.listing_id} (linked to store variant "
+                      f"{link.store_variant_id}) could not be updated: {problem}")
+            records.mark_error(session, link.channel, reason)
+            stats.in_error[link.channel] = reason
         for effect in pushes:
             row = session.get(Effect, effect.id)
             assert row is not None
-            ledger.mark_done(session, row)
-    stats.done += len(pushes)
+            variant = ledger.payload(row)["variant"]
+            if variant in again:
+                why = error or next(str(problem) for link, problem in failures
+                                    if link.store_variant_id == variant)
+                final = row.attempts + 1 >= MAX_ATTEMPTS
+                ledger.mark_failed(session, row, why, final=final)
+                stats.failed += final
+                stats.retry += not final
+            else:
+                ledger.mark_done(session, row)
+                stats.done += 1
 
 
 async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> None:

@@ -18,11 +18,28 @@ from ordersync.engine.plan import EffectSpec
 from ordersync.state.tables import Effect, EffectStatus, utcnow
 
 
-def enqueue(session: Session, specs: Iterable[EffectSpec]) -> list[Effect]:
-    """Add the effects whose keys are new; returns the rows added."""
+def enqueue(
+    session: Session, specs: Iterable[EffectSpec], *, refresh: bool = False
+) -> list[Effect]:
+    """Add the effects whose keys are new; returns the rows added (or refreshed).
+
+    With ``refresh``, an effect of the same key that is not done yet (pending, or failed) takes
+    the new payload and is pending again: a store order that could not be created is built
+    afresh from the links and order as they are now, instead of failing again as it was built
+    then. The appliers re-check the platform first, so this never applies anything twice.
+    """
     added: list[Effect] = []
     for spec in specs:
-        if session.exec(select(Effect.id).where(Effect.key == spec.key)).first() is not None:
+        existing = session.exec(select(Effect).where(Effect.key == spec.key)).first()
+        if existing is not None:
+            if refresh and existing.status != EffectStatus.DONE.value:
+                existing.payload = json.dumps(spec.payload, sort_keys=True, default=str)
+                if existing.status == EffectStatus.FAILED.value:
+                    existing.status = EffectStatus.PENDING.value
+                    existing.attempts = 0
+                    existing.error = None
+                session.add(existing)
+                added.append(existing)
             continue
         row = Effect(
             key=spec.key, kind=str(spec.kind), channel=spec.channel,

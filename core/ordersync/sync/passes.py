@@ -191,7 +191,8 @@ async def process_order(
         if record is None:  # decided from a fresh read (orders retry, webhooks)
             record, _ = records.save_order(session, name, order)
         _record_decision(session, runtime, record, decision, failure)
-        ledger.enqueue(session, specs)
+        # A store order not created yet is always made from this decision's draft.
+        ledger.enqueue(session, specs, refresh=decision.action is Action.IMPORT)
     action = "failed" if failure else decision.action.value
     return DecisionRow(name, order.id, action, failure or decision.reason,
                        draft.decision_json() if draft is not None else None)
