@@ -86,3 +86,37 @@ async def test_an_oversold_variant_shows_zero_on_the_channels(world: World) -> N
     assert world.stock()[MUG] == -2  # the store records the oversale
     assert world.listing_quantities("shop-a")["L-100"] == 0
     assert world.listing_quantities("shop-b")["L-100"] == 0
+
+
+async def test_a_link_to_a_listing_that_is_gone_does_not_stop_the_push_to_the_others(
+    world: World,
+) -> None:
+    three_channels(world)
+    await world.link("shop-a", "L-OLD", MUG)  # the channel has since removed that listing
+    await link_all(world, "shop-a", "shop-b")
+    world.put_order("shop-a", mug_order("A-1", mug_line(2)))
+
+    await world.sync()
+
+    assert world.stock()[MUG] == 8
+    assert world.listing_quantities("shop-a")["L-100"] == 8
+    assert world.listing_quantities("shop-b")["L-100"] == 8
+    status = await world.cli_json("status")
+    assert status["shop-b"]["state"] == "active"
+    # The operator is told which link to remove.
+    assert status["shop-a"]["state"] == "error"
+    assert "L-OLD" in status["shop-a"]["error"]
+
+
+async def test_stock_pushes_are_not_repeated_once_made(world: World) -> None:
+    three_channels(world)
+    await link_all(world, "shop-a", "shop-b")
+    world.put_order("shop-a", mug_order("A-1", mug_line(2)))
+    await world.sync()
+
+    # Someone sets the channel's quantity by hand; ordersync pushes only when stock moves.
+    world.listings("shop-b", make_listing("L-100", sku="MUG-RED", quantity=99),
+                   make_listing("L-200", sku="BOWL", quantity=5))
+    await world.sync()
+
+    assert world.listing_quantities("shop-b")["L-100"] == 99
