@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from tests.sync.conftest import World, channel_section
@@ -9,6 +10,7 @@ from tests.sync.helpers import (
     BOWL,
     MUG,
     bowl_line,
+    changed,
     link_all,
     mug_line,
     mug_order,
@@ -136,3 +138,41 @@ async def test_orders_of_a_channel_without_inventory_sync_are_skipped_with_the_r
     assert world.stock() == {MUG: 10, BOWL: 5}
     record = (await world.orders())["A-1"]
     assert record["state"] == "skipped" and "inventory sync is off" in record["reason"]
+
+
+async def test_stock_taken_while_import_orders_is_off_goes_back_when_cancelled(
+    world: World,
+) -> None:
+    world.configure({"shop-a": channel_section("shop-a", import_orders=False)})
+    seed_shop(world)
+    await link_all(world)
+    order = mug_order("A-1", mug_line(3))
+    world.put_order("shop-a", order)
+    await world.sync()
+    assert world.stock()[MUG] == 7
+
+    world.put_order("shop-a", changed(order, status="cancelled"))
+    await world.sync()
+    await world.sync()
+
+    assert world.stock()[MUG] == 10
+    assert world.listing_quantities("shop-a")["L-100"] == 10
+    assert world.store_orders() == []
+
+
+async def test_one_order_stamped_in_the_future_does_not_hide_the_orders_after_it(
+    world: World,
+) -> None:
+    # Another system wrote a wrong time (a day ahead) into one order file.
+    seed_shop(world)
+    await link_all(world)
+    ahead = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    world.put_order("shop-a", mug_order("A-1", mug_line(1), updated_at=ahead))
+    await world.sync()
+
+    world.put_order("shop-a", mug_order("A-2", mug_line(2), updated_at=datetime.now(UTC)))
+    await world.sync()
+
+    assert [o["reference"] for o in world.store_orders()] == [
+        "ordersync:shop-a:A-1", "ordersync:shop-a:A-2"]
+    assert world.stock()[MUG] == 7

@@ -84,6 +84,7 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
     recorded (channel status, order records, alerts) and the pass goes on where it can."""
     result = PassResult(channel=name)
     channel = runtime.channels[name]
+    started = datetime.now(UTC)
     with session_scope(runtime.engine, read_only=True) as session:
         cursor = _cursor_readonly(session, name)
     since = cursor - _overlap(runtime) if cursor is not None else None
@@ -134,7 +135,10 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
     if not dry_run:
         result.applied = await apply_pending(runtime, channel=name)
         with session_scope(runtime.engine) as session:
-            records.mark_synced(session, name, high, ok=name not in result.applied.in_error)
+            # One order stamped in the future (a wrong clock, a local time written as UTC) must
+            # not move the cursor past orders that come after it.
+            cursor = min(high, started) if high is not None else None
+            records.mark_synced(session, name, cursor, ok=name not in result.applied.in_error)
         await _deliver_alerts(runtime)
     return result
 
