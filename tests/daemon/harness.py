@@ -18,16 +18,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+from ordersync.config import load_config
 from ordersync.models import ChannelOrder
+from ordersync.plugins import load_plugins
 from ordersync.state.db import make_engine, session_scope, upgrade
 from ordersync.sync.links import add_link
+from ordersync.sync.runtime import Runtime
 from ordersync.testing.builders import make_line, make_order
 from ordersync_file_channel.channel import file_stem
 
@@ -136,6 +140,14 @@ class Install:
 
     def start(self, *args: str) -> Daemon:
         return Daemon.start(self, *args)
+
+    @asynccontextmanager
+    async def runtime(self) -> AsyncIterator[Runtime]:
+        """The installation's runtime in this process (the hook doubles registered directly)."""
+        registry = load_plugins(extra=[(hook_doubles.PLUGIN_NAME, hook_doubles)])
+        settings = load_config(self.config, registry, environ=self.env)
+        async with Runtime.open(settings, registry) as runtime:
+            yield runtime
 
 
 class Daemon:

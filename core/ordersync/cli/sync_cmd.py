@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import click
@@ -73,22 +74,33 @@ def sync(app: App, once: bool, backfill: bool, since: datetime | None, channels:
         return await sync_once(runtime, list(channels) or None, dry_run=dry_run)
 
     results = run_async(app, work)
+    say = _echo(app)
     for result in results:
         for row in result.decisions:
             if as_json:
-                click.echo(json.dumps(row.as_json()))
+                say(json.dumps(row.as_json()))
             else:
-                click.echo(f"{row.channel:<16} {row.order_id:<24} {row.action:<10} {row.reason}")
+                say(f"{row.channel:<16} {row.order_id:<24} {row.action:<10} {row.reason}")
         if not as_json:
             what = "main store" if result.channel.startswith("@") else result.channel
             if result.error:
-                click.echo(f"{what}: FAILED: {result.error}", err=True)
+                say(f"{what}: FAILED: {result.error}", err=True)
             elif not dry_run:
                 a = result.applied
-                click.echo(f"{what}: {result.fetched} read, {a.done} effects applied, "
-                           f"{a.retry} to retry, {a.failed} failed", err=True)
+                say(f"{what}: {result.fetched} read, {a.done} effects applied, "
+                    f"{a.retry} to retry, {a.failed} failed", err=True)
     if any(result.error for result in results):
         raise SystemExit(1)
+
+
+def _echo(app: App) -> Callable[..., None]:
+    """``click.echo`` with credential values masked: platform errors may quote them."""
+    scrub = app.settings.scrub
+
+    def say(text: str, err: bool = False) -> None:
+        click.echo(scrub(text), err=err)
+
+    return say
 
 
 def _quiet_logs(app: App) -> None:
@@ -125,17 +137,18 @@ def _backfill(app: App, since: datetime, channels: list[str], as_json: bool) -> 
         return results
 
     results = run_async(app, work)
+    say = _echo(app)
     for result in results:
         if as_json:
             for row in result.decisions:
-                click.echo(json.dumps(row.as_json()))
+                say(json.dumps(row.as_json()))
             continue
         a = result.applied
         status = f"FAILED after {result.read} orders: {result.error}" if result.error else (
             f"{result.read} read, {result.count('import')} to import, "
             f"{result.count('failed')} failed, {result.unreadable} unreadable; "
             f"{a.done} effects applied, {a.retry} to retry, {a.failed} failed")
-        click.echo(f"{result.channel}: {status}", err=True)
+        say(f"{result.channel}: {status}", err=True)
     if any(result.error for result in results):
         raise SystemExit(1)
 

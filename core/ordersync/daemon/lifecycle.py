@@ -109,7 +109,8 @@ class _Signals:
     def _on_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
         if self.received:
-            log.error("%s again: exiting now, without waiting for the work in flight", name)
+            log.error("second signal (%s): exiting now, without waiting for the work in flight",
+                      name)
             _flush_logs()
             os._exit(128 + signum)
         self.received.append(signum)
