@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -247,3 +249,25 @@ async def test_a_failed_order_is_imported_when_the_channel_changes_it_after_the_
     assert [line["store_variant_id"]
             for line in world.store_order("shop-a", "A-1")["lines"]] == [MUG]
     assert (await world.orders())["A-1"]["state"] == "imported"
+
+
+async def test_dry_run_shows_what_the_pass_would_do_with_orders_waiting_from_long_ago(
+    world: World,
+) -> None:
+    seed_shop(world)
+    long_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    world.put_order("shop-a", mug_order("OLD-1", mug_line(1), updated_at=long_ago))
+    os.utime(world.channel_dir("shop-a") / "orders" / "OLD-1.json",
+             (long_ago.timestamp(), long_ago.timestamp()))
+    await world.sync()  # waits for its link
+    world.put_order("shop-a", mug_order("NEW-1", card_line(1)))
+    await world.sync()  # the cursor is now far past OLD-1's file
+    await link_all(world)
+
+    code, out, _ = await world.cli("sync", "--once", "--dry-run", "--json")
+
+    assert code == 0
+    decisions = {row["order_id"]: row["action"] for row in lines_of(out)}
+    assert decisions.get("OLD-1") == "import"
+    await world.sync()
+    assert world.store_order("shop-a", "OLD-1")["status"] == "open"

@@ -117,15 +117,16 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
             _channel_failed(runtime, name, exc)
         return result
 
+    # Orders waiting for a link (or to be created) are decided again on every pass, and a dry
+    # run shows what the pass would do with them too (reading the state changes nothing).
     seen = {order.id for order in changed}
-    if not dry_run:
-        with session_scope(runtime.engine, read_only=True) as session:
-            revisit = [r for r in records.records_in(session, REVISIT, name)
-                       if r.order_id not in seen]
-        for record in revisit:
-            stored = records.order_of(record)
-            if stored is not None:
-                changed.append(stored)
+    with session_scope(runtime.engine, read_only=True) as session:
+        revisit = [r for r in records.records_in(session, REVISIT, name)
+                   if r.order_id not in seen]
+    for record in revisit:
+        stored = records.order_of(record)
+        if stored is not None:
+            changed.append(stored)
 
     for order in changed:
         row = await process_order(runtime, name, order, dry_run=dry_run)
