@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,8 +13,13 @@ from ordersync.cli.app import App, fail, run_async
 from ordersync.sync.passes import PassResult, sync_once
 from ordersync.sync.runtime import Runtime
 
+if TYPE_CHECKING:
+    _ParamType = click.ParamType[datetime]
+else:  # click < 8.2 has no generic ParamType
+    _ParamType = click.ParamType
 
-class _Date(click.ParamType[datetime]):
+
+class _Date(_ParamType):
     """``2026-01-31`` (midnight UTC) or an ISO 8601 time (``2026-01-31T10:00:00+01:00``)."""
 
     name = "DATE"
