@@ -160,3 +160,49 @@ async def test_a_store_order_already_carrying_the_reference_is_adopted_not_dupli
     assert len(world.store_orders()) == 1
     assert world.stock()[MUG] == 8
     assert (await world.orders())["A-1"]["store_order_id"] == "1001"
+
+
+async def test_an_order_cancelled_before_its_interrupted_import_finished_is_not_created(
+    world: World,
+) -> None:
+    seed_shop(world)
+    await link_all(world)
+    order = mug_order("A-1", mug_line(3))
+    world.put_order("shop-a", order)
+    async with world.runtime() as runtime:  # decided and queued, then the process died
+        await process_order(runtime, "shop-a", order)
+
+    world.put_order("shop-a", changed(order, status="cancelled"))
+    await world.sync()
+    await world.sync()
+
+    assert world.store_orders() == []
+    assert world.stock() == {MUG: 10, BOWL: 5}
+    assert (await world.orders())["A-1"]["state"] == "skipped"
+
+
+async def test_an_order_cancelled_after_its_interrupted_import_reached_the_store_is_cancelled(
+    world: World,
+) -> None:
+    seed_shop(world)
+    await link_all(world)
+    order = mug_order("A-1", mug_line(3))
+    world.put_order("shop-a", order)
+    async with world.runtime() as runtime:  # created in the store, then the process died
+        await process_order(runtime, "shop-a", order)
+        with sqlite3.connect(world.db_path) as db:
+            [(payload,)] = db.execute(
+                "select payload from effect where key = 'create:shop-a:A-1'").fetchall()
+        await runtime.store.create_order(
+            StoreOrderDraft.model_validate(json.loads(payload)["draft"]))
+    assert world.stock()[MUG] == 7
+
+    world.put_order("shop-a", changed(order, status="cancelled"))
+    await world.sync()
+    await world.sync()
+
+    [store_order] = world.store_orders()
+    assert store_order["status"] == "cancelled"
+    assert world.stock() == {MUG: 10, BOWL: 5}
+    assert world.listing_quantities("shop-a")["L-100"] == 10
+    assert (await world.orders())["A-1"]["state"] == "cancelled"

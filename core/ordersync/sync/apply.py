@@ -165,6 +165,17 @@ def _after_done(session: Session, runtime: Runtime, effect: Effect, applied: App
         ledger.enqueue(session, push_specs(applied.moved_variants, effect.key))
 
 
+def adopt_store_order(runtime: Runtime, effect: Effect, store_order: StoreOrder) -> None:
+    """Finish an interrupted create whose store order exists: done, imported, stock pushed."""
+    draft = StoreOrderDraft.model_validate(ledger.payload(effect)["draft"])
+    applied = Applied(store_order=store_order, moved_variants=list(draft.deduct_stock))
+    with session_scope(runtime.engine) as session:
+        row = session.get(Effect, effect.id)
+        assert row is not None
+        ledger.mark_done(session, row)
+        _after_done(session, runtime, row, applied)
+
+
 async def push_stock(
     runtime: Runtime, variants: list[str]
 ) -> list[tuple[ListingLink, PlatformError]]:

@@ -55,6 +55,19 @@ def enqueue(
     return added
 
 
+def unfinished(session: Session, key: str) -> Effect | None:
+    """The effect ``key`` if it is in the ledger and not done (pending, or failed)."""
+    return session.exec(select(Effect).where(
+        Effect.key == key, Effect.status != EffectStatus.DONE.value)).first()
+
+
+def drop(session: Session, key: str) -> None:
+    """Remove a not-done effect that is no longer wanted (its cause was decided away)."""
+    effect = unfinished(session, key)
+    if effect is not None:
+        session.delete(effect)
+
+
 def pending(session: Session, channel: str | None = None, limit: int = 500) -> list[Effect]:
     query = select(Effect).where(Effect.status == EffectStatus.PENDING.value)
     if channel is not None:

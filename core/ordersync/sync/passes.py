@@ -18,6 +18,7 @@ from ordersync.engine import (
     Known,
     build_draft,
     check_draft_total,
+    create_key,
     decide,
     plan_follow_ups,
     plan_import,
@@ -25,13 +26,13 @@ from ordersync.engine import (
     plan_tracking_uploads,
 )
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError
-from ordersync.models import REFERENCE_PREFIX, ChannelOrder, StoreOrderDraft
+from ordersync.models import REFERENCE_PREFIX, ChannelOrder, StoreOrderDraft, order_reference
 from ordersync.platform import Alert, AlertKind
 from ordersync.state.db import session_scope
 from ordersync.state.tables import OrderRecord, RecordState
 from ordersync.sync import ledger, records
 from ordersync.sync.alerts import deliver, record_alert
-from ordersync.sync.apply import ApplyStats, apply_pending
+from ordersync.sync.apply import ApplyStats, adopt_store_order, apply_pending
 from ordersync.sync.runtime import Runtime
 
 log = logging.getLogger("ordersync.sync")
@@ -161,6 +162,25 @@ async def process_order(
         record = records.get_record(session, name, order.id)
         links = records.links_for(session, name)
         known = _known(session, record, name, order.id)
+        unfinished = None if known.in_store else ledger.unfinished(
+            session, create_key(name, order.id))
+    droppable = False
+    if unfinished is not None and not dry_run:
+        # An import was decided but never finished (a crash, a failure): before deciding anew,
+        # learn whether it reached the store, so that a cancellation in between is carried to
+        # that store order, or the import that is no longer wanted is dropped.
+        try:
+            found = await runtime.store.find_order(order_reference(name, order.id))
+        except PlatformError as exc:
+            log.warning("channel %s order %s: cannot tell whether its interrupted import "
+                        "reached the main store: %s", name, order.id, exc)
+        else:
+            droppable = found is None
+            if found is not None:
+                adopt_store_order(runtime, unfinished, found)
+                with session_scope(runtime.engine, read_only=True) as session:
+                    record = records.get_record(session, name, order.id)
+                    known = _known(session, record, name, order.id)
     decision = decide(order, policy, store_caps, links, known)
 
     draft: StoreOrderDraft | None = None
@@ -198,6 +218,9 @@ async def process_order(
         _record_decision(session, runtime, record, decision, failure)
         # A store order not created yet is always made from this decision's draft.
         ledger.enqueue(session, specs, refresh=decision.action is Action.IMPORT)
+        if droppable and decision.action is not Action.IMPORT:
+            assert unfinished is not None
+            ledger.drop(session, unfinished.key)
     action = "failed" if failure else decision.action.value
     return DecisionRow(name, order.id, action, failure or decision.reason,
                        draft.decision_json() if draft is not None else None)
