@@ -4,6 +4,7 @@ interrupting what takes longer; a second signal exits at once."""
 from __future__ import annotations
 
 import signal
+import socket
 
 from tests.daemon.harness import Daemon, Install
 
@@ -41,3 +42,14 @@ def test_a_second_signal_exits_at_once_with_a_failure_status(
     assert code == 128 + signal.SIGINT
     assert took < 1.0
     assert "second signal (SIGINT): exiting now" in daemon.output()
+
+
+def test_an_address_in_use_is_reported_and_exits_1(install: Install) -> None:
+    install.configure({"shop": {}})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = install.cli("run", "--listen", f"127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr

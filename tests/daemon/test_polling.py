@@ -1,6 +1,6 @@
 """``ordersync run`` as a real subprocess, driven by polling the ``file`` channel: every order is
-imported exactly once, /healthz and /metrics say so, SIGTERM stops it cleanly and a restart
-resumes from the stored cursor."""
+imported exactly once, /healthz and /metrics say so, reconciliation repairs what went missing,
+SIGTERM stops it cleanly and a restart resumes from the stored cursor."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _imported(install: Install, count: int) -> bool:
 def test_polled_orders_are_imported_once_counted_and_resumed_after_a_clean_restart(
     install: Install, daemons: list[Daemon],
 ) -> None:
-    install.configure({"shop": {}})
+    install.configure({"shop": {}}, reconcile_interval="1s")
     for n in range(1, 4):
         install.put_order("shop", paid_order(f"A-{n}"))
 
@@ -41,6 +41,15 @@ def test_polled_orders_are_imported_once_counted_and_resumed_after_a_clean_resta
     assert daemon.metric("ordersync_ledger_backlog") == 0
     assert daemon.metric("ordersync_database_up") == 1
     assert daemon.metric("ordersync_sync_lag_seconds", channel="shop") < 5
+
+    # A store order vanishes; the next reconciliation round creates it again, once.
+    (vanished,) = [path for path in (install.root / "store" / "orders").glob("*.json")
+                   if '"ordersync:shop:A-1"' in path.read_text()]
+    vanished.unlink()
+    daemon.wait(lambda: daemon.metric("ordersync_repairs_total", channel="shop",
+                                      kind="recreated") == 1, "the repair to be counted")
+    daemon.wait(lambda: _imported(install, 5), "A-1 in the store again")
+    assert "reconciliation: shop order A-1: recreated" in daemon.output()
 
     code, took = daemon.stop(signal.SIGTERM)
     assert code == 0, daemon.output()

@@ -10,6 +10,7 @@ Everything it answers is scrubbed of credential values (``Settings.scrub``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -43,9 +44,10 @@ class _Json(Response):
         super().__init__(body.encode(), status_code=status_code)
 
 
-def health(runtime: Runtime, scheduler: Scheduler) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, document) of ``GET /healthz``."""
-    live = scheduler.status()
+def health(
+    runtime: Runtime, stopping: bool, live: dict[str, dict[str, Any]]
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, document) of ``GET /healthz``; ``live`` is ``Scheduler.status()``."""
     try:
         with session_scope(runtime.engine, read_only=True) as session:
             session.connection().execute(text("SELECT 1"))
@@ -53,7 +55,7 @@ def health(runtime: Runtime, scheduler: Scheduler) -> tuple[int, dict[str, Any]]
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return 503, {"status": "error", "error": f"the state database does not answer: {reason}",
-                     "stopping": scheduler.stopping}
+                     "stopping": stopping}
     sources: dict[str, Any] = {}
     for name, config in runtime.settings.channels.items():
         sources[name] = {"enabled": config.enabled}
@@ -70,7 +72,7 @@ def health(runtime: Runtime, scheduler: Scheduler) -> tuple[int, dict[str, Any]]
             "error_since": row.error_since.isoformat() if row and row.error_since else None,
             **live.get(label, {}),
         })
-    return 200, {"status": "stopping" if scheduler.stopping else "ok", "channels": sources}
+    return 200, {"status": "stopping" if stopping else "ok", "channels": sources}
 
 
 def build_app(
@@ -82,12 +84,15 @@ def build_app(
     async def webhook(request: Request) -> Response:
         return await receiver(request)
 
+    # Database work runs in a thread: a database that is slow to answer (or to refuse) must
+    # not stall the loop that runs the passes and answers webhooks.
     async def healthz(request: Request) -> Response:
-        status, data = health(runtime, scheduler)
+        live = scheduler.status()
+        status, data = await asyncio.to_thread(health, runtime, scheduler.stopping, live)
         return _Json(data, status, scrub)
 
     async def prometheus(request: Request) -> Response:
-        body, content_type = metrics.render()
+        body, content_type = await asyncio.to_thread(metrics.render)
         return Response(scrub(body.decode()).encode(), media_type=content_type)
 
     return Starlette(routes=[

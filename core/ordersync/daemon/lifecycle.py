@@ -42,7 +42,7 @@ log = logging.getLogger("ordersync.daemon")
 DEFAULT_STOP_TIMEOUT = 10.0
 #: Seconds open HTTP connections get to finish when stopping.
 HTTP_GRACE = 2.0
-#: Exit status when the daemon cannot start (the socket, the database).
+#: Exit status when the daemon cannot start (the socket, the database) or breaks down.
 EXIT_START_FAILED = 1
 
 
@@ -123,9 +123,16 @@ class _Signals:
             self.loop.remove_signal_handler(signum)
 
 
-async def serve(settings: Settings, registry: Registry, options: DaemonOptions) -> bool:
-    """Run the daemon until a signal stops it. Returns True when it stopped cleanly (nothing had
-    to be interrupted).
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: the exit status, and whether work had to be interrupted."""
+
+    code: int
+    interrupted: bool
+
+
+async def serve(settings: Settings, registry: Registry, options: DaemonOptions) -> Outcome:
+    """Run the daemon until a signal stops it.
 
     :raises StartError: it could not start.
     """
@@ -150,7 +157,7 @@ async def serve(settings: Settings, registry: Registry, options: DaemonOptions) 
 
 async def _serve(
     runtime: Runtime, sock: socket.socket, signals: _Signals, options: DaemonOptions
-) -> bool:
+) -> Outcome:
     enabled = [name for name, config in runtime.settings.channels.items() if config.enabled]
     if "main_store" in runtime.settings.channels:
         log.warning("channel main_store: /webhooks/main_store is the main store's; rename the "
@@ -179,14 +186,17 @@ async def _serve(
     work = asyncio.create_task(scheduler.run(), name="scheduler")
     stop = asyncio.create_task(signals.stop.wait(), name="signals")
     await asyncio.wait([stop, http, work], return_when=asyncio.FIRST_COMPLETED)
-    if http.done() and not stop.done():
-        log.error("the HTTP server stopped unexpectedly: %s", http.exception())
+    code = 0
+    if not stop.done():  # not asked to stop: something broke
+        code = EXIT_START_FAILED
+        broken = "the HTTP server" if http.done() else "the scheduler"
+        log.error("%s stopped unexpectedly; stopping the daemon", broken)
     server.should_exit = True
     clean = await scheduler.stop(options.stop_timeout)
     await asyncio.wait([http, work], timeout=HTTP_GRACE + 1)
     stop.cancel()
     log.info("stopped%s", "" if clean else " (interrupted work resumes at the next start)")
-    return clean
+    return Outcome(code=code, interrupted=not clean)
 
 
 def run_daemon(settings: Settings, registry: Registry, options: DaemonOptions) -> int:
@@ -196,11 +206,11 @@ def run_daemon(settings: Settings, registry: Registry, options: DaemonOptions) -
     still busy with a file or a socket must not keep it alive past the bound.
     """
     try:
-        clean = asyncio.run(serve(settings, registry, options))
+        outcome = asyncio.run(serve(settings, registry, options))
     except StartError as exc:
         log.error("%s", exc)
         return EXIT_START_FAILED
-    if not clean:
+    if outcome.interrupted:
         _flush_logs()
-        os._exit(0)
-    return 0
+        os._exit(outcome.code)
+    return outcome.code

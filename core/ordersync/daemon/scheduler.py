@@ -391,6 +391,6 @@ class Scheduler:
 def _record_error(runtime: Runtime, key: str, error: str) -> None:
     try:
         with session_scope(runtime.engine) as session:
-            records.mark_error(session, key, error)
+            records.mark_error(session, key, runtime.settings.scrub(error))
     except Exception:  # the database may be what failed; the log has the error already
         log.debug("could not record the error of %s", key, exc_info=True)

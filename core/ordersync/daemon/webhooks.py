@@ -14,6 +14,7 @@ Answers are JSON: ``{"status": "accepted"|"duplicate"|"ignored", "event_id"}`` o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -97,7 +98,8 @@ class WebhookReceiver:
             log.info("webhook %s for %s ignored: the channel is disabled", event.event_id, name,
                      extra={"channel": name})
             return _answer(200, status="ignored", event_id=event.event_id)
-        if not self._first_delivery(name, event):
+        # In a thread: a write may wait for the database's lock (held by work on this loop).
+        if not await asyncio.to_thread(self._first_delivery, name, event):
             self._count(name, "duplicate")
             log.info("webhook %s for %s delivered again: nothing to do", event.event_id, name,
                      extra={"channel": name, "event_id": event.event_id})
