@@ -20,6 +20,7 @@ distribution's entry point on ``PYTHONPATH`` in subprocesses.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -365,10 +366,10 @@ SMTP_USER = "alerts"
 SMTP_PASSWORD = "smtp-Pa55-for-tests"
 
 
-@pytest.fixture
-def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
+@contextlib.contextmanager
+def running_smtp_server(folder: Path) -> Iterator[SmtpServer]:
     """An SMTP server that requires STARTTLS and AUTH (``SMTP_USER``/``SMTP_PASSWORD``)."""
-    cert, key = _certificate(tmp_path_factory.mktemp("tls"))
+    cert, key = _certificate(folder)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     inbox = Inbox()
@@ -381,3 +382,17 @@ def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer
         yield SmtpServer(port=controller.port, inbox=inbox, ca_file=cert)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 (STARTTLS and AUTH required)."""
+    with running_smtp_server(tmp_path_factory.mktemp("smtp")) as server:
+        yield server
+
+
+@pytest.fixture
+def other_smtp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
+    """A second, independent SMTP server (for a second notifier)."""
+    with running_smtp_server(tmp_path_factory.mktemp("smtp")) as server:
+        yield server

@@ -9,17 +9,19 @@ from tests.sync.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, World, cha
 from tests.sync.helpers import card_line, link_all, mug_line, mug_order, seed_shop
 
 
+def email_notifier(smtp: SmtpServer, to: str = "ops@shop.example") -> dict[str, Any]:
+    """An ``email`` notifier section for ``smtp``; its password comes from the environment."""
+    return {
+        "type": "email", "host": "127.0.0.1", "port": smtp.port, "security": "starttls",
+        "username": SMTP_USER, "password": "${SMTP_PASSWORD}", "ca_file": str(smtp.ca_file),
+        "from": "ordersync <alerts@shop.example>", "to": [to], "timeout": 5,
+    }
+
+
 def with_email_alerts(world: World, smtp: SmtpServer, **alerts: bool) -> None:
     world.env["SMTP_PASSWORD"] = SMTP_PASSWORD
-    world.configure(
-        {"shop-a": channel_section("shop-a", alerts=alerts)},
-        notifiers={"ops": {
-            "type": "email", "host": "127.0.0.1", "port": smtp.port, "security": "starttls",
-            "username": SMTP_USER, "password": "${SMTP_PASSWORD}", "ca_file": str(smtp.ca_file),
-            "from": "ordersync <alerts@shop.example>", "to": ["ops@shop.example"],
-            "timeout": 5,
-        }},
-    )
+    world.configure({"shop-a": channel_section("shop-a", alerts=alerts)},
+                    notifiers={"ops": email_notifier(smtp)})
 
 
 def mails(smtp: SmtpServer) -> list[tuple[str, str]]:
@@ -126,3 +128,24 @@ async def test_an_alert_the_server_could_not_take_is_sent_on_a_later_pass(
 
     assert [s for s, _ in mails(smtp_server)] == [
         "[ordersync] Order has unlinked products: shop-a A-1"]
+
+
+async def test_every_notifier_gets_each_alert_and_a_broken_one_stops_no_other(
+    world: World, smtp_server: SmtpServer, other_smtp_server: SmtpServer,
+) -> None:
+    world.env["SMTP_PASSWORD"] = SMTP_PASSWORD
+    broken = {**email_notifier(smtp_server), "port": 1}  # nothing listens there
+    world.configure({"shop-a": channel_section("shop-a", alerts={"unlinked_products": True})},
+                    notifiers={"ops": email_notifier(smtp_server),
+                               "broken": broken,
+                               "owner": email_notifier(other_smtp_server, "owner@shop.example")})
+    seed_shop(world)
+    world.put_order("shop-a", mug_order("A-1", card_line(1)))
+
+    await world.sync()
+    await world.sync()
+
+    for server in (smtp_server, other_smtp_server):
+        assert [s for s, _ in mails(server)] == [
+            "[ordersync] Order has unlinked products: shop-a A-1"]
+    assert str(other_smtp_server.inbox.messages[0]["To"]) == "owner@shop.example"

@@ -111,3 +111,30 @@ async def test_removing_a_link_makes_new_orders_wait_again(world: World) -> None
 
     assert world.store_orders() == []
     assert (await world.orders())["A-1"]["state"] == "waiting_link"
+
+
+async def test_links_auto_reports_a_channel_it_cannot_read_and_links_the_others(
+    world: World,
+) -> None:
+    world.configure({"shop-a": channel_section("shop-a"), "shop-b": channel_section("shop-b")})
+    seed_catalogue(world)
+    world.listings("shop-b", make_listing("B-100", sku="MUG-RED"))
+    (world.channel_dir("shop-a") / "listings.json").write_text("{broken")
+
+    code, out, err = await world.cli("links", "auto")
+
+    assert code == 1
+    assert "shop-a" in err and "listings.json" in err
+    assert "shop-b: 1 linked" in out
+    assert [r["listing_id"] for r in await world.cli_json("links", "list")] == ["B-100"]
+
+
+async def test_links_auto_says_so_when_the_store_products_cannot_be_read(world: World) -> None:
+    seed_catalogue(world)
+    (world.store_dir / "products.json").write_text("[oops")
+
+    code, _, err = await world.cli("links", "auto")
+
+    assert code == 1
+    assert err.startswith("error: ") and "products.json" in err
+    assert await world.cli_json("links", "list") == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ordersync.cli.app import App, echo_json, fail, run_async
+from ordersync.errors import PlatformError
 from ordersync.state.db import session_scope
 from ordersync.sync.links import LinkReport, add_link, auto_link, list_links, remove_link
 from ordersync.sync.runtime import Runtime
@@ -30,20 +31,32 @@ def links_auto(app: App, channels: tuple[str, ...], as_json: bool) -> None:
         fail(f"--channel: no channel named {', '.join(unknown)} in {app.config_path}")
 
     async def work(runtime: Runtime) -> list[LinkReport]:
-        return await auto_link(runtime, list(channels) or None)
+        try:
+            return await auto_link(runtime, list(channels) or None)
+        except PlatformError as exc:
+            fail(f"cannot read the main store's products: {exc}", code=1)
 
     reports = run_async(app, work)
+    for r in reports:
+        if r.error is not None:
+            click.echo(f"error: {r.channel}: its listings cannot be read, nothing linked: "
+                       f"{r.error}", err=True)
+    failed = any(r.error is not None for r in reports)
     if as_json:
         echo_json([{
-            "channel": r.channel, "already_linked": r.already,
+            "channel": r.channel, "error": r.error, "already_linked": r.already,
             "linked": [{"listing_id": lid, "store_variant_id": v, "sku": s}
                        for lid, v, s in r.linked],
             "ambiguous": [{"listing_id": lid, "sku": s, "store_variant_ids": v}
                           for lid, s, v in r.ambiguous],
             "missing": [{"listing_id": lid, "sku": s} for lid, s in r.missing],
         } for r in reports])
+        if failed:
+            raise SystemExit(1)
         return
     for r in reports:
+        if r.error is not None:
+            continue
         click.echo(f"{r.channel}: {len(r.linked)} linked, {r.already} already linked, "
                    f"{len(r.ambiguous)} ambiguous, {len(r.missing)} missing")
         for listing, sku, variants in r.ambiguous:
@@ -52,6 +65,8 @@ def links_auto(app: App, channels: tuple[str, ...], as_json: bool) -> None:
         for listing, missing_sku in r.missing:
             click.echo(f"  missing:   listing {listing} SKU {missing_sku!r} "
                        "matches no store variant")
+    if failed:
+        raise SystemExit(1)
 
 
 @links_group.command("add")

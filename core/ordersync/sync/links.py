@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from ordersync.errors import PlatformError
 from ordersync.state.db import session_scope
 from ordersync.state.tables import ListingLink
 from ordersync.sync.runtime import Runtime
@@ -21,6 +22,8 @@ class LinkReport:
     # listing, sku, variants
     ambiguous: list[tuple[str, str, list[str]]] = field(default_factory=list)
     missing: list[tuple[str, str | None]] = field(default_factory=list)  # listing, sku
+    #: Why the channel's listings could not be read (nothing linked for it), if they could not.
+    error: str | None = None
 
 
 async def auto_link(runtime: Runtime, channels: list[str] | None = None) -> list[LinkReport]:
@@ -28,6 +31,8 @@ async def auto_link(runtime: Runtime, channels: list[str] | None = None) -> list
 
     Listings already linked (by hand or earlier) are left as they are. A SKU that several store
     variants share is ambiguous and links nothing; a listing without a matching SKU is missing.
+    A channel whose listings cannot be read gets a report with its ``error`` and the others are
+    still linked; the store's products failing to read raises :class:`PlatformError`.
     """
     by_sku: dict[str, list[str]] = {}
     async for product in runtime.store.list_products():
@@ -39,7 +44,12 @@ async def auto_link(runtime: Runtime, channels: list[str] | None = None) -> list
             continue
         report = LinkReport(channel=name)
         # Read the platform first: no database transaction stays open across platform calls.
-        listings = [listing async for listing in channel.list_listings()]
+        try:
+            listings = [listing async for listing in channel.list_listings()]
+        except PlatformError as exc:
+            report.error = str(exc)
+            reports.append(report)
+            continue
         with session_scope(runtime.engine) as session:
             existing = {
                 row.listing_id
