@@ -149,3 +149,23 @@ async def test_every_notifier_gets_each_alert_and_a_broken_one_stops_no_other(
         assert [s for s, _ in mails(server)] == [
             "[ordersync] Order has unlinked products: shop-a A-1"]
     assert str(other_smtp_server.inbox.messages[0]["To"]) == "owner@shop.example"
+
+
+async def test_order_imported_with_text_lines_still_raises_the_unlinked_products_alert(
+    world: World, smtp_server: SmtpServer,
+) -> None:
+    world.env["SMTP_PASSWORD"] = SMTP_PASSWORD
+    world.configure({"shop-a": channel_section("shop-a", import_unlinked=True,
+                                               alerts={"unlinked_products": True})},
+                    notifiers={"ops": email_notifier(smtp_server)})
+    seed_shop(world)
+    await link_all(world)
+    world.put_order("shop-a", mug_order("A-1", mug_line(1), card_line(1)))
+
+    await world.sync()
+    await world.sync()
+
+    assert world.store_order("shop-a", "A-1")["status"] == "open"
+    [(subject, body)] = mails(smtp_server)
+    assert subject == "[ordersync] Order has unlinked products: shop-a A-1"
+    assert "L-900" in body and "text lines" in body

@@ -170,7 +170,8 @@ async def test_orders_retry_imports_a_failed_order_once_the_cause_is_fixed(world
     seed_shop(world)
     process = world.run("orders", "retry", "A-2")
 
-    assert "A-2: import" in process.stdout and "retried 1 order(s)" in process.stderr
+    assert "shop-a:A-2: imported: imported as store order 1001" in process.stdout
+    assert "retried 1 order(s)" in process.stderr
     assert [o["reference"] for o in world.store_orders()] == ["ordersync:shop-a:A-2"]
     assert world.stock()[MUG] == 9
     assert (await world.orders())["A-1"]["state"] == "failed"
@@ -226,7 +227,7 @@ async def test_orders_retry_builds_the_store_order_from_the_links_as_they_are_no
     await world.cli("links", "add", "shop-a", "L-100", MUG)
     code, out, _ = await world.cli("orders", "retry", "A-1")
 
-    assert code == 0 and "A-1: import" in out
+    assert code == 0 and "shop-a:A-1: imported" in out
     store_order = world.store_order("shop-a", "A-1")
     assert [line["store_variant_id"] for line in store_order["lines"]] == [MUG]
     assert world.stock()[MUG] == 8
@@ -271,3 +272,21 @@ async def test_dry_run_shows_what_the_pass_would_do_with_orders_waiting_from_lon
     assert decisions.get("OLD-1") == "import"
     await world.sync()
     assert world.store_order("shop-a", "OLD-1")["status"] == "open"
+
+
+async def test_orders_retry_of_an_order_whose_file_is_still_broken_says_so(world: World) -> None:
+    seed_shop(world)
+    await link_all(world)
+    (world.channel_dir("shop-a") / "orders").mkdir(parents=True)
+    (world.channel_dir("shop-a") / "orders" / "A-9.json").write_text('{"id": "A-9"')
+    world.put_order("shop-a", mug_order("A-1"))
+    await world.sync()
+    record = (await world.orders())["A-9"]
+    assert record["state"] == "failed" and "A-9.json" in record["reason"]
+
+    code, _, err = await world.cli("orders", "retry", "--failed")
+
+    assert code == 1
+    assert "shop-a:A-9" in err and "A-9.json" in err
+    assert (await world.orders())["A-9"]["state"] == "failed"
+    assert len(world.store_orders()) == 1

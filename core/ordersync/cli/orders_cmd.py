@@ -6,6 +6,7 @@ import click
 from sqlmodel import col, select
 
 from ordersync.cli.app import App, echo_json, fail, run_async
+from ordersync.errors import OrderError, PlatformError
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, OrderRecord, RecordState
 from ordersync.sync import records
@@ -123,12 +124,26 @@ def orders_retry(app: App, refs: tuple[str, ...], all_failed: bool) -> None:
                 effect.attempts = 0
                 session.add(effect)
 
-    async def work(runtime: Runtime) -> int:
-        retried = 0
+    async def work(runtime: Runtime) -> tuple[int, int]:
+        retried: list[tuple[str, str]] = []
+        problems = 0
         for channel, order_id in keys:
             if channel not in runtime.channels:
+                click.echo(f"{channel}:{order_id}: channel {channel} is no longer configured",
+                           err=True)
+                problems += 1
                 continue
-            order = await runtime.channels[channel].get_order(order_id)
+            try:
+                order = await runtime.channels[channel].get_order(order_id)
+            except OrderError as exc:  # the channel still holds a broken order
+                click.echo(f"{channel}:{order_id}: still cannot be read: {exc.reason}", err=True)
+                problems += 1
+                continue
+            except PlatformError as exc:
+                # Decide again from the order as last read; the next pass reads it anew.
+                click.echo(f"{channel}:{order_id}: the channel cannot be read now ({exc}); "
+                           "retrying with the order as last seen", err=True)
+                order = None
             if order is None:
                 with session_scope(runtime.engine, read_only=True) as session:
                     record = records.get_record(session, channel, order_id)
@@ -136,18 +151,27 @@ def orders_retry(app: App, refs: tuple[str, ...], all_failed: bool) -> None:
             if order is None:
                 click.echo(f"{channel}:{order_id}: the channel does not have it any more",
                            err=True)
+                problems += 1
                 continue
             with session_scope(runtime.engine) as session:
                 records.save_order(session, channel, order)
-            row = await process_order(runtime, channel, order)
-            retried += 1
-            if row is not None:
-                click.echo(f"{channel}:{order_id}: {row.action}: {row.reason}")
+            await process_order(runtime, channel, order)
+            retried.append((channel, order_id))
         await apply_pending(runtime)
-        return retried
+        # Say where each order stands now that its effects were applied, not what was decided.
+        with session_scope(runtime.engine, read_only=True) as session:
+            for channel, order_id in retried:
+                record = records.get_record(session, channel, order_id)
+                if record is None:
+                    continue
+                click.echo(f"{channel}:{order_id}: {record.state}: {record.reason}")
+                problems += record.state == RecordState.FAILED.value
+        return len(retried), problems
 
-    count = run_async(app, work)
+    count, problems = run_async(app, work)
     click.echo(f"retried {count} order(s)", err=True)
+    if problems:
+        raise SystemExit(1)
 
 
 COMMANDS = [orders_group]
