@@ -485,7 +485,23 @@ def _render(reply: Reply) -> Response:
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
+class DroppedConnection(Response):
+    """Starts a 200 answer, sends part of its body and returns: the server then closes the
+    connection mid-answer, which the client sees as a reset (nothing was run)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", b"4096")]})
+        await send({"type": "http.response.body", "body": b'{"orders": [', "more_body": True})
+
+
 def _fault_reply(fault: Fault, api: Api | None) -> Response:
+    if fault.kind == "reset":
+        return DroppedConnection()
     if fault.kind == "malformed_json":
         return Response(b'{"orders": [{"orderId": "12-', status_code=200,
                         media_type="application/json")

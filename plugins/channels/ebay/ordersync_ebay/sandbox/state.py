@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import secrets
 import threading
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -21,7 +23,7 @@ from ordersync_ebay.mapping import ebay_time, split_listing_id
 from ordersync_ebay.sandbox import seed
 from ordersync_ebay.sandbox.spec import body_problems, schema_validator
 
-FaultKind = Literal["status", "delay", "malformed_json"]
+FaultKind = Literal["status", "delay", "malformed_json", "reset"]
 
 
 class SandboxBug(AssertionError):
@@ -34,7 +36,8 @@ class Fault:
 
     :param kind: ``status`` (answer ``status`` with an eBay error body, and ``Retry-After`` if
         ``retry_after`` is set), ``delay`` (wait ``seconds`` and then answer normally),
-        ``malformed_json`` (answer 200 with a body cut short).
+        ``malformed_json`` (answer 200 with a body cut short), ``reset`` (start a 200 answer
+        and drop the connection mid-body; the request is not run).
     :param path: the fault applies to request paths starting with this.
     :param method: only to this HTTP method (None: any).
     :param times: how many requests it applies to.
@@ -51,6 +54,23 @@ class Fault:
     def matches(self, method: str, path: str) -> bool:
         return (self.times > 0 and path.startswith(self.path)
                 and (self.method is None or self.method.upper() == method.upper()))
+
+    @property
+    def label(self) -> str:
+        """``status 429``, ``delay``, ...: how ``SandboxState.random_served`` counts it."""
+        return f"status {self.status}" if self.kind == "status" else self.kind
+
+
+#: What a random fault (``SandboxState.randomize_faults``) is drawn from, equally likely: the
+#: ways eBay fails in production. The delay's ``seconds`` is set by ``randomize_faults``.
+RANDOM_FAULTS: tuple[Fault, ...] = (
+    Fault("status", status=429, retry_after=0.05),
+    Fault("status", status=500),
+    Fault("status", status=503),
+    Fault("delay"),
+    Fault("reset"),
+    Fault("malformed_json"),
+)
 
 
 @dataclass
@@ -92,6 +112,14 @@ class SandboxState:
     bugs: list[str] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     base_url: str = ""
+    #: Share of requests (0 to 1) that get a random fault when no injected one matches.
+    fault_rate: float = 0.0
+    #: Seconds a random ``delay`` fault waits (make it longer than the client's timeout).
+    fault_delay: float = 1.0
+    fault_mix: tuple[Fault, ...] = RANDOM_FAULTS
+    fault_rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
+    #: Random faults served so far, by ``Fault.label``.
+    random_served: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
         """Forget every order, listing, token, fault and record (credentials stay)."""
@@ -105,6 +133,8 @@ class SandboxState:
             self.refresh_token_revoked = False
             self.token_grants = 0
             self.token_lifetime = 7200
+            self.fault_rate = 0.0
+            self.random_served.clear()
 
     # ------------------------------------------------------------------------------------------
     # Seeding (eBay shapes or canonical models)
@@ -252,12 +282,31 @@ class SandboxState:
             self.faults.append(fault)
         return fault
 
+    def randomize_faults(self, rate: float, seed: int = 0, *, delay: float = 1.0,
+                         mix: tuple[Fault, ...] = RANDOM_FAULTS) -> None:
+        """From now on answer a share ``rate`` of requests with a fault drawn from ``mix``
+        (seeded: the same seed and the same requests give the same faults); 0 turns it off.
+
+        Injected faults (``inject``) still come first.
+        """
+        with self.lock:
+            self.fault_rate = rate
+            self.fault_delay = delay
+            self.fault_mix = mix
+            self.fault_rng = random.Random(seed)
+
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.matches(method, path):
                     fault.times -= 1
                     return fault
+            if self.fault_rate > 0 and self.fault_rng.random() < self.fault_rate:
+                fault = replace(self.fault_rng.choice(self.fault_mix))
+                if fault.kind == "delay":
+                    fault.seconds = self.fault_delay
+                self.random_served[fault.label] += 1
+                return fault
         return None
 
     def _shipment_href(self, order_id: str, fulfillment_id: str) -> str:

@@ -5,7 +5,8 @@ and validated against the official schema (errors in the real API's shape, HTTP 
 are coerced by graphql-core, the requested cost is taken from a leaky bucket (``THROTTLED`` when
 it is short, ``MAX_COST_EXCEEDED`` above 1,000 points) and every answer carries
 ``extensions.cost``. Faults queued on the state (``fail_next``, ``malformed_next``,
-``delay_next``) are served before or after the request runs.
+``delay_next``), or drawn at random (``randomize_faults``), are served before or after the
+request runs.
 """
 
 from __future__ import annotations
@@ -86,7 +87,23 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     return app
 
 
+class DroppedConnection(Response):
+    """Starts a 200 answer, sends part of its body and returns: the server then closes the
+    connection mid-answer, which the client sees as a reset."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", b"4096")]})
+        await send({"type": "http.response.body", "body": b'{"data": {', "more_body": True})
+
+
 def _fault_response(fault: Fault) -> Response:
+    if fault.kind == "reset":
+        return DroppedConnection()
     if fault.kind == "malformed":
         return Response('{"data": {"orders": {"nodes": [', status_code=200,
                         media_type="application/json")

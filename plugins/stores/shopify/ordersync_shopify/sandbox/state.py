@@ -12,12 +12,13 @@ methods) and read what the plugin did through ``orders`` and ``requests``.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -209,17 +210,39 @@ class Fault:
 
     ``kind``: ``status`` answers ``status`` (with ``Retry-After`` when ``retry_after`` is set);
     ``malformed`` answers 200 with a body that is not JSON; ``delay`` waits ``delay`` seconds
-    before answering. ``after_processing`` runs the request first (a lost answer: the change
-    happened, the client does not know).
+    before answering; ``reset`` starts a 200 answer and drops the connection mid-body.
+    ``after_processing`` runs the request first (a lost answer: the change happened, the client
+    does not know).
     """
 
-    kind: Literal["status", "malformed", "delay"]
+    kind: Literal["status", "malformed", "delay", "reset"]
     status: int = 500
     retry_after: float | None = None
     delay: float = 0.0
     after_processing: bool = False
     operation: str | None = None
     times: int = 1
+
+    @property
+    def label(self) -> str:
+        """``status 429``, ``reset after``, ...: how ``SandboxState.random_served`` counts it."""
+        what = f"status {self.status}" if self.kind == "status" else self.kind
+        return f"{what} after" if self.after_processing else what
+
+
+#: What a random fault (``SandboxState.randomize_faults``) is drawn from, equally likely: the
+#: ways the Admin API fails, before the request ran and after it (a lost answer). The delay's
+#: length is set by ``randomize_faults``.
+RANDOM_FAULTS: tuple[Fault, ...] = (
+    Fault("status", status=429, retry_after=0.05),
+    Fault("status", status=500),
+    Fault("status", status=503, after_processing=True),
+    Fault("delay"),
+    Fault("reset"),
+    Fault("reset", after_processing=True),
+    Fault("malformed"),
+    Fault("malformed", after_processing=True),
+)
 
 
 @dataclass
@@ -303,6 +326,13 @@ class SandboxState:
         self.refunds: dict[int, Refund] = {}
         self.adjustments: dict[int, dict[str, Any]] = {}
         self.faults: deque[Fault] = deque()
+        #: Share of requests (0 to 1) that get a random fault when no queued one matches.
+        self.fault_rate = 0.0
+        self.fault_delay = 1.0
+        self.fault_mix: tuple[Fault, ...] = RANDOM_FAULTS
+        self.fault_rng = random.Random(0)
+        #: Random faults served so far, by ``Fault.label``.
+        self.random_served: Counter[str] = Counter()
         self.requests: list[Received] = []
         self._next = 1000
         self._order_number = 1000
@@ -440,6 +470,19 @@ class SandboxState:
         """Wait ``seconds`` before processing the next matching requests (client timeouts)."""
         self.inject(Fault("delay", delay=seconds, times=times, operation=operation))
 
+    def randomize_faults(self, rate: float, seed: int = 0, *, delay: float = 1.0,
+                         mix: tuple[Fault, ...] = RANDOM_FAULTS) -> None:
+        """From now on answer a share ``rate`` of requests with a fault drawn from ``mix``
+        (seeded: the same seed and the same requests give the same faults); 0 turns it off.
+
+        Queued faults (``inject``, ``fail_next``, ...) still come first.
+        """
+        with self.lock:
+            self.fault_rate = rate
+            self.fault_delay = delay
+            self.fault_mix = mix
+            self.fault_rng = random.Random(seed)
+
     def take_fault(self, operation: str | None) -> Fault | None:
         with self.lock:
             for fault in self.faults:
@@ -448,6 +491,12 @@ class SandboxState:
                     if fault.times <= 0:
                         self.faults.remove(fault)
                     return fault
+            if self.fault_rate > 0 and self.fault_rng.random() < self.fault_rate:
+                fault = replace(self.fault_rng.choice(self.fault_mix))
+                if fault.kind == "delay":
+                    fault.delay = self.fault_delay
+                self.random_served[fault.label] += 1
+                return fault
             return None
 
     def set_bucket(self, maximum_available: float, restore_rate: float) -> None:
