@@ -246,9 +246,11 @@ class EbayChannel(Channel):
             "shippingCarrierCode": code,
             "trackingNumber": tracking,
         }
+        # Not replayed blindly: a timed-out POST may still land, and a second one would then be
+        # refused (409). The caller's next attempt looks at the shipments first (above).
         await self.http.request(
             "POST", f"{ORDERS}/{quote(order.id, safe='')}/shipping_fulfillment",
-            json=body, operation=operation,
+            json=body, operation=operation, idempotent=False,
         )
 
     # ---------------------------------------------------------------------------------------------
