@@ -81,9 +81,12 @@ class Install:
     def config(self) -> Path:
         return self.root / "ordersync.yaml"
 
-    def configure(self, channels: dict[str, dict[str, Any]], *, store_type: str = "file",
+    def configure(self, channels: dict[str, dict[str, Any]], *,
                   store: dict[str, Any] | None = None, **daemon: Any) -> None:
-        """Write ``ordersync.yaml``; each channel gets ``channels/<name>`` and imports orders."""
+        """Write ``ordersync.yaml``; each channel gets ``channels/<name>`` and imports orders.
+
+        The main store is the ``file`` store in ``store/`` unless ``store`` gives its section.
+        """
         sections = {}
         for name, extra in channels.items():
             folder = self.root / "channels" / name
@@ -96,7 +99,7 @@ class Install:
                               **extra}
         data = {
             "database": "sqlite:///state.db",
-            "main_store": {"type": store_type, "path": "store", **(store or {})},
+            "main_store": store or {"type": "file", "path": "store"},
             "channels": sections,
             "daemon": {"reconcile_interval": "1h", **daemon},
         }

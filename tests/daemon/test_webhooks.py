@@ -45,7 +45,7 @@ def test_webhook_deliveries_import_each_order_once_and_refuse_forgeries(
     install.configure(
         {"hooks": {"type": "hookfile", "webhook_secret": "${HOOK_SECRET}", "poll_interval": "1h"},
          "plain": {"poll_interval": "1h"}},
-        store_type="hookfile", store={"webhook_secret": "${STORE_HOOK_SECRET}"})
+        store={"type": "hookfile", "path": "store", "webhook_secret": "${STORE_HOOK_SECRET}"})
     install.link("hooks", "L-100", "V-MUG")
     daemon = install.start()
     daemons.append(daemon)
