@@ -241,7 +241,7 @@ class Scheduler:
             return True
         _, pending = await asyncio.wait(self._tasks, timeout=timeout)
         for task in pending:
-            log.warning("stopping: %s is still busy with %s after %.0fs; interrupting it",
+            log.warning("stopping: %s is still busy with %s after %gs; interrupting it",
                         task.get_name(), self._busy_with(task.get_name()), timeout)
             task.cancel()
         if pending:
@@ -273,7 +273,10 @@ class Scheduler:
             if not source.jobs and not due:
                 continue
             async with self._semaphore(source):
-                while source.jobs and not self._stopping.is_set():
+                # Only the jobs queued by now: a flood of webhooks must not keep the pass out.
+                for _ in range(len(source.jobs)):
+                    if self._stopping.is_set():
+                        break
                     job = source.jobs.popleft()
                     async with self.gate.hold(job.exclusive or self.serial):
                         await self._run_job(source, job)
