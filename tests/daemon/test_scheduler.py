@@ -1,12 +1,16 @@
 """The scheduler's rules: backoff grows with failures, jittered and capped; the ledger gate lets
-channel work share it and keeps the store pass alone; a failing source does not hold others up."""
+channel work share it and keeps the store pass alone; sources of one platform type work at most
+two at a time."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from ordersync.daemon.scheduler import Gate, backoff_delay
+from ordersync.daemon.metrics import DaemonMetrics
+from ordersync.daemon.scheduler import Gate, Scheduler, backoff_delay
+
+from tests.daemon.harness import Install
 
 
 def test_backoff_is_the_interval_without_failures() -> None:
@@ -84,3 +88,25 @@ async def test_a_cancelled_waiter_does_not_block_the_gate() -> None:
 async def _hold(gate: Gate, exclusive: bool) -> None:
     async with gate.hold(exclusive):
         pass
+
+
+async def test_at_most_two_channels_of_one_platform_type_work_at_once(install: Install) -> None:
+    install.env.update(HOOK_SECRET="canary-scheduler-93d1")
+    names = ["one", "two", "three"]
+    install.configure({name: {"type": "hookfile", "webhook_secret": "${HOOK_SECRET}"}
+                       for name in names})
+    for name in names:
+        (install.channel(name) / "slow").write_text("0.3")
+    async with install.runtime() as runtime:
+        metrics = DaemonMetrics(runtime.engine, runtime.settings.channels)
+        scheduler = Scheduler(runtime, metrics, reconcile_interval=3600)
+        running = asyncio.create_task(scheduler.run())
+        busy: list[int] = []
+        for _ in range(60):
+            status = scheduler.status()
+            busy.append(sum(1 for name in names if status[name]["running"] == "sync pass"))
+            await asyncio.sleep(0.02)
+        assert await scheduler.stop(5.0)
+        await running
+    assert max(busy) == 2
+    assert sum(scheduler.sources[name].passes for name in names) >= 3
