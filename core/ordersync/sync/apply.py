@@ -259,8 +259,9 @@ async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStat
                 continue
             log.warning("stock push to %s listing %s failed: %s",
                         link.channel, link.listing_id, problem)
-            reason = (f"listing {link.listing_id} (linked to store variant "
-                      f"{link.store_variant_id}) could not be updated: {problem}")
+            reason = runtime.settings.scrub(
+                f"listing {link.listing_id} (linked to store variant "
+                f"{link.store_variant_id}) could not be updated: {problem}")
             records.mark_error(session, link.channel, reason)
             stats.in_error[link.channel] = reason
         for effect in pushes:
@@ -309,6 +310,7 @@ async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> None
 
 
 def _fail(runtime: Runtime, effect: Effect, error: str, final: bool, fatal: bool = False) -> None:
+    error = runtime.settings.scrub(error)  # stored on the order and shown by `orders show`
     log.warning("effect %s failed%s: %s", effect.key, "" if final else " (will retry)", error)
     with session_scope(runtime.engine) as session:
         row = session.get(Effect, effect.id)

@@ -296,10 +296,12 @@ def _record_bad_payload(session: Any, runtime: Runtime, name: str, failure: Orde
 
 def _channel_failed(runtime: Runtime, name: str, exc: PlatformError) -> None:
     with session_scope(runtime.engine) as session:
-        records.mark_error(session, name, str(exc))
+        # A platform's error text may quote a credential: it is stored and shown by `status`.
+        error = runtime.settings.scrub(str(exc))
+        records.mark_error(session, name, error)
         if isinstance(exc, FatalPlatformError):
             record_alert(session, Alert(kind=AlertKind.CHANNEL_ERROR, channel=name,
-                                        reason=str(exc)))
+                                        reason=error))
 
 
 async def _deliver_alerts(runtime: Runtime) -> None:
