@@ -308,9 +308,12 @@ class EbayChannel(Channel):
             # An offer with its own availableQuantity would keep showing the old number.
             request["offers"] = [{"offerId": offer.offer_id, "availableQuantity": quantity}
                                  for offer in offers[:MAX_OFFERS_PER_UPDATE]]
+        # Not replayed at once: a timed-out write may still land, and if it landed after a
+        # newer quantity it would undo it. The caller pushes again later, from the store's
+        # quantity of that moment.
         response = await self.http.request(
             "POST", BULK_PRICE_QUANTITY, json={"requests": [request]}, operation=operation,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json"}, idempotent=False,
         )
         result = self._parse(p.BulkPriceQuantityResponse, self._json(response, operation),
                              operation)

@@ -202,4 +202,5 @@ def _record(
     sandbox.requests.append(Received(
         operation_name=operation_name, query=query, variables=variables, status=200,
         errors=list(payload.get("errors") or []),
+        cost=(payload.get("extensions") or {}).get("cost"),
     ))

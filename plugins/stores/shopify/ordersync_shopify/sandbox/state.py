@@ -254,6 +254,8 @@ class Received:
     variables: dict[str, Any]
     status: int
     errors: list[dict[str, Any]]
+    #: The answer's ``extensions.cost`` (requested and actual cost, throttle status).
+    cost: dict[str, Any] | None = None
 
 
 class CostBucket:
