@@ -1,4 +1,4 @@
-"""``ordersync demo``: a whole sync against sandbox platforms, shown step by step.
+"""``ordersync demo``: the daemon against sandbox platforms, shown step by step.
 
 The scenario exercises the options: linked and unlinked lines, an unpaid order, VAT-inclusive
 prices with a custom tax rate, a cancellation after import, a shipment on the channel and one
@@ -7,6 +7,7 @@ the seller makes in the store. Everything runs on loopback or in a work folder, 
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from typing import Any
 import yaml
 
 from ordersync.config import load_config
+from ordersync.daemon.metrics import DaemonMetrics
+from ordersync.daemon.scheduler import Scheduler
 from ordersync.models import (
     Address,
     Buyer,
@@ -34,7 +37,6 @@ from ordersync.sandbox import ChannelSandbox, StoreSandbox
 from ordersync.state.db import session_scope
 from ordersync.state.tables import OrderRecord
 from ordersync.sync.links import auto_link
-from ordersync.sync.passes import sync_once
 from ordersync.sync.records import get_record
 from ordersync.sync.runtime import Runtime
 
@@ -121,6 +123,18 @@ def _pick(registry: Registry, kind: str, preferred: tuple[str, ...], wanted: str
     raise LookupError(msg)
 
 
+async def _passes(daemon: Scheduler, count: int, timeout: float = 60.0) -> None:
+    """Wait until every source of the daemon has run ``count`` more passes."""
+    start = {key: source.passes for key, source in daemon.sources.items()}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while any(source.passes < start[key] + count for key, source in daemon.sources.items()):
+        if loop.time() > deadline:
+            msg = f"the daemon did not finish {count} pass(es) within {timeout:.0f}s"
+            raise TimeoutError(msg)
+        await asyncio.sleep(0.05)
+
+
 def demo_config(channel: ChannelSandbox, store: StoreSandbox) -> dict[str, Any]:
     return {
         "database": "sqlite:///ordersync.db",
@@ -194,21 +208,28 @@ async def _run(workdir: Path, registry: Registry, channel_sb: ChannelSandbox,
     async with Runtime.open(settings, registry) as runtime:
         step("linking listings to store variants by SKU")
         await auto_link(runtime)
-        step("sync pass 1: import, skip the unpaid order, hold the unlinked one")
-        await sync_once(runtime)
-        step("the buyer cancels order 4; the channel ships order 5; the seller ships order 1")
-        for order in scenario.afterwards(placed):
-            await channel_sb.seed_order(order)
-        with session_scope(runtime.engine, read_only=True) as session:
-            first = get_record(session, CHANNEL, placed[0].id)
-            store_id = first.store_order_id if first is not None else None
-        if store_id:
-            await store_sb.ship(store_id, Fulfillment(
-                tracking_number="1Z999AA10123456784", carrier="UPS", line_ids=[],
-                shipped_at=datetime.now(UTC)))
-        step("sync pass 2: cancel and restock, carry tracking both ways, push stock")
-        await sync_once(runtime)
-        await sync_once(runtime)
+        daemon = Scheduler(runtime, DaemonMetrics(runtime.engine, runtime.settings.channels),
+                           reconcile_interval=3600)
+        running = asyncio.create_task(daemon.run())
+        try:
+            step("daemon running: import, skip the unpaid order, hold the unlinked one")
+            await _passes(daemon, 1)
+            step("the buyer cancels order 4; the channel ships order 5; the seller ships "
+                 "order 1")
+            for order in scenario.afterwards(placed):
+                await channel_sb.seed_order(order)
+            with session_scope(runtime.engine, read_only=True) as session:
+                first = get_record(session, CHANNEL, placed[0].id)
+                store_id = first.store_order_id if first is not None else None
+            if store_id:
+                await store_sb.ship(store_id, Fulfillment(
+                    tracking_number="1Z999AA10123456784", carrier="UPS", line_ids=[],
+                    shipped_at=datetime.now(UTC)))
+            step("daemon: cancel and restock, carry tracking both ways, push stock")
+            await _passes(daemon, 2)
+        finally:
+            await daemon.stop(timeout=10)
+            await running
 
         with session_scope(runtime.engine, read_only=True) as session:
             from sqlmodel import col, select
