@@ -19,9 +19,15 @@ def test_file_plugins_register_sandboxes_through_the_hook() -> None:
     assert ("store", "file") in registry.sandboxes
 
 
-async def test_demo_on_file_sandboxes_imports_cancels_restocks_and_tracks(tmp_path: Path) -> None:
-    result = await run_demo(tmp_path / "demo", load_plugins(), channel_type="file",
-                            store_type="file")
+@pytest.mark.parametrize(("channel_type", "store_type"), [
+    ("file", "file"),
+    ("ebay", "shopify"),  # spec-validating fakes over real HTTP on loopback
+])
+async def test_demo_imports_cancels_restocks_and_tracks_both_ways(
+    tmp_path: Path, channel_type: str, store_type: str
+) -> None:
+    result = await run_demo(tmp_path / "demo", load_plugins(), channel_type=channel_type,
+                            store_type=store_type)
     states = {row["order_id"]: row["state"] for row in result.orders}
     assert states == {
         "26-00001-00001": "imported",
@@ -32,6 +38,7 @@ async def test_demo_on_file_sandboxes_imports_cancels_restocks_and_tracks(tmp_pa
     }
     by_sku = {row["sku"]: (row["store"], row["listing"]) for row in result.stock}
     assert by_sku == {"MUG-RED": (8, 8), "MUG-BLUE": (5, 5), "TEE-M": (6, 6)}
+    # the seller's shipment in the store reached the channel
     assert result.tracking["26-00001-00001"] == ["1Z999AA10123456784"]
     store = {o["reference"]: o for o in result.store_orders}
     assert store["ordersync:demo-channel:26-00005-00001"]["fulfillments"] == ["RM123456785GB"]
