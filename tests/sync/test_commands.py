@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from ordersync.models import ChannelOrder
 
 from tests.sync.conftest import World, channel_section
@@ -201,8 +200,6 @@ async def test_status_json_from_the_command_line(world: World) -> None:
     assert {info["state"] for info in status.values()} == {"active"}
 
 
-@pytest.mark.xfail(strict=True, reason="sync --dry-run opens the Runtime with migrations on, "
-                   "which creates and migrates the state database (cli/sync_cmd.py, runtime.py)")
 async def test_dry_run_on_a_first_run_does_not_even_create_the_state_database(
     world: World,
 ) -> None:

@@ -96,12 +96,14 @@ class App:
             fail_config(self.config_path, exc)
 
 
-def run_async(app: App, work: Callable[[Runtime], Awaitable[T]]) -> T:
+def run_async(
+    app: App, work: Callable[[Runtime], Awaitable[T]], *, database: str | None = None
+) -> T:
     """Open the runtime (database + configured platforms), run ``work`` on it, close it."""
     from ordersync.sync.runtime import Runtime
 
     async def main() -> T:
-        async with Runtime.open(app.settings, app.registry) as runtime:
+        async with Runtime.open(app.settings, app.registry, database=database) as runtime:
             return await work(runtime)
 
     try:

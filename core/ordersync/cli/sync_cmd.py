@@ -79,7 +79,14 @@ def sync(app: App, once: bool, backfill: bool, since: datetime | None, channels:
     async def work(runtime: Runtime) -> list[PassResult]:
         return await sync_once(runtime, list(channels) or None, dry_run=dry_run)
 
-    results = run_async(app, work)
+    database = None
+    if dry_run:
+        from ordersync.state.db import sqlite_path
+
+        state_file = sqlite_path(app.settings.database)
+        if state_file is not None and not state_file.exists():
+            database = "sqlite://"  # no state to read yet, and a dry run creates nothing
+    results = run_async(app, work, database=database)
     say = _echo(app)
     for result in results:
         for row in result.decisions:

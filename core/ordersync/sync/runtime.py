@@ -33,10 +33,15 @@ class Runtime:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, settings: Settings, registry: Registry, *, migrate: bool = True
+        cls, settings: Settings, registry: Registry, *, migrate: bool = True,
+        database: str | None = None,
     ) -> AsyncIterator[Runtime]:
-        """Open the database (upgrading its schema) and instantiate every configured platform."""
-        engine = make_engine(settings.database)
+        """Open the database (upgrading its schema) and instantiate every configured platform.
+
+        ``database`` overrides ``settings.database`` (a dry run with no state yet uses an
+        in-memory one, so that it creates nothing).
+        """
+        engine = make_engine(database or settings.database)
         if migrate:
             upgrade(engine)
         tokens = DbTokenStore(engine)
