@@ -256,3 +256,8 @@ class StoreOrder(_Model):
     status: StoreOrderStatus = StoreOrderStatus.OPEN
     lines: list[StoreOrderLine] = Field(default_factory=list)
     fulfillments: list[Fulfillment] = Field(default_factory=list)
+    refund_references: list[str] = Field(
+        default_factory=list,
+        description="The references of the refunds made with one (Store.refund_lines), in the "
+        "order they were made",
+    )

@@ -250,9 +250,20 @@ class Store(_PlatformType):
 
     @abstractmethod
     async def refund_lines(
-        self, order: StoreOrder, quantities: dict[str, int], restock: bool
+        self, order: StoreOrder, quantities: dict[str, int], restock: bool,
+        reference: str | None = None,
     ) -> None:
-        """Refund ``quantities`` (store line id -> quantity), restocking them when asked."""
+        """Refund ``quantities`` (store line id -> quantity), restocking them when asked.
+
+        ``reference`` (the effect-ledger key of the refund, e.g. ``refund:ebay-uk:12-3:0``) is
+        recorded with the refund, and :meth:`get_order` lists it in
+        :attr:`StoreOrder.refund_references` from then on: a refund a crash left unrecorded
+        is recognised instead of made twice. A store should also refuse to refund a reference
+        it already shows (answer as if done). None: an anonymous refund.
+
+        The ``reference`` argument was added after the first release; the core still calls a
+        plugin whose ``refund_lines`` lacks it, without a reference (and without the re-check).
+        """
 
     @abstractmethod
     async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:

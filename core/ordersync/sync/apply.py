@@ -8,7 +8,10 @@ transaction that marks it done, so that no push is lost either.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import os
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +21,7 @@ from sqlmodel import Session
 from ordersync.engine import EffectKind, EffectSpec
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft
-from ordersync.platform import Alert, AlertKind
+from ordersync.platform import Alert, AlertKind, Store
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, ListingLink, RecordState
 from ordersync.sync import ledger, records
@@ -30,6 +33,12 @@ log = logging.getLogger("ordersync.apply")
 PUSH_STOCK = "push_stock"
 #: Retriable failures of one effect before it is parked as failed (``orders retry`` revives it).
 MAX_ATTEMPTS = 8
+#: A test hook, never set in production: ``<effect kind>:after_platform`` (e.g.
+#: ``refund:after_platform``, ``push_stock:after_platform``) makes the process SIGKILL itself
+#: right after the platform call of the first effect of that kind and before the ledger marks
+#: it done: the crash window that every applier's re-check exists for. Used by
+#: tests/reliability/test_crash_points.py; see docs/crash-safety.md.
+CRASH_AT_VARIABLE = "ORDERSYNC_TEST_CRASH_AT"
 
 
 @dataclass
@@ -86,9 +95,23 @@ async def _refund(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> 
     order = await _store_order(runtime, payload["store_order_id"])
     quantities = {str(k): int(v) for k, v in payload.get("quantities", {}).items()}
     restock = bool(payload.get("restock"))
-    await runtime.store.refund_lines(order, quantities, restock)
     moved = _variants(order, list(payload.get("restock_quantities", {}))) if restock else []
+    if effect.key in order.refund_references:  # refunded before a crash: heal, never twice
+        log.info("store order %s already shows refund %s", order.id, effect.key)
+        # The crash may also have lost the stock push that follows; pushing again is safe.
+        return Applied(store_order=order, moved_variants=moved)
+    if _takes_reference(runtime.store):
+        await runtime.store.refund_lines(order, quantities, restock, reference=effect.key)
+    else:
+        await runtime.store.refund_lines(order, quantities, restock)
     return Applied(store_order=order, moved_variants=moved)
+
+
+def _takes_reference(store: Store) -> bool:
+    """Whether the store's ``refund_lines`` takes ``reference`` (plugins written before the
+    argument was added do not, and still work, without the re-check)."""
+    parameters = inspect.signature(store.refund_lines).parameters.values()
+    return any(p.name == "reference" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
 async def _store_fulfil(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
@@ -251,6 +274,7 @@ async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStat
         again = {link.store_variant_id for link, problem in failures
                  if isinstance(problem, RetriableError)}
         error = None
+    _crash_point(PUSH_STOCK)
     with session_scope(runtime.engine) as session:
         for link, problem in failures:
             if isinstance(problem, RetriableError):
@@ -301,6 +325,7 @@ async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> None
         if fatal:
             stats.in_error[effect.channel] = str(exc)
         return
+    _crash_point(effect.kind)
     with session_scope(runtime.engine) as session:
         row = session.get(Effect, effect.id)
         assert row is not None
@@ -335,3 +360,14 @@ def _fail(runtime: Runtime, effect: Effect, error: str, final: bool, fatal: bool
     if fatal:
         with session_scope(runtime.engine) as session:
             records.mark_error(session, effect.channel, error)
+
+
+def _crash_point(kind: str) -> None:
+    """The test hook of :data:`CRASH_AT_VARIABLE`; does nothing unless it names ``kind``."""
+    wanted = os.environ.get(CRASH_AT_VARIABLE)
+    if not wanted or wanted != f"{kind}:after_platform":
+        return
+    log.warning("%s=%s: killing this process (a test hook)", CRASH_AT_VARIABLE, wanted)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
