@@ -8,7 +8,6 @@ import sqlite3
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from ordersync.models import Fulfillment, Refund, StoreOrderDraft
 from ordersync.state.db import session_scope
 from ordersync.state.tables import ChannelState
@@ -209,9 +208,6 @@ async def test_an_order_cancelled_after_its_interrupted_import_reached_the_store
     assert (await world.orders())["A-1"]["state"] == "cancelled"
 
 
-@pytest.mark.xfail(strict=True, reason="Store.refund_lines takes no idempotency reference and "
-                   "StoreOrder does not show refunded quantities, so the refund applier cannot "
-                   "re-check a refund a crash left unrecorded (platform.py/models.py contract)")
 async def test_a_crash_after_the_store_refunded_does_not_refund_twice(world: World) -> None:
     seed_shop(world)
     await link_all(world)
@@ -225,10 +221,15 @@ async def test_a_crash_after_the_store_refunded_does_not_refund_twice(world: Wor
         await process_order(runtime, "shop-a", refunded)
         store_order = await runtime.store.get_order("1001")
         assert store_order is not None
-        await runtime.store.refund_lines(store_order, {"1001-1": 1}, restock=True)
+        # What the refund applier sends: the effect's key is the refund's reference.
+        await runtime.store.refund_lines(store_order, {"1001-1": 1}, restock=True,
+                                         reference="refund:shop-a:A-1:0")
     assert world.stock()[MUG] == 9
 
     await world.sync()
 
     assert world.stock()[MUG] == 9
-    assert world.store_order("shop-a", "A-1")["lines"][0]["refunded_quantity"] == 1
+    store_order = world.store_order("shop-a", "A-1")
+    assert store_order["lines"][0]["refunded_quantity"] == 1
+    assert [refund["reference"] for refund in store_order["refunds"]] == ["refund:shop-a:A-1:0"]
+    assert world.listing_quantities("shop-a")["L-100"] == 9  # the push the crash lost is made

@@ -318,6 +318,35 @@ class StoreConformance(Conformance):
         assert await store_harness.stock(a.variant_id) == 8
         assert await store_harness.stock(b.variant_id) == 7
 
+    async def test_refund_reference_is_shown_on_the_order(
+        self, store_harness: StoreHarness
+    ) -> None:
+        a, _, order, draft = await self.two_line_order(store_harness)
+        line_a = line_for(order, draft.lines[0])
+        reference = f"refund:conformance:{draft.channel_order_id}:0"
+        before = await store_harness.store.get_order(order.id)
+        assert before is not None and before.refund_references == []
+        await store_harness.store.refund_lines(order, {line_a.id: 1}, restock=True,
+                                               reference=reference)
+        read = await store_harness.store.get_order(order.id)
+        assert read is not None and read.refund_references == [reference]
+        assert await store_harness.stock(a.variant_id) == 9
+
+    async def test_refund_with_a_reference_already_shown_is_not_made_again(
+        self, store_harness: StoreHarness
+    ) -> None:
+        a, _, order, draft = await self.two_line_order(store_harness)
+        line_a = line_for(order, draft.lines[0])
+        first = f"refund:conformance:{draft.channel_order_id}:0"
+        second = f"refund:conformance:{draft.channel_order_id}:1"
+        for reference in (first, first, second):
+            await store_harness.store.refund_lines(order, {line_a.id: 1}, restock=True,
+                                                   reference=reference)
+        read = await store_harness.store.get_order(order.id)
+        assert read is not None and read.refund_references == [first, second]
+        assert read.status == StoreOrderStatus.PARTIALLY_REFUNDED
+        assert await store_harness.stock(a.variant_id) == 10
+
     # -- fulfillments ---------------------------------------------------------------------------
 
     async def test_fulfillment_round_trips(self, store_harness: StoreHarness) -> None:

@@ -4,7 +4,8 @@ The folder (a public format, see ``docs/file-platforms.md``)::
 
     products.json              [{"product_id", "variant_id", "sku", "title", "price", "quantity"}]
     orders/<store order id>.json  each store order: the draft's fields plus "id", "number",
-                               "status", "fulfillments", and per line its store "id" and what was
+                               "status", "fulfillments", "refunds" (each with the reference it
+                               was made with), and per line its store "id" and what was
                                refunded and restocked
 
 Store order ids are sequential (1001, 1002, ...). The number is the draft's ``number`` when set
@@ -87,7 +88,7 @@ def to_store_order(raw: dict[str, Any]) -> StoreOrder:
         return StoreOrder(
             id=str(raw["id"]), number=_id(raw.get("number")), reference=raw.get("reference"),
             status=StoreOrderStatus(raw.get("status") or "open"), lines=lines,
-            fulfillments=fulfillments,
+            fulfillments=fulfillments, refund_references=_refund_references(raw),
         )
     except KeyError as exc:
         msg = f"missing {exc.args[0]!r}"
@@ -95,6 +96,11 @@ def to_store_order(raw: dict[str, Any]) -> StoreOrder:
     except (TypeError, AttributeError, ArithmeticError, ValidationError) as exc:
         msg = f"not a store order: {exc}"
         raise ValueError(msg) from exc
+
+
+def _refund_references(raw: dict[str, Any]) -> list[str]:
+    return [str(refund["reference"]) for refund in raw.get("refunds") or []
+            if isinstance(refund, dict) and refund.get("reference")]
 
 
 def to_product(entry: Any) -> StoreProduct:
@@ -150,9 +156,10 @@ class FileStore(Store):
         await asyncio.to_thread(self._cancel_order, order.id, restock_line_ids)
 
     async def refund_lines(
-        self, order: StoreOrder, quantities: dict[str, int], restock: bool
+        self, order: StoreOrder, quantities: dict[str, int], restock: bool,
+        reference: str | None = None,
     ) -> None:
-        await asyncio.to_thread(self._refund_lines, order.id, quantities, restock)
+        await asyncio.to_thread(self._refund_lines, order.id, quantities, restock, reference)
 
     async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:
         await asyncio.to_thread(self._create_fulfillment, order.id, fulfillment)
@@ -329,10 +336,15 @@ class FileStore(Store):
             if moved:
                 transaction.write(self.folder.products_path, products)
 
-    def _refund_lines(self, store_order_id: str, quantities: dict[str, int], restock: bool) -> None:
+    def _refund_lines(
+        self, store_order_id: str, quantities: dict[str, int], restock: bool,
+        reference: str | None,
+    ) -> None:
         operation = "refund lines"
         with self.folder.transaction() as transaction:
             path, raw = self._open_order(store_order_id, operation)
+            if reference is not None and reference in _refund_references(raw):
+                return  # made before (a retry, or another process): never refund twice
             products = self.folder.load_products(operation)
             moved = False
             for line_id, quantity in quantities.items():
@@ -354,7 +366,11 @@ class FileStore(Store):
                                  else StoreOrderStatus.PARTIALLY_REFUNDED).value
             now = _now()
             refunds = raw.setdefault("refunds", [])
-            refunds.append({"quantities": dict(quantities), "restock": restock, "created_at": now})
+            refund: dict[str, Any] = {"quantities": dict(quantities), "restock": restock,
+                                      "created_at": now}
+            if reference is not None:
+                refund["reference"] = reference
+            refunds.append(refund)
             raw["updated_at"] = now
             transaction.write(path, raw)
             if moved:
