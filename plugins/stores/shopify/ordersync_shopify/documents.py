@@ -73,6 +73,7 @@ fragment OrderFields on Order {
     trackingInfo(first: 2) { number company }
     fulfillmentLineItems(first: 30) { nodes { quantity lineItem { id } } }
   }
+  refunds { note }
 }
 """
     + _LINE_FIELDS
@@ -86,7 +87,7 @@ query GetOrder($id: ID!) {
 }
 """
     + _ORDER_FIELDS,
-    cost=578,
+    cost=579,
 )
 
 ORDER_LINES = Document(

@@ -29,6 +29,21 @@ ORDERSYNC_TAG = "ordersync"
 METAFIELD_NAMESPACE = "ordersync"
 #: Fulfillment statuses that mean the goods did not ship.
 _VOID_FULFILLMENTS = frozenset({"CANCELLED", "ERROR", "FAILURE"})
+#: The note of a refund ordersync makes, followed by the refund's reference (its ledger key):
+#: the order's refunds are read back by note to tell whether a refund was made already.
+REFUND_NOTE = "Refunded on the sales channel; ordersync "
+
+
+def refund_note(reference: str) -> str:
+    """The ``note`` of the refund made with ``reference``."""
+    return f"{REFUND_NOTE}{reference}"
+
+
+def refund_references(node: dict[str, Any]) -> list[str]:
+    """The references of the refunds ordersync made on an ``Order`` node, oldest first."""
+    notes = [str(refund.get("note") or "") for refund in node.get("refunds") or []]
+    return [note[len(REFUND_NOTE):] for note in notes
+            if note.startswith(REFUND_NOTE) and len(note) > len(REFUND_NOTE)]
 
 
 def money(amount: Decimal, currency: str) -> dict[str, Any]:
@@ -185,6 +200,7 @@ def store_order(node: dict[str, Any], lines: list[dict[str, Any]] | None = None)
         status=_status(node, line_nodes),
         lines=[store_line(line) for line in line_nodes],
         fulfillments=_fulfillments(node.get("fulfillments") or []),
+        refund_references=refund_references(node),
     )
 
 

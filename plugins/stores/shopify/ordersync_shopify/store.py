@@ -39,6 +39,8 @@ from ordersync_shopify.client import (
 from ordersync_shopify.mapping import (
     ORDERSYNC_TAG,
     order_create_variables,
+    refund_note,
+    refund_references,
     search_value,
     store_order,
 )
@@ -221,14 +223,19 @@ class ShopifyStore(Store):
         raise_user_errors(payload, "orderCancel", operation, key="orderCancelUserErrors")
 
     async def refund_lines(
-        self, order: StoreOrder, quantities: dict[str, int], restock: bool
+        self, order: StoreOrder, quantities: dict[str, int], restock: bool,
+        reference: str | None = None,
     ) -> None:
+        """The refund's ``note`` carries ``reference``; the order's refunds are read back by it."""
         operation = f"refund lines of order {order.id}"
         node = await self._read_order(order.id)
         if node is None:
             raise RejectedError(PLATFORM, operation, "the order does not exist")
+        if reference is not None and reference in refund_references(node):
+            return  # made before (a retry after a lost answer, or a crash)
         lines = await self._all_lines(node, operation)
-        await self._refund(order.id, lines, quantities, restock=restock, operation=operation)
+        await self._refund(order.id, lines, quantities, restock=restock, operation=operation,
+                           reference=reference)
 
     async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:
         operation = f"add tracking {fulfillment.tracking_number} to order {order.id}"
@@ -420,7 +427,7 @@ class ShopifyStore(Store):
 
     async def _refund(
         self, order_id: str, lines: list[dict[str, Any]], quantities: dict[str, int],
-        *, restock: bool, operation: str,
+        *, restock: bool, operation: str, reference: str | None = None,
     ) -> None:
         by_id = {line["id"]: line for line in lines}
         location = await self._location() if restock else None
@@ -438,22 +445,28 @@ class ShopifyStore(Store):
             else:
                 item["restockType"] = "NO_RESTOCK"
             items.append(item)
-        variables = {"input": {"orderId": order_id, "refundLineItems": items, "notify": False}}
+        refund: dict[str, Any] = {"orderId": order_id, "refundLineItems": items, "notify": False}
+        if reference is not None:
+            refund["note"] = refund_note(reference)
+        variables = {"input": refund}
         before = {line["id"]: int(line["currentQuantity"]) for line in lines}
         try:
             data = await self.graphql.run(docs.REFUND_CREATE, variables, operation=operation)
         except RetriableError:
-            if await self._refund_applied(order_id, before, quantities):
+            if await self._refund_applied(order_id, before, quantities, reference):
                 return
             raise
         raise_user_errors(data.get("refundCreate"), "refundCreate", operation)
 
     async def _refund_applied(
-        self, order_id: str, before: dict[str, int], quantities: dict[str, int]
+        self, order_id: str, before: dict[str, int], quantities: dict[str, int],
+        reference: str | None,
     ) -> bool:
         node = await self._read_order(order_id)
         if node is None:
             return False
+        if reference is not None:
+            return reference in refund_references(node)
         lines = await self._all_lines(node, f"check refund of order {order_id}")
         now = {line["id"]: int(line["currentQuantity"]) for line in lines}
         return all(now.get(i) == before.get(i, 0) - q for i, q in quantities.items())

@@ -116,3 +116,20 @@ async def test_a_repeated_cursor_stops_paging_with_an_error(harness: ShopifyHarn
             _ = [p async for p in store.list_products()]
     finally:
         await store.aclose()
+
+
+async def test_a_refund_whose_answer_was_lost_is_found_by_its_reference_not_made_again(
+    harness: ShopifyHarness,
+) -> None:
+    mug = harness.state.seed_product("MUG-RED", quantity=10)["variant_id"]
+    order = await harness.store.create_order(make_draft(mug, linked_quantity=3))
+    harness.state.malformed_next(after_processing=True, operation="RefundLines")
+    await harness.store.refund_lines(order, {order.lines[0].id: 1}, restock=True,
+                                     reference="refund:ebay-uk:12-3:0")
+    await harness.store.refund_lines(order, {order.lines[0].id: 1}, restock=True,
+                                     reference="refund:ebay-uk:12-3:0")  # after a crash
+    [refund] = harness.state.refunds.values()
+    assert refund.note == "Refunded on the sales channel; ordersync refund:ebay-uk:12-3:0"
+    assert await harness.stock(mug) == 8
+    read = await harness.store.get_order(order.id)
+    assert read is not None and read.refund_references == ["refund:ebay-uk:12-3:0"]
