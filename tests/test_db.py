@@ -33,6 +33,7 @@ from sqlmodel import SQLModel, select
 
 TABLES = {
     "order_record", "listing_link", "channel_state", "effect", "alert", "webhook_event", "token",
+    "lease",
 }
 ORDERSYNC = Path(sys.executable).parent / "ordersync"
 
@@ -138,7 +139,7 @@ def test_relative_sqlite_paths_are_relative_to_the_config_folder(tmp_path: Path)
 def test_upgrade_creates_exactly_the_tables_of_the_models(engine: sa.Engine) -> None:
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
     assert set(sa.inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     assert {t.name for t in SQLModel.metadata.sorted_tables} >= TABLES
     assert tables.OrderRecord.__tablename__ == "order_record"
@@ -269,15 +270,15 @@ def test_db_upgrade_creates_the_database_beside_the_config(tmp_path: Path) -> No
     assert first.returncode == 0, first.stderr
     database = tmp_path / "etc" / "state" / "ordersync.db"
     assert database.exists()
-    assert "upgraded from empty to 0001" in first.stdout
+    assert "upgraded from empty to 0002" in first.stdout
 
     again = _ordersync("--config", str(config), "db", "upgrade", cwd=elsewhere)
     assert again.returncode == 0, again.stderr
-    assert "already at 0001" in again.stdout
+    assert "already at 0002" in again.stdout
 
     current = _ordersync("--config", str(config), "db", "current", cwd=elsewhere)
     assert current.returncode == 0, current.stderr
-    assert "at 0001 (up to date)" in current.stdout
+    assert "at 0002 (up to date)" in current.stdout
     assert list(elsewhere.iterdir()) == []
 
 

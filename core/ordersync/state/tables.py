@@ -128,6 +128,23 @@ class Effect(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_column=_ts())
 
 
+class Lease(SQLModel, table=True):
+    """Who runs one piece of shared work now (a channel's pass, the store pass, reconciliation).
+
+    Held by one worker (``holder``, ``hostname:pid:random``) until ``lease_until``, which the
+    holder extends while it works (heartbeats); once that time has passed, any worker may take
+    it over. ``next_run`` is when the work is next due, whoever runs it (see docs/scale-out.md).
+    """
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True)
+    holder: str | None = None
+    lease_until: datetime | None = Field(default=None, sa_column=_ts())
+    acquired_at: datetime | None = Field(default=None, sa_column=_ts())
+    next_run: datetime | None = Field(default=None, sa_column=_ts())
+
+
 class AlertRecord(SQLModel, table=True):
     """An alert, unique per (kind, channel, order, reason) so that each is sent once."""
 
