@@ -4,6 +4,11 @@ Every applier first re-checks the platform (is the order already there? the trac
 already uploaded?) so that a crash between "done on the platform" and "marked done here" never
 applies an effect twice. What an effect changes in stock queues a stock push, in the same
 transaction that marks it done, so that no push is lost either.
+
+Effects are claimed before they are applied (:func:`ledger.claim <ordersync.sync.ledger.claim>`)
+and the claims are kept alive by a heartbeat while they are applied, so that several workers
+(daemon processes sharing a database, ``sync --once`` beside the daemon) never apply one effect
+twice; only the claimant marks an effect done or failed.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, ListingLink, RecordState
 from ordersync.sync import ledger, records
 from ordersync.sync.alerts import record_alert
+from ordersync.sync.leases import Heartbeat, beat_interval
 from ordersync.sync.runtime import Runtime
 
 log = logging.getLogger("ordersync.apply")
@@ -33,6 +39,11 @@ log = logging.getLogger("ordersync.apply")
 PUSH_STOCK = "push_stock"
 #: Retriable failures of one effect before it is parked as failed (``orders retry`` revives it).
 MAX_ATTEMPTS = 8
+#: Effects (other than stock pushes) claimed at a time: few, so that workers sharing a backlog
+#: share it evenly, and a dead worker holds up little.
+CLAIM_BATCH = 10
+#: Stock pushes claimed at a time: many, since one push per variant serves them all.
+PUSH_BATCH = 500
 #: A test hook, never set in production: ``<effect kind>:after_platform`` (e.g.
 #: ``refund:after_platform``, ``push_stock:after_platform``) makes the process SIGKILL itself
 #: right after the platform call of the first effect of that kind and before the ledger marks
@@ -194,9 +205,9 @@ def adopt_store_order(runtime: Runtime, effect: Effect, store_order: StoreOrder)
     applied = Applied(store_order=store_order, moved_variants=list(draft.deduct_stock))
     with session_scope(runtime.engine) as session:
         row = session.get(Effect, effect.id)
-        assert row is not None
-        ledger.mark_done(session, row)
-        _after_done(session, runtime, row, applied)
+        # Done meanwhile by the worker that was applying it: what it means is recorded.
+        if row is not None and ledger.mark_done(session, row):
+            _after_done(session, runtime, row, applied)
 
 
 async def push_stock(
@@ -230,29 +241,87 @@ async def push_stock(
 async def apply_pending(
     runtime: Runtime, channel: str | None = None, rounds: int = 3
 ) -> ApplyStats:
-    """Apply pending effects (of one channel, or all) until none is left or ``rounds`` ran.
+    """Claim and apply pending effects (of one channel and the main store's stock pushes, or
+    all of them) until none is left to claim or ``rounds`` ran.
 
-    Later rounds apply what earlier ones caused (the stock push after a create); an effect
-    that failed is not tried again in the same call, so each pass counts as one attempt.
+    Each round applies what it can claim, :data:`CLAIM_BATCH` at a time, then the stock pushes
+    that caused (and any others). Effects another worker holds are left to it. An effect that
+    failed is not tried again in the same call, so each pass counts as one attempt.
     """
     stats = ApplyStats()
-    tried: set[int | None] = set()
+    # Still pending after this call tried them (to retry later, or held by another now).
+    tried: set[int] = set()
+    scope = None if channel is None else (channel, records.STORE_STATE_KEY)
     for _ in range(rounds):
-        with session_scope(runtime.engine, read_only=True) as session:
-            effects = ledger.pending(session, None)
-        mine = (channel, records.STORE_STATE_KEY)
-        effects = [e for e in effects
-                   if (channel is None or e.channel in mine) and e.id not in tried]
-        if not effects:
-            break
-        tried.update(e.id for e in effects)
-        pushes = [e for e in effects if e.kind == PUSH_STOCK]
-        for effect in effects:
-            if effect.kind != PUSH_STOCK:
-                await apply_one(runtime, effect, stats)
+        claimed_any = False
+        while batch := _claim(runtime, scope, tried, pushes=False):
+            claimed_any = True
+            await _apply_claimed(runtime, batch, stats, tried)
+        pushes = _claim(runtime, scope, tried, pushes=True)
         if pushes:
-            await _apply_pushes(runtime, pushes, stats)
+            claimed_any = True
+            await _apply_claimed(runtime, pushes, stats, tried)
+        if not claimed_any:
+            break
     return stats
+
+
+def _claim(
+    runtime: Runtime, scope: tuple[str, ...] | None, tried: set[int], *, pushes: bool
+) -> list[Effect]:
+    with session_scope(runtime.engine) as session:
+        return ledger.claim(session, runtime.worker_id, runtime.lease, channels=scope,
+                            pushes=pushes, exclude=tried,
+                            limit=PUSH_BATCH if pushes else CLAIM_BATCH)
+
+
+async def _apply_claimed(
+    runtime: Runtime, claimed: list[Effect], stats: ApplyStats, tried: set[int]
+) -> None:
+    """Apply effects this worker claimed, keeping their claims alive meanwhile.
+
+    A claim the heartbeat finds lost (this worker stalled past its lease and another took the
+    effect over) is not started; claims not started when the work is interrupted are given
+    back at once, while the one in flight keeps its lease until it runs out (its platform call
+    may still land, and whoever takes it over re-checks the platform first).
+    """
+    worker = runtime.worker_id
+    unstarted = {e.id for e in claimed if e.id is not None}
+    unsettled = set(unstarted)
+    lost: set[int] = set()
+
+    def beat() -> bool:
+        with session_scope(runtime.engine) as session:
+            held = ledger.extend(session, unsettled, worker, runtime.lease)
+        gone = unsettled - held
+        if gone - lost:
+            log.warning("claims on effect(s) %s ran out and were taken over",
+                        ", ".join(map(str, sorted(gone - lost))))
+        lost.update(gone)
+        return True
+
+    heartbeat = Heartbeat(runtime.engine, beat, beat_interval(runtime.lease), "effect claims")
+    try:
+        async with heartbeat:
+            if claimed[0].kind == PUSH_STOCK:
+                unstarted.clear()
+                # (At most a few batches: the ones done are not pending any more anyway.)
+                tried.update(unsettled)
+                await _apply_pushes(runtime, claimed, stats)
+                return
+            for effect in claimed:
+                assert effect.id is not None
+                unstarted.discard(effect.id)
+                if effect.id in lost:
+                    tried.add(effect.id)
+                    continue
+                if not await apply_one(runtime, effect, stats):
+                    tried.add(effect.id)
+                unsettled.discard(effect.id)
+    finally:
+        if unstarted:
+            with session_scope(runtime.engine) as session:
+                ledger.release(session, unstarted, worker)
 
 
 async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStats) -> None:
@@ -296,56 +365,67 @@ async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStat
                 why = error or next(str(problem) for link, problem in failures
                                     if link.store_variant_id == variant)
                 final = row.attempts + 1 >= MAX_ATTEMPTS
-                ledger.mark_failed(session, row, why, final=final)
-                stats.failed += final
-                stats.retry += not final
-            else:
-                ledger.mark_done(session, row)
+                if ledger.mark_failed(session, row, why, final=final,
+                                      worker=runtime.worker_id):
+                    stats.failed += final
+                    stats.retry += not final
+            elif ledger.mark_done(session, row, runtime.worker_id):
                 stats.done += 1
 
 
-async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> None:
+async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> bool:
+    """Apply one effect this worker claimed and record the outcome (only if it still holds the
+    claim). Returns False when the effect stays pending: to retry later, or taken over."""
     applier = APPLIERS.get(effect.kind)
     if applier is None:
-        _fail(runtime, effect, f"no applier for effect kind {effect.kind!r}", final=True)
-        stats.failed += 1
-        return
+        held = _fail(runtime, effect, f"no applier for effect kind {effect.kind!r}", final=True)
+        stats.failed += held
+        return held
     try:
         applied = await applier(runtime, effect, ledger.payload(effect))
     except RetriableError as exc:
         final = effect.attempts + 1 >= MAX_ATTEMPTS
-        _fail(runtime, effect, str(exc), final=final)
+        if not _fail(runtime, effect, str(exc), final=final):
+            return False
         stats.failed += final
         stats.retry += not final
-        return
+        return final
     except (OrderError, PlatformError) as exc:
         fatal = isinstance(exc, FatalPlatformError)
-        _fail(runtime, effect, str(exc), final=True, fatal=fatal)
+        if not _fail(runtime, effect, str(exc), final=True, fatal=fatal):
+            return False
         stats.failed += 1
         if fatal:
             stats.in_error[effect.channel] = str(exc)
-        return
+        return True
     _crash_point(effect.kind)
     with session_scope(runtime.engine) as session:
         row = session.get(Effect, effect.id)
-        assert row is not None
-        ledger.mark_done(session, row)
+        if row is None or not ledger.mark_done(session, row, runtime.worker_id):
+            log.warning("effect %s was applied, but another worker has taken it over (this "
+                        "one's claim ran out): it re-checks the platform and records it",
+                        effect.key)
+            return False
         _after_done(session, runtime, row, applied)
     stats.done += 1
+    return True
 
 
-def _fail(runtime: Runtime, effect: Effect, error: str, final: bool, fatal: bool = False) -> None:
+def _fail(runtime: Runtime, effect: Effect, error: str, final: bool, fatal: bool = False) -> bool:
+    """Record a failed attempt at ``effect``; False (nothing recorded) when this worker no
+    longer holds its claim."""
     error = runtime.settings.scrub(error)  # stored on the order and shown by `orders show`
     log.warning("effect %s failed%s: %s", effect.key, "" if final else " (will retry)", error)
     with session_scope(runtime.engine) as session:
         row = session.get(Effect, effect.id)
-        assert row is not None
-        ledger.mark_failed(session, row, error, final=final)
+        if row is None or not ledger.mark_failed(session, row, error, final=final,
+                                                 worker=runtime.worker_id):
+            return False
         if not final or not effect.order_id:
-            return
+            return True
         record = records.get_record(session, effect.channel, effect.order_id)
         if record is None:
-            return
+            return True
         what = effect.kind.replace("_", " ")
         reason = f"{what} failed: {error}"
         if effect.kind == EffectKind.CREATE_ORDER.value:
@@ -360,6 +440,7 @@ def _fail(runtime: Runtime, effect: Effect, error: str, final: bool, fatal: bool
     if fatal:
         with session_scope(runtime.engine) as session:
             records.mark_error(session, effect.channel, error)
+    return True
 
 
 def _crash_point(kind: str) -> None:

@@ -3,19 +3,39 @@
 A row is written in the same transaction as the decision that causes it, then applied and marked
 done. Keys are deterministic, so deciding the same thing twice adds nothing; applying re-checks
 the platform first, so a crash between "applied" and "marked done" does not apply it twice.
+
+Several workers (daemon processes, ``sync --once`` beside the daemon) share the ledger, so an
+effect is **claimed** before it is applied (:func:`claim`): its ``claimed_by`` names the worker
+and ``lease_until`` says until when. Nobody else claims it while the lease runs; the claimant
+extends it while it works (:func:`extend`), and only the claimant marks it done or failed. An
+effect whose claimant died is claimed again once its lease has run out, and re-checked on the
+platform before it is applied. On PostgreSQL the candidates are read with ``SELECT ... FOR
+UPDATE SKIP LOCKED`` (claimers never wait for each other); on SQLite the claiming transaction
+holds the one write lock (``BEGIN IMMEDIATE``), so the conditional update is the claim.
+
+While an effect is claimed, no other effect of the same order, and no other stock push of the
+same store variant, is claimed: an order's effects apply one at a time, and a stock push never
+overtakes a later one with an older quantity.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from ordersync.engine.plan import EffectSpec
 from ordersync.state.tables import Effect, EffectStatus, utcnow
+from ordersync.sync.leases import database_now
+
+#: The kind of a stock push (``apply.PUSH_STOCK``); pushes of one variant are claimed one at a time.
+PUSH_KIND = "push_stock"
 
 
 def enqueue(
@@ -61,11 +81,20 @@ def unfinished(session: Session, key: str) -> Effect | None:
         Effect.key == key, Effect.status != EffectStatus.DONE.value)).first()
 
 
-def drop(session: Session, key: str) -> None:
-    """Remove a not-done effect that is no longer wanted (its cause was decided away)."""
+def drop(session: Session, key: str) -> bool:
+    """Remove a not-done effect that is no longer wanted (its cause was decided away).
+
+    An effect another worker is applying right now (claimed, lease running) stays: it may be
+    landing on the platform this moment, and its row is what lets the next pass see it there.
+    Returns whether it was removed.
+    """
     effect = unfinished(session, key)
-    if effect is not None:
-        session.delete(effect)
+    if effect is None:
+        return False
+    if effect.lease_until is not None and effect.lease_until > database_now(session):
+        return False
+    session.delete(effect)
+    return True
 
 
 def pending(session: Session, channel: str | None = None, limit: int = 500) -> list[Effect]:
@@ -80,20 +109,122 @@ def payload(effect: Effect) -> dict[str, Any]:
     return data
 
 
-def mark_done(session: Session, effect: Effect) -> None:
+def claim(
+    session: Session, worker: str, lease: timedelta, *,
+    channels: Collection[str] | None = None, pushes: bool = False,
+    exclude: Collection[int] = (), limit: int = 10,
+) -> list[Effect]:
+    """Claim up to ``limit`` pending effects for ``worker`` for ``lease``; the rows claimed.
+
+    Only effects nobody holds (never claimed, released, or whose lease ran out) are claimed,
+    oldest first, of ``channels`` (all when None), stock pushes only (``pushes``) or everything
+    but stock pushes, and none whose id is in ``exclude`` (tried already by this caller).
+    """
+    now = database_now(session)
+    pending_ = col(Effect.status) == EffectStatus.PENDING.value
+    free = sa.or_(col(Effect.lease_until).is_(None), col(Effect.lease_until) <= now)
+    other = aliased(Effect)
+    # Another effect of the same order (or a push of the same variant: a push's payload is
+    # exactly {"variant": ...}) that somebody holds now: this one waits for it.
+    sibling_busy = sa.exists().where(
+        col(other.status) == EffectStatus.PENDING.value, col(other.lease_until) > now,
+        col(other.id) != col(Effect.id),
+        sa.or_(
+            sa.and_(col(Effect.order_id).is_not(None), col(other.channel) == col(Effect.channel),
+                    col(other.order_id) == col(Effect.order_id)),
+            sa.and_(col(Effect.kind) == PUSH_KIND, col(other.kind) == PUSH_KIND,
+                    col(other.payload) == col(Effect.payload)),
+        ),
+    )
+    kind = col(Effect.kind) == PUSH_KIND if pushes else col(Effect.kind) != PUSH_KIND
+    query = select(Effect.id).where(pending_, free, kind, ~sibling_busy)
+    if channels is not None:
+        query = query.where(col(Effect.channel).in_(list(channels)))
+    if exclude:
+        query = query.where(col(Effect.id).not_in(list(exclude)))
+    query = query.order_by(col(Effect.id)).limit(limit).with_for_update(
+        skip_locked=True, of=Effect)
+    ids = list(session.exec(query))
+    if not ids:
+        return []
+    # The candidates are locked (PostgreSQL) or the whole database is (SQLite): this update
+    # cannot lose a race, and its conditions make it the claim even in a deferred transaction.
+    claimed = list(session.execute(
+        sa.update(Effect).where(col(Effect.id).in_(ids), pending_, free)
+        .values(claimed_by=worker, lease_until=now + lease)
+        .returning(col(Effect.id))
+    ).scalars())
+    rows = session.exec(select(Effect).where(col(Effect.id).in_(claimed))
+                        .order_by(col(Effect.id))
+                        .execution_options(populate_existing=True))
+    return list(rows)
+
+
+def extend(session: Session, ids: Collection[int], worker: str, lease: timedelta) -> set[int]:
+    """Renew ``worker``'s claims on ``ids`` (a heartbeat); returns the ids it still holds."""
+    if not ids:
+        return set()
+    now = database_now(session)
+    return set(session.execute(
+        sa.update(Effect)
+        .where(col(Effect.id).in_(list(ids)), col(Effect.claimed_by) == worker,
+               col(Effect.status) == EffectStatus.PENDING.value,
+               col(Effect.lease_until).is_not(None))
+        .values(lease_until=now + lease)
+        .returning(col(Effect.id))
+    ).scalars())
+
+
+def release(session: Session, ids: Collection[int], worker: str) -> None:
+    """Give back ``worker``'s claims on ``ids`` that it did not start applying."""
+    if ids:
+        session.execute(
+            sa.update(Effect)
+            .where(col(Effect.id).in_(list(ids)), col(Effect.claimed_by) == worker,
+                   col(Effect.status) == EffectStatus.PENDING.value)
+            .values(lease_until=None)
+        )
+
+
+def _held_by(effect: Effect, worker: str | None) -> bool:
+    """Whether ``worker`` may record the outcome of ``effect`` (None: anybody may)."""
+    if effect.status != EffectStatus.PENDING.value:
+        return False  # done by someone else meanwhile, or parked as failed
+    return worker is None or effect.claimed_by == worker
+
+
+def mark_done(session: Session, effect: Effect, worker: str | None = None) -> bool:
+    """Record ``effect`` (a row of ``session``) as done; with ``worker``, only if it holds the
+    claim. Returns False, changing nothing, when it is done already or claimed by another."""
+    if effect.status == EffectStatus.FAILED.value and worker is None:
+        pass  # a failed effect found applied after all (adopted): done is the truth
+    elif not _held_by(effect, worker):
+        return False
     effect.status = EffectStatus.DONE.value
     effect.done_at = utcnow()
     effect.error = None
+    effect.lease_until = None
     session.add(effect)
+    return True
 
 
-def mark_failed(session: Session, effect: Effect, error: str, final: bool) -> None:
-    """Record a failed attempt; ``final`` stops retries until ``orders retry``."""
+def mark_failed(
+    session: Session, effect: Effect, error: str, final: bool, worker: str | None = None
+) -> bool:
+    """Record a failed attempt; ``final`` stops retries until ``orders retry``.
+
+    The claim is given back (another pass may retry). With ``worker``, only the claimant
+    records it: False, changing nothing, when another worker holds it now or it is done.
+    """
+    if not _held_by(effect, worker):
+        return False
     effect.attempts += 1
     effect.error = error
+    effect.lease_until = None
     if final:
         effect.status = EffectStatus.FAILED.value
     session.add(effect)
+    return True
 
 
 def keys_of(session: Session, channel: str, order_id: str) -> frozenset[str]:

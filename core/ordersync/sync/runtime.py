@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -15,6 +16,7 @@ from ordersync.platform import Channel, Context, Notifier, Store
 from ordersync.plugins import Registry
 from ordersync.state.db import make_engine, upgrade
 from ordersync.state.tokens import DbTokenStore
+from ordersync.sync.leases import lease_duration, new_worker_id
 
 if TYPE_CHECKING:
     from ordersync.config import Settings
@@ -29,6 +31,10 @@ class Runtime:
     channels: dict[str, Channel]
     notifiers: dict[str, Notifier]
     policies: dict[str, ChannelPolicy] = field(default_factory=dict)
+    #: Who claims effects and leases for this runtime (``hostname:pid:random``).
+    worker_id: str = field(default_factory=new_worker_id)
+    #: How long a claim or lease lasts without a heartbeat (``ORDERSYNC_LEASE``).
+    lease: timedelta = field(default_factory=lease_duration)
 
     @classmethod
     @asynccontextmanager
