@@ -12,10 +12,17 @@ Around that:
 - **backoff**: a failed pass (the pass records the error in ``channel_state``) makes the next one
   wait exponentially longer, with jitter, up to :data:`BACKOFF_CAP`; the other sources keep
   their own rhythm;
-- **the ledger gate**: channel work shares the effect ledger, the store pass applies every
-  channel's effects, so it runs alone (:class:`Gate`). While notifiers are configured all passes
-  run alone, because alerts are delivered inside a database transaction (``alerts.deliver``)
-  that must not overlap another writer.
+- **leases**: a source's work (its pass and its jobs) runs holding the source's lease
+  (:mod:`ordersync.sync.leases`: ``channel:<name>``, ``store``), kept alive by heartbeats, so
+  that daemons sharing one database never work on one channel at the same time; another
+  daemon's work simply waits for its turn. When the pass is next due is kept in the lease too,
+  so together the daemons run each source's pass once per interval, not once each; a
+  reconciliation round is leased the same way. Effects are claimed one by one
+  (:func:`ordersync.sync.ledger.claim`), so passes that apply the same effects (the store pass
+  applies every channel's) may overlap safely;
+- **the serial gate**: while notifiers are configured all passes run alone (:class:`Gate`),
+  because alerts are delivered inside a database transaction (``alerts.deliver``) that must not
+  overlap another writer.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from typing import Any
 from ordersync.errors import PlatformError
 from ordersync.models import StoreOrder
 from ordersync.state.db import session_scope
-from ordersync.sync import records
+from ordersync.sync import leases, records
 from ordersync.sync.passes import sync_channel, sync_store
 from ordersync.sync.reconcile import DEFAULT_WINDOW, reconcile_channel, store_orders_since
 from ordersync.sync.runtime import Runtime
@@ -48,6 +55,8 @@ PLATFORM_CONCURRENCY = 2
 BACKOFF_CAP = timedelta(minutes=15)
 #: The main store is polled as often as the most eager channel, and at least this often.
 STORE_INTERVAL_MAX = timedelta(minutes=5)
+#: Seconds between tries for a source's lease while jobs wait and another daemon holds it.
+JOB_RETRY = 1.0
 
 
 def backoff_delay(
@@ -105,7 +114,7 @@ class Job:
 
     what: str
     run: Callable[[], Awaitable[None]]
-    #: Applies effects of other channels too: must not overlap any other work.
+    #: Must not overlap any other work of this daemon.
     exclusive: bool = False
 
 
@@ -117,10 +126,16 @@ class Source:
     platform: str
     interval: float
     poll: Callable[[], Awaitable[str | None]]
+    #: The lease its work holds (``channel:<name>``, ``store``).
+    lease: str = ""
     poll_exclusive: bool = False
     jobs: deque[Job] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     next_poll: float = 0.0
+    #: Queued jobs wait until then: another daemon held the lease at the last try.
+    retry_at: float = 0.0
+    #: The worker of another daemon that held the lease at the last try (None: nobody).
+    held_elsewhere: str | None = None
     failures: int = 0
     last_error: str | None = None
     running: str | None = None
@@ -168,11 +183,14 @@ class Scheduler:
             intervals.append(interval)
             self.sources[name] = Source(
                 key=name, platform=f"channel:{config.type}", interval=interval,
-                poll=self._channel_pass(name), poll_exclusive=self.serial)
+                poll=self._channel_pass(name), lease=leases.channel_lease(name),
+                poll_exclusive=self.serial)
         store_interval = min([*intervals, STORE_INTERVAL_MAX.total_seconds()])
+        # The store pass applies every channel's effects; claims make that safe beside them.
         self.sources[records.STORE_STATE_KEY] = Source(
             key=records.STORE_STATE_KEY, platform=f"store:{settings.main_store.type}",
-            interval=store_interval, poll=self._store_pass, poll_exclusive=True)
+            interval=store_interval, poll=self._store_pass, lease=leases.STORE_LEASE,
+            poll_exclusive=self.serial)
 
     def _channel_pass(self, name: str) -> Callable[[], Awaitable[str | None]]:
         async def run() -> str | None:
@@ -261,28 +279,63 @@ class Scheduler:
     async def _work(self, source: Source) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
-            if not source.jobs:
-                wait = source.next_poll - loop.time()
-                if wait > 0:
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(source.wake.wait(), wait)
+            now = loop.time()
+            wait = source.next_poll - now
+            if source.jobs:
+                wait = min(wait, source.retry_at - now)
+            if wait > 0:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(source.wake.wait(), wait)
             source.wake.clear()
             if self._stopping.is_set():
                 break
-            due = loop.time() >= source.next_poll
-            if not source.jobs and not due:
+            now = loop.time()
+            due = now >= source.next_poll
+            if not due and not (source.jobs and now >= source.retry_at):
                 continue
             async with self._semaphore(source):
-                # Only the jobs queued by now: a flood of webhooks must not keep the pass out.
-                for _ in range(len(source.jobs)):
-                    if self._stopping.is_set():
-                        break
-                    job = source.jobs.popleft()
-                    async with self.gate.hold(job.exclusive or self.serial):
-                        await self._run_job(source, job)
-                if due and not self._stopping.is_set():
-                    async with self.gate.hold(source.poll_exclusive):
-                        await self._poll(source)
+                await self._turn(source, due)
+
+    async def _turn(self, source: Source, due: bool) -> None:
+        """The source's queued jobs, then its pass if due: holding its lease, or not at all."""
+        runtime = self.runtime
+        async with leases.hold(runtime.engine, source.lease, runtime.worker_id,
+                               runtime.lease) as held:
+            if not isinstance(held, leases.Held):
+                self._held_elsewhere(source, held, due)
+                return
+            source.held_elsewhere = None
+            await leases.until_lost(held, self._leased_turn(source, held, due))
+
+    def _held_elsewhere(self, source: Source, state: leases.LeaseState, due: bool) -> None:
+        """Another daemon works on ``source`` now: jobs try again soon, the pass later."""
+        loop = asyncio.get_running_loop()
+        source.held_elsewhere = state.holder or "another worker"
+        source.retry_at = loop.time() + min(JOB_RETRY, source.interval)
+        if due:
+            # If it runs the pass, it says when the next is due as it ends; if it runs jobs,
+            # the pass is still due once it is done. Either way, look again in a while.
+            source.next_poll = loop.time() + min(source.interval, max(state.held_for(), 0.1))
+        log.debug("%s: %s holds its lease; %d job(s) wait", source.label,
+                  source.held_elsewhere, len(source.jobs), extra={"channel": source.label})
+
+    async def _leased_turn(self, source: Source, held: leases.Held, due: bool) -> None:
+        # Only the jobs queued by now: a flood of webhooks must not keep the pass out.
+        for _ in range(len(source.jobs)):
+            if self._stopping.is_set():
+                return
+            job = source.jobs.popleft()
+            async with self.gate.hold(job.exclusive or self.serial):
+                await self._run_job(source, job)
+        if not due or self._stopping.is_set():
+            return
+        not_yet = held.state.due_in()
+        if not_yet > 0:  # another daemon ran this pass lately: the next is due then
+            source.next_poll = asyncio.get_running_loop().time() + not_yet
+            return
+        async with self.gate.hold(source.poll_exclusive):
+            delay = await self._poll(source)
+        held.next_run_in = _next_run_in(delay)
 
     async def _run_job(self, source: Source, job: Job) -> None:
         source.running = job.what
@@ -294,7 +347,8 @@ class Scheduler:
         finally:
             source.running = None
 
-    async def _poll(self, source: Source) -> None:
+    async def _poll(self, source: Source) -> float:
+        """Run the source's pass; returns the seconds until its next one."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         source.running = "sync pass"
@@ -326,6 +380,7 @@ class Scheduler:
             delay = source.interval
         self.metrics.failures.labels(source.label).set(source.failures)
         source.next_poll = loop.time() + delay
+        return delay
 
     # -- reconciliation ---------------------------------------------------------------------------
 
@@ -335,11 +390,18 @@ class Scheduler:
                 await asyncio.wait_for(self._stopping.wait(), self.reconcile_interval)
             if self._stopping.is_set():
                 break
-            try:
-                await self.reconcile_round()
-            except Exception as exc:  # never let one round end the rounds to come
-                log.exception("reconciliation round failed: %s", exc)
-                self.metrics.reconciliations.labels("failed").inc()
+            runtime = self.runtime
+            async with leases.hold(runtime.engine, leases.RECONCILE_LEASE, runtime.worker_id,
+                                   runtime.lease) as held:
+                if not isinstance(held, leases.Held) or held.state.due_in() > 0:
+                    log.debug("reconciliation: another daemon runs it (or ran it lately)")
+                    continue
+                try:
+                    await leases.until_lost(held, self.reconcile_round())
+                except Exception as exc:  # never let one round end the rounds to come
+                    log.exception("reconciliation round failed: %s", exc)
+                    self.metrics.reconciliations.labels("failed").inc()
+                held.next_run_in = _next_run_in(self.reconcile_interval)
 
     async def reconcile_round(self) -> None:
         """Read the store's orders over the window, then queue a reconciliation job for every
@@ -387,8 +449,18 @@ class Scheduler:
                 "running": source.running,
                 "queued": len(source.jobs),
                 "passes": source.passes,
+                "held_elsewhere": source.held_elsewhere,
             }
         return out
+
+
+def _next_run_in(delay: float) -> timedelta:
+    """When work just done is due again, as the lease records it for every daemon.
+
+    A little early (a tenth, at most a second): this daemon's own timer, set to ``delay`` a
+    moment before the lease was released, must find it due rather than just not yet.
+    """
+    return timedelta(seconds=delay - min(delay / 10, 1.0))
 
 
 def _record_error(runtime: Runtime, key: str, error: str) -> None:

@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -93,6 +94,38 @@ def lease_duration(environ: Mapping[str, str] | None = None) -> timedelta:
         msg = f"{text!r} is too short: a lease must last at least {MIN_LEASE.total_seconds()}s"
         raise ConfigError(f"${LEASE_ENV}", msg)
     return value
+
+
+def holder_gone(session: Session, holder: str | None) -> bool:
+    """Whether ``holder`` is known dead, so that its leases and claims need not run out.
+
+    Asked only on SQLite, whose workers all run on this host: a holder whose process (by the
+    pid in its id) no longer runs here, or is a zombie, is gone. The platform call it may have
+    had in flight died with it (a restart takes longer than any call that was already sent
+    needs to land), and whoever takes its work over re-checks the platform first. PostgreSQL
+    is shared by hosts whose pids mean nothing here (two containers may even share a host
+    name): there only the lease's running out counts.
+    """
+    if not holder or session.get_bind().dialect.name != "sqlite":
+        return False
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # this process: its tasks are alive, or their leases run out
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    try:  # killed but not reaped by its parent yet: dead all the same
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
 
 
 def database_now(session: Session) -> datetime:
@@ -166,9 +199,13 @@ def try_acquire(engine: Engine, name: str, worker: str, duration: timedelta) -> 
         now = database_now(session)
         if row is None:  # another worker is taking or renewing it right now (PostgreSQL)
             return LeaseState(name, False, None, None, None, now)
-        if row.lease_until is not None and row.lease_until > now:
+        live = row.lease_until is not None and row.lease_until > now
+        if live and not holder_gone(session, row.holder):
             return LeaseState(name, False, row.holder, row.lease_until, row.next_run, now)
-        if row.holder is not None and row.lease_until is not None:
+        if live:
+            log.warning("lease %s: taking over from %s, whose process has ended", name,
+                        row.holder)
+        elif row.holder is not None and row.lease_until is not None:
             log.warning("lease %s: taking over from %s, whose lease ran out %.1fs ago",
                         name, row.holder, (now - row.lease_until).total_seconds())
         row.holder = worker

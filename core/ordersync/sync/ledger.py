@@ -21,8 +21,9 @@ overtakes a later one with an older quantity.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Collection, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,7 +33,9 @@ from sqlmodel import Session, col, select
 
 from ordersync.engine.plan import EffectSpec
 from ordersync.state.tables import Effect, EffectStatus, utcnow
-from ordersync.sync.leases import database_now
+from ordersync.sync.leases import database_now, holder_gone
+
+log = logging.getLogger("ordersync.ledger")
 
 #: The kind of a stock push (``apply.PUSH_STOCK``); pushes of one variant are claimed one at a time.
 PUSH_KIND = "push_stock"
@@ -121,6 +124,7 @@ def claim(
     but stock pushes, and none whose id is in ``exclude`` (tried already by this caller).
     """
     now = database_now(session)
+    _free_claims_of_gone_workers(session, now)
     pending_ = col(Effect.status) == EffectStatus.PENDING.value
     free = sa.or_(col(Effect.lease_until).is_(None), col(Effect.lease_until) <= now)
     other = aliased(Effect)
@@ -158,6 +162,22 @@ def claim(
                         .order_by(col(Effect.id))
                         .execution_options(populate_existing=True))
     return list(rows)
+
+
+def _free_claims_of_gone_workers(session: Session, now: datetime) -> None:
+    """Give back the live claims of workers known dead (:func:`~ordersync.sync.leases.holder_gone`:
+    on SQLite, processes of this host that ended), instead of waiting for them to run out."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    holders = session.exec(select(Effect.claimed_by).distinct().where(
+        col(Effect.status) == EffectStatus.PENDING.value, col(Effect.lease_until) > now))
+    gone = [holder for holder in holders if holder_gone(session, holder)]
+    if gone:
+        log.warning("taking over the effects claimed by %s, whose process has ended",
+                    ", ".join(str(holder) for holder in gone))
+        session.execute(sa.update(Effect).where(
+            col(Effect.claimed_by).in_(gone), col(Effect.status) == EffectStatus.PENDING.value
+        ).values(lease_until=None))
 
 
 def extend(session: Session, ids: Collection[int], worker: str, lease: timedelta) -> set[int]:

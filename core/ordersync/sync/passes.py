@@ -8,8 +8,10 @@ transaction: each step reads what it needs, calls out, then writes in a short tr
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ordersync.engine import (
@@ -30,12 +32,15 @@ from ordersync.models import REFERENCE_PREFIX, ChannelOrder, StoreOrderDraft, or
 from ordersync.platform import Alert, AlertKind
 from ordersync.state.db import session_scope
 from ordersync.state.tables import OrderRecord, RecordState
-from ordersync.sync import ledger, records
+from ordersync.sync import leases, ledger, records
 from ordersync.sync.alerts import deliver, record_alert
 from ordersync.sync.apply import ApplyStats, adopt_store_order, apply_pending
 from ordersync.sync.runtime import Runtime
 
 log = logging.getLogger("ordersync.sync")
+
+#: How long ``sync --once`` waits for a pass that another worker (the daemon) is running.
+ONCE_WAIT = timedelta(minutes=10)
 
 #: Orders re-read before the cursor on every pass: late and out-of-order changes are normal.
 DEFAULT_OVERLAP = timedelta(minutes=10)
@@ -352,16 +357,52 @@ async def sync_store(runtime: Runtime) -> PassResult:
 
 
 async def sync_once(
-    runtime: Runtime, channels: list[str] | None = None, *, dry_run: bool = False
+    runtime: Runtime, channels: list[str] | None = None, *, dry_run: bool = False,
+    wait: timedelta = ONCE_WAIT,
 ) -> list[PassResult]:
-    """One pass of every enabled channel (or the named ones), then of the main store."""
+    """One pass of every enabled channel (or the named ones), then of the main store.
+
+    Each pass holds its lease (docs/scale-out.md), as the daemon's do: when a daemon sharing
+    the database is running the same pass, this one waits for it to end, up to ``wait``, then
+    runs; still held after that, the pass is reported failed. A dry run takes no lease.
+    """
     results = []
     for name, config in runtime.settings.channels.items():
         if channels and name not in channels:
             continue
         if not config.enabled and not channels:
             continue
-        results.append(await sync_channel(runtime, name, dry_run=dry_run))
+        if dry_run:
+            results.append(await sync_channel(runtime, name, dry_run=True))
+        else:
+            results.append(await _leased(runtime, leases.channel_lease(name), name,
+                                         partial(sync_channel, runtime, name), wait))
     if not dry_run:
-        results.append(await sync_store(runtime))
+        results.append(await _leased(runtime, leases.STORE_LEASE, records.STORE_STATE_KEY,
+                                     partial(sync_store, runtime), wait))
     return results
+
+
+async def _leased(
+    runtime: Runtime, lease: str, key: str, run: Callable[[], Awaitable[PassResult]],
+    wait: timedelta,
+) -> PassResult:
+    """``run()`` while holding ``lease``, waiting up to ``wait`` for another worker's pass."""
+    what = "main store" if key == records.STORE_STATE_KEY else f"channel {key}"
+
+    def waiting(state: leases.LeaseState) -> None:
+        log.warning("%s: waiting for its pass running in %s to end", what,
+                    state.holder or "another worker")
+
+    async with leases.holding_when_free(
+        runtime.engine, lease, runtime.worker_id, runtime.lease,
+        timeout=wait.total_seconds(), on_wait=waiting,
+    ) as held:
+        if not isinstance(held, leases.Held):
+            return PassResult(channel=key, error=(
+                f"skipped: its pass was still running in {held.holder or 'another worker'} "
+                f"after {wait.total_seconds():g}s; try again later"))
+        result = await leases.until_lost(held, run())
+    if result is None:
+        return PassResult(channel=key, error="stopped: another worker took its lease over")
+    return result
