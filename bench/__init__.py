@@ -1,0 +1,1 @@
+"""ordersync's benchmarks: ``python -m bench [--quick] [--only NAME]`` (see docs/performance.md)."""

@@ -1,0 +1,194 @@
+"""Limit utilisation: orders/s into Shopify divided by what Shopify's cost bucket allows.
+
+The Shopify sandbox (its own process, see :mod:`bench.shopify_server`) enforces the Plus
+plan's bucket — 2,000 points, 1,000 restored per second — and answers every call after 50 ms.
+The real ``ShopifyStore`` plugin talks to it; a generated ``memory`` channel holds N paid
+orders on linked listings. The bucket is emptied just before the clock starts, so the bound is
+the restore rate and not a full bucket's burst.
+
+- **orders/s**: N divided by the time from the start of the sync pass until every order is in
+  the sandbox (pull, decide, draft, ledger and every Shopify call included).
+- **cost per order**: the requested cost of every call the sync sent during the run, as the
+  plugin's documents declare it (``Document.cost_for``: ``FindOrders`` 7, ``CreateOrder`` 10,
+  ``VariantStock`` 4 per id, ...), divided by N. **bound** = restore rate / cost per order.
+- **throttled failures**: effects that ended failed; THROTTLED answers are counted too (the
+  client retries them, but a paced client should not get any).
+
+The sync applies effects one after another today, so at 50 ms a call it cannot approach the
+bound. A second figure drives the plugin alone with concurrent ``create_order`` calls (the
+shape a concurrent applier would have), to show where the limit then is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ordersync.models import DraftLine, order_reference
+from ordersync.platform import Context
+from ordersync.state.db import session_scope
+from ordersync.state.tables import Effect
+from ordersync.sync import records
+from ordersync.sync.passes import sync_channel
+from ordersync.testing.builders import make_draft
+from ordersync_shopify.sandbox.harness import store_config
+from ordersync_shopify.store import ShopifyStore
+from sqlmodel import func, select
+
+from bench import shopify_server
+from bench.core import drain
+from bench.results import Result
+from bench.world import CHANNEL, Installation, memory_channel
+
+LATENCY = 0.05
+MAXIMUM = 2000.0
+RESTORE = 1000.0
+TARGET_UTILISATION = 0.95
+TOKEN_ENV = "BENCH_SHOPIFY_TOKEN"
+PRODUCTS = 50
+
+
+@contextmanager
+def sandbox(latency: float = LATENCY) -> Iterator[shopify_server.SandboxProcess]:
+    server = shopify_server.start(latency=latency, maximum=MAXIMUM, restore=RESTORE,
+                                  products=PRODUCTS)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def shopify_section(server: shopify_server.SandboxProcess) -> dict[str, Any]:
+    os.environ[TOKEN_ENV] = server.access_token
+    return {"type": "shopify", "shop": server.shop, "base_url": server.base_url,
+            "access_token": f"${{{TOKEN_ENV}}}"}
+
+
+def delta(after: dict[str, Any], before: dict[str, Any], key: str) -> dict[str, int]:
+    return {op: n - before[key].get(op, 0) for op, n in after[key].items()
+            if n - before[key].get(op, 0)}
+
+
+async def through_sync(server: shopify_server.SandboxProcess, root: Path,
+                       orders: int) -> dict[str, Any]:
+    """The whole sync pass against the sandbox; every order must end in the store once."""
+    inst = Installation.create(
+        root, channels={CHANNEL: memory_channel(orders, listings=PRODUCTS)},
+        store=shopify_section(server),
+    )
+    async with inst.open() as runtime:
+        before = server.stats()
+        server.drain()
+        start = time.perf_counter()
+        result = await sync_channel(runtime, CHANNEL)
+        await drain(runtime, CHANNEL)
+        seconds = time.perf_counter() - start
+        after = server.stats()
+        with session_scope(runtime.engine, read_only=True) as session:
+            counts = records.state_counts(session, CHANNEL)
+            failed = session.exec(
+                select(func.count()).select_from(Effect).where(Effect.status == "failed")
+            ).one()
+    created = after["orders"] - before["orders"]
+    if result.error or created != orders or counts.get("imported") != orders:
+        msg = (f"limit: expected {orders} orders in Shopify, got {created}; records {counts}; "
+               f"pass error {result.error}")
+        raise RuntimeError(msg)
+    cost = delta(after, before, "requested_cost")
+    calls = delta(after, before, "requests")
+    cost_per_order = sum(cost.values()) / orders
+    first, last = after["first_created"], after["last_created"]
+    return {
+        "orders": orders, "seconds": round(seconds, 3), "orders_per_s": orders / seconds,
+        "cost_per_order": cost_per_order, "bound_orders_per_s": RESTORE / cost_per_order,
+        "calls_per_order": sum(calls.values()) / orders, "calls": calls,
+        "requested_cost": cost, "throttled_answers": after["throttled"] - before["throttled"],
+        "failed_effects": failed,
+        "create_phase_orders_per_s": (orders - 1) / (last - first) if last > first else None,
+    }
+
+
+async def store_alone(server: shopify_server.SandboxProcess, orders: int,
+                      concurrency: int) -> dict[str, Any]:
+    """``concurrency`` tasks calling ``ShopifyStore.create_order`` (find, then create) at once."""
+    store = ShopifyStore("main_store", store_config(_state_view(server), server.base_url),
+                         Context(name="main_store"))
+    variants = [p async for p in store.list_products()]
+    drafts = []
+    for i in range(orders):
+        product = variants[i % len(variants)]
+        line = DraftLine(line_id="1", sku=product.sku, title=product.title, quantity=1,
+                         unit_price=product.price, linked=True,
+                         store_variant_id=product.variant_id)
+        drafts.append(make_draft([line], channel="probe", channel_order_id=f"P{i:07d}"))
+    assert drafts[0].reference == order_reference("probe", "P0000000")
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    for draft in drafts:
+        queue.put_nowait(draft)
+    failures: list[str] = []
+
+    async def worker() -> None:
+        while not queue.empty():
+            draft = queue.get_nowait()
+            try:
+                await store.create_order(draft)
+            except Exception as exc:  # counted and reported: the figure says how many failed
+                failures.append(f"{type(exc).__name__}: {exc}")
+
+    try:
+        before = server.stats()
+        server.drain()
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - start
+        after = server.stats()
+    finally:
+        await store.aclose()
+    cost = delta(after, before, "requested_cost")
+    cost_per_order = sum(cost.values()) / orders
+    return {
+        "orders": orders, "concurrency": concurrency, "seconds": round(seconds, 3),
+        "orders_per_s": orders / seconds, "cost_per_order": cost_per_order,
+        "bound_orders_per_s": RESTORE / cost_per_order, "requested_cost": cost,
+        "throttled_answers": after["throttled"] - before["throttled"],
+        "failures": len(failures), "first_failures": failures[:3],
+        "created": after["orders"] - before["orders"],
+    }
+
+
+class _state_view:  # stands in for SandboxState where store_config reads it
+    def __init__(self, server: shopify_server.SandboxProcess) -> None:
+        self.shop = server.shop
+        self.access_token = server.access_token
+
+
+def _result(figure: str, m: dict[str, Any], note: str) -> Result:
+    bound = m["bound_orders_per_s"]
+    failures = m.get("failed_effects", m.get("failures", 0))
+    return Result(
+        benchmark="limit", figure=figure, unit="orders/s", measured=m["orders_per_s"],
+        target=TARGET_UTILISATION * bound, goal="at_least", bound=bound,
+        bound_meaning=(f"restore rate {RESTORE:g} points/s / {m['cost_per_order']:.1f} points "
+                       "requested per order (the plugin's documents)"),
+        note=note, details={**m, "throttled_failures": failures},
+    )
+
+
+async def run(quick: bool) -> list[Result]:
+    sync_orders = 20 if quick else 300
+    probe_orders = 60 if quick else 1000
+    with sandbox() as server, tempfile.TemporaryDirectory(prefix="bench-limit-") as tmp:
+        synced = await through_sync(server, Path(tmp), sync_orders)
+        probe = await store_alone(server, probe_orders, concurrency=16)
+    return [
+        _result("sync pass, Plus bucket, 50 ms/call", synced,
+                "effects are applied one after another: about 3 calls of 50 ms per order"),
+        _result("ShopifyStore alone, 16 concurrent creates", probe,
+                "not the sync: what a concurrent applier could reach with this plugin"),
+    ]

@@ -1,0 +1,108 @@
+"""The benchmark command: ``python -m bench [--quick] [--only NAME ...]``.
+
+Runs the benchmarks in one process, one after another (each starts its own helpers: a Shopify
+sandbox process, ``ordersync run`` daemons, one subprocess per memory size), prints the table
+(benchmark, measured, target, ratio to target, bound, ratio to bound) and writes every figure
+with its details to ``bench/results.json`` (a full run) or ``bench/results.partial.json``
+(``--quick`` or ``--only``). ``docs/performance.md`` explains each figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bench import core, latency, limit, memory, scaleout
+from bench.results import Result, table, write
+
+HERE = Path(__file__).resolve().parent
+FULL_OUTPUT = HERE / "results.json"
+PARTIAL_OUTPUT = HERE / "results.partial.json"
+
+Runner = Callable[[argparse.Namespace], Awaitable[list[Result]]]
+
+BENCHMARKS: dict[str, tuple[str, Runner]] = {
+    "core": ("CPU per order, in-process platforms",
+             lambda a: core.run(a.quick, a.profile, a.orders)),
+    "limit": ("Shopify Plus bucket utilisation at 50 ms per call",
+              lambda a: limit.run(a.quick)),
+    "latency": ("webhook to store order, p50/p99",
+                lambda a: latency.run(a.quick)),
+    "scaleout": ("orders/s with 1, 2, 3 workers on PostgreSQL",
+                 lambda a: scaleout.run(a.quick, a.postgres_url)),
+    "memory": ("peak RSS of a backfill at 10k, 50k, 100k orders",
+               lambda a: memory.run(a.quick)),
+}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Run ordersync's benchmarks (docs/performance.md).")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes: a smoke run in a minute or two, not a measurement")
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
+                        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
+    parser.add_argument("--output", type=Path, default=None,
+                        help=f"where to write the JSON (default {FULL_OUTPUT.name} for a full "
+                             f"run, {PARTIAL_OUTPUT.name} otherwise, in bench/)")
+    parser.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                        help="core: write a cProfile of the measured pass to FILE and print "
+                             "its top costs")
+    parser.add_argument("--orders", type=int, default=None, metavar="N",
+                        help="core: orders in the measured pass (default 5000; --quick 300)")
+    parser.add_argument("--postgres-url", default=None,
+                        help=f"scaleout: a server URL (default ${scaleout.POSTGRES_ENV})")
+    return parser.parse_args(argv)
+
+
+def _commit() -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=HERE, check=False)
+    except OSError:
+        return None
+    return done.stdout.strip() or None
+
+
+async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
+    names = args.only or list(BENCHMARKS)
+    results: list[Result] = []
+    timings: dict[str, float] = {}
+    for name in names:
+        what, runner = BENCHMARKS[name]
+        print(f"bench: {name}: {what}{' (quick)' if args.quick else ''} ...", file=sys.stderr,
+              flush=True)
+        start = time.perf_counter()
+        results.extend(await runner(args))
+        timings[name] = round(time.perf_counter() - start, 1)
+    return results, timings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    command = "python -m bench" + "".join(f" {shlex.quote(a)}" for a in (
+        argv if argv is not None else sys.argv[1:]))
+    load_before = os.getloadavg()
+    start = time.perf_counter()
+    results, timings = asyncio.run(run(args))
+    seconds = time.perf_counter() - start
+    full = not args.quick and not args.only
+    output = args.output or (FULL_OUTPUT if full else PARTIAL_OUTPUT)
+    write(output, results, command, seconds, extra={
+        "quick": args.quick, "commit": _commit(), "seconds_per_benchmark": timings,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    })
+    print(table(results))
+    print(f"\n{len(results)} figures in {seconds:.0f} s; written to {output}")
+    if args.profile is not None:
+        print(core.top_costs(args.profile))
+    return 0
