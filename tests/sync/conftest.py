@@ -38,6 +38,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, cast
 
+import click
 import pytest
 import yaml
 from aiosmtpd.controller import Controller
@@ -220,7 +221,8 @@ class World:
         app = App(config_path=str(self.config_path))
         # The doubles are registered in-process, not through an entry point.
         app.__dict__["registry"] = self.registry
-        command = cli_group.commands[args[0]]
+        command = cli_group.get_command(click.Context(cli_group), args[0])
+        assert command is not None, f"no command {args[0]!r}"
 
         def invoke() -> Any:
             env = {**self.env}
