@@ -63,26 +63,36 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _commit() -> str | None:
+def _git(*args: str) -> str:
     try:
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=HERE, check=False)
+        done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE,
+                              check=False)
     except OSError:
-        return None
-    return done.stdout.strip() or None
+        return ""
+    return done.stdout.strip()
+
+
+def _source() -> dict[str, Any]:
+    """The commit measured, and any uncommitted change to the code under measurement."""
+    changed = _git("status", "--porcelain", "--", "core", "plugins", "bench")
+    return {"commit": _git("rev-parse", "--short", "HEAD") or None,
+            "uncommitted": [line[3:] for line in changed.splitlines()]}
 
 
 async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
     names = args.only or list(BENCHMARKS)
     results: list[Result] = []
-    timings: dict[str, float] = {}
+    timings: dict[str, dict[str, Any]] = {}
     for name in names:
         what, runner = BENCHMARKS[name]
         print(f"bench: {name}: {what}{' (quick)' if args.quick else ''} ...", file=sys.stderr,
               flush=True)
-        start = time.perf_counter()
+        start, load = time.perf_counter(), os.getloadavg()[0]
         results.extend(await runner(args))
-        timings[name] = round(time.perf_counter() - start, 1)
+        # The 1-minute load average before and after: other work on the machine shows here.
+        timings[name] = {"seconds": round(time.perf_counter() - start, 1),
+                         "load_1min_before": round(load, 2),
+                         "load_1min_after": round(os.getloadavg()[0], 2)}
     return results, timings
 
 
@@ -91,13 +101,14 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m bench" + "".join(f" {shlex.quote(a)}" for a in (
         argv if argv is not None else sys.argv[1:]))
     load_before = os.getloadavg()
+    source = _source()
     start = time.perf_counter()
     results, timings = asyncio.run(run(args))
     seconds = time.perf_counter() - start
     full = not args.quick and not args.only
     output = args.output or (FULL_OUTPUT if full else PARTIAL_OUTPUT)
     write(output, results, command, seconds, extra={
-        "quick": args.quick, "commit": _commit(), "seconds_per_benchmark": timings,
+        "quick": args.quick, **source, "benchmarks": timings,
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     })
