@@ -95,11 +95,14 @@ async def _create_order(runtime: Runtime, effect: Effect, payload: dict[str, Any
 
 async def _cancel_order(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
     order = await _store_order(runtime, payload["store_order_id"])
-    if order.status.value == "cancelled":
-        return Applied(store_order=order)
     restock = list(payload.get("restock_line_ids", []))
+    moved = _variants(order, restock)
+    if order.status.value == "cancelled":
+        # Cancelled before a crash, which may also have lost the stock push that follows:
+        # pushing sets each listing to the store's quantity, so pushing again is always safe.
+        return Applied(store_order=order, moved_variants=moved)
     await runtime.store.cancel_order(order, restock)
-    return Applied(store_order=order, moved_variants=_variants(order, restock))
+    return Applied(store_order=order, moved_variants=moved)
 
 
 async def _refund(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
