@@ -64,6 +64,11 @@ def read_json(path: Path, *, exact_decimals: bool = True) -> Any:
     except json.JSONDecodeError as exc:
         reason = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         raise JsonFileError(path, reason) from exc
+    except RecursionError:
+        raise JsonFileError(path, "arrays or objects nested too deeply to read") from None
+    except ValueError as exc:  # an integer longer than Python converts (4300 digits)
+        reason = f"a value cannot be read: {str(exc).split(';')[0]}"
+        raise JsonFileError(path, reason) from None
 
 
 def _encode(value: Any) -> Any:
