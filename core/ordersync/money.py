@@ -18,11 +18,31 @@ _MINOR_UNITS: dict[str, int] = {
 }
 
 
+# The active ISO 4217 codes of money (table A.1, 2025), without precious metals, bond units and
+# the testing and "no currency" codes: a payload in any other code is not an order to import.
+_ISO_4217 = frozenset("""
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN
+    BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP
+    ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK
+    JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK
+    MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+    PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB
+    TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD
+    XCG XOF XPF YER ZAR ZMW ZWG ZWL
+""".split())
+
+
 def minor_unit(currency: str) -> int:
-    """Number of decimals of ``currency`` (an ISO 4217 code, e.g. ``JPY`` -> 0, ``KWD`` -> 3)."""
+    """Number of decimals of ``currency`` (an ISO 4217 code, e.g. ``JPY`` -> 0, ``KWD`` -> 3).
+
+    :raises ValueError: ``currency`` is not the code of an ISO 4217 currency.
+    """
     code = currency.upper()
     if len(code) != 3 or not code.isalpha():
         msg = f"{currency!r} is not an ISO 4217 currency code"
+        raise ValueError(msg)
+    if code not in _ISO_4217:
+        msg = f"{currency!r} is not the code of a currency (ISO 4217)"
         raise ValueError(msg)
     return _MINOR_UNITS.get(code, 2)
 
