@@ -22,6 +22,13 @@ Amount = Annotated[Decimal, PlainSerializer(lambda d: str(d), return_type=str, w
 #: Prefix of the deterministic reference every store order created by ordersync carries.
 REFERENCE_PREFIX = "ordersync:"
 
+#: The largest quantity of one order line: what every platform API can hold (a 32-bit signed
+#: integer). A channel order asking for more is refused when it is read, with the reason.
+MAX_QUANTITY = 2**31 - 1
+#: Every amount of a channel order is below this (a million billion, in any currency): larger
+#: numbers are not prices, and arithmetic on them would overflow ``Decimal``'s 28 digits.
+MAX_AMOUNT = Decimal(10) ** 15
+
 
 def order_reference(channel: str, order_id: str) -> str:
     """The idempotency reference of the store order made from ``order_id`` on ``channel``."""
@@ -63,15 +70,16 @@ class OrderLine(_Model):
     listing_id: str = Field(min_length=1)
     sku: str | None = None
     title: str
-    quantity: int = Field(gt=0)
-    unit_price: Amount = Field(ge=0)
-    tax: Amount | None = Field(default=None, ge=0, description="Tax of the whole line, if given")
+    quantity: int = Field(gt=0, le=MAX_QUANTITY)
+    unit_price: Amount = Field(ge=0, lt=MAX_AMOUNT)
+    tax: Amount | None = Field(default=None, ge=0, lt=MAX_AMOUNT,
+                               description="Tax of the whole line, if given")
 
 
 class Shipping(_Model):
     title: str = "Shipping"
-    price: Amount = Field(default=Decimal(0), ge=0)
-    tax: Amount | None = Field(default=None, ge=0)
+    price: Amount = Field(default=Decimal(0), ge=0, lt=MAX_AMOUNT)
+    tax: Amount | None = Field(default=None, ge=0, lt=MAX_AMOUNT)
 
 
 class Fulfillment(_Model):
@@ -83,7 +91,7 @@ class Fulfillment(_Model):
 
 class Refund(_Model):
     line_ids: list[str] = Field(default_factory=list, description="Empty: no line restocked")
-    amount: Amount = Field(ge=0)
+    amount: Amount = Field(ge=0, lt=MAX_AMOUNT)
     created_at: datetime | None = None
     quantities: dict[str, int] = Field(
         default_factory=dict,
@@ -105,9 +113,9 @@ class ChannelOrder(_Model):
     shipping_address: Address | None = None
     lines: list[OrderLine] = Field(min_length=1)
     shipping: Shipping = Field(default_factory=Shipping)
-    tax_total: Amount | None = Field(default=None, ge=0)
+    tax_total: Amount | None = Field(default=None, ge=0, lt=MAX_AMOUNT)
     taxes_included: bool = True
-    total: Amount = Field(ge=0)
+    total: Amount = Field(ge=0, lt=MAX_AMOUNT)
     fulfillments: list[Fulfillment] = Field(default_factory=list)
     refunds: list[Refund] = Field(default_factory=list)
     tags: list[str] = Field(

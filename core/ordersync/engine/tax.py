@@ -62,8 +62,13 @@ class TaxSplit:
 def to_minor(amount: Decimal, currency: str, order_id: str, what: str) -> int:
     """``amount`` in minor units; OrderError if it has more decimals than ``currency`` allows."""
     places = minor_unit(currency)
-    units = amount.scaleb(places)
-    if units != units.to_integral_value():
+    try:
+        units = amount.scaleb(places)
+        whole = units == units.to_integral_value()
+    except ArithmeticError:  # decimal.Overflow, InvalidOperation: no price is that large
+        msg = f"{what} {amount} is too large to be an amount of {currency}"
+        raise OrderError(order_id, msg) from None
+    if not whole:
         msg = f"{what} {amount} has more decimals than {currency} allows ({places})"
         raise OrderError(order_id, msg)
     return int(units)
