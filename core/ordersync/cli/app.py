@@ -61,6 +61,11 @@ class App:
                     data = yaml.safe_load(path.read_text(encoding="utf-8"))
                 except yaml.YAMLError as exc:
                     fail(f"{path}: not valid YAML: {exc}")
+                except UnicodeDecodeError:
+                    fail(f"{path}: the configuration file is not UTF-8 text")
+                except OSError as exc:
+                    fail(f"{path}: cannot read the configuration file: "
+                         f"{exc.strerror or type(exc).__name__}")
                 if data is not None and not isinstance(data, dict):
                     fail(f"{path}: the top level must be a mapping of keys")
                 self._raw = data or {}
@@ -70,7 +75,9 @@ class App:
     def registry(self) -> Registry:
         plugins = self.raw_config().get("plugins") or {}
         disabled = plugins.get("disabled", []) if isinstance(plugins, dict) else []
-        return load_plugins(disabled=[str(d) for d in disabled or []])
+        # Any other type is reported, with its path, when the configuration is loaded.
+        names = disabled if isinstance(disabled, list) else []
+        return load_plugins(disabled=[str(d) for d in names])
 
     @cached_property
     def engine(self) -> Engine:
