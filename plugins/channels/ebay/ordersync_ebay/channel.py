@@ -196,6 +196,9 @@ class EbayChannel(Channel):
             return OrderError(order_id, str(exc))
         except ValidationError as exc:
             return OrderError(order_id, f"eBay order does not make a valid order: {_describe(exc)}")
+        except ArithmeticError:  # decimal.Overflow on an amount no order can have
+            return OrderError(order_id, "eBay order has an amount too large to be a price "
+                              "(decimal overflow)")
         for line in result.lines:
             item, variation = mapping.split_listing_id(line.listing_id)
             if variation is None and line.sku:
