@@ -15,7 +15,6 @@ from datetime import datetime
 
 from ordersync.errors import PlatformError
 from ordersync.state.db import session_scope
-from ordersync.sync import records
 from ordersync.sync.apply import ApplyStats, apply_pending
 from ordersync.sync.passes import DecisionRow, process_order
 from ordersync.sync.reconcile import deliver_alerts, record_unreadable
@@ -55,8 +54,6 @@ async def backfill_channel(
             with session_scope(runtime.engine) as session:
                 for failure in page.failures:
                     record_unreadable(session, runtime, name, failure)
-                for order in page.orders:
-                    records.save_order(session, name, order)
             result.unreadable += len(page.failures)
             for order in page.orders:
                 row = await process_order(runtime, name, order)

@@ -109,10 +109,9 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
                 with session_scope(runtime.engine) as session:
                     for failure in page.failures:
                         _record_bad_payload(session, runtime, name, failure)
-                    for order in page.orders:
-                        _, is_new = records.save_order(session, name, order)
-                        if is_new:
-                            changed.append(order)
+                    # Stored with its decision (process_order), not here: see order_changed.
+                    changed.extend(order for order in page.orders
+                                   if records.order_changed(session, name, order))
             for order in page.orders:
                 if high is None or order.updated_at > high:
                     high = order.updated_at
@@ -217,9 +216,9 @@ async def process_order(
                            draft.decision_json() if draft is not None else None)
 
     with session_scope(runtime.engine) as session:
-        record = records.get_record(session, name, order.id)
-        if record is None:  # decided from a fresh read (orders retry, webhooks)
-            record, _ = records.save_order(session, name, order)
+        # The order is stored in the transaction that records its decision: a crash before it
+        # leaves the order changed for the next pass, never stored and undecided.
+        record, _ = records.save_order(session, name, order)
         _record_decision(session, runtime, record, decision, failure)
         # A store order not created yet is always made from this decision's draft.
         ledger.enqueue(session, specs, refresh=decision.action is Action.IMPORT)

@@ -130,8 +130,8 @@ async def reread_orders(
             log.info("channel %s does not know order %s", name, order_id,
                      extra={"channel": name, "order_id": order_id})
             continue
-        with session_scope(runtime.engine) as session:
-            _, changed = records.save_order(session, name, order)
+        with session_scope(runtime.engine, read_only=True) as session:
+            changed = records.order_changed(session, name, order)  # stored by process_order
         if changed:
             out.changed.append(order.id)
         if changed or not only_changed:

@@ -29,6 +29,17 @@ def order_of(record: OrderRecord) -> ChannelOrder | None:
     return ChannelOrder.model_validate_json(record.payload)
 
 
+def order_changed(session: Session, channel: str, order: ChannelOrder) -> bool:
+    """Whether ``order`` differs from its stored content (or was never stored); writes nothing.
+
+    A pass only compares: the order is stored by :func:`~ordersync.sync.passes.process_order`
+    in the transaction that records what was decided about it, so that a crash between the two
+    leaves the order changed for the next pass instead of stored and never decided.
+    """
+    record = get_record(session, channel, order.id)
+    return record is None or record.payload != order.model_dump_json()
+
+
 def save_order(session: Session, channel: str, order: ChannelOrder) -> tuple[OrderRecord, bool]:
     """Store the latest content of ``order``; returns the record and whether it changed."""
     payload = order.model_dump_json()
