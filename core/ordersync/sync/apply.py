@@ -17,11 +17,12 @@ import inspect
 import logging
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from ordersync.engine import EffectKind, EffectSpec
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
@@ -39,9 +40,13 @@ log = logging.getLogger("ordersync.apply")
 PUSH_STOCK = "push_stock"
 #: Retriable failures of one effect before it is parked as failed (``orders retry`` revives it).
 MAX_ATTEMPTS = 8
-#: Effects (other than stock pushes) claimed at a time: few, so that workers sharing a backlog
-#: share it evenly, and a dead worker holds up little.
-CLAIM_BATCH = 10
+#: The most effects (other than stock pushes) claimed at a time. A call starts with one and
+#: doubles while effects apply faster than :data:`FAST_EFFECT` each (in-process platforms: the
+#: claim's transaction would cost more than the work), and halves while they are slower, so
+#: that workers sharing a backlog of slow platform calls share it evenly and a dead worker
+#: holds up little.
+CLAIM_BATCH = 16
+FAST_EFFECT = 0.02
 #: Stock pushes claimed at a time: many, since one push per variant serves them all.
 PUSH_BATCH = 500
 #: A test hook, never set in production: ``<effect kind>:after_platform`` (e.g.
@@ -214,16 +219,20 @@ def adopt_store_order(runtime: Runtime, effect: Effect, store_order: StoreOrder)
 
 
 async def push_stock(
-    runtime: Runtime, variants: list[str]
+    runtime: Runtime, variants: list[str], *, oversold: dict[str, int] | None = None
 ) -> list[tuple[ListingLink, PlatformError]]:
     """Set every linked listing, on every channel with inventory sync, to the store's quantity.
 
     One listing that cannot be set never keeps the others from being set: each failure is
     returned with its link. Reading the store's stock failing raises (nothing was pushed).
+    A variant the store holds less than nothing of (oversold) is set to 0 on every listing,
+    and its quantity is put in ``oversold`` when given.
     """
     if not variants:
         return []
     quantities = await runtime.store.get_stock(variants)
+    if oversold is not None:
+        oversold.update({v: q for v, q in quantities.items() if v in variants and q < 0})
     with session_scope(runtime.engine, read_only=True) as session:
         links = records.listings_linked_to(session, variants)
     failures: list[tuple[ListingLink, PlatformError]] = []
@@ -255,12 +264,16 @@ async def apply_pending(
     # Still pending after this call tried them (to retry later, or held by another now).
     tried: set[int] = set()
     scope = None if channel is None else (channel, records.STORE_STATE_KEY)
+    size = 1
     for _ in range(rounds):
         claimed_any = False
-        while batch := _claim(runtime, scope, tried, pushes=False):
+        while batch := _claim(runtime, scope, tried, pushes=False, limit=size):
             claimed_any = True
+            started = time.monotonic()
             await _apply_claimed(runtime, batch, stats, tried)
-        pushes = _claim(runtime, scope, tried, pushes=True)
+            fast = (time.monotonic() - started) / len(batch) < FAST_EFFECT
+            size = min(CLAIM_BATCH, size * 2) if fast else max(1, size // 2)
+        pushes = _claim(runtime, scope, tried, pushes=True, limit=PUSH_BATCH)
         if pushes:
             claimed_any = True
             await _apply_claimed(runtime, pushes, stats, tried)
@@ -270,12 +283,12 @@ async def apply_pending(
 
 
 def _claim(
-    runtime: Runtime, scope: tuple[str, ...] | None, tried: set[int], *, pushes: bool
+    runtime: Runtime, scope: tuple[str, ...] | None, tried: set[int], *, pushes: bool,
+    limit: int,
 ) -> list[Effect]:
     with session_scope(runtime.engine) as session:
         return ledger.claim(session, runtime.worker_id, runtime.lease, channels=scope,
-                            pushes=pushes, exclude=tried,
-                            limit=PUSH_BATCH if pushes else CLAIM_BATCH)
+                            pushes=pushes, exclude=tried, limit=limit)
 
 
 async def _apply_claimed(
@@ -335,8 +348,9 @@ async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStat
     push pending for the next pass (failed for good after ``MAX_ATTEMPTS``).
     """
     variants = list(dict.fromkeys(ledger.payload(e)["variant"] for e in pushes))
+    oversold: dict[str, int] = {}
     try:
-        failures = await push_stock(runtime, variants)
+        failures = await push_stock(runtime, variants, oversold=oversold)
     except PlatformError as unread:  # the store's stock could not be read: push it all later
         log.warning("stock push failed, will retry: %s", unread)
         failures = []
@@ -374,6 +388,40 @@ async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStat
                     stats.retry += not final
             elif ledger.mark_done(session, row, runtime.worker_id):
                 stats.done += 1
+        _note_oversold(session, pushes, oversold)
+
+
+#: Marks the note on an order whose stock move oversold the main store (once per order).
+OVERSOLD = "oversold:"
+
+
+def _note_oversold(session: Session, pushes: list[Effect], oversold: dict[str, int]) -> None:
+    """Say so on each order whose stock move left the main store with less than nothing.
+
+    A paid channel order is always imported (its buyer paid); when two channels sold the last
+    unit, the store goes below zero and every listing shows 0. The order whose stock move
+    caused the push that found the store oversold carries the note, so that the seller sees
+    which sale to settle.
+    """
+    for push in pushes:
+        variant = ledger.payload(push)["variant"]
+        if variant not in oversold:
+            continue
+        cause_key = push.key.removeprefix(f"{PUSH_STOCK}:{variant}:")
+        cause = session.exec(select(Effect).where(Effect.key == cause_key)).first()
+        takes = (EffectKind.CREATE_ORDER.value, EffectKind.ADJUST_STOCK.value)
+        if cause is None or cause.kind not in takes or not cause.order_id:
+            continue
+        record = records.get_record(session, cause.channel, cause.order_id)
+        if record is None or OVERSOLD in (record.reason or ""):
+            continue
+        sku = session.exec(select(ListingLink.sku).where(
+            ListingLink.store_variant_id == variant, col(ListingLink.sku).is_not(None))).first()
+        what = f"{sku} (store variant {variant})" if sku else f"store variant {variant}"
+        note = (f"{OVERSOLD} the main store holds {oversold[variant]} of {what} after this "
+                "order took its stock; every linked listing shows 0")
+        record.reason = f"{record.reason}; {note}" if record.reason else note
+        session.add(record)
 
 
 async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> bool:
