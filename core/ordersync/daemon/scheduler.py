@@ -299,6 +299,8 @@ class Scheduler:
     async def _turn(self, source: Source, due: bool) -> None:
         """The source's queued jobs, then its pass if due: holding its lease, or not at all."""
         runtime = self.runtime
+        if not source.jobs and not await self._pass_may_be_due(source):
+            return
         async with leases.hold(runtime.engine, source.lease, runtime.worker_id,
                                runtime.lease) as held:
             if not isinstance(held, leases.Held):
@@ -306,6 +308,22 @@ class Scheduler:
                 return
             source.held_elsewhere = None
             await leases.until_lost(held, self._leased_turn(source, held, due))
+
+    async def _pass_may_be_due(self, source: Source) -> bool:
+        """Look at the lease before taking it (a read, no write lock): while another daemon
+        holds it, or ran the pass lately, there is nothing to take."""
+        engine = self.runtime.engine
+        state = await leases.run_db(engine, lambda: leases.read(engine, source.lease))
+        if state is None:
+            return True
+        if state.held_for() > 0 and state.holder != self.runtime.worker_id:
+            self._held_elsewhere(source, state, due=True)
+            return False
+        if state.due_in() > 0:
+            source.held_elsewhere = None
+            source.next_poll = asyncio.get_running_loop().time() + state.due_in()
+            return False
+        return True
 
     def _held_elsewhere(self, source: Source, state: leases.LeaseState, due: bool) -> None:
         """Another daemon works on ``source`` now: jobs try again soon, the pass later."""

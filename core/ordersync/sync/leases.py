@@ -29,6 +29,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -260,13 +261,17 @@ def postpone(engine: Engine, name: str, next_run_in: timedelta) -> None:
 
 
 def read(engine: Engine, name: str) -> LeaseState | None:
-    """Lease ``name`` as it stands (never taken: None)."""
+    """Lease ``name`` as it stands (never taken: None), without taking the write lock.
+
+    A holder known to be gone (:func:`holder_gone`) is shown as not holding it any more.
+    """
     with session_scope(engine, read_only=True) as session:
         row = session.get(Lease, name)
         now = database_now(session)
         if row is None:
             return None
-        return LeaseState(name, False, row.holder, row.lease_until, row.next_run, now)
+        until = None if holder_gone(session, row.holder) else row.lease_until
+        return LeaseState(name, False, row.holder, until, row.next_run, now)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -278,9 +283,12 @@ class Heartbeat:
     """Calls ``beat`` every ``every`` seconds while the work runs; ``beat`` returns False once
     the lease is lost, which sets :attr:`lost` (the beats stop then).
 
-    ``beat`` is blocking database work: it runs through :func:`run_db`. A beat that fails (the
-    database does not answer) is logged and tried again at the next beat; the lease runs out
-    only if the failures outlast it.
+    The beats run on a thread of their own, not on the event loop: the loop may be held up by a
+    long stretch of blocking work (a SQLite write lock another process holds, a slow
+    platform library), and a live worker must not lose its lease for that. A beat that fails
+    (the database does not answer) is logged and tried again at the next one; the lease runs
+    out only if the failures outlast it. (The one exception: ``sqlite://``, a single in-memory
+    connection that must not be used from two threads, beats on the loop.)
     """
 
     def __init__(self, engine: Engine, beat: Callable[[], bool], every: float, what: str) -> None:
@@ -289,29 +297,52 @@ class Heartbeat:
         self.every = every
         self.what = what
         self.lost = asyncio.Event()
+        self._stop = threading.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Heartbeat:
-        self._task = asyncio.create_task(self._run(), name=f"heartbeat {self.what}")
+        if in_memory(self.engine):
+            self._task = asyncio.create_task(self._beat_on_loop(), name=f"heartbeat {self.what}")
+        else:
+            # Not joined when the work ends: a beat may be waiting for the database, and one
+            # that lands after the lease was released or the effects were marked changes
+            # nothing (both only touch rows still held by this worker).
+            threading.Thread(target=self._beat_on_thread, args=(asyncio.get_running_loop(),),
+                             name=f"heartbeat {self.what}", daemon=True).start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
         if self._task is not None:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _run(self) -> None:
+    def _one_beat(self) -> bool | None:
+        """True: renewed; False: lost; None: failed this time."""
+        try:
+            return self.beat()
+        except Exception as exc:  # the database hiccupped: the next beat may get through
+            log.warning("heartbeat of %s failed: %s", self.what, exc)
+            return None
+
+    def _lost(self) -> None:
+        log.error("%s: the lease was lost (taken over after it ran out); stopping this work",
+                  self.what)
+
+    def _beat_on_thread(self, loop: asyncio.AbstractEventLoop) -> None:
+        while not self._stop.wait(self.every):
+            if self._one_beat() is False and not self._stop.is_set():
+                self._lost()
+                with suppress(RuntimeError):  # the loop is closed: nobody waits for it
+                    loop.call_soon_threadsafe(self.lost.set)
+                return
+
+    async def _beat_on_loop(self) -> None:
         while True:
             await asyncio.sleep(self.every)
-            try:
-                alive = await run_db(self.engine, self.beat)
-            except Exception as exc:  # the database hiccupped: the next beat may get through
-                log.warning("heartbeat of %s failed: %s", self.what, exc)
-                continue
-            if not alive:
-                log.error("%s: the lease was lost (taken over after it ran out); stopping "
-                          "this work", self.what)
+            if self._one_beat() is False:
+                self._lost()
                 self.lost.set()
                 return
 

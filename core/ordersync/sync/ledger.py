@@ -20,6 +20,7 @@ overtakes a later one with an older quantity.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Collection, Iterable
@@ -29,10 +30,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from ordersync.engine.plan import EffectSpec
-from ordersync.state.tables import Effect, EffectStatus, utcnow
+from ordersync.state.tables import Effect, EffectStatus, UTCDateTime, utcnow
 from ordersync.sync.leases import database_now, holder_gone
 
 log = logging.getLogger("ordersync.ledger")
@@ -125,13 +127,46 @@ def claim(
     """
     now = database_now(session)
     _free_claims_of_gone_workers(session, now)
-    pending_ = col(Effect.status) == EffectStatus.PENDING.value
-    free = sa.or_(col(Effect.lease_until).is_(None), col(Effect.lease_until) <= now)
+    params: dict[str, Any] = {"now": now, "limit": limit}
+    if channels is not None:
+        params["channels"] = list(channels)
+    if exclude:
+        params["exclude"] = list(exclude)
+    candidates = list(session.exec(
+        _candidates(pushes, channels is not None, bool(exclude)), params=params))
+    if not candidates:
+        return []
+    # The candidates are locked (PostgreSQL) or the whole database is (SQLite): this update
+    # cannot lose a race, and its conditions make it the claim even in a deferred transaction.
+    until = now + lease
+    claimed = set(session.execute(_CLAIM, {
+        "ids": [row.id for row in candidates], "now": now, "worker": worker, "until": until,
+    }).scalars())
+    for row in candidates:  # as the update left them, without another read
+        set_committed_value(row, "claimed_by", worker)
+        set_committed_value(row, "lease_until", until)
+    return [row for row in candidates if row.id in claimed]
+
+
+_NOW: sa.BindParameter[datetime] = sa.bindparam("now", type_=UTCDateTime())
+_PENDING = col(Effect.status) == EffectStatus.PENDING.value
+_FREE = sa.or_(col(Effect.lease_until).is_(None), col(Effect.lease_until) <= _NOW)
+_CLAIM = (
+    sa.update(Effect)
+    .where(col(Effect.id).in_(sa.bindparam("ids", expanding=True)), _PENDING, _FREE)
+    .values(claimed_by=sa.bindparam("worker"), lease_until=sa.bindparam("until"))
+    .returning(col(Effect.id))
+)
+
+
+@functools.cache
+def _candidates(pushes: bool, by_channel: bool, excluding: bool) -> Any:
+    """The claimable effects (built once per shape: claiming is on every pass's path)."""
     other = aliased(Effect)
     # Another effect of the same order (or a push of the same variant: a push's payload is
     # exactly {"variant": ...}) that somebody holds now: this one waits for it.
     sibling_busy = sa.exists().where(
-        col(other.status) == EffectStatus.PENDING.value, col(other.lease_until) > now,
+        col(other.status) == EffectStatus.PENDING.value, col(other.lease_until) > _NOW,
         col(other.id) != col(Effect.id),
         sa.or_(
             sa.and_(col(Effect.order_id).is_not(None), col(other.channel) == col(Effect.channel),
@@ -141,27 +176,18 @@ def claim(
         ),
     )
     kind = col(Effect.kind) == PUSH_KIND if pushes else col(Effect.kind) != PUSH_KIND
-    query = select(Effect.id).where(pending_, free, kind, ~sibling_busy)
-    if channels is not None:
-        query = query.where(col(Effect.channel).in_(list(channels)))
-    if exclude:
-        query = query.where(col(Effect.id).not_in(list(exclude)))
-    query = query.order_by(col(Effect.id)).limit(limit).with_for_update(
-        skip_locked=True, of=Effect)
-    ids = list(session.exec(query))
-    if not ids:
-        return []
-    # The candidates are locked (PostgreSQL) or the whole database is (SQLite): this update
-    # cannot lose a race, and its conditions make it the claim even in a deferred transaction.
-    claimed = list(session.execute(
-        sa.update(Effect).where(col(Effect.id).in_(ids), pending_, free)
-        .values(claimed_by=worker, lease_until=now + lease)
-        .returning(col(Effect.id))
-    ).scalars())
-    rows = session.exec(select(Effect).where(col(Effect.id).in_(claimed))
-                        .order_by(col(Effect.id))
-                        .execution_options(populate_existing=True))
-    return list(rows)
+    query = select(Effect).where(_PENDING, _FREE, kind, ~sibling_busy)
+    if by_channel:
+        query = query.where(col(Effect.channel).in_(sa.bindparam("channels", expanding=True)))
+    if excluding:
+        query = query.where(col(Effect.id).not_in(sa.bindparam("exclude", expanding=True)))
+    return (query.order_by(col(Effect.id)).limit(sa.bindparam("limit", type_=sa.Integer))
+            .with_for_update(skip_locked=True, of=Effect)
+            .execution_options(populate_existing=True))
+
+
+_CLAIMANTS = select(Effect.claimed_by).distinct().where(
+    _PENDING, col(Effect.lease_until) > _NOW)
 
 
 def _free_claims_of_gone_workers(session: Session, now: datetime) -> None:
@@ -169,8 +195,7 @@ def _free_claims_of_gone_workers(session: Session, now: datetime) -> None:
     on SQLite, processes of this host that ended), instead of waiting for them to run out."""
     if session.get_bind().dialect.name != "sqlite":
         return
-    holders = session.exec(select(Effect.claimed_by).distinct().where(
-        col(Effect.status) == EffectStatus.PENDING.value, col(Effect.lease_until) > now))
+    holders = session.exec(_CLAIMANTS, params={"now": now})
     gone = [holder for holder in holders if holder_gone(session, holder)]
     if gone:
         log.warning("taking over the effects claimed by %s, whose process has ended",
