@@ -549,6 +549,9 @@ def _endpoint(state: SandboxState, handler: Handler, api: Api | None,
         if fault is not None and fault.kind == "delay":
             await asyncio.sleep(fault.seconds)
         elif fault is not None:
+            if fault.after_processing and _precheck(request, body, state, api,
+                                                    template) is None:
+                handler(request, body, state)  # the change happens; only its answer is lost
             response = _fault_reply(fault, api)
             record.status = response.status_code
             return response

@@ -38,6 +38,8 @@ class Fault:
         ``retry_after`` is set), ``delay`` (wait ``seconds`` and then answer normally),
         ``malformed_json`` (answer 200 with a body cut short), ``reset`` (start a 200 answer
         and drop the connection mid-body; the request is not run).
+    :param after_processing: run the request first, then answer with the fault (a lost answer:
+        the change happened, the client does not know). Not for ``delay``.
     :param path: the fault applies to request paths starting with this.
     :param method: only to this HTTP method (None: any).
     :param times: how many requests it applies to.
@@ -50,6 +52,7 @@ class Fault:
     retry_after: float | None = None
     seconds: float = 0.0
     times: int = 1
+    after_processing: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         return (self.times > 0 and path.startswith(self.path)
@@ -305,6 +308,9 @@ class SandboxState:
                 fault = replace(self.fault_rng.choice(self.fault_mix))
                 if fault.kind == "delay":
                     fault.seconds = self.fault_delay
+                if fault.kind == "malformed_json" and method.upper() != "GET":
+                    # A garbled 2xx answer means the server did act: only its answer is lost.
+                    fault.after_processing = True
                 self.random_served[fault.label] += 1
                 return fault
         return None
