@@ -24,12 +24,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from ordersync.engine import EffectKind, EffectSpec
+from ordersync.engine import EffectKind, EffectSpec, plan_follow_ups
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft
 from ordersync.platform import Alert, AlertKind, Store
 from ordersync.state.db import session_scope
-from ordersync.state.tables import Effect, ListingLink, RecordState
+from ordersync.state.tables import Effect, ListingLink, OrderRecord, RecordState
 from ordersync.sync import ledger, records
 from ordersync.sync.alerts import record_alert
 from ordersync.sync.leases import Heartbeat, beat_interval
@@ -197,6 +197,7 @@ def _after_done(session: Session, runtime: Runtime, effect: Effect, applied: App
             records.set_state(session, record, RecordState.IMPORTED,
                               f"imported as store order {number}",
                               store_order_id=applied.store_order.id)
+            ledger.enqueue(session, _follow_ups(session, runtime, record, applied.store_order))
         elif kind == EffectKind.CANCEL_ORDER.value:
             records.set_state(session, record, RecordState.CANCELLED,
                               "cancelled on the channel and in the main store")
@@ -205,6 +206,19 @@ def _after_done(session: Session, runtime: Runtime, effect: Effect, applied: App
                               "refunded on the channel and in the main store")
     if applied.moved_variants:
         ledger.enqueue(session, push_specs(applied.moved_variants, effect.key))
+
+
+def _follow_ups(
+    session: Session, runtime: Runtime, record: OrderRecord, store_order: StoreOrder
+) -> list[EffectSpec]:
+    """What the channel order already says beyond its import (a refund, a shipment, made
+    before the import was done): nothing else would decide it again, as it has not changed
+    since it was stored."""
+    order = records.order_of(record)
+    policy = runtime.policies.get(record.channel)
+    if order is None or policy is None:
+        return []
+    return plan_follow_ups(order, store_order, policy, records.links_for(session, record.channel))
 
 
 def adopt_store_order(runtime: Runtime, effect: Effect, store_order: StoreOrder) -> None:

@@ -31,7 +31,7 @@ from ordersync.errors import FatalPlatformError, OrderError, PlatformError
 from ordersync.models import REFERENCE_PREFIX, ChannelOrder, StoreOrderDraft, order_reference
 from ordersync.platform import Alert, AlertKind
 from ordersync.state.db import session_scope
-from ordersync.state.tables import OrderRecord, RecordState
+from ordersync.state.tables import Effect, OrderRecord, RecordState
 from ordersync.sync import leases, ledger, records
 from ordersync.sync.alerts import deliver, record_alert
 from ordersync.sync.apply import ApplyStats, adopt_store_order, apply_pending
@@ -137,6 +137,8 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
         row = await process_order(runtime, name, order, dry_run=dry_run)
         if row is not None:
             result.decisions.append(row)
+        elif high is not None:  # not decided: the next pass must read it again
+            high = min(high, order.updated_at)
 
     if not dry_run:
         result.applied = await apply_pending(runtime, channel=name)
@@ -159,7 +161,12 @@ def _cursor_readonly(session: Any, name: str) -> datetime | None:
 async def process_order(
     runtime: Runtime, name: str, order: ChannelOrder, *, dry_run: bool = False
 ) -> DecisionRow | None:
-    """Decide one order and write what the decision causes (or, dry-run, only report it)."""
+    """Decide one order and write what the decision causes (or, dry-run, only report it).
+
+    None when the decision was not written: what it was based on changed meanwhile (another
+    task or worker applied the order's import, or is applying it now). The order is then not
+    stored either, so the next pass finds it changed and decides it again.
+    """
     policy = runtime.policies[name]
     store_caps = type(runtime.store).capabilities
     with session_scope(runtime.engine, read_only=True) as session:
@@ -216,6 +223,12 @@ async def process_order(
                            draft.decision_json() if draft is not None else None)
 
     with session_scope(runtime.engine) as session:
+        stale = _decided_on_stale_state(session, name, order.id, known,
+                                        unfinished if droppable else None)
+        if stale is not None:
+            log.info("channel %s order %s is decided again next pass: %s", name, order.id,
+                     stale, extra={"channel": name, "order_id": order.id})
+            return None
         # The order is stored in the transaction that records its decision: a crash before it
         # leaves the order changed for the next pass, never stored and undecided.
         record, _ = records.save_order(session, name, order)
@@ -228,6 +241,27 @@ async def process_order(
     action = "failed" if failure else decision.action.value
     return DecisionRow(name, order.id, action, failure or decision.reason,
                        draft.decision_json() if draft is not None else None)
+
+
+def _decided_on_stale_state(
+    session: Any, name: str, order_id: str, known: Known, to_drop: Effect | None
+) -> str | None:
+    """Why a decision made from ``known`` must not be written now, or None.
+
+    Decisions are made outside a transaction (they wait for platform calls); the import they
+    looked at may have been applied since (the store pass applies every channel's effects), or
+    be in flight now under another task's claim, which dropping it would orphan.
+    """
+    now = _known(session, records.get_record(session, name, order_id), name, order_id)
+    if (now.state, now.store_order_id) != (known.state, known.store_order_id):
+        return (f"its record changed while it was decided (now {now.state}, store order "
+                f"{now.store_order_id}): its import was applied meanwhile")
+    if to_drop is not None:
+        row = session.get(Effect, to_drop.id)
+        if row is not None and row.lease_until is not None \
+                and row.lease_until > leases.database_now(session):
+            return f"its import {row.key} is being applied by {row.claimed_by}"
+    return None
 
 
 def _known(session: Any, record: OrderRecord | None, name: str, order_id: str) -> Known:
