@@ -1,0 +1,401 @@
+"""The reliability suite's test bed: real sandbox platforms on 127.0.0.1 and a whole ordersync
+installation against them in ``tmp_path``.
+
+``ebay`` and ``shopify`` start the plugins' own sandboxes (uvicorn in a thread, ephemeral port).
+``bed`` lays out an installation::
+
+    tmp_path/ordersync.yaml    written by ``bed.configure(channels, store)``
+    tmp_path/state.db          the SQLite state database
+    tmp_path/shop/             a ``file`` main store, when one is configured
+    tmp_path/channels/<name>/  one folder per ``file`` channel
+
+``bed.runtime()`` opens :class:`~ordersync.sync.runtime.Runtime` on it exactly as the daemon does,
+then makes the platforms' HTTP clients give up and retry quickly (see :func:`quicken`), so that
+twenty per cent of failing calls cost seconds, not minutes. ``settle`` runs sync passes until
+nothing is left to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+from ordersync.config import Settings, load_config
+from ordersync.http import PlatformHttp
+from ordersync.jsonfiles import read_json, write_json_atomic
+from ordersync.models import ChannelOrder, Listing, StoreProduct
+from ordersync.plugins import Registry, load_plugins
+from ordersync.state.db import session_scope
+from ordersync.state.tables import (
+    ChannelState,
+    Effect,
+    EffectStatus,
+    OrderRecord,
+    RecordState,
+)
+from ordersync.sync.passes import sync_once
+from ordersync.sync.runtime import Runtime
+from ordersync_ebay import EbayChannel
+from ordersync_ebay.sandbox import SandboxState as EbayState
+from ordersync_ebay.sandbox import serve as serve_ebay
+from ordersync_file_channel.channel import file_stem
+from ordersync_shopify.client import ShopifyGraphQL
+from ordersync_shopify.sandbox import SandboxState as ShopifyState
+from ordersync_shopify.sandbox import serve as serve_shopify
+from sqlmodel import col, select
+
+HOST = "127.0.0.1"
+#: Seconds a platform client waits for an answer in these tests (production: 30).
+CLIENT_TIMEOUT = 0.15
+#: Seconds a sandbox's random ``delay`` fault holds an answer: longer than ``CLIENT_TIMEOUT``.
+FAULT_DELAY = 0.25
+#: Longest backoff between two attempts of one call in these tests (production: 60 s).
+BACKOFF_MAX = 0.05
+#: Orders per eBay ``getOrders`` page in these tests (production: 200, eBay's maximum).
+EBAY_PAGE = 20
+
+EBAY_SECRET_VAR = "RELIABILITY_EBAY_CLIENT_SECRET"
+EBAY_REFRESH_VAR = "RELIABILITY_EBAY_REFRESH_TOKEN"
+SHOPIFY_TOKEN_VAR = "RELIABILITY_SHOPIFY_TOKEN"
+
+
+# -- the sandboxes ----------------------------------------------------------------------------
+
+
+@dataclass
+class EbayServer:
+    """A running eBay sandbox: seed and read it through ``state``."""
+
+    state: EbayState
+    url: str
+
+
+@dataclass
+class ShopifyServer:
+    """A running Shopify sandbox: seed and read it through ``state``."""
+
+    state: ShopifyState
+    url: str
+
+
+@contextmanager
+def running_ebay() -> Iterator[EbayServer]:
+    """A fresh eBay seller account served on 127.0.0.1, with credentials made up for this run."""
+    state = EbayState(client_secret=secrets.token_urlsafe(16),
+                      refresh_token=secrets.token_urlsafe(24))
+    served = serve_ebay(HOST, 0, state)
+    try:
+        _warm_up(served.url, state)
+        yield EbayServer(state, served.url)
+    finally:
+        served.stop()
+
+
+def _warm_up(url: str, state: EbayState) -> None:
+    """One call of each API, so that the sandbox has loaded eBay's OpenAPI documents (a second
+    or so, once) before the short client timeouts of these tests apply."""
+    headers = {"Authorization": f"Bearer {state.issue_access_token()}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        client.get("/sell/fulfillment/v1/order")
+        client.get("/sell/inventory/v1/inventory_item")
+    with state.lock:
+        state.requests.clear()
+        state.access_tokens.clear()
+        state.token_grants = 0
+
+
+@contextmanager
+def running_shopify() -> Iterator[ShopifyServer]:
+    """A fresh Shopify shop served on 127.0.0.1."""
+    state = ShopifyState(access_token=f"shpat_{secrets.token_hex(16)}")
+    url, stop = serve_shopify(HOST, 0, state)
+    try:
+        yield ShopifyServer(state, url)
+    finally:
+        stop()
+
+
+@pytest.fixture
+def ebay() -> Iterator[EbayServer]:
+    with running_ebay() as server:
+        yield server
+
+
+@pytest.fixture
+def shopify() -> Iterator[ShopifyServer]:
+    with running_shopify() as server:
+        yield server
+
+
+# -- an SMTP server for alerts -----------------------------------------------------------------
+
+
+@dataclass
+class Inbox:
+    """aiosmtpd handler keeping every alert email; ``subjects`` lists what arrived."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.original_content, policy=email_policy.default)
+        self.messages.append(cast(EmailMessage, message))
+        return "250 Message accepted for delivery"
+
+    @property
+    def subjects(self) -> list[str]:
+        return [str(message["Subject"]) for message in self.messages]
+
+
+class _EphemeralPortController(Controller):
+    """Binds port 0; aiosmtpd's start-up probe must then connect to the port the OS chose."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+@contextmanager
+def running_smtp() -> Iterator[tuple[int, Inbox]]:
+    """A plain SMTP server on 127.0.0.1 (no TLS, no AUTH): its port and its inbox."""
+    inbox = Inbox()
+    controller = _EphemeralPortController(inbox, hostname=HOST, port=0)
+    controller.start()
+    try:
+        yield controller.port, inbox
+    finally:
+        controller.stop()
+
+
+def email_notifier(port: int) -> dict[str, Any]:
+    """The YAML section of an ``email`` notifier sending to ``running_smtp``'s server."""
+    return {"type": "email", "host": HOST, "port": port, "security": "none",
+            "from": "ordersync@example.com", "to": ["ops@example.com"], "timeout": 5}
+
+
+# -- the installation -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    """Every installed plugin, loaded through the ``ordersync`` entry points as in production."""
+    return load_plugins()
+
+
+@dataclass
+class Bed:
+    """One ordersync installation in a folder, pointed at sandboxes and folders."""
+
+    root: Path
+    registry: Registry
+    env: dict[str, str] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "ordersync.yaml"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.root / "shop"
+
+    def channel_dir(self, name: str) -> Path:
+        return self.root / "channels" / name
+
+    # -- YAML sections ------------------------------------------------------------------------
+
+    def ebay_channel(self, server: EbayServer, **order_sync: Any) -> dict[str, Any]:
+        """An eBay channel on ``server``, importing orders (``order_sync`` overrides options)."""
+        self.env[EBAY_SECRET_VAR] = server.state.client_secret
+        self.env[EBAY_REFRESH_VAR] = server.state.refresh_token
+        return {
+            "type": "ebay", "client_id": server.state.client_id,
+            "client_secret": f"${{{EBAY_SECRET_VAR}}}",
+            "refresh_token": f"${{{EBAY_REFRESH_VAR}}}",
+            "marketplace_id": server.state.marketplace_id, "api_base": server.url,
+            "inventory_sync": True, "order_sync": {"import_orders": True, **order_sync},
+        }
+
+    def file_channel(self, name: str, **order_sync: Any) -> dict[str, Any]:
+        """A ``file`` channel in ``channels/<name>``, importing orders."""
+        return {"type": "file", "path": f"channels/{name}", "inventory_sync": True,
+                "order_sync": {"import_orders": True, **order_sync}}
+
+    def shopify_store(self, server: ShopifyServer) -> dict[str, Any]:
+        self.env[SHOPIFY_TOKEN_VAR] = server.state.access_token
+        return {"type": "shopify", "shop": server.state.shop,
+                "access_token": f"${{{SHOPIFY_TOKEN_VAR}}}", "base_url": server.url,
+                "timeout": CLIENT_TIMEOUT}
+
+    def file_store(self) -> dict[str, Any]:
+        return {"type": "file", "path": "shop"}
+
+    def configure(self, channels: dict[str, dict[str, Any]], store: dict[str, Any],
+                  **extra: Any) -> None:
+        """Write ``ordersync.yaml`` with SQLite state in ``state.db``."""
+        self.config = {"database": "sqlite:///state.db", "main_store": store,
+                       "channels": channels, **extra}
+        self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+
+    def settings(self) -> Settings:
+        return load_config(self.config_path, self.registry, environ={**os.environ, **self.env})
+
+    @asynccontextmanager
+    async def runtime(self) -> AsyncIterator[Runtime]:
+        """The runtime the daemon would open on this installation, with quick retries."""
+        async with Runtime.open(self.settings(), self.registry) as runtime:
+            quicken(runtime)
+            yield runtime
+
+    # -- file platforms -----------------------------------------------------------------------
+
+    def file_products(self, *products: StoreProduct) -> None:
+        write_json_atomic(self.store_dir / "products.json",
+                          [p.model_dump(mode="json") for p in products])
+
+    def file_stock(self) -> dict[str, int]:
+        return {str(e["variant_id"]): int(e["quantity"])
+                for e in read_json(self.store_dir / "products.json")}
+
+    def file_store_orders(self) -> list[dict[str, Any]]:
+        folder = self.store_dir / "orders"
+        return [read_json(path) for path in sorted(folder.glob("*.json"))] \
+            if folder.is_dir() else []
+
+    def file_listings(self, channel: str, *listings: Listing) -> None:
+        write_json_atomic(self.channel_dir(channel) / "listings.json",
+                          [listing.model_dump(mode="json") for listing in listings])
+
+    def file_listing_quantities(self, channel: str) -> dict[str, int]:
+        return {str(e["listing_id"]): int(e["quantity"])
+                for e in read_json(self.channel_dir(channel) / "listings.json")}
+
+    def put_order(self, channel: str, order: ChannelOrder) -> None:
+        path = self.channel_dir(channel) / "orders" / f"{file_stem(order.id)}.json"
+        write_json_atomic(path, order.model_dump(mode="json"))
+
+    def put_order_bytes(self, channel: str, name: str, content: bytes) -> Path:
+        """Write an order file exactly as given (bad input tests)."""
+        folder = self.channel_dir(channel) / "orders"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_bytes(content)
+        return path
+
+
+@pytest.fixture
+def bed(tmp_path: Path, registry: Registry) -> Bed:
+    return Bed(root=tmp_path, registry=registry)
+
+
+# -- quick retries ----------------------------------------------------------------------------
+
+
+def _http_clients(platform: object) -> Iterator[PlatformHttp | ShopifyGraphQL]:
+    """The platform's HTTP clients: its own attributes and their attributes, one level down
+    (the eBay channel keeps its token client on ``tokens``)."""
+    for value in vars(platform).values():
+        if isinstance(value, PlatformHttp | ShopifyGraphQL):
+            yield value
+        elif hasattr(value, "__dict__") and not isinstance(value, type):
+            yield from (inner for inner in vars(value).values()
+                        if isinstance(inner, PlatformHttp | ShopifyGraphQL))
+
+
+async def _short_sleep(seconds: float) -> None:
+    await asyncio.sleep(min(seconds, BACKOFF_MAX))
+
+
+def quicken(runtime: Runtime) -> None:
+    """Short timeouts and short backoff on every platform client of ``runtime``.
+
+    The retry logic is the production one; only its clock is faster. ``Retry-After`` is still
+    honoured as the platform gives it (the sandboxes give 0.05 s).
+    """
+    for platform in [runtime.store, *runtime.channels.values()]:
+        if isinstance(platform, EbayChannel):
+            # The sandbox checks every answer against eBay's OpenAPI document, which takes it
+            # about 7 ms per order: a full page of 200 would outlast the short timeout.
+            platform.page_limit = EBAY_PAGE
+        for client in _http_clients(platform):
+            if isinstance(client, PlatformHttp):
+                client.backoff_base = 0.01
+                client.backoff_max = BACKOFF_MAX
+                client.client.timeout = httpx.Timeout(CLIENT_TIMEOUT)
+            else:
+                # Shopify's GraphQL layer backs off on its own (malformed bodies,
+                # INTERNAL_SERVER_ERROR); ``sleep`` is its constructor's clock.
+                client._sleep = _short_sleep
+
+
+# -- running passes until nothing is left ------------------------------------------------------
+
+
+@dataclass
+class Backlog:
+    """What is still to do after a pass."""
+
+    pending_effects: int
+    pending_records: int
+    channel_errors: dict[str, str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.pending_effects or self.pending_records or self.channel_errors)
+
+
+def backlog(runtime: Runtime) -> Backlog:
+    with session_scope(runtime.engine, read_only=True) as session:
+        effects = len(session.exec(
+            select(Effect.id).where(Effect.status == EffectStatus.PENDING.value)).all())
+        records = len(session.exec(
+            select(OrderRecord.id).where(OrderRecord.state == RecordState.PENDING.value)).all())
+        errors = {row.channel: row.error for row in session.exec(select(ChannelState))
+                  if row.error}
+    return Backlog(effects, records, errors)
+
+
+async def settle(runtime: Runtime, *, max_passes: int = 40) -> int:
+    """Run whole passes (every channel, then the main store) until the ledger has nothing
+    pending, no order waits to be imported and the last pass of every channel succeeded.
+    Returns how many passes it took."""
+    left = backlog(runtime)
+    for number in range(1, max_passes + 1):
+        await sync_once(runtime)
+        left = backlog(runtime)
+        if left.empty:
+            return number
+    msg = f"still not settled after {max_passes} passes: {left}"
+    raise AssertionError(msg)
+
+
+def failed_effects(runtime: Runtime) -> list[tuple[str, str | None]]:
+    """Effects given up on (key, last error): an exactly-once run has none."""
+    with session_scope(runtime.engine, read_only=True) as session:
+        rows = session.exec(select(Effect).where(Effect.status == EffectStatus.FAILED.value)
+                            .order_by(col(Effect.id))).all()
+        return [(row.key, row.error) for row in rows]
+
+
+def records(runtime: Runtime, channel: str | None = None) -> dict[tuple[str, str], OrderRecord]:
+    """Every order record, by (channel, order id), detached from the session."""
+    with session_scope(runtime.engine, read_only=True) as session:
+        query = select(OrderRecord)
+        if channel is not None:
+            query = query.where(OrderRecord.channel == channel)
+        rows = session.exec(query).all()
+        session.expunge_all()
+    return {(row.channel, row.order_id): row for row in rows}

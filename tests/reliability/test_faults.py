@@ -1,0 +1,345 @@
+"""Faults: with a fifth of all platform calls failing, every order still arrives exactly once.
+
+The eBay and Shopify sandboxes answer 20% of requests (seeded) with a fault drawn from the ways
+real platforms fail: 429 with ``Retry-After``, 500 and 503, an answer slower than the client's
+timeout, a connection dropped mid-answer, a body that is not JSON; Shopify also loses answers to
+requests it did run. ordersync runs whole passes until nothing is left; then buyers cancel, get
+refunds, and the seller ships on both sides, and it runs until nothing is left again. One run
+serves every test of the first part of this module, each checking one promise against an oracle
+computed from the orders alone.
+
+The second part runs a load against a Shopify shop with a small cost bucket and no faults at all:
+a client that paces itself by the bucket Shopify reports is almost never throttled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from ordersync.models import (
+    ChannelOrder,
+    Fulfillment,
+    Listing,
+    OrderStatus,
+    Refund,
+    order_reference,
+)
+from ordersync.plugins import Registry
+from ordersync.sync.links import auto_link
+from ordersync.sync.passes import sync_channel, sync_store
+from ordersync.testing.builders import make_line, make_order
+from ordersync_shopify.documents import GET_ORDER
+from ordersync_shopify.store import ShopifyStore
+
+from .conftest import (
+    FAULT_DELAY,
+    Bed,
+    EbayServer,
+    ShopifyServer,
+    failed_effects,
+    records,
+    running_ebay,
+    running_shopify,
+    settle,
+)
+
+pytestmark = pytest.mark.slow
+
+CHANNEL = "ebay-uk"
+FAULT_RATE = 0.2
+SEED = 20261120
+ORDERS = 100
+SKUS = [f"SKU-{n:02d}" for n in range(12)]
+START_STOCK = 60
+
+
+# -- the scenario -------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """The orders of one run and what happens to each after it was imported."""
+
+    placed: list[ChannelOrder]
+    cancelled: set[str] = field(default_factory=set)
+    refunded: dict[str, list[str]] = field(default_factory=dict)  # order -> refunded line ids
+    shipped_on_channel: dict[str, str] = field(default_factory=dict)  # order -> tracking
+    shipped_in_store: dict[str, str] = field(default_factory=dict)  # order -> tracking
+
+    def expected_stock(self) -> dict[str, int]:
+        """SKU -> what the main store holds at the end: only what stayed sold is gone."""
+        stock = dict.fromkeys(SKUS, START_STOCK)
+        for order in self.placed:
+            if order.id in self.cancelled:
+                continue
+            returned = set(self.refunded.get(order.id, []))
+            for line in order.lines:
+                if line.id not in returned:
+                    stock[line.sku or ""] -= line.quantity
+        return stock
+
+
+def listing_id(sku: str) -> str:
+    return f"1100000{SKUS.index(sku):05d}"
+
+
+def make_plan(rng: random.Random, start: datetime) -> Plan:
+    """``ORDERS`` paid orders of one or two lines; a sixth of them each cancelled, refunded
+    (whole or first line), shipped on eBay, shipped in Shopify; the rest left as they are."""
+    placed = []
+    for number in range(1, ORDERS + 1):
+        skus = rng.sample(SKUS, rng.choice([1, 1, 2]))
+        lines = [make_line(f"{number}{index}", listing_id=listing_id(sku), sku=sku,
+                           title=f"Product {sku}", quantity=rng.randint(1, 2),
+                           unit_price=f"{rng.randint(5, 40)}.00")
+                 for index, sku in enumerate(skus, start=1)]
+        placed.append(make_order(f"26-{number:05d}-00001", lines=lines,
+                                 created_at=start + timedelta(seconds=number)))
+    plan = Plan(placed)
+    ids = [order.id for order in placed]
+    rng.shuffle(ids)
+    share = len(ids) // 6
+    plan.cancelled = set(ids[:share])
+    by_id = {order.id: order for order in placed}
+    for order_id in ids[share:2 * share]:
+        lines = [line.id for line in by_id[order_id].lines]
+        plan.refunded[order_id] = lines if rng.random() < 0.5 else lines[:1]
+    for order_id in ids[2 * share:3 * share]:
+        plan.shipped_on_channel[order_id] = f"CH{order_id.replace('-', '')}"
+    for order_id in ids[3 * share:4 * share]:
+        plan.shipped_in_store[order_id] = f"ST{order_id.replace('-', '')}"
+    return plan
+
+
+def changed(order: ChannelOrder, plan: Plan, now: datetime) -> ChannelOrder | None:
+    """The order as eBay shows it after the buyer or the seller acted there (None: untouched)."""
+    if order.id in plan.cancelled:
+        return order.model_copy(update={"status": OrderStatus.CANCELLED, "updated_at": now})
+    if order.id in plan.refunded:
+        lines = plan.refunded[order.id]
+        whole = len(lines) == len(order.lines)
+        amount = order.total if whole else sum(
+            (line.unit_price * line.quantity for line in order.lines if line.id in lines),
+            Decimal(0))
+        return order.model_copy(update={
+            "status": OrderStatus.REFUNDED if whole else OrderStatus.PARTIALLY_REFUNDED,
+            "updated_at": now,
+            "refunds": [Refund(line_ids=lines, amount=amount, created_at=now)],
+        })
+    if order.id in plan.shipped_on_channel:
+        return order.model_copy(update={
+            "status": OrderStatus.SHIPPED, "updated_at": now,
+            "fulfillments": [Fulfillment(tracking_number=plan.shipped_on_channel[order.id],
+                                         carrier="Royal Mail", shipped_at=now)],
+        })
+    return None
+
+
+@dataclass
+class Outcome:
+    """What one faulty run left on the platforms and in the state."""
+
+    plan: Plan
+    ebay: EbayServer
+    shopify: ShopifyServer
+    variant_of: dict[str, str]
+    store_id: dict[str, str]
+    record_states: dict[str, str]
+    gave_up: list[tuple[str, str | None]]
+    passes: list[int]
+
+    def shopify_tracking(self, order_id: str) -> list[str]:
+        state = self.shopify.state
+        with state.lock:
+            order = state.order(self.store_id[order_id])
+            return [str(info["number"]) for fid in order.fulfillment_ids
+                    for info in state.fulfillments[fid].tracking if info.get("number")]
+
+
+async def run_with_faults(bed: Bed, ebay: EbayServer, shopify: ShopifyServer) -> Outcome:
+    # A bucket that refills fast: pacing is the subject of the load test below, not of this run.
+    shopify.state.set_bucket(2000, 100_000)
+    plan = make_plan(random.Random(SEED),
+                     datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2))
+    variant_of = {}
+    for sku in SKUS:
+        ids = shopify.state.seed_product(sku, f"Product {sku}", "20.00", quantity=START_STOCK)
+        variant_of[sku] = ids["variant_id"]
+        ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
+                                       title=f"Product {sku}", quantity=START_STOCK))
+    for order in plan.placed:
+        ebay.state.seed_order(order)
+    bed.configure({CHANNEL: bed.ebay_channel(ebay)}, bed.shopify_store(shopify))
+
+    async with bed.runtime() as runtime:
+        await auto_link(runtime)
+        ebay.state.randomize_faults(FAULT_RATE, SEED, delay=FAULT_DELAY)
+        shopify.state.randomize_faults(FAULT_RATE, SEED + 1, delay=FAULT_DELAY)
+        passes = [await settle(runtime)]
+        imported = records(runtime, CHANNEL)
+        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
+
+        # After the import buyers cancel and get refunds, the seller ships on eBay and in
+        # Shopify: each of those must reach the other side once.
+        now = datetime.now(UTC).replace(microsecond=0)
+        for order in plan.placed:
+            after = changed(order, plan, now)
+            if after is not None:
+                ebay.state.seed_order(after)
+        for order_id, tracking in plan.shipped_in_store.items():
+            shopify.state.ship(store_id[order_id], tracking, "Royal Mail")
+        passes.append(await settle(runtime))
+        states = {order_id: r.state for (_, order_id), r in records(runtime, CHANNEL).items()}
+        gave_up = failed_effects(runtime)
+    return Outcome(plan, ebay, shopify, variant_of, store_id, states, gave_up, passes)
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Outcome:
+    """One run of the scenario with 20% of calls failing, shared by the tests below."""
+    bed = Bed(root=tmp_path_factory.mktemp("faults"), registry=registry)
+    with running_ebay() as ebay, running_shopify() as shopify:
+        return asyncio.run(run_with_faults(bed, ebay, shopify))
+
+
+# -- what the run must show ---------------------------------------------------------------------
+
+
+def test_a_fifth_of_the_calls_failed_in_every_way_platforms_fail(outcome: Outcome) -> None:
+    ebay = outcome.ebay.state
+    shopify = outcome.shopify.state
+    assert set(ebay.random_served) == {"status 429", "status 500", "status 503", "delay",
+                                       "reset", "malformed_json"}
+    assert set(shopify.random_served) == {"status 429", "status 500", "status 503 after",
+                                          "delay", "reset", "reset after", "malformed",
+                                          "malformed after"}
+    # eBay records every request; Shopify only those it ran, so add the ones a fault answered
+    # before running them.
+    unrun = sum(count for label, count in shopify.random_served.items()
+                if label != "delay" and not label.endswith(" after"))
+    for served, requests in ((ebay.random_served, len(ebay.requests)),
+                             (shopify.random_served, len(shopify.requests) + unrun)):
+        assert 0.15 < sum(served.values()) / requests < 0.25
+
+
+def test_every_order_is_in_the_main_store_exactly_once(outcome: Outcome) -> None:
+    with outcome.shopify.state.lock:
+        orders = list(outcome.shopify.state.orders.values())
+    references = Counter(order.source_identifier for order in orders)
+    assert set(references) == {order_reference(CHANNEL, o.id) for o in outcome.plan.placed}
+    assert {ref: count for ref, count in references.items() if count != 1} == {}
+
+
+def test_orders_cancelled_on_the_channel_are_cancelled_in_the_store(outcome: Outcome) -> None:
+    with outcome.shopify.state.lock:
+        cancelled = {order.source_identifier for order in outcome.shopify.state.orders.values()
+                     if order.cancelled_at is not None}
+    assert cancelled == {order_reference(CHANNEL, i) for i in outcome.plan.cancelled}
+    assert {i for i, state in outcome.record_states.items() if state == "cancelled"} == \
+        outcome.plan.cancelled
+
+
+def test_stock_is_exact_in_the_store_and_on_every_listing(outcome: Outcome) -> None:
+    want = outcome.plan.expected_stock()
+    store = {sku: outcome.shopify.state.available(outcome.variant_of[sku]) for sku in SKUS}
+    listings = {sku: outcome.ebay.state.listing_quantity(listing_id(sku)) for sku in SKUS}
+    assert store == want
+    assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
+
+
+def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
+    plan = outcome.plan
+    for order_id, tracking in plan.shipped_in_store.items():  # Shopify -> eBay
+        assert [f.tracking_number for f in outcome.ebay.state.tracking(order_id)] == [tracking]
+    for order_id, tracking in plan.shipped_on_channel.items():  # eBay -> Shopify
+        assert outcome.shopify_tracking(order_id) == [tracking]
+        assert [f.tracking_number for f in outcome.ebay.state.tracking(order_id)] == [tracking]
+    untouched = {o.id for o in plan.placed} - set(plan.shipped_in_store) - set(
+        plan.shipped_on_channel)
+    assert [i for i in untouched if outcome.ebay.state.tracking(i)] == []
+
+
+def test_no_effect_was_given_up(outcome: Outcome) -> None:
+    # Every effect was done in the end, none parked as failed after MAX_ATTEMPTS: a refund
+    # whose answer was lost is found again by its reference, a shipment by its tracking number.
+    assert outcome.gave_up == []
+
+
+def test_the_run_settles_in_a_bounded_number_of_passes(outcome: Outcome) -> None:
+    assert outcome.ebay.state.bugs == []  # every answer stayed inside eBay's documents
+    assert all(passes <= 40 for passes in outcome.passes), outcome.passes
+
+
+# -- pacing by the rate-limit headers --------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    """What the sandbox counted while a load ran."""
+
+    requests: int
+    throttled: int  # answered 429 or THROTTLED
+    points: int  # actual cost charged, summed
+    lowest: float  # the lowest ``currentlyAvailable`` any answer reported
+
+
+def counted(shopify: ShopifyServer) -> Load:
+    requests = list(shopify.state.requests)
+    throttled = sum(1 for r in requests if r.status == 429 or any(
+        (e.get("extensions") or {}).get("code") == "THROTTLED" for e in r.errors))
+    costs = [r.cost for r in requests if r.cost]
+    points = sum(int(c.get("actualQueryCost") or c.get("requestedQueryCost") or 0)
+                 for c in costs)
+    lowest = min(float(c["throttleStatus"]["currentlyAvailable"]) for c in costs)
+    return Load(len(requests), throttled, points, lowest)
+
+
+async def test_a_client_that_follows_the_cost_headers_is_almost_never_throttled(
+    bed: Bed, shopify: ShopifyServer,
+) -> None:
+    # A small bucket: 600 points, 1,000 restored a second. Reading one order asks for 578 up
+    # front, so a busy client must keep waiting for the bucket to refill.
+    shopify.state.set_bucket(600, 1000)
+    channels = [f"shop-{letter}" for letter in "abc"]
+    skus = [f"LOAD-{number}" for number in range(6)]
+    for sku in skus:
+        shopify.state.seed_product(sku, sku, "10.00", quantity=1000)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    for channel in channels:
+        bed.file_listings(channel, *[Listing(listing_id=f"{channel}-{sku}", sku=sku,
+                                             quantity=1000) for sku in skus])
+        for number in range(20):
+            sku = skus[number % len(skus)]
+            bed.put_order(channel, make_order(
+                f"{channel}-{number}", created_at=start + timedelta(seconds=number),
+                lines=[make_line("1", listing_id=f"{channel}-{sku}", sku=sku, quantity=1)]))
+    bed.configure({name: bed.file_channel(name) for name in channels},
+                  bed.shopify_store(shopify))
+
+    async with bed.runtime() as runtime:
+        await auto_link(runtime)
+        store = runtime.store
+        assert isinstance(store, ShopifyStore)
+        # Three channels import at once, then the store is read back twice: every call
+        # competes for the one bucket.
+        await asyncio.gather(*(sync_channel(runtime, name) for name in channels))
+        await sync_store(runtime)
+        await sync_store(runtime)
+        calls = store.http.calls
+
+    load = counted(shopify)
+    with shopify.state.lock:
+        assert len(shopify.state.orders) == 60
+    assert calls == load.requests >= 240
+    # The bucket was the limit: the load spent it several times over, and the client had to
+    # wait before reading an order (a read asks for more than the bucket held).
+    assert load.points > 3 * 600
+    assert load.lowest < GET_ORDER.cost
+    assert load.throttled / load.requests < 0.01, \
+        f"{load.throttled} of {load.requests} answers were throttled"
