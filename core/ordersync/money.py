@@ -20,7 +20,7 @@ _MINOR_UNITS: dict[str, int] = {
 
 # The active ISO 4217 codes of money (table A.1, 2025), without precious metals, bond units and
 # the testing and "no currency" codes: a payload in any other code is not an order to import.
-_ISO_4217 = frozenset("""
+_ISO_4217_CODES = """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN
     BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP
     ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK
@@ -29,7 +29,8 @@ _ISO_4217 = frozenset("""
     PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB
     TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD
     XCG XOF XPF YER ZAR ZMW ZWG ZWL
-""".split())
+"""
+_ISO_4217 = frozenset(_ISO_4217_CODES.split())
 
 
 def minor_unit(currency: str) -> int:
