@@ -1,0 +1,70 @@
+"""Fixtures of the scale-out tests: a shared state database (SQLite, or PostgreSQL), a cluster.
+
+``database`` runs each test on a SQLite file and, when ``ORDERSYNC_TEST_POSTGRES_URL`` is set
+(``source .ci/postgres.sh && start_postgres``), on a fresh PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.daemon.harness import Daemon
+from tests.scale.harness import Cluster
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[Path]:
+    """The installation's folder: in memory (``/dev/shm``) where there is one.
+
+    The ``file`` platforms fsync every write, as they must; what these tests measure is who
+    does what, and a disk's fsyncs would only make them slow.
+    """
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="ordersync-scale-", dir=shm))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, root: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{root}/state.db"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    yield url
+    # The next test of the module gets an empty database.
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+@pytest.fixture
+def cluster(root: Path, database: str, monkeypatch: pytest.MonkeyPatch) -> Cluster:
+    cluster = Cluster(root, database)
+    # In-process runtimes read the lease from the environment too (Runtime.lease).
+    monkeypatch.setenv("ORDERSYNC_LEASE", f"{cluster.lease.total_seconds()}s")
+    return cluster
+
+
+@pytest.fixture
+def daemons(database: str) -> Iterator[list[Daemon]]:
+    """Append every daemon started; those still running at the end are killed (before the
+    database is emptied: ``database`` is set up first, so torn down last)."""
+    started: list[Daemon] = []
+    yield started
+    for daemon in started:
+        daemon.kill()
