@@ -339,3 +339,22 @@ def test_only_pending_effects_count_when_claiming(engine: sa.Engine) -> None:
         session.execute(sa.update(Effect).where(col(Effect.key) == "a")
                         .values(status=EffectStatus.DONE.value))
     assert claim(engine, "w1") == ["b"]
+
+
+def test_an_alert_one_worker_is_sending_is_left_alone_by_another(
+    engine: sa.Engine, database: str,
+) -> None:
+    if database.startswith("sqlite"):
+        pytest.skip("SQLite lets one writer in at a time: the second sender simply waits")
+    from ordersync.platform import Alert, AlertKind
+    from ordersync.sync.alerts import record_alert, unsent
+
+    with session_scope(engine) as session:
+        record_alert(session, Alert(kind=AlertKind.IMPORT_FAILURE, channel="north",
+                                    order_id="7", reason="boom"))
+    with session_scope(engine) as sending:
+        assert len(unsent(sending)) == 1  # held until this worker has sent it
+        with session_scope(engine) as other:
+            assert unsent(other) == []
+    with session_scope(engine) as session:
+        session.execute(sa.text("TRUNCATE alert"))

@@ -31,7 +31,10 @@ def record_alert(session: Session, alert: Alert) -> AlertRecord | None:
 
 
 def unsent(session: Session) -> list[AlertRecord]:
-    return list(session.exec(select(AlertRecord).where(AlertRecord.sent_at == None)))  # noqa: E711
+    # Locked until the caller's transaction ends, skipping rows another daemon is sending now
+    # (PostgreSQL; SQLite's write lock already lets one sender in at a time): sent once.
+    return list(session.exec(select(AlertRecord).where(AlertRecord.sent_at == None)  # noqa: E711
+                             .with_for_update(skip_locked=True)))
 
 
 async def deliver(session: Session, notifiers: dict[str, Notifier]) -> int:
