@@ -44,7 +44,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield url
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE effect, lease")
+        conn.exec_driver_sql("TRUNCATE effect, lease, alert")
     engine.dispose()
 
 
@@ -356,5 +356,3 @@ def test_an_alert_one_worker_is_sending_is_left_alone_by_another(
         assert len(unsent(sending)) == 1  # held until this worker has sent it
         with session_scope(engine) as other:
             assert unsent(other) == []
-    with session_scope(engine) as session:
-        session.execute(sa.text("TRUNCATE alert"))
