@@ -319,9 +319,10 @@ class Scheduler:
         if state.held_for() > 0 and state.holder != self.runtime.worker_id:
             self._held_elsewhere(source, state, due=True)
             return False
-        if state.due_in() > 0:
+        not_yet = _not_due_for(source, state)
+        if not_yet > 0:
             source.held_elsewhere = None
-            source.next_poll = asyncio.get_running_loop().time() + state.due_in()
+            source.next_poll = asyncio.get_running_loop().time() + not_yet
             return False
         return True
 
@@ -347,7 +348,7 @@ class Scheduler:
                 await self._run_job(source, job)
         if not due or self._stopping.is_set():
             return
-        not_yet = held.state.due_in()
+        not_yet = _not_due_for(source, held.state)
         if not_yet > 0:  # another daemon ran this pass lately: the next is due then
             source.next_poll = asyncio.get_running_loop().time() + not_yet
             return
@@ -470,6 +471,17 @@ class Scheduler:
                 "held_elsewhere": source.held_elsewhere,
             }
         return out
+
+
+def _not_due_for(source: Source, state: leases.LeaseState) -> float:
+    """Seconds until ``source``'s pass is due by its lease's ``next_run`` (0: due now).
+
+    A ``next_run`` further off than any delay this daemon would set (its interval, or the
+    longest backoff) was set under another configuration (a longer poll interval before a
+    restart): it is not waited for.
+    """
+    not_yet = state.due_in()
+    return 0.0 if not_yet > max(source.interval, BACKOFF_CAP.total_seconds()) else not_yet
 
 
 def _next_run_in(delay: float) -> timedelta:
