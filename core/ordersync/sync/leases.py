@@ -251,15 +251,6 @@ def release(
         return bool(getattr(result, "rowcount", 0))
 
 
-def postpone(engine: Engine, name: str, next_run_in: timedelta) -> None:
-    """Set when the work of lease ``name`` is next due, without holding it."""
-    with session_scope(engine) as session:
-        _ensure_row(session, name)
-        now = database_now(session)
-        session.execute(sa.update(Lease).where(col(Lease.name) == name)
-                        .values(next_run=now + next_run_in))
-
-
 def read(engine: Engine, name: str) -> LeaseState | None:
     """Lease ``name`` as it stands (never taken: None), without taking the write lock.
 
