@@ -218,7 +218,8 @@ def _follow_ups(
     policy = runtime.policies.get(record.channel)
     if order is None or policy is None:
         return []
-    return plan_follow_ups(order, store_order, policy, records.links_for(session, record.channel))
+    return plan_follow_ups(order, store_order, policy,
+                           records.order_links(session, record.channel, order))
 
 
 def adopt_store_order(runtime: Runtime, effect: Effect, store_order: StoreOrder) -> None:

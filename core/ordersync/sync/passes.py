@@ -171,7 +171,7 @@ async def process_order(
     store_caps = type(runtime.store).capabilities
     with session_scope(runtime.engine, read_only=True) as session:
         record = records.get_record(session, name, order.id)
-        links = records.links_for(session, name)
+        links = records.order_links(session, name, order)
         known = _known(session, record, name, order.id)
         unfinished = None if known.in_store else ledger.unfinished(
             session, create_key(name, order.id))

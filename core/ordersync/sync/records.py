@@ -83,10 +83,21 @@ def records_in(
     return list(session.exec(query.order_by(col(OrderRecord.id))))
 
 
-def links_for(session: Session, channel: str) -> dict[str, Link]:
-    rows = session.exec(select(ListingLink).where(ListingLink.channel == channel))
+def links_for(
+    session: Session, channel: str, listing_ids: Sequence[str] | None = None
+) -> dict[str, Link]:
+    """The links of ``channel``: of the given listings only, or all of them (None)."""
+    query = select(ListingLink).where(ListingLink.channel == channel)
+    if listing_ids is not None:
+        query = query.where(col(ListingLink.listing_id).in_(list(listing_ids)))
     return {row.listing_id: Link(store_variant_id=row.store_variant_id, sku=row.sku)
-            for row in rows}
+            for row in session.exec(query)}
+
+
+def order_links(session: Session, channel: str, order: ChannelOrder) -> dict[str, Link]:
+    """The links of the listings ``order`` bought: all the rules look at (a channel may have
+    thousands of links; reading them all for each order made its cost grow with them)."""
+    return links_for(session, channel, [line.listing_id for line in order.lines])
 
 
 def listings_linked_to(session: Session, variant_ids: Sequence[str]) -> list[ListingLink]:
