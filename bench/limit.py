@@ -109,6 +109,7 @@ async def through_sync(server: shopify_server.SandboxProcess, root: Path,
         "cost_per_order": cost_per_order, "bound_orders_per_s": RESTORE / cost_per_order,
         "calls_per_order": sum(calls.values()) / orders, "calls": calls,
         "requested_cost": cost, "throttled_answers": after["throttled"] - before["throttled"],
+        "sandbox_cpu_share": (after["cpu_s"] - before["cpu_s"]) / seconds,
         "failed_effects": failed,
         "create_phase_orders_per_s": (orders - 1) / (last - first) if last > first else None,
     }
@@ -157,6 +158,7 @@ async def store_alone(server: shopify_server.SandboxProcess, orders: int,
         "orders_per_s": orders / seconds, "cost_per_order": cost_per_order,
         "bound_orders_per_s": RESTORE / cost_per_order, "requested_cost": cost,
         "throttled_answers": after["throttled"] - before["throttled"],
+        "sandbox_cpu_share": (after["cpu_s"] - before["cpu_s"]) / seconds,
         "failures": len(failures), "first_failures": failures[:3],
         "created": after["orders"] - before["orders"],
     }
@@ -180,15 +182,21 @@ def _result(figure: str, m: dict[str, Any], note: str) -> Result:
     )
 
 
+#: Concurrent ``create_order`` calls of the plugin-alone figures, with the orders each makes.
+PROBES = ((1, 60), (4, 200), (8, 400), (16, 1000))
+QUICK_PROBES = ((1, 10), (16, 60))
+
+
 async def run(quick: bool) -> list[Result]:
     sync_orders = 20 if quick else 300
-    probe_orders = 60 if quick else 1000
     with sandbox() as server, tempfile.TemporaryDirectory(prefix="bench-limit-") as tmp:
         synced = await through_sync(server, Path(tmp), sync_orders)
-        probe = await store_alone(server, probe_orders, concurrency=16)
+        probes = [await store_alone(server, orders, concurrency)
+                  for concurrency, orders in (QUICK_PROBES if quick else PROBES)]
     return [
         _result("sync pass, Plus bucket, 50 ms/call", synced,
                 "effects are applied one after another: about 3 calls of 50 ms per order"),
-        _result("ShopifyStore alone, 16 concurrent creates", probe,
-                "not the sync: what a concurrent applier could reach with this plugin"),
+        *(_result(f"ShopifyStore alone, {p['concurrency']} concurrent creates", p,
+                  "not the sync: what a concurrent applier could reach with this plugin")
+          for p in probes),
     ]

@@ -8,8 +8,9 @@ sandbox on 127.0.0.1 (a free port, ``TCP_NODELAY``), prints one JSON line
 Besides the Admin GraphQL endpoint it answers, for the benchmark only:
 
 - ``GET /bench/stats``: orders created (count, first and last creation time), requests by
-  operation, THROTTLED answers, and the requested cost of the requests by operation as the
-  plugin's documents declare it (``ordersync_shopify.documents``, ``Document.cost_for``);
+  operation, THROTTLED answers, the requested cost of the requests by operation as the
+  plugin's documents declare it (``ordersync_shopify.documents``, ``Document.cost_for``), and
+  the CPU seconds the sandbox process has used;
 - ``POST /bench/drain``: empty the cost bucket, so that a measurement starts at the restore
   rate and not with a full bucket's burst.
 
@@ -25,6 +26,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +62,8 @@ def _stats(state: Any) -> dict[str, Any]:
         "last_created": created[-1].timestamp() if created else None,
         "requests": dict(by_op), "requested_cost": dict(cost), "throttled": throttled,
         "bucket": state.bucket.status(),
+        # The sandbox's own CPU: when it nears one core per second, the sandbox is the limit.
+        "cpu_s": time.process_time(),
     }
 
 
