@@ -127,8 +127,11 @@ async def store_alone(server: shopify_server.SandboxProcess, orders: int,
         line = DraftLine(line_id="1", sku=product.sku, title=product.title, quantity=1,
                          unit_price=product.price, linked=True,
                          store_variant_id=product.variant_id)
-        drafts.append(make_draft([line], channel="probe", channel_order_id=f"P{i:07d}"))
-    assert drafts[0].reference == order_reference("probe", "P0000000")
+        # New references for every probe: an order found already made would be read back in
+        # full (GetOrder) and cost far more than a create.
+        drafts.append(make_draft([line], channel=f"probe-{concurrency}",
+                                 channel_order_id=f"P{i:07d}"))
+    assert drafts[0].reference == order_reference(f"probe-{concurrency}", "P0000000")
     queue: asyncio.Queue[Any] = asyncio.Queue()
     for draft in drafts:
         queue.put_nowait(draft)
