@@ -50,6 +50,9 @@ ORDERS = int(os.environ.get("ORDERSYNC_CRASH_ORDERS", "300"))
 SEED = int(os.environ.get("ORDERSYNC_CRASH_SEED", "20261128"))
 #: Every this many lives, one is ended by the daemon's own crash hook instead of a random kill.
 HOOK_EVERY = 8
+#: No new steps are written while this many effects wait: lives that only ever start and
+#: catch up would see little of the run (a loaded machine makes each life do less).
+BACKLOG = 40
 
 pytestmark = pytest.mark.slow
 
@@ -63,10 +66,6 @@ def _hook(kind: str) -> str:
     return f"{kind}:after_platform"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect, issue 6: after some kills a fully refunded order gets its listed refund but "
-    "not the 'rest' refund (refund:<channel>:<order>:rest) — seen with seed 20261128, timing-"
-    "dependent; the oracle reports it"))
 def test_a_daemon_killed_at_hundreds_of_moments_loses_and_duplicates_nothing(
     tmp_path: Path, fork_server: ForkServer,
 ) -> None:
@@ -86,16 +85,20 @@ def test_a_daemon_killed_at_hundreds_of_moments_loses_and_duplicates_nothing(
             if number % HOOK_EVERY == HOOK_EVERY // 2 else None
         life = fork_server.start(shop, logs / f"life-{number:03d}.log",
                                  _hook(kind) if kind else None)
-        driver.advance(per_life, until=kind)
+        backlog = tally.backlog[-1] if tally.backlog else 0
+        if kind is not None or backlog < BACKLOG:
+            driver.advance(per_life * (2 if backlog == 0 else 1), until=kind)
         if kind is not None:
             life.wait(5.0)  # until the hook kills it; killed below if the moment never came
         elif rng.random() < 0.1:
             time.sleep(rng.uniform(0.0, 0.15))  # while it starts
         else:
             life.wait_listening()
-            time.sleep(rng.uniform(0.0, 0.6))
+            # Longer lives while work piles up: each still dies mid-work, and the run advances.
+            time.sleep(rng.uniform(0.0, 0.6) + min(1.0, backlog / 200))
         code = life.kill()
         tally.record(life, code, shop.pending_effects())
+    written_under_kills = driver.written
 
     final = fork_server.start(shop, logs / "final.log")
     final.wait_listening()
@@ -103,6 +106,7 @@ def test_a_daemon_killed_at_hundreds_of_moments_loses_and_duplicates_nothing(
     code = final.stop()
     problems = problems or violations(shop, scenario)
     summary = {"seed": SEED, "orders": ORDERS, "steps": len(scenario.steps),
+               "steps_written_under_kills": written_under_kills,
                "seconds": round(time.monotonic() - began, 1), **tally.summary()}
     write_summary(tmp_path / "crash-summary.json", summary)
     print(f"crash points: {summary}")
@@ -122,10 +126,10 @@ def test_real_ordersync_run_processes_killed_mid_run_lose_and_duplicate_nothing(
     scenario = Scenario.generate(SEED + 1, 80, shop.channels)
     driver = Driver(shop, scenario.steps)
     rng = random.Random(SEED + 1)
-    hooks = {2: "refund", 4: "create_order"}
-    per_life = math.ceil(len(scenario.steps) / 5)
+    hooks = {0: "create_order", 2: "refund"}
+    per_life = math.ceil(len(scenario.steps) / 3)
     tally = Tally()
-    for number in range(6):
+    for number in range(4):
         kind = hooks.get(number)
         life = start_subprocess(shop, tmp_path / f"run-{number}.log",
                                 _hook(kind) if kind else None)
@@ -145,7 +149,7 @@ def test_real_ordersync_run_processes_killed_mid_run_lose_and_duplicate_nothing(
     problems = problems or violations(shop, scenario)
 
     assert tally.ended_by_themselves == []
-    assert tally.kills == 6
+    assert tally.kills == 4
     assert set(tally.crash_points) == {"refund", "create_order"}
     assert code == 0, final.output()[-3000:]
     assert problems == [], "\n".join(problems[:40])
