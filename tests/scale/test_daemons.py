@@ -55,7 +55,7 @@ def test_three_daemons_sharing_a_database_do_everything_exactly_once(
     cluster.configure(poll_interval="1s")
     # A few hundred orders on PostgreSQL; fewer on SQLite, whose one write lock the three
     # processes take in turns (it proves the same, more slowly).
-    per_channel = 40 if cluster.database.startswith("sqlite") else 100
+    per_channel = 30 if cluster.database.startswith("sqlite") else 100
     workload = Workload(cluster, per_channel=per_channel)
     daemons.extend(_start(cluster, DAEMONS))
     workload.place()
