@@ -159,4 +159,18 @@ def test_ordersync_register_sandboxes_rejects_an_incomplete_sandbox() -> None:
     registry = load_plugins(entry_point_list=[], extra=[("half", _HalfSandbox())])
     assert registry.sandboxes == {}
     (info,) = registry.plugins
-    assert info.error is not None and "does not implement" in info.error
+    assert info.sandbox_error is not None and "does not implement" in info.sandbox_error
+    assert info.error is None  # only the demo needs a sandbox: the plugin itself loaded
+
+
+def test_sandboxes_are_not_imported_until_something_asks_for_them() -> None:
+    """Loading plugins (every command, the daemon) must not import the stand-ins: they pull in
+    a web framework and API specifications."""
+    code = ("import sys; from ordersync.plugins import load_plugins; r = load_plugins(); "
+            "standins = [m for m in sys.modules if m.startswith('ordersync_') "
+            "and '.sandbox' in m]; assert not standins, standins; "
+            "assert ('channel', 'ebay') in r.sandboxes; "
+            "assert 'ordersync_ebay.sandbox.standin' in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr

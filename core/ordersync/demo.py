@@ -118,8 +118,10 @@ def _pick(registry: Registry, kind: str, preferred: tuple[str, ...], wanted: str
         if cls is not None and name in registry.types_of(kind):  # type: ignore[arg-type]
             return cls()
     have = sorted(n for k, n in registry.sandboxes if k == kind)
+    broken = "".join(f"; plugin {info.name}'s sandbox failed: {info.sandbox_error}"
+                     for info in registry.plugins if info.sandbox_error)
     msg = (f"no {kind} sandbox for {', '.join(names)}; sandboxes installed: "
-           f"{', '.join(have) or 'none'} (see `ordersync plugins list`)")
+           f"{', '.join(have) or 'none'}{broken} (see `ordersync plugins list`)")
     raise LookupError(msg)
 
 

@@ -39,6 +39,9 @@ class PluginInfo:
     version: str
     types: list[tuple[Kind, str]] = field(default_factory=list)
     error: str | None = None
+    #: Why its sandbox (``ordersync demo``'s stand-in) could not be registered; the plugin's
+    #: platform types still work.
+    sandbox_error: str | None = None
 
 
 @dataclass
@@ -49,9 +52,24 @@ class Registry:
     channels: dict[str, type[Channel]] = field(default_factory=dict)
     stores: dict[str, type[Store]] = field(default_factory=dict)
     notifiers: dict[str, type[Notifier]] = field(default_factory=dict)
-    #: Sandboxes by (kind, platform type name).
-    sandboxes: dict[tuple[str, str], type[Sandbox]] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
+    _sandboxes: dict[tuple[str, str], type[Sandbox]] | None = None
+
+    @property
+    def sandboxes(self) -> dict[tuple[str, str], type[Sandbox]]:
+        """Sandboxes by (kind, platform type name), collected on first use.
+
+        Only ``ordersync demo`` and test harnesses need them, and a stand-in usually imports a
+        web framework and an API specification: the daemon and every other command never pay
+        for that. A plugin whose sandbox cannot be registered keeps its platform types; the
+        reason is in its :attr:`PluginInfo.sandbox_error`.
+        """
+        if self._sandboxes is None:
+            self._sandboxes = {}
+            for info in self.plugins:
+                if info.error is None:
+                    self._sandboxes.update(_sandboxes_of(self.manager, info))
+        return self._sandboxes
 
     def types_of(self, kind: Kind) -> dict[str, Any]:
         by_kind: dict[str, dict[str, Any]] = {
@@ -147,18 +165,6 @@ def _register_one(
     registry: Registry, manager: pluggy.PluginManager, name: str, module: Any, info: PluginInfo
 ) -> None:
     staged: dict[Kind, dict[str, Any]] = {"channel": {}, "store": {}, "notifier": {}}
-    sandboxes: dict[tuple[str, str], type[Sandbox]] = {}
-
-    def register_sandbox(cls: Any) -> None:
-        if not (isinstance(cls, type) and issubclass(cls, Sandbox)):
-            msg = f"registered {cls!r} as a sandbox, but it does not subclass Sandbox"
-            raise PluginError(msg)
-        abstract = getattr(cls, "__abstractmethods__", None)
-        if abstract:
-            missing = ", ".join(sorted(abstract))
-            msg = f"sandbox {cls.__name__} does not implement: {missing}"
-            raise PluginError(msg)
-        sandboxes[(cls.kind, cls.type_name)] = cls
 
     def registrar(kind: Kind) -> Any:
         def register(cls: Any) -> None:
@@ -179,13 +185,37 @@ def _register_one(
             for impl in caller.get_hookimpls():
                 if impl.plugin_name == name:
                     impl.function(register=registrar(kind))
-        for impl in manager.hook.ordersync_register_sandboxes.get_hookimpls():
-            if impl.plugin_name == name:
-                impl.function(register=register_sandbox)
     except Exception:
         manager.unregister(name=name)
         raise
-    registry.sandboxes.update(sandboxes)
     for kind, types in staged.items():
         registry.types_of(kind).update(types)
         info.types.extend((kind, type_name) for type_name in types)
+
+
+def _sandboxes_of(
+    manager: pluggy.PluginManager, info: PluginInfo
+) -> dict[tuple[str, str], type[Sandbox]]:
+    """The sandboxes one loaded plugin registers; none (and ``info.sandbox_error`` set) when
+    its hook fails or registers something that is not a complete sandbox."""
+    found: dict[tuple[str, str], type[Sandbox]] = {}
+
+    def register_sandbox(cls: Any) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, Sandbox)):
+            msg = f"registered {cls!r} as a sandbox, but it does not subclass Sandbox"
+            raise PluginError(msg)
+        abstract = getattr(cls, "__abstractmethods__", None)
+        if abstract:
+            missing = ", ".join(sorted(abstract))
+            msg = f"sandbox {cls.__name__} does not implement: {missing}"
+            raise PluginError(msg)
+        found[(cls.kind, cls.type_name)] = cls
+
+    try:
+        for impl in manager.hook.ordersync_register_sandboxes.get_hookimpls():
+            if impl.plugin_name == info.name:
+                impl.function(register=register_sandbox)
+    except Exception as exc:  # only the demo needs it: the plugin's platforms still load
+        info.sandbox_error = f"{type(exc).__name__}: {exc}"
+        return {}
+    return found
