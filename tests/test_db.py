@@ -25,6 +25,7 @@ from ordersync.state.db import (
     make_engine,
     resolve_database_url,
     session_scope,
+    shipped_head,
     upgrade,
 )
 from ordersync.state.tables import OrderRecord
@@ -333,3 +334,19 @@ def test_unreachable_postgresql_exits_1_without_the_password(tmp_path: Path) -> 
     assert failed.returncode == 1
     assert failed.stderr.startswith("error: database postgresql+psycopg://u:***@127.0.0.1:9/db")
     assert "hunter2" not in failed.stderr
+
+
+def test_the_shipped_head_read_from_the_files_is_alembics_head() -> None:
+    assert shipped_head() == head_revision()
+
+
+def test_an_up_to_date_database_is_checked_without_importing_alembic(tmp_path: Path) -> None:
+    """Every command and every daemon start checks the schema; on a database that is current,
+    that costs one SELECT, not alembic's ~1 s of imports. A database that is behind is
+    upgraded by alembic as before."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    code = ("import sys; from ordersync.state.db import upgrade; upgrade(sys.argv[1]); "
+            "print('alembic' in sys.modules)")
+    runs = [subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
+                           check=True).stdout.strip() for _ in range(2)]
+    assert runs == ["True", "False"]  # created by alembic, then only checked

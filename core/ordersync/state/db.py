@@ -12,23 +12,23 @@ can ask for a plain deferred ``BEGIN`` with ``session_scope(engine, read_only=Tr
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from ordersync.errors import ConfigError
+
+if TYPE_CHECKING:  # alembic is imported only when a migration has to run (~1 s of imports)
+    from alembic.config import Config
 
 #: The configuration key that holds the URL: every error about the URL names it.
 CONFIG_KEY = "database"
@@ -170,6 +170,8 @@ def alembic_config(url: str | None = None) -> Config:
 
         command.revision(alembic_config(url), message="...", autogenerate=True)
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
@@ -181,6 +183,8 @@ def alembic_config(url: str | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest migration shipped with this version of ordersync."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # only possible if the package lost its migration files
         msg = f"no migrations found in {MIGRATIONS_DIR}"
@@ -190,9 +194,39 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at; None for a database ordersync never upgraded."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
         return MigrationContext.configure(conn).get_current_revision()
+
+
+_REVISION = re.compile(r'^(down_revision|revision)\b[^=\n]*=\s*(?:"([^"]*)"|None)\s*$', re.M)
+
+
+@functools.cache
+def shipped_head() -> str | None:
+    """The newest shipped migration, read from the migration files without importing alembic;
+    None when they do not form one plain chain (then alembic decides)."""
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        fields = {name: value for name, value in _REVISION.findall(path.read_text("utf-8"))}
+        if "revision" not in fields or "down_revision" not in fields:
+            return None
+        revisions[fields["revision"]] = fields["down_revision"] or None
+    heads = set(revisions) - {down for down in revisions.values() if down}
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    """What ``alembic_version`` says, read with plain SQL; None when there is no such table."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    except sa.exc.DBAPIError:
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
@@ -203,6 +237,10 @@ def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
     """
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     try:
+        if revision == "head" and (head := shipped_head()) and _stored_revision(engine) == head:
+            return  # every command and daemon start checks this: no alembic import for it
+        from alembic import command
+
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Held until commit; SQLite needs nothing here: BEGIN IMMEDIATE is its lock.
