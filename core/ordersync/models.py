@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from ordersync.money import minor_unit
 
@@ -72,8 +72,21 @@ class OrderLine(_Model):
     title: str
     quantity: int = Field(gt=0, le=MAX_QUANTITY)
     unit_price: Amount = Field(ge=0, lt=MAX_AMOUNT)
+    discount: Amount = Field(
+        default=Decimal(0), ge=0, lt=MAX_AMOUNT,
+        description="What promotions took off the whole line (the buyer paid unit_price x "
+        "quantity - discount)",
+    )
     tax: Amount | None = Field(default=None, ge=0, lt=MAX_AMOUNT,
                                description="Tax of the whole line, if given")
+
+    @model_validator(mode="after")
+    def _discount_within_the_line(self) -> OrderLine:
+        if self.discount > self.unit_price * self.quantity:
+            msg = (f"line {self.id}: discount {self.discount} is more than the line's "
+                   f"{self.quantity} x {self.unit_price}")
+            raise ValueError(msg)
+        return self
 
 
 class Shipping(_Model):

@@ -172,6 +172,33 @@ def test_import_without_tax_splits_a_line_whose_net_does_not_divide() -> None:
     assert made.deduct_stock == ["V-1"]
 
 
+def test_a_discounted_line_is_imported_at_what_the_buyer_paid() -> None:
+    # An eBay promotion took 0.02 off 3 x 10.00: the buyer paid 29.98, which does not divide
+    # by 3, so the store gets 2 x 9.99 + 1 x 10.00 and the order's total is the channel's.
+    source = order([{**line("1", "L-1", 3, "10.00"), "discount": "0.02"}],
+                   shipping="2.50", total="32.48")
+    made = draft(source)
+    assert [(piece.line_id, piece.quantity, piece.unit_price) for piece in made.lines] == [
+        ("1", 2, Decimal("9.99")), ("1", 1, Decimal("10.00"))]
+    assert made.total == Decimal("32.48")
+    assert made.deduct_stock == ["V-1"]
+
+
+def test_a_split_discounted_line_shares_its_tax_exactly() -> None:
+    source = order([{**line("1", "L-1", 3, "10.00", tax="5.00"), "discount": "0.02"}],
+                   tax_total="5.00", total="29.98")
+    made = draft(source)
+    assert [(piece.quantity, piece.tax) for piece in made.lines] == [
+        (2, Decimal("3.33")), (1, Decimal("1.67"))]
+    assert sum(piece.tax or 0 for piece in made.lines) == Decimal("5.00")
+    assert made.total == Decimal("29.98")
+
+
+def test_a_discount_larger_than_its_line_is_refused_naming_the_line() -> None:
+    with pytest.raises(ValueError, match=r"line 1: discount 30\.01 is more than"):
+        order([{**line("1", "L-1", 3, "10.00"), "discount": "30.01"}], total="0.00")
+
+
 def test_import_without_tax_of_tax_added_on_top_keeps_net_prices() -> None:
     source = order([line("1", "L-1", 2, "10.00", tax="4.00")], shipping="5.00",
                    taxes_included=False, tax_total="4.00", total="29.00")
@@ -222,6 +249,10 @@ def orders_and_options(draw: st.DrawFn) -> tuple[ChannelOrder, OrderSyncOptions]
     count = draw(st.integers(1, 5))
     quantities = [draw(st.integers(1, 12)) for _ in range(count)]
     units = [draw(money) for _ in range(count)]
+    # What promotions took off each line (most lines have none).
+    discounts = [min(u * q, draw(st.sampled_from([0, 0, 0, 1, u * q // 3]))) for u, q in
+                 zip(units, quantities, strict=True)]
+    paid = [u * q - d for u, q, d in zip(units, quantities, discounts, strict=True)]
     shipping = draw(st.integers(0, 5_000))
     included = draw(st.booleans())
     tax_mode = draw(st.sampled_from(["none", "lines", "total", "both", "shipping"]))
@@ -229,18 +260,17 @@ def orders_and_options(draw: st.DrawFn) -> tuple[ChannelOrder, OrderSyncOptions]
     ship_tax: int | None = None
     tax_total: int | None = None
     if tax_mode in ("lines", "both", "shipping"):
-        line_taxes = [draw(st.one_of(st.none(), st.integers(0, max(0, u * q // 4))))
-                      for u, q in zip(units, quantities, strict=True)]
+        line_taxes = [draw(st.one_of(st.none(), st.integers(0, max(0, amount // 4))))
+                      for amount in paid]
     if tax_mode == "shipping":
         ship_tax = draw(st.integers(0, shipping // 4))
     if tax_mode in ("total", "both"):
-        tax_total = draw(st.integers(0, max(1, sum(u * q for u, q in zip(units, quantities,
-                                                                          strict=True)) // 3)))
+        tax_total = draw(st.integers(0, max(1, sum(paid) // 3)))
     added = 0
     if not included:
         added = tax_total if tax_total is not None else (
             sum(t or 0 for t in line_taxes) + (ship_tax or 0))
-    total = sum(u * q for u, q in zip(units, quantities, strict=True)) + shipping + added
+    total = sum(paid) + shipping + added
     total += draw(st.sampled_from([0, 0, 0, 0, 1, -1]))  # now and then a channel that is off
     assume(total >= 0)
 
@@ -249,8 +279,9 @@ def orders_and_options(draw: st.DrawFn) -> tuple[ChannelOrder, OrderSyncOptions]
 
     lines = [
         {"id": str(i), "listing_id": f"L-{i}", "title": f"Item {i}", "quantity": q,
-         "unit_price": amount(u), "tax": amount(t)}
-        for i, (u, q, t) in enumerate(zip(units, quantities, line_taxes, strict=True))
+         "unit_price": amount(u), "tax": amount(t), "discount": amount(d)}
+        for i, (u, q, t, d) in enumerate(zip(units, quantities, line_taxes, discounts,
+                                             strict=True))
     ]
     source = ChannelOrder.model_validate({
         "id": "O-1", "number": "1", "status": "paid", "currency": currency,

@@ -176,3 +176,31 @@ async def test_one_order_stamped_in_the_future_does_not_hide_the_orders_after_it
     assert [o["reference"] for o in world.store_orders()] == [
         "ordersync:shop-a:A-1", "ordersync:shop-a:A-2"]
     assert world.stock()[MUG] == 7
+
+
+async def test_a_discounted_order_is_imported_at_what_the_buyer_paid_and_refunds_map_to_it(
+    world: World,
+) -> None:
+    """A promotion took 0.02 off 3 mugs: the store gets 2 x 11.99 + 1 x 12.00, the channel's
+    total, the stock of 3 mugs; a refund of the line later restocks all 3."""
+    seed_shop(world)
+    await link_all(world)
+    promoted = mug_line(3).model_copy(update={"discount": Decimal("0.02")})
+    order = mug_order("A-1", promoted)
+    assert order.total == Decimal("40.97")
+    world.put_order("shop-a", order)
+
+    await world.sync()
+
+    [store_order] = world.store_orders()
+    assert [(line["line_id"], line["quantity"], line["unit_price"])
+            for line in store_order["lines"]] == [("1", 2, "11.99"), ("1", 1, "12.00")]
+    assert Decimal(store_order["total"]) == Decimal("40.97")
+    assert world.stock()[MUG] == 10 - 3
+
+    world.put_order("shop-a", changed(order, status="refunded"))
+    await world.sync()
+
+    [store_order] = world.store_orders()
+    assert store_order["status"] == "refunded"
+    assert world.stock()[MUG] == 10

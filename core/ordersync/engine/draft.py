@@ -27,7 +27,15 @@ from ordersync.money import minor_unit
 from ordersync.options import OrderSyncOptions
 
 from .policy import Link, Links
-from .tax import DEFAULT_TAX_TITLE, TaxSource, TaxSplit, from_minor, split_tax, to_minor
+from .tax import (
+    DEFAULT_TAX_TITLE,
+    TaxSource,
+    TaxSplit,
+    from_minor,
+    line_paid,
+    split_tax,
+    to_minor,
+)
 
 _DEFAULT_SHIPPING_TITLE = Shipping.model_fields["title"].default
 
@@ -49,7 +57,7 @@ def build_draft(
     """
     currency = order.currency
     split = split_tax(order, options.tax)
-    gross = [_line_gross(order, line) for line in order.lines]
+    gross = [line_paid(order, line) for line in order.lines]
     shipping = to_minor(order.shipping.price, currency, order.id, "shipping price")
     _check_channel_total(order, gross, shipping, split)
 
@@ -64,12 +72,12 @@ def build_draft(
     lines: list[DraftLine] = []
     for line, amount, tax in zip(order.lines, gross, split.line_taxes, strict=True):
         link = _link_or_text(order, line, options, store_caps, links)
-        if without_tax:
-            net = amount - tax if split.included else amount
-            pieces = _even_pieces(net, line.quantity)
-        else:
-            pieces = [(line.quantity, amount // line.quantity)]
-        for quantity, unit in pieces:
+        net = amount - tax if without_tax and split.included else amount
+        # Exact in every store: a discounted or tax-free total that does not divide by the
+        # quantity becomes two lines (see _even_pieces), sharing the line's tax.
+        pieces = _even_pieces(net, line.quantity)
+        shares = _tax_shares(tax, [quantity * unit for quantity, unit in pieces])
+        for (quantity, unit), tax_share in zip(pieces, shares, strict=True):
             lines.append(DraftLine(
                 line_id=line.id,
                 sku=(link.sku or line.sku) if link else line.sku,
@@ -78,7 +86,7 @@ def build_draft(
                 unit_price=from_minor(unit, currency),
                 linked=link is not None,
                 store_variant_id=link.store_variant_id if link else None,
-                tax=from_minor(tax, currency) if show_line_tax else None,
+                tax=from_minor(tax_share, currency) if show_line_tax else None,
             ))
 
     ship_amount = shipping - split.shipping_tax if without_tax and split.included else shipping
@@ -162,9 +170,13 @@ def check_draft_total(draft: StoreOrderDraft, order_id: str) -> None:
         raise OrderError(order_id, msg)
 
 
-def _line_gross(order: ChannelOrder, line: OrderLine) -> int:
-    what = f"unit price of line {line.id}"
-    return to_minor(line.unit_price, order.currency, order.id, what) * line.quantity
+def _tax_shares(tax: int, amounts: list[int]) -> list[int]:
+    """``tax`` over the pieces of one line, in proportion to their amounts, adding up exactly."""
+    if len(amounts) == 1:
+        return [tax]
+    whole = sum(amounts)
+    first = tax * amounts[0] // whole if whole else tax
+    return [first, *([0] * (len(amounts) - 2)), tax - first]
 
 
 def _check_channel_total(

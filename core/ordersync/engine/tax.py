@@ -27,7 +27,7 @@ from fractions import Fraction
 from math import floor
 
 from ordersync.errors import OrderError
-from ordersync.models import ChannelOrder
+from ordersync.models import ChannelOrder, OrderLine
 from ordersync.money import minor_unit, quantum
 from ordersync.options import TaxOptions
 
@@ -131,6 +131,15 @@ def separate_included(gross: Sequence[int], rate: Decimal) -> list[int]:
     return taxes
 
 
+def line_paid(order: ChannelOrder, line: OrderLine) -> int:
+    """What the buyer paid for ``line`` before tax is separated, in minor units: its units at
+    their price less what promotions took off it."""
+    currency = order.currency
+    price = to_minor(line.unit_price, currency, order.id, f"unit price of line {line.id}")
+    discount = to_minor(line.discount, currency, order.id, f"discount of line {line.id}")
+    return price * line.quantity - discount
+
+
 def split_tax(order: ChannelOrder, options: TaxOptions) -> TaxSplit:
     """How much tax is in ``order``, where, and whether its prices include it (see module doc).
 
@@ -138,11 +147,7 @@ def split_tax(order: ChannelOrder, options: TaxOptions) -> TaxSplit:
     amounts they are part of.
     """
     currency = order.currency
-    gross = [
-        to_minor(line.unit_price, currency, order.id, f"unit price of line {line.id}")
-        * line.quantity
-        for line in order.lines
-    ]
+    gross = [line_paid(order, line) for line in order.lines]
     shipping = to_minor(order.shipping.price, currency, order.id, "shipping price")
     given = (
         order.tax_total is not None

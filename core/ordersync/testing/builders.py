@@ -64,11 +64,13 @@ def make_line(
     quantity: int = 1,
     unit_price: Decimal | str = "12.00",
     tax: Decimal | str | None = None,
+    discount: Decimal | str = "0",
 ) -> OrderLine:
-    """One channel order line."""
+    """One channel order line (``discount``: what promotions took off the whole line)."""
     return OrderLine(
         id=id, listing_id=listing_id, sku=sku, title=title, quantity=quantity,
         unit_price=Decimal(unit_price), tax=None if tax is None else Decimal(tax),
+        discount=Decimal(discount),
     )
 
 
@@ -85,7 +87,8 @@ def make_order(
     total: Decimal | str | None = None,
     **fields: Any,
 ) -> ChannelOrder:
-    """A canonical channel order; ``total`` defaults to lines plus shipping (taxes included).
+    """A canonical channel order; ``total`` defaults to what the lines were paid (less their
+    discounts) plus shipping (taxes included).
 
     ``fields`` sets any other :class:`~ordersync.models.ChannelOrder` field
     (``fulfillments``, ``refunds``, ``tax_total``, ``tags``, ...).
@@ -93,7 +96,8 @@ def make_order(
     order_lines = list(lines) if lines is not None else [make_line()]
     shipping = Shipping(title="Standard", price=Decimal(shipping_price))
     if total is None:
-        total = sum((line.unit_price * line.quantity for line in order_lines), Decimal(0))
+        total = sum((line.unit_price * line.quantity - line.discount for line in order_lines),
+                    Decimal(0))
         total += shipping.price
     created = created_at or updated_at or an_hour_ago()
     fields.setdefault("buyer", make_buyer())

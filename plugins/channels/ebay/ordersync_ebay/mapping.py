@@ -9,7 +9,9 @@ The choices (each one is in ``docs/platforms/ebay.md``):
   no SKU. eBay identifies a variation by its SKU everywhere stock is set, and no eBay call maps a
   ``legacyVariationId`` back to anything, so the SKU keeps the listing id usable.
 - ``unit_price`` is ``lineItemCost / quantity`` (exact: eBay defines ``lineItemCost`` as unit
-  price x quantity). Promotions stay in ``pricingSummary.total`` only.
+  price x quantity, before discounts). A line a promotion discounted carries
+  ``discountedLineItemCost``; the difference is the line's ``discount``, so the lines add up to
+  ``pricingSummary.total`` (whose ``priceDiscount`` is the sum of them).
 - Tax: only tax the seller collected is reported. eBay's "Collect and Remit" tax
   (``ebayCollectAndRemitTaxes``: US sales tax, UK/EU import VAT, ...) is paid to eBay, not to the
   seller, and is not in ``pricingSummary.total`` (ordersync never asks for ``TAX_BREAKDOWN``), so
@@ -111,6 +113,15 @@ def _line(item: p.LineItem, money: _Money) -> OrderLine:
         msg = (f"line {item.line_item_id}: lineItemCost {cost} {money.currency} is not "
                f"{item.quantity} x a price in {money.currency}")
         raise MappingError(msg)
+    discount = Decimal(0)
+    if item.discounted_line_item_cost is not None:
+        paid = money(item.discounted_line_item_cost,
+                     f"line {item.line_item_id} discountedLineItemCost")
+        discount = cost - paid
+        if discount < 0:
+            msg = (f"line {item.line_item_id}: discountedLineItemCost {paid} "
+                   f"{money.currency} is more than its lineItemCost {cost}")
+            raise MappingError(msg)
     taxed = money.sum((t.amount for t in item.taxes), f"line {item.line_item_id} taxes")
     remitted = money.sum((t.amount for t in item.ebay_collect_and_remit_taxes),
                          f"line {item.line_item_id} ebayCollectAndRemitTaxes")
@@ -122,6 +133,7 @@ def _line(item: p.LineItem, money: _Money) -> OrderLine:
         title=item.title or item.legacy_item_id,
         quantity=item.quantity,
         unit_price=round_money(unit, money.currency),
+        discount=round_money(discount, money.currency),
         tax=round_money(seller_tax, money.currency) if seller_tax > 0 else None,
     )
 

@@ -44,6 +44,44 @@ async def test_paid_order_maps_to_the_canonical_order(channel: EbayChannel, sand
     assert order.number == order.id == "12-34567-89012"
 
 
+async def test_a_promotion_on_a_line_is_its_discount_and_the_order_still_adds_up(
+        channel: EbayChannel, sandbox: Sandbox):
+    # "Buy 2, save 10%" on the red mugs: eBay reports lineItemCost 24.00, discountedLineItemCost
+    # 21.60 and pricingSummary.priceDiscount -2.40; the buyer paid 31.59.
+    promoted = canonical_order()
+    red, blue = promoted.lines
+    promoted = promoted.model_copy(update={
+        "lines": [red.model_copy(update={"discount": Decimal("2.40")}), blue],
+        "total": Decimal("31.59")})
+    raw = ebay_order(promoted, sandbox.state.marketplace_id)
+    assert raw["pricingSummary"]["priceDiscount"]["value"] == "-2.40"
+    assert raw["lineItems"][0]["discountedLineItemCost"]["value"] == "21.60"
+    sandbox.state.add_order(raw)
+
+    order = await only_order(channel)
+
+    assert order == promoted
+    assert (order.lines[0].unit_price, order.lines[0].discount) == (Decimal("12.00"),
+                                                                   Decimal("2.40"))
+    paid = sum((ln.unit_price * ln.quantity - ln.discount for ln in order.lines), Decimal(0))
+    assert paid + order.shipping.price == order.total
+
+
+async def test_a_discounted_cost_above_the_line_cost_is_a_failure_that_says_so(
+        channel: EbayChannel, sandbox: Sandbox):
+    raw = seeded(sandbox)
+    raw["lineItems"][0]["discountedLineItemCost"] = {"value": "30.00", "currency": "GBP"}
+    sandbox.state.add_order(raw)
+
+    pages = await fetch_all(channel)
+    failures = [failure for page in pages for failure in page.failures]
+
+    assert [page_order for page in pages for page_order in page.orders] == []
+    assert len(failures) == 1
+    assert "discountedLineItemCost 30.00 GBP is more than its lineItemCost 24.00" in str(
+        failures[0])
+
+
 @pytest.mark.parametrize("payment", ["PENDING", "FAILED"])
 async def test_order_not_yet_paid_is_unpaid(channel: EbayChannel, sandbox: Sandbox,
                                             payment: str):

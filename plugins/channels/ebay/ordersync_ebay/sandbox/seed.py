@@ -109,12 +109,15 @@ def ebay_order(order: ChannelOrder, marketplace_id: str = "EBAY_GB") -> dict[str
             "title": line.title,
             "quantity": line.quantity,
             "lineItemCost": amount(line.unit_price * line.quantity, currency),
-            "total": amount(line.unit_price * line.quantity + (line.tax or 0), currency),
+            "total": amount(line.unit_price * line.quantity - line.discount + (line.tax or 0),
+                            currency),
             "taxes": ([{"amount": amount(line.tax, currency), "taxType": "STATE_SALES_TAX"}]
                       if line.tax is not None else []),
             "deliveryCost": {"shippingCost": amount(
                 order.shipping.price if index == 0 else Decimal(0), currency)},
-            "appliedPromotions": [],
+            "appliedPromotions": ([{
+                "description": "Buy more, save more", "promotionId": f"PROMO-{line.id}",
+                "discountAmount": amount(line.discount, currency)}] if line.discount else []),
             "refunds": line_refunds.get(line.id, []),
             "soldFormat": "FIXED_PRICE",
             "listingMarketplaceId": marketplace_id,
@@ -132,6 +135,9 @@ def ebay_order(order: ChannelOrder, marketplace_id: str = "EBAY_GB") -> dict[str
                 item["sku"] = variation
         elif line.sku is not None:
             item["sku"] = line.sku
+        if line.discount:
+            item["discountedLineItemCost"] = amount(
+                line.unit_price * line.quantity - line.discount, currency)
         line_items.append(item)
 
     paid = order.status is not OrderStatus.UNPAID
@@ -141,6 +147,9 @@ def ebay_order(order: ChannelOrder, marketplace_id: str = "EBAY_GB") -> dict[str
         "deliveryCost": amount(order.shipping.price, currency),
         "total": amount(order.total, currency),
     }
+    discounts = sum((line.discount for line in order.lines), Decimal(0))
+    if discounts:
+        summary["priceDiscount"] = amount(-discounts, currency)
     if order.tax_total is not None:
         summary["tax"] = amount(order.tax_total, currency)
     payment: dict[str, Any] = {
