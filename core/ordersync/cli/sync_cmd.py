@@ -144,7 +144,8 @@ def _backfill(app: App, since: datetime, channels: list[str], as_json: bool) -> 
                 def advance(read: int, task: TaskID = task) -> None:
                     progress.update(task, completed=read)
 
-                result = await backfill_channel(runtime, name, since, advance)
+                result = await backfill_channel(runtime, name, since, advance,
+                                                keep_decisions=as_json)
                 progress.update(task, completed=result.read, total=result.read or 1)
                 results.append(result)
         return results

@@ -223,7 +223,8 @@ async def process_order(
                            draft.decision_json() if draft is not None else None)
 
     with session_scope(runtime.engine) as session:
-        stale = _decided_on_stale_state(session, name, order.id, known,
+        current = records.get_record(session, name, order.id)
+        stale = _decided_on_stale_state(session, current, known,
                                         unfinished if droppable else None)
         if stale is not None:
             log.info("channel %s order %s is decided again next pass: %s", name, order.id,
@@ -231,7 +232,7 @@ async def process_order(
             return None
         # The order is stored in the transaction that records its decision: a crash before it
         # leaves the order changed for the next pass, never stored and undecided.
-        record, _ = records.save_order(session, name, order)
+        record, _ = records.save_order(session, name, order, current)
         _record_decision(session, runtime, record, decision, failure)
         # A store order not created yet is always made from this decision's draft.
         ledger.enqueue(session, specs, refresh=decision.action is Action.IMPORT)
@@ -244,7 +245,7 @@ async def process_order(
 
 
 def _decided_on_stale_state(
-    session: Any, name: str, order_id: str, known: Known, to_drop: Effect | None
+    session: Any, current: OrderRecord | None, known: Known, to_drop: Effect | None
 ) -> str | None:
     """Why a decision made from ``known`` must not be written now, or None.
 
@@ -252,7 +253,10 @@ def _decided_on_stale_state(
     looked at may have been applied since (the store pass applies every channel's effects), or
     be in flight now under another task's claim, which dropping it would orphan.
     """
-    now = _known(session, records.get_record(session, name, order_id), name, order_id)
+    if current is None:
+        now = Known()
+    else:  # the effect keys do not matter here, only the state and the store order
+        now = Known(state=RecordState(current.state), store_order_id=current.store_order_id)
     if (now.state, now.store_order_id) != (known.state, known.store_order_id):
         return (f"its record changed while it was decided (now {now.state}, store order "
                 f"{now.store_order_id}): its import was applied meanwhile")

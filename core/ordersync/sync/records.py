@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ordersync.engine.policy import Link
@@ -40,10 +41,22 @@ def order_changed(session: Session, channel: str, order: ChannelOrder) -> bool:
     return record is None or record.payload != order.model_dump_json()
 
 
-def save_order(session: Session, channel: str, order: ChannelOrder) -> tuple[OrderRecord, bool]:
-    """Store the latest content of ``order``; returns the record and whether it changed."""
+_UNREAD: object = object()
+
+
+def save_order(
+    session: Session, channel: str, order: ChannelOrder,
+    record: OrderRecord | object | None = _UNREAD,
+) -> tuple[OrderRecord, bool]:
+    """Store the latest content of ``order``; returns the record and whether it changed.
+
+    ``record``: the order's record (or None: it has none) when the caller has just read it in
+    this session, to save reading it again (a decision reads it to check it, then stores).
+    """
     payload = order.model_dump_json()
-    record = get_record(session, channel, order.id)
+    if record is _UNREAD:
+        record = get_record(session, channel, order.id)
+    assert record is None or isinstance(record, OrderRecord)
     if record is None:
         record = OrderRecord(
             channel=channel, order_id=order.id, number=order.number, payload=payload,
@@ -87,11 +100,13 @@ def links_for(
     session: Session, channel: str, listing_ids: Sequence[str] | None = None
 ) -> dict[str, Link]:
     """The links of ``channel``: of the given listings only, or all of them (None)."""
-    query = select(ListingLink).where(ListingLink.channel == channel)
+    # Plain columns, not ORM rows: this runs twice per decided order and rows cost more.
+    query = sa.select(col(ListingLink.listing_id), col(ListingLink.store_variant_id),
+                      col(ListingLink.sku)).where(col(ListingLink.channel) == channel)
     if listing_ids is not None:
         query = query.where(col(ListingLink.listing_id).in_(list(listing_ids)))
-    return {row.listing_id: Link(store_variant_id=row.store_variant_id, sku=row.sku)
-            for row in session.exec(query)}
+    return {listing_id: Link(store_variant_id=variant, sku=sku)
+            for listing_id, variant, sku in session.execute(query)}
 
 
 def order_links(session: Session, channel: str, order: ChannelOrder) -> dict[str, Link]:
