@@ -32,6 +32,8 @@ from bench.results import Result
 from bench.world import CHANNEL, Installation, memory_channel, memory_store
 
 TARGET_MS = 1.0
+#: Enough orders for a steady per-order figure (the pass applies them all at its end).
+FULL_ORDERS = 2000
 
 
 async def drain(runtime: Runtime, channel: str | None = None) -> int:
@@ -113,7 +115,7 @@ def top_costs(profile: Path, limit: int = 25) -> str:
 
 
 async def run(quick: bool, profile: Path | None = None, orders: int | None = None) -> list[Result]:
-    n = orders or (300 if quick else 5000)
+    n = orders or (300 if quick else FULL_ORDERS)
     with tempfile.TemporaryDirectory(prefix="bench-core-") as tmp:
         m = await measure(Path(tmp), n, profile)
     return [Result(

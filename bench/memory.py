@@ -40,6 +40,9 @@ TARGET_MB = 200.0
 FLAT_TOLERANCE = 1.10
 FULL_SIZES = (10_000, 50_000, 100_000)
 QUICK_SIZES = (500, 1_000)
+#: The first sync pass keeps every changed order of the pass in memory: measured at one size.
+FULL_FIRST_PASS = 2_000
+QUICK_FIRST_PASS = 500
 
 
 def _status_mb(key: str) -> float | None:
@@ -70,7 +73,9 @@ def current_mb() -> float:
     return rss if rss is not None else maxrss_mb()
 
 
-async def backfill(root: Path, orders: int, mode: str = "backfill") -> dict[str, Any]:
+async def backfill(root: Path, orders: int, mode: str = "backfill",
+                   checkpoints: tuple[int, ...] = ()) -> dict[str, Any]:
+    from ordersync.state.db import session_scope
     from ordersync.sync import records
     from ordersync.sync.backfill import backfill_channel
     from ordersync.sync.passes import sync_channel
@@ -81,24 +86,35 @@ async def backfill(root: Path, orders: int, mode: str = "backfill") -> dict[str,
 
     inst = Installation.create(root, channels={CHANNEL: memory_channel(orders)},
                                store=memory_store(keep_orders=False))
-    async with inst.open() as runtime:
-        from ordersync.state.db import session_scope
+    marks: list[dict[str, Any]] = []
+    waiting = sorted(checkpoints)
 
+    async with inst.open() as runtime:
         baseline = current_mb()
         start, cpu = time.perf_counter(), time.process_time()
+
+        def progress(read: int) -> None:
+            # The peak so far once ``size`` orders are read, decided and applied: what a
+            # backfill of ``size`` orders would have reached (each page is applied before the
+            # next is read, so nothing of these orders is left to do).
+            while waiting and read >= waiting[0]:
+                marks.append({"orders": waiting.pop(0), "read": read, "peak_mb": peak_mb(),
+                              "rss_mb": current_mb(),
+                              "seconds": round(time.perf_counter() - start, 1),
+                              "cpu_s": round(time.process_time() - cpu, 1)})
+
         if mode == "backfill":
             since = runtime.channels[CHANNEL].config.first_updated_at  # type: ignore[attr-defined]
-            done = await backfill_channel(runtime, CHANNEL, since)
+            # As ``ordersync sync --backfill`` runs it (without --json: no row per order kept).
+            done = await backfill_channel(runtime, CHANNEL, since, progress,
+                                          keep_decisions=False)
             error = done.error
+            del done
         else:
             result = await sync_channel(runtime, CHANNEL)
             error = result.error
+            del result  # the pass's report (one row per order) is not part of what follows
         after_pass = peak_mb()
-        # The report (one row per order) is not part of what follows.
-        if mode == "backfill":
-            del done
-        else:
-            del result
         calls = await drain(runtime, CHANNEL)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         store = runtime.store
@@ -110,20 +126,22 @@ async def backfill(root: Path, orders: int, mode: str = "backfill") -> dict[str,
                f"({error or 'no error'})")
         raise RuntimeError(msg)
     return {"orders": orders, "mode": mode, "peak_mb": peak_mb(), "ru_maxrss_mb": maxrss_mb(),
-            "baseline_mb": baseline,
+            "baseline_mb": baseline, "checkpoints": marks,
             "peak_after_pass_mb": after_pass, "end_rss_mb": current_mb(),
             "seconds": round(seconds, 1), "cpu_s": round(cpu, 1), "apply_calls": calls,
             "db_mb": round((root / "state.db").stat().st_size / 2**20, 1)}
 
 
-def measure(orders: int, mode: str = "backfill") -> dict[str, Any]:
-    """Run one size in a fresh subprocess; its JSON report."""
+def measure(orders: int, mode: str = "backfill",
+            checkpoints: tuple[int, ...] = ()) -> dict[str, Any]:
+    """Run one backfill (or first pass) in a fresh subprocess; its JSON report."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    marks = [f"--checkpoint={n}" for n in checkpoints]
     with tempfile.TemporaryDirectory(prefix=f"bench-memory-{orders}-") as tmp:
         done = subprocess.run(
             [sys.executable, "-m", "bench.memory", "--orders", str(orders), "--root", tmp,
-             "--mode", mode],
+             "--mode", mode, *marks],
             capture_output=True, text=True, cwd=REPO, env=env, check=False,
         )
     if done.returncode != 0:
@@ -133,42 +151,51 @@ def measure(orders: int, mode: str = "backfill") -> dict[str, Any]:
     return report
 
 
-async def run(quick: bool, sizes: tuple[int, ...] | None = None) -> list[Result]:
+async def run(quick: bool, sizes: tuple[int, ...] | None = None,
+              first_pass: int | None = None) -> list[Result]:
     chosen = sizes or (QUICK_SIZES if quick else FULL_SIZES)
-    reports = []
+    largest = chosen[-1]
+    # One backfill of the largest size, its peak read as it passes each smaller size.
+    report = await asyncio.to_thread(measure, largest, "backfill", chosen)
+    marks = {m["orders"]: m for m in report["checkpoints"]}
+    marks[largest] = {**marks.get(largest, {}), "orders": largest, "peak_mb": report["peak_mb"],
+                      "seconds": report["seconds"]}
     for n in chosen:
-        report = await asyncio.to_thread(measure, n)
-        print(f"  memory: {n:,} orders: peak {report['peak_mb']:.0f} MB "
-              f"in {report['seconds']:.0f} s", file=sys.stderr, flush=True)
-        reports.append(report)
-    first, last = reports[0], reports[-1]
+        print(f"  memory: backfill at {n:,} orders: peak {marks[n]['peak_mb']:.0f} MB "
+              f"after {marks[n]['seconds']:.0f} s", file=sys.stderr, flush=True)
+    first, last = marks[chosen[0]], marks[largest]
     growth = last["peak_mb"] / first["peak_mb"]
-    first_pass = await asyncio.to_thread(measure, chosen[0], "pass")
-    print(f"  memory: first sync pass, {chosen[0]:,} orders: peak "
-          f"{first_pass['peak_mb']:.0f} MB in {first_pass['seconds']:.0f} s", file=sys.stderr,
+    n_pass = first_pass or (QUICK_FIRST_PASS if quick else FULL_FIRST_PASS)
+    passed = await asyncio.to_thread(measure, n_pass, "pass")
+    print(f"  memory: first sync pass, {n_pass:,} orders: peak "
+          f"{passed['peak_mb']:.0f} MB in {passed['seconds']:.0f} s", file=sys.stderr,
           flush=True)
+    per_size = [{"orders": n, "peak_mb": round(marks[n]["peak_mb"], 1)} for n in chosen]
     return [
-        Result(
-            benchmark="memory", figure=f"peak RSS, {last['orders']:,}-order backfill", unit="MB",
-            measured=last["peak_mb"], target=TARGET_MB, goal="at_most",
-            bound=last["baseline_mb"],
-            bound_meaning="RSS of the same process before the pass (imports, runtime open)",
-            details={"sizes": reports},
-        ),
+        *(Result(
+            benchmark="memory", figure=f"peak RSS, backfill at {n:,} orders", unit="MB",
+            measured=marks[n]["peak_mb"], target=TARGET_MB, goal="at_most",
+            bound=report["baseline_mb"],
+            bound_meaning="RSS of the same process before the backfill (imports, runtime open)",
+            note=("the whole backfill" if n == largest
+                  else f"read as the {largest:,}-order backfill passed {n:,} orders"),
+            details=({**{k: v for k, v in report.items() if k != "checkpoints"},
+                      "checkpoints": report["checkpoints"]} if n == largest else marks[n]),
+        ) for n in chosen),
         Result(
             benchmark="memory",
             figure=f"peak growth {first['orders']:,} → {last['orders']:,} orders",
             unit="x", measured=growth, target=FLAT_TOLERANCE, goal="at_most", bound=1.0,
             bound_meaning="flat: the same peak whatever the size",
-            note=f"flat means within {FLAT_TOLERANCE - 1:.0%}", details={},
+            note=f"flat means within {FLAT_TOLERANCE - 1:.0%}", details={"sizes": per_size},
         ),
         Result(
-            benchmark="memory", figure=f"peak RSS, first sync pass of {chosen[0]:,} orders",
-            unit="MB", measured=first_pass["peak_mb"], target=TARGET_MB, goal="at_most",
-            bound=first_pass["baseline_mb"],
+            benchmark="memory", figure=f"peak RSS, first sync pass of {n_pass:,} orders",
+            unit="MB", measured=passed["peak_mb"], target=TARGET_MB, goal="at_most",
+            bound=passed["baseline_mb"],
             bound_meaning="RSS of the same process before the pass (imports, runtime open)",
-            note="a fresh daemon's first pass over the same orders (sync_channel)",
-            details=first_pass,
+            note="a fresh daemon's first pass over the same orders (sync_channel), for comparison",
+            details=passed,
         ),
     ]
 
@@ -178,8 +205,10 @@ def main() -> None:
     parser.add_argument("--orders", type=int, required=True)
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--mode", choices=["backfill", "pass"], default="backfill")
+    parser.add_argument("--checkpoint", type=int, action="append", default=[],
+                        help="also report the peak once this many orders are done")
     args = parser.parse_args()
-    report = asyncio.run(backfill(args.root, args.orders, args.mode))
+    report = asyncio.run(backfill(args.root, args.orders, args.mode, tuple(args.checkpoint)))
     print(json.dumps(report))
 
 

@@ -80,20 +80,66 @@ def table(results: list[Result]) -> str:
     head = ("benchmark", "figure", "measured", "target", "ratio to target", "bound",
             "ratio to bound", "met")
     rows = [head]
-    for r in results:
-        sign = "≤" if r.goal == "at_most" else "≥"
-        met = {True: "yes", False: "NO", None: "—"}[r.met]
-        rows.append((
-            r.benchmark, r.figure,
-            _fmt(r.measured, r.unit) if r.status == "measured" else "pending",
-            f"{sign} {_fmt(r.target, r.unit)}" if r.target is not None else "—",
-            _fmt(r.ratio_to_target), _fmt(r.bound, r.unit), _fmt(r.ratio_to_bound), met,
-        ))
+    rows += [_cells(r.as_json()) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _cells(r: dict[str, Any]) -> tuple[str, ...]:
+    """One figure of a ``results.json`` as the table's cells."""
+    unit = r["unit"]
+    sign = "≤" if r["goal"] == "at_most" else "≥"
+    met = {True: "yes", False: "NO", None: "—"}[r.get("met")]
+    return (
+        r["benchmark"], r["figure"],
+        _fmt(r["measured"], unit) if r["status"] == "measured" else "pending",
+        f"{sign} {_fmt(r['target'], unit)}" if r["target"] is not None else "—",
+        _fmt(r["ratio_to_target"]), _fmt(r["bound"], unit), _fmt(r["ratio_to_bound"]), met,
+    )
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """A run's ``results.json`` as Markdown: where and how it was measured, the figures, what
+    each bound is, and the wall time of each benchmark (``python -m bench --markdown FILE``)."""
+    m = data.get("machine", {})
+    uncommitted = data.get("uncommitted") or []
+    load_before = data.get("load_average_before") or []
+    load_after = data.get("load_average_after") or []
+    lines = [
+        f"Measured by `{data['command']}`, finished {data['finished_at']} "
+        f"in {data['duration_s'] / 60:.1f} min.",
+        "",
+        f"- Commit: `{data.get('commit') or 'unknown'}`"
+        + (f", with uncommitted changes to {', '.join(f'`{u}`' for u in uncommitted)}"
+           if uncommitted else " (no uncommitted change to core/, plugins/, bench/)"),
+        f"- Machine: {m.get('cpus', '?')} CPUs ({m.get('cpu', '?')}), Python "
+        f"{m.get('python', '?')}, {m.get('platform', '?')}",
+        "- Load average (1, 5, 15 min) before the run: "
+        + ", ".join(f"{x:.2f}" for x in load_before)
+        + "; after: " + ", ".join(f"{x:.2f}" for x in load_after),
+    ]
+    if data.get("quick"):
+        lines.append("- **--quick**: tiny sizes, a smoke run, not a measurement")
+    head = ("benchmark", "figure", "measured", "target", "ratio to target", "bound",
+            "ratio to bound", "met")
+    lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(r)) + " |"
+              for r in data["results"]]
+    lines += ["", "What each bound is, and notes:", ""]
+    for r in data["results"]:
+        said = "; ".join(x for x in (r.get("bound_meaning"), r.get("note")) if x)
+        if said:
+            lines.append(f"- {r['benchmark']}, {r['figure']}: {said}")
+    timings = data.get("benchmarks") or {}
+    if timings:
+        lines += ["", "| benchmark | wall time | 1-min load before | 1-min load after |",
+                  "|---|---|---|---|"]
+        lines += [f"| {name} | {t['seconds']:.0f} s | {t['load_1min_before']:.2f} | "
+                  f"{t['load_1min_after']:.2f} |" for name, t in timings.items()]
+    return "\n".join(lines) + "\n"
 
 
 def machine() -> dict[str, Any]:

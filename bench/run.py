@@ -1,5 +1,9 @@
 """The benchmark command: ``python -m bench [--quick] [--only NAME ...]``.
 
+``python -m bench --markdown bench/results.json`` runs nothing: it prints a run's results as
+the Markdown of ``docs/performance.md``'s "Figures" section (the table, the commit, machine,
+load and wall time of each benchmark), so the document is regenerated exactly from a run.
+
 Runs the benchmarks in one process, one after another (each starts its own helpers: a Shopify
 sandbox process, ``ordersync run`` daemons, one subprocess per memory size), prints the table
 (benchmark, measured, target, ratio to target, bound, ratio to bound) and writes every figure
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shlex
 import subprocess
@@ -21,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import core, latency, limit, memory, scaleout
-from bench.results import Result, table, write
+from bench.results import Result, markdown, table, write
 
 HERE = Path(__file__).resolve().parent
 FULL_OUTPUT = HERE / "results.json"
@@ -57,7 +62,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="core: write a cProfile of the measured pass to FILE and print "
                              "its top costs")
     parser.add_argument("--orders", type=int, default=None, metavar="N",
-                        help="core: orders in the measured pass (default 5000; --quick 300)")
+                        help="core: orders in the measured pass (default 2000; --quick 300)")
+    parser.add_argument("--markdown", type=Path, default=None, metavar="RESULTS_JSON",
+                        help="run nothing: print RESULTS_JSON (a run's output) as the Markdown "
+                             "of docs/performance.md's Figures section")
     parser.add_argument("--postgres-url", default=None,
                         help=f"scaleout: a server URL (default ${scaleout.POSTGRES_ENV})")
     return parser.parse_args(argv)
@@ -93,11 +101,18 @@ async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
         timings[name] = {"seconds": round(time.perf_counter() - start, 1),
                          "load_1min_before": round(load, 2),
                          "load_1min_after": round(os.getloadavg()[0], 2)}
+        t = timings[name]
+        print(f"bench: {name}: wall time {t['seconds']:.0f} s (1-minute load average "
+              f"{t['load_1min_before']:.2f} before, {t['load_1min_after']:.2f} after)",
+              file=sys.stderr, flush=True)
     return results, timings
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.markdown is not None:
+        print(markdown(json.loads(args.markdown.read_text())), end="")
+        return 0
     command = "python -m bench" + "".join(f" {shlex.quote(a)}" for a in (
         argv if argv is not None else sys.argv[1:]))
     load_before = os.getloadavg()
