@@ -7,7 +7,9 @@ listing is set to 0 (no channel can sell what is not there, and none takes a neg
 quantity), and the order that took the stock below zero says so in its reason.
 
 The race is run with the passes one after the other and with the two channels' passes at once
-(``asyncio.gather``), against the Shopify sandbox and against the ``file`` store.
+(``asyncio.gather``), against the Shopify sandbox and against the ``file`` store; and on
+PostgreSQL by two workers (two runtimes with their own engines and worker ids, as two daemons
+sharing the database), each running one channel's pass and then the store's at the same moment.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ordersync.sync.passes import sync_channel, sync_once, sync_store
 from ordersync.sync.runtime import Runtime
 from ordersync.testing.builders import make_line, make_order
 
-from .conftest import Bed, EbayServer, ShopifyServer, records, settle
+from .conftest import Bed, EbayServer, ShopifyServer, crew, records, settle
 
 EBAY = "ebay-uk"
 SHOP = "shop-b"
@@ -64,19 +66,14 @@ async def one_after_the_other(runtime: Runtime) -> None:
     await sync_once(runtime)
 
 
-@pytest.mark.parametrize("race", [one_after_the_other, both_passes_at_once],
-                         ids=["sequential", "concurrent"])
-@pytest.mark.parametrize("store_kind", ["shopify", "file"])
-async def test_two_channels_selling_the_last_unit_both_import_and_every_listing_shows_zero(
-    bed: Bed, ebay: EbayServer, shopify: ShopifyServer, store_kind: str,
-    race: Callable[[Runtime], object],
-) -> None:
+def place_the_race(bed: Bed, ebay: EbayServer, shopify: ShopifyServer, store_kind: str) -> Store:
+    """One unit in the store, listed on eBay and on the ``file`` channel; each buyer paid for it
+    within the same second, before ordersync saw either order."""
     store = make_store(store_kind, bed, shopify)
     ebay.state.put_listing(Listing(listing_id=EBAY_LISTING, sku=SKU, title="Last one",
                                    quantity=1))
     bed.file_listings(SHOP, Listing(listing_id=FILE_LISTING, sku=SKU, title="Last one",
                                     quantity=1))
-    # The two buyers paid within the same second, before ordersync saw either order.
     moment = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     ebay.state.seed_order(make_order("26-00777-00001", created_at=moment, lines=[
         make_line("1", listing_id=EBAY_LISTING, sku=SKU, title="Last one", quantity=1,
@@ -85,15 +82,19 @@ async def test_two_channels_selling_the_last_unit_both_import_and_every_listing_
         make_line("1", listing_id=FILE_LISTING, sku=SKU, title="Last one", quantity=1,
                   unit_price="25.00")]))
     bed.configure({EBAY: bed.ebay_channel(ebay), SHOP: bed.file_channel(SHOP)}, store.section)
+    return store
 
-    async with bed.runtime() as runtime:
-        with session_scope(runtime.engine) as session:
-            add_link(session, EBAY, EBAY_LISTING, store.variant, SKU)
-            add_link(session, SHOP, FILE_LISTING, store.variant, SKU)
-        await race(runtime)  # type: ignore[misc]
-        await settle(runtime, max_passes=5)
-        found = records(runtime)
 
+def link_both(runtime: Runtime, store: Store) -> None:
+    with session_scope(runtime.engine) as session:
+        add_link(session, EBAY, EBAY_LISTING, store.variant, SKU)
+        add_link(session, SHOP, FILE_LISTING, store.variant, SKU)
+
+
+def assert_both_imported_and_zero_everywhere(
+    found: dict[tuple[str, str], OrderRecord], store: Store, bed: Bed, ebay: EbayServer,
+    *, first_may_say_oversold: bool = False,
+) -> None:
     # Both buyers paid: both orders are in the main store, once each.
     assert {key: r.state for key, r in found.items()} == {
         (EBAY, "26-00777-00001"): "imported", (SHOP, "B-777"): "imported"}
@@ -109,6 +110,44 @@ async def test_two_channels_selling_the_last_unit_both_import_and_every_listing_
         return int(found_number.group(1))
 
     first, second = sorted(found.values(), key=number)
-    assert "oversold" not in (first.reason or "")
+    if not first_may_say_oversold:
+        assert "oversold" not in (first.reason or "")
     assert re.search(rf"oversold: the main store holds -1 of {SKU}\b.*every linked listing "
                      "shows 0", second.reason or ""), second.reason
+
+
+@pytest.mark.parametrize("race", [one_after_the_other, both_passes_at_once],
+                         ids=["sequential", "concurrent"])
+@pytest.mark.parametrize("store_kind", ["shopify", "file"])
+async def test_two_channels_selling_the_last_unit_both_import_and_every_listing_shows_zero(
+    bed: Bed, ebay: EbayServer, shopify: ShopifyServer, store_kind: str,
+    race: Callable[[Runtime], object],
+) -> None:
+    store = place_the_race(bed, ebay, shopify, store_kind)
+    async with bed.runtime() as runtime:
+        link_both(runtime, store)
+        await race(runtime)  # type: ignore[misc]
+        await settle(runtime, max_passes=5)
+        found = records(runtime)
+    assert_both_imported_and_zero_everywhere(found, store, bed, ebay)
+
+
+@pytest.mark.postgres
+async def test_two_daemons_on_postgres_selling_the_last_unit_both_import_and_show_zero(
+    pg_bed: Bed, ebay: EbayServer, shopify: ShopifyServer,
+) -> None:
+    # (The ``file`` store: the race under test is the two workers' on the database; the store
+    # kinds are compared above, and the Shopify sandbox would cost this test twice the time.)
+    store = place_the_race(pg_bed, ebay, shopify, "file")
+    async with crew(pg_bed, 2) as team:
+        first, second = team.runtimes
+        link_both(first, store)
+        # Each daemon runs its channel's pass, then the main store's (the later one waits for
+        # the other's lease): both import, decide and push stock at the same moment.
+        await asyncio.gather(sync_once(first, [EBAY]), sync_once(second, [SHOP]))
+        await team.settle(timeout=60)
+        found = records(first)
+    # Known limit (docs/reliability.md): when both creates are done before either stock push
+    # reads the store, that one push finds it oversold and notes it on both orders.
+    assert_both_imported_and_zero_everywhere(found, store, pg_bed, ebay,
+                                             first_may_say_oversold=True)
