@@ -13,6 +13,10 @@ installation against them in ``tmp_path``.
 then makes the platforms' HTTP clients give up and retry quickly (see :func:`quicken`), so that
 twenty per cent of failing calls cost seconds, not minutes. ``settle`` runs sync passes until
 nothing is left to do.
+
+On PostgreSQL (``bed.database``, from the ``postgres_url`` fixture) several runtimes share the
+state database as several daemon processes would: :class:`Crew` runs them side by side, each
+taking whichever pass's lease is free, until nothing is left to do.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
@@ -31,6 +38,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import yaml
 from aiosmtpd.controller import Controller
 from ordersync.config import Settings, load_config
@@ -47,6 +55,7 @@ from ordersync.state.tables import (
     RecordState,
 )
 from ordersync.sync.passes import sync_once
+from ordersync.sync.records import STORE_STATE_KEY
 from ordersync.sync.runtime import Runtime
 from ordersync_ebay import EbayChannel
 from ordersync_ebay.sandbox import SandboxState as EbayState
@@ -58,10 +67,12 @@ from ordersync_shopify.sandbox import serve as serve_shopify
 from sqlmodel import col, select
 
 HOST = "127.0.0.1"
-#: Seconds a platform client waits for an answer in these tests (production: 30).
-CLIENT_TIMEOUT = 0.15
+#: Seconds a platform client waits for an answer in these tests (production: 30). Long enough
+#: for a page of eBay orders (checked against eBay's documents) while effects are applied
+#: several at a time on a busy two-core machine; shorter, real answers time out too.
+CLIENT_TIMEOUT = 0.4
 #: Seconds a sandbox's random ``delay`` fault holds an answer: longer than ``CLIENT_TIMEOUT``.
-FAULT_DELAY = 0.25
+FAULT_DELAY = 0.5
 #: Longest backoff between two attempts of one call in these tests (production: 60 s).
 BACKOFF_MAX = 0.05
 #: Orders per eBay ``getOrders`` page in these tests (production: 200, eBay's maximum).
@@ -70,6 +81,10 @@ EBAY_PAGE = 20
 EBAY_SECRET_VAR = "RELIABILITY_EBAY_CLIENT_SECRET"
 EBAY_REFRESH_VAR = "RELIABILITY_EBAY_REFRESH_TOKEN"
 SHOPIFY_TOKEN_VAR = "RELIABILITY_SHOPIFY_TOKEN"
+
+#: The lease of every pass and effect claim of a :class:`Crew` (``ORDERSYNC_LEASE=2s``): a
+#: dead worker's claims are taken over this long after its last heartbeat.
+CREW_LEASE = timedelta(seconds=2)
 
 
 # -- the sandboxes ----------------------------------------------------------------------------
@@ -203,6 +218,10 @@ class Bed:
     registry: Registry
     env: dict[str, str] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    #: The state database: a SQLite file in ``root``, or a ``postgres_url``.
+    database: str = "sqlite:///state.db"
+    #: Seconds every platform client waits for an answer (see :func:`quicken`).
+    client_timeout: float = CLIENT_TIMEOUT
 
     @property
     def config_path(self) -> Path:
@@ -238,15 +257,15 @@ class Bed:
         self.env[SHOPIFY_TOKEN_VAR] = server.state.access_token
         return {"type": "shopify", "shop": server.state.shop,
                 "access_token": f"${{{SHOPIFY_TOKEN_VAR}}}", "base_url": server.url,
-                "timeout": CLIENT_TIMEOUT}
+                "timeout": self.client_timeout}
 
     def file_store(self) -> dict[str, Any]:
         return {"type": "file", "path": "shop"}
 
     def configure(self, channels: dict[str, dict[str, Any]], store: dict[str, Any],
                   **extra: Any) -> None:
-        """Write ``ordersync.yaml`` with SQLite state in ``state.db``."""
-        self.config = {"database": "sqlite:///state.db", "main_store": store,
+        """Write ``ordersync.yaml`` with the state in ``database`` (SQLite: ``state.db``)."""
+        self.config = {"database": self.database, "main_store": store,
                        "channels": channels, **extra}
         self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
 
@@ -257,7 +276,7 @@ class Bed:
     async def runtime(self) -> AsyncIterator[Runtime]:
         """The runtime the daemon would open on this installation, with quick retries."""
         async with Runtime.open(self.settings(), self.registry) as runtime:
-            quicken(runtime)
+            quicken(runtime, self.client_timeout)
             yield runtime
 
     # -- file platforms -----------------------------------------------------------------------
@@ -319,8 +338,8 @@ async def _short_sleep(seconds: float) -> None:
     await asyncio.sleep(min(seconds, BACKOFF_MAX))
 
 
-def quicken(runtime: Runtime) -> None:
-    """Short timeouts and short backoff on every platform client of ``runtime``.
+def quicken(runtime: Runtime, timeout: float = CLIENT_TIMEOUT) -> None:
+    """Short timeouts (``timeout``) and short backoff on every platform client of ``runtime``.
 
     The retry logic is the production one; only its clock is faster. ``Retry-After`` is still
     honoured as the platform gives it (the sandboxes give 0.05 s).
@@ -334,7 +353,7 @@ def quicken(runtime: Runtime) -> None:
             if isinstance(client, PlatformHttp):
                 client.backoff_base = 0.01
                 client.backoff_max = BACKOFF_MAX
-                client.client.timeout = httpx.Timeout(CLIENT_TIMEOUT)
+                client.client.timeout = httpx.Timeout(timeout)
             else:
                 # Shopify's GraphQL layer backs off on its own (malformed bodies,
                 # INTERNAL_SERVER_ERROR); ``sleep`` is its constructor's clock.
@@ -399,3 +418,117 @@ def records(runtime: Runtime, channel: str | None = None) -> dict[tuple[str, str
         rows = session.exec(query).all()
         session.expunge_all()
     return {(row.channel, row.order_id): row for row in rows}
+
+
+# -- several workers on one PostgreSQL database -----------------------------------------------
+
+
+def empty_database(url: str) -> None:
+    """Drop every table of the PostgreSQL database at ``url``. ``postgres_url`` gives a module
+    one database; the module's next installation must start from an empty one."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_bed(bed: Bed, postgres_url: str) -> Iterator[Bed]:
+    """``bed`` with its state in the module's PostgreSQL database, emptied afterwards."""
+    bed.database = postgres_url
+    yield bed
+    empty_database(postgres_url)
+
+
+@dataclass
+class Crew:
+    """Workers sharing one state database as daemon processes sharing PostgreSQL do: each is a
+    runtime of its own (engine, platform clients, worker id) on this event loop.
+
+    Each worker runs whole passes over and over (``sync_once``), taking the lease of every pass
+    that is free and leaving the others to whichever worker holds them, so the channel's pass
+    and the store's run in different workers at once; the effects the passes apply are claimed
+    one by one. A worker :meth:`kill`\\ ed stops where it is, as a killed process would: its
+    heartbeats stop and what it had claimed waits until its lease runs out.
+    """
+
+    runtimes: list[Runtime]
+    #: Passes that ran to their end, per worker id.
+    passes: Counter[str] = field(default_factory=Counter)
+    dead: set[str] = field(default_factory=set)
+    _tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+
+    @property
+    def alive(self) -> list[Runtime]:
+        return [r for r in self.runtimes if r.worker_id not in self.dead]
+
+    async def kill(self, worker_id: str) -> None:
+        """Stop ``worker_id`` in the middle of whatever it is doing; it takes no part after."""
+        self.dead.add(worker_id)
+        task = self._tasks.get(worker_id)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def settle(self, *, timeout: float = 300.0,
+                     meanwhile: Callable[[], Awaitable[None]] | None = None) -> int:
+        """Run every live worker until nothing is left to do: a pass of every source (each
+        channel, the main store) begun after this call has run without error, the ledger has
+        nothing pending and no order waits to be imported. ``meanwhile`` runs beside them (to
+        kill one, say). Returns how many rounds (``sync_once`` calls) the workers made."""
+        began = time.monotonic()
+        settings = self.runtimes[0].settings
+        sources = {n for n, c in settings.channels.items() if c.enabled} | {STORE_STATE_KEY}
+        last_ok: dict[str, float] = {}
+        settled = asyncio.Event()
+        rounds = 0
+
+        async def work(runtime: Runtime) -> None:
+            nonlocal rounds
+            while not settled.is_set():
+                started = time.monotonic()
+                results = await sync_once(runtime, wait=timedelta(0))
+                rounds += 1
+                ran = [result for result in results if result.error is None]
+                for result in ran:
+                    last_ok[result.channel] = max(last_ok.get(result.channel, 0.0), started)
+                    self.passes[runtime.worker_id] += 1
+                if all(last_ok.get(s, 0.0) >= began for s in sources) \
+                        and backlog(runtime).empty:
+                    settled.set()
+                elif not ran:  # every pass was another worker's: look again shortly
+                    await asyncio.sleep(0.05)
+
+        self._tasks = {r.worker_id: asyncio.create_task(work(r)) for r in self.alive}
+        helper = asyncio.create_task(meanwhile()) if meanwhile is not None else None
+        try:
+            await asyncio.wait_for(settled.wait(), timeout)
+        except TimeoutError:
+            settled.set()
+            left = backlog(self.runtimes[0])
+            msg = f"still not settled after {timeout:g}s ({rounds} rounds): {left}"
+            raise AssertionError(msg) from None
+        finally:
+            settled.set()
+            ended = await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            if helper is not None:
+                await helper
+        errors = [e for e in ended if isinstance(e, BaseException)
+                  and not isinstance(e, asyncio.CancelledError)]
+        if errors:
+            raise errors[0]
+        return rounds
+
+
+@asynccontextmanager
+async def crew(bed: Bed, size: int) -> AsyncIterator[Crew]:
+    """``size`` workers on ``bed``'s state database (its runtimes, each with quick retries and
+    :data:`CREW_LEASE`)."""
+    async with AsyncExitStack() as stack:
+        runtimes = [await stack.enter_async_context(bed.runtime()) for _ in range(size)]
+        for runtime in runtimes:
+            runtime.lease = CREW_LEASE
+        yield Crew(runtimes)
