@@ -1,8 +1,9 @@
 """The crash-point harness: an installation, a seeded run of orders, daemons killed, an oracle.
 
 - :class:`Shop` lays out one installation in a folder: the ``file`` main store in ``shop/``, a
-  ``file`` channel per name in ``channels/<name>/``, SQLite state in ``state.db`` and
-  ``ordersync.yaml`` with short poll intervals; every listing is linked before the first start.
+  ``file`` channel per name in ``channels/<name>/``, the state database (SQLite in
+  ``state.db``, or a PostgreSQL database several daemons share) and ``ordersync.yaml`` with
+  short poll intervals; every listing is linked before the first start.
 - :class:`Scenario` is a run, drawn from a seed: orders placed on the channels, some of them
   later cancelled, refunded (in part, twice, in full), shipped on the channel, or shipped by the
   seller in the store. :class:`Driver` writes its steps into the folders while daemons run, as
@@ -30,12 +31,11 @@ import multiprocessing.forkserver as forkserver
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -43,6 +43,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 from ordersync.engine.keys import create_key, refund_rest_key
 from ordersync.engine.plan import refund_keys, refund_quantities
@@ -74,11 +75,24 @@ WARMUP = "tests.reliability.crash_warmup"
 
 @dataclass
 class Shop:
-    """One installation in ``root``; every reader returns what is on disk now."""
+    """One installation in ``root``; every reader returns what is on disk (or in the state
+    database) now. ``database`` is the state database's URL: SQLite in ``state.db`` when None.
+    """
 
     root: Path
     channels: tuple[str, ...] = ("north", "south")
     poll_interval: str = "100ms"
+    database: str | None = None
+    _engine: sa.Engine | None = field(default=None, init=False, repr=False)
+    _store_paths: dict[str, Path] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def database_url(self) -> str:
+        return self.database or f"sqlite:///{self.db_path}"
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
 
     @property
     def config_path(self) -> Path:
@@ -110,14 +124,14 @@ class Shop:
             sections[name] = {"type": "file", "path": f"channels/{name}", "inventory_sync": True,
                               "poll_interval": self.poll_interval,
                               "order_sync": {"import_orders": True}}
-        config = {"database": "sqlite:///state.db",
+        config = {"database": self.database or "sqlite:///state.db",
                   "main_store": {"type": "file", "path": "shop"},
                   "channels": sections,
                   # Each pull looks back 3 s, not 10 min: every pass would otherwise re-read
                   # and compare every order of the run (the cursor rule keeps it lossless).
                   "daemon": {"reconcile_interval": "1h", "overlap": "3s"}}
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-        engine = make_engine(f"sqlite:///{self.db_path}")
+        engine = make_engine(self.database_url)
         try:
             upgrade(engine)
             with session_scope(engine) as session:
@@ -157,12 +171,25 @@ class Shop:
                 out.setdefault(str(upload["order_id"]), []).append(upload["tracking_number"])
         return out
 
-    def state(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.db_path, timeout=30) as db:
-            return list(db.execute(sql, args))
+    def state(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """The rows of a query of the state database (its own connection: never a daemon's
+        transaction, and on SQLite no write lock: every statement reads on its own)."""
+        if self._engine is None:
+            if self.on_postgres:  # (a pool: a new connection for each look costs tens of ms)
+                self._engine = sa.create_engine(self.database_url, pool_size=1)
+            else:
+                self._engine = sa.create_engine(self.database_url, poolclass=sa.NullPool,
+                                                connect_args={"timeout": 30})
+        with self._engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(sql), params)]
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     def pending_effects(self) -> int:
-        if not self.db_path.exists():
+        if not self.on_postgres and not self.db_path.exists():
             return 0
         return int(self.state("select count(*) from effect where status = 'pending'")[0][0])
 
@@ -175,15 +202,33 @@ class Shop:
         path = self.channel_dir(channel) / "orders" / f"{file_stem(order.id)}.json"
         write_json_atomic(path, stamped.model_dump(mode="json"))
 
+    def store_order_path(self, reference: str) -> Path | None:
+        """The file of the store order carrying ``reference`` (a store order keeps its file);
+        found by a scan without the folder's lock, which the daemons would wait for."""
+        if reference in self._store_paths:
+            return self._store_paths[reference]
+        for path in sorted((self.store_dir / "orders").glob("*.json")):
+            if path in self._store_paths.values():
+                continue
+            try:
+                text = path.read_text()
+                if reference in text and json.loads(text).get("reference") == reference:
+                    self._store_paths[reference] = path
+                    return path
+            except (OSError, ValueError):  # being replaced this moment: not the one looked for
+                continue
+        return None
+
     def ship_in_store(self, reference: str, tracking_number: str) -> bool:
         """The seller adds a shipment to the store order carrying ``reference``, under the
         folder's lock as every writer of it does; False while there is no such order yet."""
+        path = self.store_order_path(reference)
+        if path is None:
+            return False
         folder = StoreFolder(self.store_dir, platform="seller")
         with folder.transaction() as transaction:
-            for path, _ in folder.order_files():
-                raw = folder.read_order(path, "ship")
-                if raw.get("reference") != reference:
-                    continue
+            raw = folder.read_order(path, "ship")
+            if raw.get("reference") == reference:
                 raw.setdefault("fulfillments", []).append({
                     "tracking_number": tracking_number, "carrier": "DPD", "line_ids": [],
                     "shipped_at": datetime.now(UTC).replace(microsecond=0)
@@ -191,7 +236,8 @@ class Shop:
                 raw["updated_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
                 transaction.write(path, raw)
                 return True
-        return False
+        msg = f"store order file {path.name} no longer carries {reference}"
+        raise AssertionError(msg)
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -527,14 +573,17 @@ def _state_problems(shop: Shop, scenario: Scenario) -> list[str]:
 # -- daemon lives -------------------------------------------------------------------------------
 
 
-def run_daemon(config: str, log: str, crash_at: str | None) -> None:
-    """What a forked life runs: ``ordersync --config <config> run``, its output in ``log``."""
+def run_daemon(config: str, log: str, crash_at: str | None,
+               env: dict[str, str] | None = None) -> None:
+    """What a forked life runs: ``ordersync --config <config> run``, its output in ``log``,
+    with ``env`` added to its environment."""
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
+    os.environ.update(env or {})
     if crash_at is None:
         os.environ.pop(CRASH_AT_VARIABLE, None)
     else:
@@ -611,7 +660,9 @@ class ForkServer:
 
     def __init__(self) -> None:
         self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload([WARMUP])
+        # This module too: each child unpickles ``run_daemon`` from it, and importing it (with
+        # what it imports, compiled anew where no bytecode is written) costs ~0.3 s a life.
+        self.context.set_forkserver_preload([WARMUP, __name__])
         # The fork server imports its preload with the sys.path its environment gives it (not
         # this process's): the repository must be on PYTHONPATH when it starts.
         saved = os.environ.get("PYTHONPATH")
@@ -631,9 +682,10 @@ class ForkServer:
                    "restart would import ordersync again")
             raise AssertionError(msg)
 
-    def start(self, shop: Shop, log: Path, crash_at: str | None = None) -> Life:
+    def start(self, shop: Shop, log: Path, crash_at: str | None = None,
+              env: dict[str, str] | None = None) -> Life:
         process = self.context.Process(
-            target=run_daemon, args=(str(shop.config_path), str(log), crash_at),
+            target=run_daemon, args=(str(shop.config_path), str(log), crash_at, env),
             name=f"ordersync-{log.stem}")
         started = time.monotonic()
         process.start()
@@ -710,16 +762,19 @@ class Tally:
                 "startup_median_s": round(startup[len(startup) // 2], 3) if startup else None}
 
 
-def settle(shop: Shop, scenario: Scenario, driver: Driver, life: Life,
+def settle(shop: Shop, scenario: Scenario, driver: Driver, life: Life | Sequence[Life],
            timeout: float = 120.0) -> list[str]:
-    """Let ``life`` run (writing what the driver still holds) until the oracle holds or
-    ``timeout`` passes; returns the oracle's last answer."""
+    """Let ``life`` (or several lives) run, writing what the driver still holds, until the
+    oracle holds or ``timeout`` passes; returns the oracle's last answer."""
+    lives = [life] if isinstance(life, Life) else list(life)
     deadline = time.monotonic() + timeout
     problems = ["not looked yet"]
     while time.monotonic() < deadline:
-        if life.poll() is not None:
-            msg = f"the daemon exited with {life.poll()} while settling:\n{life.output()[-5000:]}"
-            raise AssertionError(msg)
+        for one in lives:
+            if one.poll() is not None:
+                msg = (f"the daemon {one.log.name} exited with {one.poll()} while settling:\n"
+                       f"{one.output()[-5000:]}")
+                raise AssertionError(msg)
         driver.advance(50)
         if driver.done and shop.pending_effects() == 0:
             problems = violations(shop, scenario)

@@ -25,6 +25,8 @@ def _warm_up() -> None:
         upgrade(engine)
     finally:
         engine.dispose()
+    # PostgreSQL's dialect and driver (psycopg), imported without connecting anywhere.
+    make_engine("postgresql+psycopg://warmup@127.0.0.1/warmup").dispose()
 
 
 async def _no_app(scope: object, receive: object, send: object) -> None:

@@ -24,16 +24,22 @@ import itertools
 import math
 import os
 import random
+import shutil
+import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from ordersync.sync.leases import LEASE_ENV
 
 from tests.reliability.crash_harness import (
     EFFECT_KINDS,
     Driver,
     ForkServer,
+    Life,
     Scenario,
     Shop,
     StepKind,
@@ -62,14 +68,46 @@ def fork_server() -> Iterator[ForkServer]:
     yield ForkServer()
 
 
+@pytest.fixture
+def folder(tmp_path: Path) -> Iterator[Path]:
+    """The installation's folder: in memory (``/dev/shm``) where there is one.
+
+    The ``file`` platforms fsync every write, as they must; a SIGKILL loses no written page
+    (only a power cut would), so a disk's fsyncs would only make each life do less.
+    """
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path
+        return
+    path = Path(tempfile.mkdtemp(prefix="ordersync-crash-", dir=shm))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_database(postgres_url: str) -> Iterator[str]:
+    """The module's PostgreSQL database, emptied again after the test (every daemon of the
+    test is dead by then: the test kills them in a ``finally``)."""
+    yield postgres_url
+    engine = sa.create_engine(postgres_url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+
+
 def _hook(kind: str) -> str:
     return f"{kind}:after_platform"
 
 
 def test_a_daemon_killed_at_hundreds_of_moments_loses_and_duplicates_nothing(
-    tmp_path: Path, fork_server: ForkServer,
+    tmp_path: Path, folder: Path, fork_server: ForkServer,
 ) -> None:
-    shop = Shop(tmp_path)
+    shop = Shop(folder)
     shop.create()
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -95,7 +133,7 @@ def test_a_daemon_killed_at_hundreds_of_moments_loses_and_duplicates_nothing(
         else:
             life.wait_listening()
             # Longer lives while work piles up: each still dies mid-work, and the run advances.
-            time.sleep(rng.uniform(0.0, 0.6) + min(1.0, backlog / 200))
+            time.sleep(rng.uniform(0.0, 0.4) + min(0.6, backlog / 200))
         code = life.kill()
         tally.record(life, code, shop.pending_effects())
     written_under_kills = driver.written
@@ -204,3 +242,179 @@ def test_a_crash_between_a_platform_write_and_its_record_heals_without_doing_it_
     problems = settle(shop, scenario, driver, last, timeout=60.0)
     assert last.stop() == 0
     assert problems == [], "\n".join(problems)
+
+
+# -- PostgreSQL: three daemons sharing one database ---------------------------------------------
+
+#: Daemons running at every moment of the PostgreSQL run.
+DAEMONS = 3
+#: ``ORDERSYNC_LEASE`` of every daemon of the PostgreSQL run: a killed daemon's channel passes
+#: and effect claims are taken over by the others once this has passed.
+LEASE = "2s"
+#: The longest pause between two kills of the PostgreSQL run, once all three listen: a killed
+#: lease holder's work waits 2 s, so much shorter lives would leave every lease waiting.
+GAP = 0.6
+#: The share of restarted daemons killed again while they start (before they take anything).
+STARTUP_KILLS = 0.25
+#: Every this many kills, a crash-hook round: the three daemons are replaced one by one by
+#: lives with the crash hook for one effect kind (hit least so far), steps that cause it are
+#: written, and whichever daemon applies it first dies between the platform write and its
+#: record. (One hooked daemon among three would rarely be the one that applies it.)
+HOOK_ROUND_EVERY = 20
+#: How long a hook round waits for its crash point before the run goes on without it.
+HOOK_PATIENCE = 10.0
+#: Kills beyond ``KILLS`` allowed while some effect kind's crash point was not hit yet.
+EXTRA_KILLS = 100
+
+
+def _working_now(shop: Shop, lives: list[Life]) -> int:
+    """How many of ``lives`` (running now) hold a lease or a claim on an effect right now."""
+    holders = shop.state(
+        "select claimed_by from effect where status = 'pending' "
+        "and lease_until > clock_timestamp() "
+        "union select holder from lease where lease_until > clock_timestamp()")
+    pids = {_pid(holder) for (holder,) in holders}
+    return sum(1 for life in lives if life.poll() is None and life.pid in pids)
+
+
+def _pid(worker: str | None) -> int | None:
+    """The process id in a worker id (``hostname:pid:random``)."""
+    parts = (worker or "").split(":")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def _up(life: Life, timeout: float = 30.0) -> None:
+    """Until ``life`` listens, or has ended (a crash-hook life may die first)."""
+    deadline = time.monotonic() + timeout
+    while life.poll() is None and "listening on http://" not in life.output():
+        if time.monotonic() > deadline:
+            msg = f"{life.log.name} did not listen within {timeout}s:\n{life.output()}"
+            raise AssertionError(msg)
+        time.sleep(0.01)
+    if life.listening_after is None and life.poll() is None:
+        life.listening_after = time.monotonic() - life.started
+
+
+@pytest.mark.postgres
+def test_three_daemons_sharing_postgresql_killed_hundreds_of_times_lose_and_duplicate_nothing(
+    tmp_path: Path, folder: Path, pg_database: str, fork_server: ForkServer,
+) -> None:
+    """Three daemons share one PostgreSQL database all along. One at a time is SIGKILLed at a
+    random moment (now and then while it starts) and started again, while the other two go on
+    and take over its channel passes and effect claims once their leases (2 s) run out. Every
+    ``HOOK_ROUND_EVERY`` kills, a crash-hook round (see there)."""
+    shop = Shop(folder, database=pg_database)
+    shop.create()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    scenario = Scenario.generate(SEED, ORDERS, shop.channels)
+    driver = Driver(shop, scenario.steps)
+    rng = random.Random(SEED)
+    env = {LEASE_ENV: LEASE}
+    mid_run = KILLS * (1 - STARTUP_KILLS)
+    per_kill = max(1, math.ceil(len(scenario.steps) / (mid_run * 0.75)))
+    numbers = itertools.count()
+    lives: list[Life] = []
+    tally = Tally()
+
+    def start(kind: str | None = None) -> Life:
+        life = fork_server.start(shop, logs / f"life-{next(numbers):03d}.log",
+                                 _hook(kind) if kind else None, env)
+        lives.append(life)
+        return life
+
+    def end(life: Life) -> None:
+        tally.record(life, life.kill(), shop.pending_effects())
+
+    tries: Counter[str] = Counter()
+
+    def next_kind() -> str:
+        """The kind hit least so far (of those, the one tried least)."""
+        kind = min(EFFECT_KINDS, key=lambda kind: (tally.crash_points[kind], tries[kind]))
+        tries[kind] += 1
+        return kind
+
+    def unfinished() -> bool:
+        return tally.kills < KILLS or (set(tally.crash_points) != set(EFFECT_KINDS)
+                                       and tally.kills < KILLS + EXTRA_KILLS)
+
+    def replace(n: int, kind: str | None = None) -> None:
+        """Kill the daemon in slot ``n`` once the other two listen; start another there."""
+        for life in slots:
+            _up(life)
+        end(slots[n])
+        slots[n] = start(kind)
+
+    def hook_round() -> None:
+        kind = next_kind()
+        for n in range(DAEMONS):
+            replace(n, kind)
+        for life in slots:
+            _up(life)
+        driver.advance(per_kill, until=kind)
+        deadline = time.monotonic() + HOOK_PATIENCE
+        while all(life.poll() is None for life in slots) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    most_at_once = 0
+    rounds = 0
+    began = time.monotonic()
+    try:
+        slots = [start() for _ in range(DAEMONS)]
+        while unfinished():
+            for n, life in enumerate(slots):
+                if life.poll() is not None:  # its crash hook killed it
+                    end(life)
+                    slots[n] = start()
+            if tally.kills >= rounds * HOOK_ROUND_EVERY:
+                rounds += 1
+                hook_round()
+                continue
+            for life in slots:
+                _up(life)
+            if shop.pending_effects() < BACKLOG:
+                driver.advance(per_kill)
+            time.sleep(rng.uniform(0.0, GAP))
+            most_at_once = max(most_at_once, _working_now(shop, slots))
+            victim = rng.randrange(DAEMONS)
+            replace(victim)
+            while rng.random() < STARTUP_KILLS and unfinished():
+                time.sleep(rng.uniform(0.0, 0.2))
+                end(slots[victim])
+                slots[victim] = start()
+        written_under_kills = driver.written
+        for life in slots:
+            end(life)
+
+        final = [start() for _ in range(DAEMONS)]
+        for life in final:
+            life.wait_listening()
+        problems = settle(shop, scenario, driver, final, timeout=240.0)
+        codes = [life.stop() for life in final]
+        problems = problems or violations(shop, scenario)
+        takeovers = sum(life.output().count("whose lease ran out") for life in lives)
+        done_by = {_pid(worker) for (worker,) in shop.state(
+            "select claimed_by from effect where status = 'done'")}
+    finally:
+        for life in lives:
+            if life.poll() is None:
+                life.kill()
+        shop.close()
+
+    summary = {"seed": SEED, "orders": ORDERS, "steps": len(scenario.steps),
+               "steps_written_under_kills": written_under_kills,
+               "seconds": round(time.monotonic() - began, 1), **tally.summary(),
+               "most_daemons_working_at_once": most_at_once, "leases_taken_over": takeovers,
+               "lives_that_did_effects": len(done_by)}
+    write_summary(tmp_path / "crash-summary.json", summary)
+    print(f"crash points on PostgreSQL, {DAEMONS} daemons: {summary}")
+
+    assert tally.ended_by_themselves == []
+    assert tally.kills >= KILLS
+    assert set(tally.crash_points) == set(EFFECT_KINDS), tally.crash_points
+    assert codes == [0] * DAEMONS, "\n".join(life.output()[-3000:] for life in final)
+    assert problems == [], f"seed {SEED}: " + "\n".join(problems[:40])
+    # The work was shared: daemons held leases or claims side by side, and killed daemons'
+    # leases were taken over by the others once they ran out (nothing else frees them here).
+    assert most_at_once >= 2, summary
+    assert takeovers >= 1, summary
