@@ -17,10 +17,20 @@ from ordersync.state.tables import ChannelState, ListingLink, OrderRecord, Recor
 STORE_STATE_KEY = "@store"
 
 
+# The statements read for every order are built once, with bound parameters: building one
+# per call (expressions, then its cache key) cost twice what running it does.
+_RECORD = select(OrderRecord).where(
+    col(OrderRecord.channel) == sa.bindparam("channel"),
+    col(OrderRecord.order_id) == sa.bindparam("order_id"))
+_LINK_COLUMNS = sa.select(col(ListingLink.listing_id), col(ListingLink.store_variant_id),
+                          col(ListingLink.sku)).where(
+    col(ListingLink.channel) == sa.bindparam("channel"))
+_LINKS_OF_LISTINGS = _LINK_COLUMNS.where(
+    col(ListingLink.listing_id).in_(sa.bindparam("listing_ids", expanding=True)))
+
+
 def get_record(session: Session, channel: str, order_id: str) -> OrderRecord | None:
-    return session.exec(
-        select(OrderRecord).where(OrderRecord.channel == channel, OrderRecord.order_id == order_id)
-    ).first()
+    return session.exec(_RECORD, params={"channel": channel, "order_id": order_id}).first()
 
 
 def order_of(record: OrderRecord) -> ChannelOrder | None:
@@ -101,12 +111,11 @@ def links_for(
 ) -> dict[str, Link]:
     """The links of ``channel``: of the given listings only, or all of them (None)."""
     # Plain columns, not ORM rows: this runs twice per decided order and rows cost more.
-    query = sa.select(col(ListingLink.listing_id), col(ListingLink.store_variant_id),
-                      col(ListingLink.sku)).where(col(ListingLink.channel) == channel)
-    if listing_ids is not None:
-        query = query.where(col(ListingLink.listing_id).in_(list(listing_ids)))
+    rows = session.execute(_LINK_COLUMNS, {"channel": channel}) if listing_ids is None else \
+        session.execute(_LINKS_OF_LISTINGS,
+                        {"channel": channel, "listing_ids": list(listing_ids)})
     return {listing_id: Link(store_variant_id=variant, sku=sku)
-            for listing_id, variant, sku in session.execute(query)}
+            for listing_id, variant, sku in rows}
 
 
 def order_links(session: Session, channel: str, order: ChannelOrder) -> dict[str, Link]:
