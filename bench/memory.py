@@ -102,6 +102,10 @@ async def backfill(root: Path, orders: int, mode: str = "backfill",
                               "rss_mb": current_mb(),
                               "seconds": round(time.perf_counter() - start, 1),
                               "cpu_s": round(time.process_time() - cpu, 1)})
+                mark = marks[-1]
+                print(f"  memory: {mark['orders']:,} orders backfilled: peak "
+                      f"{mark['peak_mb']:.0f} MB after {mark['seconds']:.0f} s",
+                      file=sys.stderr, flush=True)
 
         if mode == "backfill":
             since = runtime.channels[CHANNEL].config.first_updated_at  # type: ignore[attr-defined]
@@ -142,10 +146,11 @@ def measure(orders: int, mode: str = "backfill",
         done = subprocess.run(
             [sys.executable, "-m", "bench.memory", "--orders", str(orders), "--root", tmp,
              "--mode", mode, *marks],
-            capture_output=True, text=True, cwd=REPO, env=env, check=False,
+            # Its stderr goes straight to ours: the progress of a long backfill shows as it goes.
+            stdout=subprocess.PIPE, text=True, cwd=REPO, env=env, check=False,
         )
     if done.returncode != 0:
-        msg = f"memory: the {orders}-order child failed ({done.returncode}):\n{done.stderr[-3000:]}"
+        msg = f"memory: the {orders}-order child failed ({done.returncode}): its stderr is above"
         raise RuntimeError(msg)
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return report
@@ -160,9 +165,8 @@ async def run(quick: bool, sizes: tuple[int, ...] | None = None,
     marks = {m["orders"]: m for m in report["checkpoints"]}
     marks[largest] = {**marks.get(largest, {}), "orders": largest, "peak_mb": report["peak_mb"],
                       "seconds": report["seconds"]}
-    for n in chosen:
-        print(f"  memory: backfill at {n:,} orders: peak {marks[n]['peak_mb']:.0f} MB "
-              f"after {marks[n]['seconds']:.0f} s", file=sys.stderr, flush=True)
+    print(f"  memory: {largest:,}-order backfill done: peak {report['peak_mb']:.0f} MB "
+          f"in {report['seconds']:.0f} s", file=sys.stderr, flush=True)
     first, last = marks[chosen[0]], marks[largest]
     growth = last["peak_mb"] / first["peak_mb"]
     n_pass = first_pass or (QUICK_FIRST_PASS if quick else FULL_FIRST_PASS)

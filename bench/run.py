@@ -44,7 +44,7 @@ BENCHMARKS: dict[str, tuple[str, Runner]] = {
     "scaleout": ("orders/s with 1, 2, 3 workers on PostgreSQL",
                  lambda a: scaleout.run(a.quick, a.postgres_url)),
     "memory": ("peak RSS of a backfill at 10k, 50k, 100k orders",
-               lambda a: memory.run(a.quick)),
+               lambda a: memory.run(a.quick, a.memory_sizes)),
 }
 
 
@@ -66,9 +66,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--markdown", type=Path, default=None, metavar="RESULTS_JSON",
                         help="run nothing: print RESULTS_JSON (a run's output) as the Markdown "
                              "of docs/performance.md's Figures section")
+    parser.add_argument("--memory-sizes", type=_sizes, default=None, metavar="N,N,...",
+                        help="memory: backfill sizes, smallest first (default 10000,50000,100000;"
+                             " one backfill of the largest, read as it passes the others)")
     parser.add_argument("--postgres-url", default=None,
                         help=f"scaleout: a server URL (default ${scaleout.POSTGRES_ENV})")
     return parser.parse_args(argv)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    sizes = tuple(int(part) for part in text.split(","))
+    if list(sizes) != sorted(set(sizes)) or sizes[0] < 1:
+        msg = f"sizes must be increasing positive numbers, not {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return sizes
 
 
 def _git(*args: str) -> str:
