@@ -52,6 +52,7 @@ from .conftest import (
     EbayServer,
     Inbox,
     email_notifier,
+    empty_database,
     records,
     running_ebay,
     running_smtp,
@@ -133,6 +134,23 @@ class Installation:
 def installation(tmp_path_factory: pytest.TempPathFactory,
                  registry: Registry) -> Iterator[Installation]:
     bed = Bed(root=tmp_path_factory.mktemp("bad-input"), registry=registry)
+    yield from _installed(bed)
+
+
+@pytest.fixture(scope="module")
+def pg_installation(tmp_path_factory: pytest.TempPathFactory, registry: Registry,
+                    postgres_url: str) -> Iterator[Installation]:
+    """The same installation with its state in PostgreSQL, which refuses what SQLite takes:
+    a NUL character in text, an index entry over about 2,700 bytes."""
+    bed = Bed(root=tmp_path_factory.mktemp("bad-input-pg"), registry=registry,
+              database=postgres_url)
+    try:
+        yield from _installed(bed)
+    finally:
+        empty_database(postgres_url)
+
+
+def _installed(bed: Bed) -> Iterator[Installation]:
     with running_smtp() as (port, inbox), running_ebay() as ebay:
         # One product per channel: a stock move pushes to one listing only.
         bed.file_products(
@@ -427,8 +445,6 @@ hostile_values = json_values | st.sampled_from([
 def test_any_change_to_an_order_file_imports_it_or_fails_it_and_the_pass_goes_on(
     installation: Installation, data: st.DataObject,
 ) -> None:
-    installation.clear_orders()
-    bed = installation.bed
     order_id = f"any-{next(_ids):08d}"
     doc: Any = good_order(order_id)
     for _ in range(data.draw(st.integers(1, 3), label="changes")):
@@ -437,8 +453,70 @@ def test_any_change_to_an_order_file_imports_it_or_fails_it_and_the_pass_goes_on
             break
         path = data.draw(st.sampled_from(paths), label="path")
         doc = _set(doc, path, data.draw(hostile_values, label="value"))
-    content = json.dumps(doc).encode()
-    bed.put_order_bytes(CHANNEL, f"{order_id}.json", content)
+    imports_or_fails(installation, {order_id: doc})
+
+
+#: Changes PostgreSQL stores differently from SQLite, if at all: NUL characters (refused in
+#: text), long text (in the alert's unique index), in the fields that end up in the state.
+POSTGRES_HOSTILE: list[tuple[tuple[Any, ...], Any]] = [
+    (("status",), "\u0000"), (("currency",), "\u0000\u0000\u0000"),
+    (("lines", 0, "sku"), "MUG\u0000RED"), (("lines", 0, "title"), "\u0000" * 50),
+    (("lines", 0, "quantity"), "x" * 10_000), (("status",), "💥" * 3_000),
+    (("buyer",), {"name": "\u0000" * 5, "email": "x" * 10_000}),
+    (("lines", 0, "id"), "\u0000"), (("created_at",), "\u0000" + "9" * 5_000),
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_on_postgres_hostile_order_files_import_or_fail_and_the_pass_goes_on(
+    pg_installation: Installation,
+) -> None:
+    docs = {}
+    for path, value in POSTGRES_HOSTILE:
+        order_id = f"any-{next(_ids):08d}"
+        docs[order_id] = _set(good_order(order_id), path, value)
+    imports_or_fails(pg_installation, docs)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="known bug: an order id with a NUL character stops "
+                   "the channel's pass on PostgreSQL (psycopg DataError in records.get_record)")
+def test_on_postgres_an_order_id_with_a_nul_character_fails_and_the_pass_goes_on(
+    pg_installation: Installation,
+) -> None:
+    order_id = f"any-{next(_ids):08d}"
+    imports_or_fails(pg_installation, {order_id: {**good_order(order_id), "id": "nul-\u0000-id"}})
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bad=st.lists(bad_files(), min_size=1, max_size=3), good=st.integers(1, 2))
+def test_on_postgres_each_bad_order_file_fails_with_its_reason_and_the_good_ones_import(
+    pg_installation: Installation, bad: list[BadFile], good: int,
+) -> None:
+    pg_installation.clear_orders()
+    bed = pg_installation.bed
+    written = {item.write(bed): item for item in bad}
+    good_ids = pg_installation.order_ids(good)
+    for order_id in good_ids:
+        bed.put_order_bytes(CHANNEL, f"{order_id}.json", _dumps(good_order(order_id)))
+
+    pg_installation.passes(CHANNEL)
+    pg_installation.check(CHANNEL, {order_id: item.wrong for order_id, item in written.items()},
+                          good_ids)
+
+
+def imports_or_fails(installation: Installation, docs: dict[str, Any]) -> None:
+    """Write each document as its order's file (by id) beside a good order and run passes: the
+    good one is imported, each changed one imported or failed (and alerted once), the channel
+    is not in error."""
+    installation.clear_orders()
+    bed = installation.bed
+    for order_id, doc in docs.items():
+        bed.put_order_bytes(CHANNEL, f"{order_id}.json", json.dumps(doc).encode())
     good_id = installation.order_ids(1)[0]
     bed.put_order_bytes(CHANNEL, f"{good_id}.json", _dumps(good_order(good_id)))
 
@@ -447,19 +525,21 @@ def test_any_change_to_an_order_file_imports_it_or_fails_it_and_the_pass_goes_on
 
     assert CHANNEL not in errors
     assert found[(CHANNEL, good_id)].state == "imported"
-    # The changed order may have kept another id; it is the only other record of this example.
-    mine = [r for (channel, oid), r in found.items()
-            if channel == CHANNEL and (oid == order_id or (isinstance(doc, dict)
-                                                            and oid == doc.get("id")))]
-    assert mine, f"no record for {content[:200]!r}"
-    for record in mine:
-        assert record.state in {"imported", "failed", "skipped", "waiting_link"}, record.state
-        if record.state == "failed":
-            assert record.reason
-            assert alerts.get((record.order_id, record.reason)) == 1, record.reason
-        if record.state == "imported":
-            references = [o.get("reference") for o in bed.file_store_orders()]
-            assert references.count(f"ordersync:{CHANNEL}:{record.order_id}") == 1
+    references = [o.get("reference") for o in bed.file_store_orders()]
+    for order_id, doc in docs.items():
+        # The changed order may have kept another id; it is the only other record of its file.
+        mine = [r for (channel, oid), r in found.items()
+                if channel == CHANNEL and (oid == order_id or (isinstance(doc, dict)
+                                                                and oid == doc.get("id")))]
+        assert mine, f"no record for {json.dumps(doc)[:200]!r}"
+        for record in mine:
+            assert record.state in {"imported", "failed", "skipped", "waiting_link"}, \
+                record.state
+            if record.state == "failed":
+                assert record.reason
+                assert alerts.get((record.order_id, record.reason)) == 1, record.reason
+            if record.state == "imported":
+                assert references.count(f"ordersync:{CHANNEL}:{record.order_id}") == 1
 
 
 # -- configuration files ------------------------------------------------------------------------
