@@ -32,7 +32,11 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
+import yaml
 from ordersync.jsonfiles import read_json, write_json_atomic
+from ordersync.state.db import make_engine, session_scope, upgrade
+from ordersync.sync.links import add_link
 from ordersync_file_store.folder import StoreFolder
 
 from tests.daemon.harness import Daemon, Install, paid_order
@@ -103,9 +107,10 @@ def _repeats(rng: random.Random, genuine: list[Delivery], count: int) -> list[De
     return [rng.choice(genuine) for _ in range(count)]
 
 
-def _storm(rng: random.Random) -> list[Delivery]:
-    real = [f"R-{n:03d}" for n in range(REAL)]
-    bait = [f"B-{n:03d}" for n in range(BAIT)]
+def _storm(rng: random.Random, real_orders: int = REAL, bait_orders: int = BAIT,
+           deliveries: int = DELIVERIES) -> list[Delivery]:
+    real = [f"R-{n:03d}" for n in range(real_orders)]
+    bait = [f"B-{n:03d}" for n in range(bait_orders)]
     genuine = []
     for order_id in real:
         for topic in ("orders/create", "orders/updated")[:rng.randint(1, 2)]:
@@ -114,24 +119,27 @@ def _storm(rng: random.Random) -> list[Delivery]:
             genuine.append(Delivery(HOOK, body, _signed(SECRET, body), "genuine", event_id))
     malformed = [Delivery(HOOK, body, _signed(SECRET, body), "malformed") for body in
                  (b"{not json", b"[]", b'{"event_id": "x"}', b"") * 5]
-    forged = _forgeries(rng, HOOK, real + bait, 300)
-    repeats = _repeats(rng, genuine, DELIVERIES - len(genuine) - len(malformed) - len(forged))
+    forged = _forgeries(rng, HOOK, real + bait, deliveries * 3 // 10)
+    repeats = _repeats(rng, genuine, deliveries - len(genuine) - len(malformed) - len(forged))
     storm = genuine + repeats + forged + malformed
     rng.shuffle(storm)
-    assert len(storm) == DELIVERIES
+    assert len(storm) == deliveries
     return storm
 
 
-async def _deliver(daemon: Daemon, storm: list[Delivery]) -> list[httpx.Response]:
+async def _deliver(daemon: Daemon | list[Daemon], storm: list[Delivery]) -> list[httpx.Response]:
+    """Deliver ``storm``, ``CONCURRENCY`` at a time; to several daemons in turn, when given."""
+    targets = daemon if isinstance(daemon, list) else [daemon]
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     gate = asyncio.Semaphore(CONCURRENCY)
-    async with httpx.AsyncClient(base_url=daemon.url(""), limits=limits,
-                                 timeout=60.0) as client:
-        async def one(item: Delivery) -> httpx.Response:
+    async with httpx.AsyncClient(limits=limits, timeout=60.0) as client:
+        async def one(number: int, item: Delivery) -> httpx.Response:
+            target = targets[number % len(targets)]
             async with gate:
-                return await client.post(item.path, content=item.body, headers=item.headers)
+                return await client.post(target.url(item.path), content=item.body,
+                                         headers=item.headers)
 
-        return list(await asyncio.gather(*(one(item) for item in storm)))
+        return list(await asyncio.gather(*(one(n, item) for n, item in enumerate(storm))))
 
 
 def _tally(storm: list[Delivery], answers: list[httpx.Response]) -> Counter[tuple[str, Any]]:
@@ -263,3 +271,124 @@ def test_a_storm_of_repeated_shuffled_and_forged_webhooks_imports_each_order_onc
     output = daemon.output()
     assert FORGED_MARKER not in output
     assert SECRET not in output and STORE_SECRET not in output
+
+
+# -- two daemons sharing PostgreSQL ------------------------------------------------------------
+
+
+@dataclass
+class PgInstall(Install):
+    """``Install`` with its state in a PostgreSQL database shared by several daemons."""
+
+    database: str = ""
+
+    def configure(self, channels: dict[str, dict[str, Any]], *,
+                  store: dict[str, Any] | None = None, **daemon: Any) -> None:
+        super().configure(channels, store=store, **daemon)
+        data = yaml.safe_load(self.config.read_text())
+        self.config.write_text(yaml.safe_dump({**data, "database": self.database}))
+
+    def state(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        assert not args
+        engine = make_engine(self.database)
+        try:
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(sa.text(sql))]
+        finally:
+            engine.dispose()
+
+    def link(self, channel: str, listing_id: str, variant_id: str) -> None:
+        engine = make_engine(self.database)
+        try:
+            upgrade(engine)
+            with session_scope(engine) as session:
+                add_link(session, channel, listing_id, variant_id)
+        finally:
+            engine.dispose()
+
+
+#: The storm on PostgreSQL: smaller (two daemons start, and CI time is counted), still with
+#: every kind of delivery, each event's repeats landing on either daemon.
+PG_REAL, PG_BAIT, PG_DELIVERIES = 20, 8, 150
+
+
+@pytest.mark.postgres
+def test_on_postgres_two_daemons_sharing_a_storm_import_each_order_once(
+    tmp_path: Path, daemons: list[Daemon], postgres_url: str,
+) -> None:
+    rng = random.Random(2000)
+    install = PgInstall(tmp_path, database=postgres_url)
+    install.env.update(HOOK_SECRET=SECRET, STORE_HOOK_SECRET=STORE_SECRET)
+    install.configure(
+        {CHANNEL: {"type": "hookfile", "webhook_secret": "${HOOK_SECRET}", "poll_interval": "1h"}},
+        store={"type": "hookfile", "path": "store", "webhook_secret": "${STORE_HOOK_SECRET}"})
+    write_json_atomic(install.root / "store" / "products.json", [
+        {"product_id": "P-MUG", "variant_id": "V-MUG", "sku": "MUG", "title": "Mug",
+         "price": "10.00", "quantity": STOCK}])
+    install.link(CHANNEL, "L-100", "V-MUG")
+    pair = [install.start(), install.start()]
+    daemons.extend(pair)
+
+    def total(name: str, **labels: str) -> float:
+        return sum(daemon.metric(name, **labels) for daemon in pair)
+
+    pair[0].wait(lambda: total("ordersync_passes_total", channel=CHANNEL, result="ok"),
+                 "the first pass of the channel, in either daemon")
+    for n in range(PG_REAL):
+        install.put_order(CHANNEL, paid_order(f"R-{n:03d}"))
+    for n in range(PG_BAIT):
+        install.put_order(CHANNEL, paid_order(f"B-{n:03d}"))
+
+    # Every other delivery to each daemon: an event's repeats reach both, often at once.
+    storm = _storm(rng, PG_REAL, PG_BAIT, PG_DELIVERIES)
+    answers = asyncio.run(_deliver(pair, storm))
+    assert all(daemon.health()["status"] == "ok" for daemon in pair)
+    events = {item.event_id for item in storm if item.kind == "genuine"}
+    genuine = sum(1 for item in storm if item.kind == "genuine")
+    forged = sum(1 for item in storm if item.kind == "forged")
+    malformed = sum(1 for item in storm if item.kind == "malformed")
+    assert _tally(storm, answers) == Counter({
+        ("genuine", (202, "accepted")): len(events),
+        ("genuine", (200, "duplicate")): genuine - len(events),
+        ("forged", (401, None)): forged,
+        ("malformed", (400, None)): malformed,
+    })
+    pair[0].wait(lambda: _settled(install, len(events)), "every accepted event processed",
+                 timeout=120)
+    assert install.store_references() == [f"ordersync:{CHANNEL}:R-{n:03d}"
+                                          for n in range(PG_REAL)]
+    products = json.loads((install.root / "store" / "products.json").read_text())
+    assert products[0]["quantity"] == STOCK - PG_REAL
+    listings = json.loads((install.channel(CHANNEL) / "listings.json").read_text())
+    assert listings[0]["quantity"] == STOCK - PG_REAL
+
+    # The seller ships a third; each shipment's deliveries (repeated) reach both daemons.
+    shipped = {f"R-{n:03d}": f"TRK-{n:03d}" for n in range(0, PG_REAL, 3)}
+    store_genuine = []
+    for order_id, number in shipped.items():
+        store_id = _ship_in_store(install, f"ordersync:{CHANNEL}:{order_id}", number)
+        body = delivery(f"ship-{store_id}", store_id, topic="fulfillments/create")
+        store_genuine.append(Delivery(STORE_HOOK, body, _signed(STORE_SECRET, body),
+                                      "genuine", f"ship-{store_id}"))
+    store_storm = [*store_genuine, *_repeats(rng, store_genuine, 2 * len(store_genuine))]
+    rng.shuffle(store_storm)
+    assert _tally(store_storm, asyncio.run(_deliver(pair, store_storm))) == Counter({
+        ("genuine", (202, "accepted")): len(store_genuine),
+        ("genuine", (200, "duplicate")): 2 * len(store_genuine),
+    })
+    pair[0].wait(lambda: _tracking(install) == {o: [t] for o, t in shipped.items()}
+                 and _settled(install, len(events) + len(store_genuine)),
+                 "every shipment uploaded to the channel once", timeout=60)
+
+    # Between them the daemons counted what their answers said, and both did some of it.
+    assert total("ordersync_webhook_deliveries_total", channel=CHANNEL,
+                 result="accepted") == len(events)
+    assert total("ordersync_webhook_deliveries_total", channel=CHANNEL,
+                 result="duplicate") == genuine - len(events)
+    assert all(daemon.metric("ordersync_webhook_deliveries_total", channel=CHANNEL,
+                             result="accepted") for daemon in pair)
+    for daemon in pair:
+        code, _ = daemon.stop()
+        assert code == 0
+        assert FORGED_MARKER not in daemon.output()
+        assert SECRET not in daemon.output() and STORE_SECRET not in daemon.output()
