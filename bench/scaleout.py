@@ -42,6 +42,8 @@ from bench.world import CHANNEL, Installation, memory_channel
 POSTGRES_ENV = "ORDERSYNC_TEST_POSTGRES_URL"
 WORKERS = (1, 2, 3)
 CHANNELS = 4
+#: Per worker count: at 2-6 orders/s a minute or more of steady creation, a stable rate.
+FULL_ORDERS = 200
 
 
 @contextmanager
@@ -118,7 +120,7 @@ async def measure(server: str, workers: int, orders: int) -> dict[str, Any]:
 
 async def run(quick: bool, server: str | None = None) -> list[Result]:
     server = server or os.environ.get(POSTGRES_ENV)
-    orders = 30 if quick else 300
+    orders = 30 if quick else FULL_ORDERS
 
     def pending(k: int, reason: str) -> Result:
         return Result(benchmark="scale-out", figure=f"{k} worker{'s' * (k > 1)}, PostgreSQL",
