@@ -84,18 +84,19 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 def _git(*args: str) -> str:
     try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE,
+        # From the repository's top: paths given and paths printed are relative to it.
+        done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE.parent,
                               check=False)
     except OSError:
         return ""
-    return done.stdout.strip()
+    return done.stdout.rstrip("\n")  # not strip(): porcelain lines start with a space
 
 
 def _source() -> dict[str, Any]:
     """The commit measured, and any uncommitted change to the code under measurement."""
     changed = _git("status", "--porcelain", "--", "core", "plugins", "bench")
-    return {"commit": _git("rev-parse", "--short", "HEAD") or None,
-            "uncommitted": [line[3:] for line in changed.splitlines()]}
+    return {"commit": _git("rev-parse", "--short", "HEAD").strip() or None,
+            "uncommitted": [line[3:] for line in changed.splitlines() if line.strip()]}
 
 
 async def run(args: argparse.Namespace) -> tuple[list[Result], dict[str, Any]]:
