@@ -43,7 +43,7 @@ BENCHMARKS: dict[str, tuple[str, Runner]] = {
                 lambda a: latency.run(a.quick)),
     "scaleout": ("orders/s with 1, 2, 3 workers on PostgreSQL",
                  lambda a: scaleout.run(a.quick, a.postgres_url)),
-    "memory": ("peak RSS of a backfill at 10k, 50k, 100k orders",
+    "memory": ("peak RSS of one backfill as it passes each size (10k, 50k, 100k)",
                lambda a: memory.run(a.quick, a.memory_sizes)),
 }
 

@@ -7,11 +7,10 @@ several channels has; a fresh PostgreSQL database is the state. K ``ordersync ru
 start together; the figure is the rate at which orders arrive in Shopify, between the first
 and the last creation (process start-up left out), and every order must arrive exactly once.
 
-Several workers only make sense with the worker leases of issue 6 (passes and effects claimed
-with ``SELECT ... FOR UPDATE SKIP LOCKED``). Until the migrated schema has a lease table, the
-2- and 3-worker figures are reported as pending; the 1-worker figure is measured. Without a
-PostgreSQL server (``source .ci/postgres.sh && start_postgres`` sets
-``ORDERSYNC_TEST_POSTGRES_URL``) every figure is pending.
+Several workers share the work through the worker leases and effect claims
+(docs/scale-out.md); a schema without the lease table (an older checkout) reports the 2- and
+3-worker figures as pending. Without a PostgreSQL server (``source .ci/postgres.sh &&
+start_postgres`` sets ``ORDERSYNC_TEST_POSTGRES_URL``) every figure is pending.
 
 The bound is K times the 1-worker rate (perfect scaling): the ratio to it is the scaling
 efficiency. The requested cost per order (every call of the run, the daemon's store passes
