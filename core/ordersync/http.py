@@ -50,39 +50,89 @@ class TokenBucket:
 
     Plugins feed it what the platform says (``update``) so that the client never asks for more
     than the platform allows, instead of learning it from 429 answers.
+
+    Several calls may be in flight at once (effects of different orders are applied
+    concurrently), so a report needs care:
+
+    - It was true when the platform handled the call being answered; the calls still in
+      flight may not be charged in it yet, so :meth:`update` counts them as spent
+      (:meth:`acquire` adds a call's cost to what is in flight, :meth:`settle` takes it off
+      once the call is answered or failed). That errs on the side of waiting: a call the
+      platform had charged already is counted twice until its own answer comes, which costs a
+      moment once, never the rate (the platform's bucket keeps what the client leaves in it).
+    - Answers can overtake each other; a report about a call sent before the call of a report
+      already taken in is older, and is not taken in (it would hand back what a newer call
+      spent). :meth:`acquire` returns the call's ticket, :meth:`settle` names the call being
+      answered, and the ``update`` that follows (before anything else runs) is about it.
+    - With ``learn_first``, the first call goes alone: until the platform has said how full the
+      bucket is, what ``capacity`` assumes may be far from the truth (a smaller plan, or
+      another client of the same account that has emptied it).
+
+    Waiters are served in turn (one lock), so that a dear call is not starved by cheap ones.
     """
 
-    def __init__(self, capacity: float, rate: float) -> None:
+    def __init__(self, capacity: float, rate: float, *, learn_first: bool = False) -> None:
         self.capacity = capacity
         self.rate = rate
         self._tokens = capacity
         self._stamp = time.monotonic()
         self._lock = asyncio.Lock()
+        #: Tokens taken by calls not answered yet.
+        self.in_flight = 0.0
+        self._learning = learn_first
+        self._woken = asyncio.Event()
+        self._tickets = 0
+        self._answering: int | None = None
+        self._newest_report = 0
 
     def _refill(self) -> None:
         now = time.monotonic()
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    async def acquire(self, cost: float = 1.0) -> None:
-        """Wait until ``cost`` tokens are available and take them."""
+    async def acquire(self, cost: float = 1.0) -> int:
+        """Wait until ``cost`` tokens are available and take them (in flight until
+        :meth:`settle`); returns the call's ticket for :meth:`settle`."""
         cost = min(cost, self.capacity)
         async with self._lock:
+            while self._learning and self.in_flight > 0:
+                self._woken.clear()
+                await self._woken.wait()  # the first answer (or failure) of the learning call
             while True:
                 self._refill()
                 if self._tokens >= cost:
                     self._tokens -= cost
-                    return
+                    self.in_flight += cost
+                    self._tickets += 1
+                    return self._tickets
                 await asyncio.sleep((cost - self._tokens) / self.rate)
+
+    def settle(self, cost: float = 1.0, ticket: int | None = None) -> None:
+        """The call that took ``cost`` (``ticket``, from :meth:`acquire`) was answered or
+        failed: no longer in flight. An ``update`` right after it is about this call."""
+        self.in_flight = max(0.0, self.in_flight - min(cost, self.capacity))
+        self._answering = ticket
+        self._woken.set()
 
     def update(self, available: float, capacity: float | None = None,
                rate: float | None = None) -> None:
-        """Set what the platform reports: tokens available now, and optionally size and rate."""
+        """Set what the platform reports: tokens available now, and optionally size and rate.
+
+        Calls still in flight are taken off ``available``; a report older than one taken in
+        already only sets size and rate (see the class docstring).
+        """
         if capacity is not None:
             self.capacity = capacity
         if rate is not None:
             self.rate = rate
-        self._tokens = min(self.capacity, available)
+        ticket, self._answering = self._answering, None
+        self._learning = False
+        self._woken.set()
+        if ticket is not None:
+            if ticket < self._newest_report:
+                return
+            self._newest_report = ticket
+        self._tokens = min(self.capacity, available) - self.in_flight
         self._stamp = time.monotonic()
 
     def refund(self, cost: float) -> None:
@@ -160,11 +210,14 @@ class PlatformHttp:
         """
         last: RetriableError | None = None
         for attempt in range(1, self.max_attempts + 1):
-            if self.limiter is not None:
-                await self.limiter.acquire(cost)
+            ticket = None if self.limiter is None else await self.limiter.acquire(cost)
             self.calls += 1
             try:
-                response = await self.client.request(method, url, **kwargs)
+                try:
+                    response = await self.client.request(method, url, **kwargs)
+                finally:
+                    if self.limiter is not None:  # before anything feeds it this answer
+                        self.limiter.settle(cost, ticket)
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 last = RetriableError(self.platform, operation, f"{type(exc).__name__}: {exc}")
                 wait = self._backoff(attempt)
