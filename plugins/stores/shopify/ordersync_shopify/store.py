@@ -109,7 +109,9 @@ class ShopifyStore(Store):
     def __init__(self, name: str, config: ShopifyConfig, context: Context) -> None:
         super().__init__(name, config, context)
         base = (config.base_url or f"https://{config.shop}").rstrip("/")
-        self.bucket = TokenBucket(capacity=START_CAPACITY, rate=START_RATE)
+        # The first call goes alone: the plan's bucket (and what other apps or daemons on this
+        # shop have left in it) is known from its answer, not before.
+        self.bucket = TokenBucket(capacity=START_CAPACITY, rate=START_RATE, learn_first=True)
         self.http = context.http(
             PLATFORM,
             base,
@@ -144,9 +146,9 @@ class ShopifyStore(Store):
         return None
 
     async def create_order(self, draft: StoreOrderDraft) -> StoreOrder:
-        existing = await self.find_order(draft.reference)
-        if existing is not None:
-            return existing
+        """Create the order. Whoever calls this has looked the reference up (the applier's
+        re-check, ``find_order``), so it is not looked up again first: one search per import.
+        An answer lost on the way is different: the order may exist, so it is looked for."""
         operation = f"create order {draft.reference}"
         variables = order_create_variables(draft)
         try:

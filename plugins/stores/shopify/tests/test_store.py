@@ -79,21 +79,33 @@ async def test_stock_moves_for_linked_lines_only_when_the_draft_deducts(
     assert await harness.stock(mug) == 8
 
 
-async def test_a_retry_finds_the_order_instead_of_creating_a_second(
+async def test_after_a_crash_a_new_process_finds_the_order_by_its_reference(
     harness: ShopifyHarness, mug: str
 ) -> None:
     first = await harness.store.create_order(make_draft(mug))
-    # The daemon crashed before recording the order: a new process tries again.
+    # The daemon crashed before recording the order: the applier of a new process looks the
+    # reference up before it creates (find_order), and finds it.
     fresh = ShopifyStore("shopify", store_config(harness.state, harness.base_url),
                          Context(name="shopify"))
     try:
-        assert (await fresh.find_order("ordersync:ebay-uk:12-345")).id == first.id  # type: ignore[union-attr]
-        again = await fresh.create_order(make_draft(mug))
+        found = await fresh.find_order("ordersync:ebay-uk:12-345")
     finally:
         await fresh.aclose()
-    assert again.id == first.id
+    assert found is not None
+    assert found.id == first.id
     assert len(harness.state.orders) == 1
     assert await harness.stock(mug) == 8
+
+
+async def test_create_order_sends_one_create_and_no_search(
+    harness: ShopifyHarness, mug: str
+) -> None:
+    # The applier has just looked the reference up; a second search would cost a call and
+    # its points on every import.
+    before = len(harness.state.requests)
+    await harness.store.create_order(make_draft(mug))
+    sent = [r.operation_name for r in harness.state.requests[before:]]
+    assert sent == ["CreateOrder"]
 
 
 async def test_an_unknown_reference_is_not_found(harness: ShopifyHarness) -> None:
@@ -128,7 +140,9 @@ async def test_a_create_that_times_out_is_never_duplicated(
     with pytest.raises(RetriableError):
         await harness.store.create_order(make_draft(mug))
     await asyncio.sleep(0.8)  # the shop finishes the slow create meanwhile
-    order = await harness.store.create_order(make_draft(mug))
+    # The next attempt looks the reference up first (the applier's re-check) and finds it.
+    order = await harness.store.find_order(make_draft(mug).reference)
+    assert order is not None
     assert len(harness.state.orders) == 1
     assert harness.state.order(order.id).name == order.number
     assert len(harness.state.received("CreateOrder")) == 1

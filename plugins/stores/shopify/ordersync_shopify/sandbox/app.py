@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -55,6 +56,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     admin_schema()  # build it now, not on the first request
 
     async def graphql_endpoint(request: Request) -> Response:
+        arrived = time.monotonic()
         if sandbox.latency > 0:
             await asyncio.sleep(sandbox.latency)
         if request.headers.get("X-Shopify-Access-Token") != sandbox.access_token:
@@ -77,7 +79,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
             fault = None
         if fault is not None and not fault.after_processing:
             return _fault_response(fault)
-        payload = _run(sandbox, query, variables, operation_name)
+        payload = _run(sandbox, query, variables, operation_name, arrived)
         if fault is not None:
             return _fault_response(fault)
         return JSONResponse(payload)
@@ -118,7 +120,8 @@ def _fault_response(fault: Fault) -> Response:
 
 
 def _run(
-    sandbox: SandboxState, query: str, variables: dict[str, Any], operation_name: str | None
+    sandbox: SandboxState, query: str, variables: dict[str, Any], operation_name: str | None,
+    arrived: float = 0.0,
 ) -> dict[str, Any]:
     """One GraphQL request against the state; the JSON body of the answer."""
     schema = admin_schema()
@@ -129,13 +132,13 @@ def _run(
         if document is None or errors:
             payload = {"errors": [e.formatted for e in errors],
                        "extensions": _cost(0, 0, status)}
-            _record(sandbox, operation_name, query, variables, payload)
+            _record(sandbox, operation_name, query, variables, payload, arrived)
             return payload
         try:
             requested = query_cost(schema, document, operation_name, variables)
         except (ValueError, TypeError) as error:
             payload = {"errors": [{"message": str(error)}], "extensions": _cost(0, 0, status)}
-            _record(sandbox, operation_name, query, variables, payload)
+            _record(sandbox, operation_name, query, variables, payload, arrived)
             return payload
         if requested > MAX_QUERY_COST:
             payload = {
@@ -147,7 +150,7 @@ def _run(
                 }],
                 "extensions": _cost(requested, None, status),
             }
-            _record(sandbox, operation_name, query, variables, payload)
+            _record(sandbox, operation_name, query, variables, payload, arrived)
             return payload
         if not sandbox.bucket.take(requested):
             payload = {
@@ -158,7 +161,7 @@ def _run(
                 }],
                 "extensions": _cost(requested, None, sandbox.bucket.status()),
             }
-            _record(sandbox, operation_name, query, variables, payload)
+            _record(sandbox, operation_name, query, variables, payload, arrived)
             return payload
         result = execute(
             schema, document, root_value=Root(sandbox), variable_values=variables,
@@ -177,7 +180,7 @@ def _run(
         if result.data is not None or not result.errors:
             payload["data"] = result.data
         payload["extensions"] = _cost(requested, actual, sandbox.bucket.status())
-        _record(sandbox, operation_name, query, variables, payload)
+        _record(sandbox, operation_name, query, variables, payload, arrived)
         return payload
 
 
@@ -197,10 +200,11 @@ def _cost(requested: int, actual: int | None, status: dict[str, float]) -> dict[
 
 def _record(
     sandbox: SandboxState, operation_name: str | None, query: str, variables: dict[str, Any],
-    payload: dict[str, Any],
+    payload: dict[str, Any], arrived: float,
 ) -> None:
     sandbox.requests.append(Received(
         operation_name=operation_name, query=query, variables=variables, status=200,
         errors=list(payload.get("errors") or []),
         cost=(payload.get("extensions") or {}).get("cost"),
+        arrived=arrived, answered=time.monotonic(),
     ))

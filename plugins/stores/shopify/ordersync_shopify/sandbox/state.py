@@ -256,6 +256,10 @@ class Received:
     errors: list[dict[str, Any]]
     #: The answer's ``extensions.cost`` (requested and actual cost, throttle status).
     cost: dict[str, Any] | None = None
+    #: ``time.monotonic()`` when the request arrived and when it was answered: tests count
+    #: the requests in flight at once from these.
+    arrived: float = 0.0
+    answered: float = 0.0
 
 
 class CostBucket:
