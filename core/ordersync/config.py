@@ -143,7 +143,8 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class DaemonSettings(BaseModel):
-    """``daemon:``: how ``ordersync run`` serves and how often it reconciles."""
+    """``daemon:``: how ``ordersync run`` serves, how often it reconciles, and how many effects
+    every pass (``run``, ``sync --once``) applies at once."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -156,6 +157,11 @@ class DaemonSettings(BaseModel):
     )
     overlap: str = Field(
         default="10m", description="look-back window: each pull starts this long before the cursor"
+    )
+    apply_concurrency: int = Field(
+        default=16, ge=1, le=256,
+        description="effects of different orders applied at once (platform calls in flight); "
+                    "one order's effects always apply one at a time, in order",
     )
 
     @field_validator("listen")

@@ -227,6 +227,11 @@ class Store(_PlatformType):
     Config: ClassVar[type[StoreConfig]] = StoreConfig
     capabilities: ClassVar[StoreCapabilities] = StoreCapabilities()
     config: StoreConfig
+    #: How many effects a pass usefully applies at once against this store (None: as many as
+    #: ``daemon.apply_concurrency`` says). A store whose calls are serialized anyway (one lock
+    #: over a folder) says 1: concurrent calls would gain nothing and only shuffle the order in
+    #: which its orders are created, and so numbered.
+    max_concurrent_calls: ClassVar[int | None] = None
 
     @abstractmethod
     async def find_order(self, reference: str) -> StoreOrder | None:

@@ -9,16 +9,25 @@ Effects are claimed before they are applied (:func:`ledger.claim <ordersync.sync
 and the claims are kept alive by a heartbeat while they are applied, so that several workers
 (daemon processes sharing a database, ``sync --once`` beside the daemon) never apply one effect
 twice; only the claimant marks an effect done or failed.
+
+Effects of different orders are applied concurrently (``daemon.apply_concurrency`` platform
+calls in flight, paced by each platform's rate limiter): a platform call mostly waits for the
+network, and one at a time leaves a rate limit mostly unused. The effects of one order still
+apply one at a time and in id order (the ledger claims none of an order while another of its
+effects is held; the effects of one order claimed together run in one task), and stock pushes
+are applied after them, one per variant, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import os
 import signal
-import time
-from collections.abc import Awaitable, Callable
+import threading
+from collections import deque
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,13 +49,6 @@ log = logging.getLogger("ordersync.apply")
 PUSH_STOCK = "push_stock"
 #: Retriable failures of one effect before it is parked as failed (``orders retry`` revives it).
 MAX_ATTEMPTS = 8
-#: The most effects (other than stock pushes) claimed at a time. A call starts with one and
-#: doubles while effects apply faster than :data:`FAST_EFFECT` each (in-process platforms: the
-#: claim's transaction would cost more than the work), and halves while they are slower, so
-#: that workers sharing a backlog of slow platform calls share it evenly and a dead worker
-#: holds up little.
-CLAIM_BATCH = 16
-FAST_EFFECT = 0.02
 #: Stock pushes claimed at a time: many, since one push per variant serves them all.
 PUSH_BATCH = 500
 #: A test hook, never set in production: ``<effect kind>:after_platform`` (e.g.
@@ -271,27 +273,21 @@ async def apply_pending(
     """Claim and apply pending effects (of one channel and the main store's stock pushes, or
     all of them) until none is left to claim or ``rounds`` ran.
 
-    Each round applies what it can claim, :data:`CLAIM_BATCH` at a time, then the stock pushes
-    that caused (and any others). Effects another worker holds are left to it. An effect that
-    failed is not tried again in the same call, so each pass counts as one attempt.
+    Each round applies what it can claim, ``daemon.apply_concurrency`` effects of different
+    orders at once, then the stock pushes that caused (and any others). Effects another worker
+    holds are left to it. An effect that failed is not tried again in the same call, so each
+    pass counts as one attempt.
     """
     stats = ApplyStats()
     # Still pending after this call tried them (to retry later, or held by another now).
     tried: set[int] = set()
     scope = None if channel is None else (channel, records.STORE_STATE_KEY)
-    size = 1
     for _ in range(rounds):
-        claimed_any = False
-        while batch := _claim(runtime, scope, tried, pushes=False, limit=size):
-            claimed_any = True
-            started = time.monotonic()
-            await _apply_claimed(runtime, batch, stats, tried)
-            fast = (time.monotonic() - started) / len(batch) < FAST_EFFECT
-            size = min(CLAIM_BATCH, size * 2) if fast else max(1, size // 2)
+        claimed_any = await _apply_effects(runtime, scope, tried, stats)
         pushes = _claim(runtime, scope, tried, pushes=True, limit=PUSH_BATCH)
         if pushes:
             claimed_any = True
-            await _apply_claimed(runtime, pushes, stats, tried)
+            await _apply_claimed_pushes(runtime, pushes, stats, tried)
         if not claimed_any:
             break
     return stats
@@ -306,53 +302,178 @@ def _claim(
                             pushes=pushes, exclude=tried, limit=limit)
 
 
-async def _apply_claimed(
-    runtime: Runtime, claimed: list[Effect], stats: ApplyStats, tried: set[int]
-) -> None:
-    """Apply effects this worker claimed, keeping their claims alive meanwhile.
+class _Claims:
+    """The claims one worker holds and has not settled (done, failed, or given up).
 
-    A claim the heartbeat finds lost (this worker stalled past its lease and another took the
-    effect over) is not started; claims not started when the work is interrupted are given
-    back at once, while the one in flight keeps its lease until it runs out (its platform call
-    may still land, and whoever takes it over re-checks the platform first).
+    The heartbeat reads and updates them from its own thread while the event loop applies
+    effects, so every access holds a lock.
     """
-    worker = runtime.worker_id
-    unstarted = {e.id for e in claimed if e.id is not None}
-    unsettled = set(unstarted)
-    lost: set[int] = set()
 
-    def beat() -> bool:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._lock = threading.Lock()
+        self._unsettled: set[int] = set()
+        self._unstarted: set[int] = set()
+        self._lost: set[int] = set()
+
+    def add(self, effects: Iterable[Effect], *, started: bool = False) -> None:
+        ids = {e.id for e in effects if e.id is not None}
+        with self._lock:
+            self._unsettled |= ids
+            if not started:
+                self._unstarted |= ids
+
+    def start(self, effect_id: int) -> bool:
+        """About to apply ``effect_id``: False if its claim was lost meanwhile (leave it)."""
+        with self._lock:
+            self._unstarted.discard(effect_id)
+            return effect_id not in self._lost
+
+    def settle(self, effect_id: int) -> None:
+        with self._lock:
+            self._unsettled.discard(effect_id)
+
+    def held(self) -> int:
+        with self._lock:
+            return len(self._unsettled)
+
+    def take_unstarted(self) -> set[int]:
+        with self._lock:
+            unstarted, self._unstarted = self._unstarted, set()
+            self._unsettled -= unstarted
+            return unstarted
+
+    def beat(self) -> bool:
+        """The heartbeat (on its own thread): renew every unsettled claim; note lost ones."""
+        with self._lock:
+            ids = set(self._unsettled)
+        runtime = self.runtime
         with session_scope(runtime.engine) as session:
-            held = ledger.extend(session, unsettled, worker, runtime.lease)
-        gone = unsettled - held
-        if gone - lost:
+            held = ledger.extend(session, ids, runtime.worker_id, runtime.lease)
+        with self._lock:
+            # Settled meanwhile (marked done: no longer pending, so not renewed) is not lost.
+            gone = (ids - held) & self._unsettled - self._lost
+            self._lost |= gone
+        if gone:
             log.warning("claims on effect(s) %s ran out and were taken over",
-                        ", ".join(map(str, sorted(gone - lost))))
-        lost.update(gone)
+                        ", ".join(map(str, sorted(gone))))
         return True
 
-    heartbeat = Heartbeat(runtime.engine, beat, beat_interval(runtime.lease), "effect claims")
-    try:
-        async with heartbeat:
-            if claimed[0].kind == PUSH_STOCK:
-                unstarted.clear()
-                # (At most a few batches: the ones done are not pending any more anyway.)
-                tried.update(unsettled)
-                await _apply_pushes(runtime, claimed, stats)
-                return
-            for effect in claimed:
-                assert effect.id is not None
-                unstarted.discard(effect.id)
-                if effect.id in lost:
-                    tried.add(effect.id)
-                    continue
-                if not await apply_one(runtime, effect, stats):
-                    tried.add(effect.id)
-                unsettled.discard(effect.id)
-    finally:
+    def heartbeat(self) -> Heartbeat:
+        runtime = self.runtime
+        return Heartbeat(runtime.engine, self.beat, beat_interval(runtime.lease), "effect claims")
+
+    def release_unstarted(self) -> None:
+        """Give back at once the claims never started (the work was interrupted); one in
+        flight keeps its lease until it runs out: its platform call may still land, and
+        whoever takes it over re-checks the platform first."""
+        unstarted = self.take_unstarted()
         if unstarted:
-            with session_scope(runtime.engine) as session:
-                ledger.release(session, unstarted, worker)
+            with session_scope(self.runtime.engine) as session:
+                ledger.release(session, unstarted, self.runtime.worker_id)
+
+
+def apply_slots(runtime: Runtime) -> int:
+    """Effects applied at once: ``daemon.apply_concurrency``, or fewer if the store says
+    more gain nothing (``Store.max_concurrent_calls``)."""
+    slots = runtime.settings.daemon.apply_concurrency
+    cap = type(runtime.store).max_concurrent_calls
+    return max(1, min(slots, cap) if cap is not None else slots)
+
+
+def _by_order(effects: list[Effect]) -> list[list[Effect]]:
+    """Effects grouped by their order, in id order within each group (one group, one task)."""
+    groups: dict[tuple[str, str] | int, list[Effect]] = {}
+    for effect in sorted(effects, key=lambda e: e.id or 0):
+        key: tuple[str, str] | int = ((effect.channel, effect.order_id) if effect.order_id
+                                      else effect.id or 0)
+        groups.setdefault(key, []).append(effect)
+    return list(groups.values())
+
+
+async def _apply_effects(
+    runtime: Runtime, scope: Collection[str] | None, tried: set[int], stats: ApplyStats
+) -> bool:
+    """Apply the claimable effects other than stock pushes, up to :func:`apply_slots` orders
+    at a time; returns whether any was claimed.
+
+    Each of up to that many tasks takes the next order's effects and applies them one after
+    another, claiming more when none is left to take: between one effect done and the next
+    started there is no pause, so work interrupted (the daemon stopping) always finds its
+    tasks inside platform calls. A claim the heartbeat finds lost (this worker stalled past
+    its lease and another took the effect over) is not started. When the work is interrupted
+    (or an applier raises what no applier should), the tasks are cancelled; the claims not
+    started are given back at once, the ones in flight keep their leases until they run out.
+    """
+    slots = apply_slots(runtime)
+    window = slots + slots // 2  # claims held at most: the ones in flight, and the next few
+    claim_scope = None if scope is None else tuple(scope)
+    claims = _Claims(runtime)
+    ready: deque[list[Effect]] = deque()
+    tasks: list[asyncio.Task[None]] = []
+    alive: set[asyncio.Task[None]] = set()
+    claimed_any = exhausted = False
+
+    def take() -> list[Effect] | None:
+        """The next order's claimed effects; claims more when none is ready. After a claim
+        found nothing, only the last task claims again (what the others applied meanwhile
+        may have queued follow-ups); the others end."""
+        nonlocal claimed_any, exhausted
+        if not ready and not (exhausted and len(alive) > 1):
+            batch = _claim(runtime, claim_scope, tried, pushes=False,
+                           limit=max(1, window - claims.held()))
+            exhausted = not batch
+            claimed_any |= bool(batch)
+            claims.add(batch)
+            ready.extend(_by_order(batch))
+            spawn(len(ready) - 1)  # the caller takes one
+        return ready.popleft() if ready else None
+
+    async def work() -> None:
+        while (effects := take()) is not None:
+            for effect in effects:  # one order's effects: one at a time, in id order
+                assert effect.id is not None
+                # A lost claim is left to its new holder; a failed effect waits for the next
+                # pass.
+                if not claims.start(effect.id) or not await apply_one(runtime, effect, stats):
+                    tried.add(effect.id)
+                claims.settle(effect.id)
+
+    def spawn(count: int) -> None:
+        for _ in range(min(count, slots - len(alive))):
+            task = asyncio.create_task(work())
+            tasks.append(task)
+            alive.add(task)
+            task.add_done_callback(alive.discard)
+
+    async with claims.heartbeat():
+        try:
+            spawn(1)
+            while running := [task for task in tasks if not task.done()]:
+                await asyncio.wait(running, return_when=asyncio.FIRST_EXCEPTION)
+                for task in tasks:
+                    if task.done() and not task.cancelled() and task.exception() is not None:
+                        task.result()  # what no applier should raise stops the work, as it did
+        finally:
+            unfinished = [task for task in tasks if not task.done()]
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                await asyncio.gather(*unfinished, return_exceptions=True)
+            claims.release_unstarted()
+    return claimed_any
+
+
+async def _apply_claimed_pushes(
+    runtime: Runtime, pushes: list[Effect], stats: ApplyStats, tried: set[int]
+) -> None:
+    """Apply the stock pushes this worker claimed, keeping their claims alive meanwhile."""
+    claims = _Claims(runtime)
+    claims.add(pushes, started=True)  # one call applies them all: none is left unstarted
+    # (At most a few batches: the ones done are not pending any more anyway.)
+    tried.update(e.id for e in pushes if e.id is not None)
+    async with claims.heartbeat():
+        await _apply_pushes(runtime, pushes, stats)
 
 
 async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStats) -> None:

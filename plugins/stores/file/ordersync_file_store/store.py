@@ -126,6 +126,9 @@ class FileStore(Store):
         store_email_switches=False, receipt_switches=True,
     )
     config: FileStoreConfig
+    #: Every write takes the folder's lock: applying effects concurrently would gain nothing and
+    #: would create (and number) store orders in whatever order the threads get the lock.
+    max_concurrent_calls: ClassVar[int | None] = 1
 
     #: Store orders per page of ``fetch_orders``.
     page_size: ClassVar[int] = 100
