@@ -54,6 +54,11 @@ def enqueue(
     then. The appliers re-check the platform first, so this never applies anything twice.
     """
     added: list[Effect] = []
+    # Another worker can insert the same key between the look-up and the insert only where
+    # writers run side by side (PostgreSQL): there each insert gets a savepoint to fall back
+    # to. A SQLite write transaction holds the one write lock (or, deferred, fails to write
+    # once another writer has committed), so no such race exists and no savepoint is paid.
+    guarded = session.get_bind().dialect.name != "sqlite"
     for spec in specs:
         existing = session.exec(select(Effect).where(Effect.key == spec.key)).first()
         if existing is not None:
@@ -71,6 +76,10 @@ def enqueue(
             order_id=spec.order_id or None,
             payload=json.dumps(spec.payload, sort_keys=True, default=str),
         )
+        if not guarded:
+            session.add(row)
+            added.append(row)
+            continue
         try:
             with session.begin_nested():
                 session.add(row)
