@@ -9,8 +9,10 @@ Besides the Admin GraphQL endpoint it answers, for the benchmark only:
 
 - ``GET /bench/stats``: orders created (count, first and last creation time), requests by
   operation, THROTTLED answers, the requested cost of the requests by operation as the
-  plugin's documents declare it (``ordersync_shopify.documents``, ``Document.cost_for``), and
-  the CPU seconds the sandbox process has used;
+  plugin's documents declare it (``ordersync_shopify.documents``, ``Document.cost_for``), the
+  actual cost the bucket kept by operation (Shopify takes the requested cost before a query
+  runs and gives back the difference to its actual cost after; a THROTTLED answer costs
+  nothing), and the CPU seconds the sandbox process has used;
 - ``POST /bench/drain``: empty the cost bucket, so that a measurement starts at the restore
   rate and not with a full bucket's burst.
 
@@ -46,6 +48,7 @@ def _stats(state: Any) -> dict[str, Any]:
         created = sorted(order.created_at for order in state.orders.values())
     by_op: Counter[str] = Counter()
     cost: Counter[str] = Counter()
+    actual: Counter[str] = Counter()
     throttled = 0
     for received in requests:
         name = received.operation_name or "?"
@@ -53,6 +56,7 @@ def _stats(state: Any) -> dict[str, Any]:
         doc = costs.get(name)
         if doc is not None:
             cost[name] += doc.cost_for(received.variables)
+        actual[name] += int((received.cost or {}).get("actualQueryCost") or 0)
         if any((e.get("extensions") or {}).get("code") == "THROTTLED"
                for e in received.errors if isinstance(e, dict)):
             throttled += 1
@@ -60,7 +64,8 @@ def _stats(state: Any) -> dict[str, Any]:
         "orders": len(created),
         "first_created": created[0].timestamp() if created else None,
         "last_created": created[-1].timestamp() if created else None,
-        "requests": dict(by_op), "requested_cost": dict(cost), "throttled": throttled,
+        "requests": dict(by_op), "requested_cost": dict(cost), "actual_cost": dict(actual),
+        "throttled": throttled,
         "bucket": state.bucket.status(),
         # The sandbox's own CPU: when it nears one core per second, the sandbox is the limit.
         "cpu_s": time.process_time(),
