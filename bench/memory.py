@@ -39,10 +39,10 @@ from bench.world import CHANNEL, REPO
 TARGET_MB = 200.0
 FLAT_TOLERANCE = 1.10
 FULL_SIZES = (10_000, 50_000, 100_000)
-QUICK_SIZES = (500, 1_000)
+QUICK_SIZES = (200, 500)
 #: The first sync pass keeps every changed order of the pass in memory: measured at one size.
 FULL_FIRST_PASS = 2_000
-QUICK_FIRST_PASS = 500
+QUICK_FIRST_PASS = 200
 
 
 def _status_mb(key: str) -> float | None:
