@@ -53,6 +53,9 @@ from tests.reliability.crash_harness import (
 
 KILLS = int(os.environ.get("ORDERSYNC_CRASH_KILLS", "200"))
 ORDERS = int(os.environ.get("ORDERSYNC_CRASH_ORDERS", "300"))
+#: Orders of the PostgreSQL run: its three daemons share two cores with the test and the
+#: server, and a killed lease holder's work waits 2 s, so the same work takes longer there.
+PG_ORDERS = int(os.environ.get("ORDERSYNC_CRASH_PG_ORDERS", "200"))
 SEED = int(os.environ.get("ORDERSYNC_CRASH_SEED", "20261128"))
 #: Every this many lives, one is ended by the daemon's own crash hook instead of a random kill.
 HOOK_EVERY = 8
@@ -133,7 +136,7 @@ def test_a_daemon_killed_at_hundreds_of_moments_loses_and_duplicates_nothing(
         else:
             life.wait_listening()
             # Longer lives while work piles up: each still dies mid-work, and the run advances.
-            time.sleep(rng.uniform(0.0, 0.4) + min(0.6, backlog / 200))
+            time.sleep(rng.uniform(0.0, 0.4) + min(0.4, backlog / 200))
         code = life.kill()
         tally.record(life, code, shop.pending_effects())
     written_under_kills = driver.written
@@ -157,17 +160,17 @@ def test_a_daemon_killed_at_hundreds_of_moments_loses_and_duplicates_nothing(
 
 
 def test_real_ordersync_run_processes_killed_mid_run_lose_and_duplicate_nothing(
-    tmp_path: Path,
+    tmp_path: Path, folder: Path,
 ) -> None:
-    shop = Shop(tmp_path)
+    shop = Shop(folder)
     shop.create()
-    scenario = Scenario.generate(SEED + 1, 80, shop.channels)
+    scenario = Scenario.generate(SEED + 1, 60, shop.channels)
     driver = Driver(shop, scenario.steps)
     rng = random.Random(SEED + 1)
     hooks = {0: "create_order", 2: "refund"}
     per_life = math.ceil(len(scenario.steps) / 3)
     tally = Tally()
-    for number in range(4):
+    for number in range(3):
         kind = hooks.get(number)
         life = start_subprocess(shop, tmp_path / f"run-{number}.log",
                                 _hook(kind) if kind else None)
@@ -187,7 +190,7 @@ def test_real_ordersync_run_processes_killed_mid_run_lose_and_duplicate_nothing(
     problems = problems or violations(shop, scenario)
 
     assert tally.ended_by_themselves == []
-    assert tally.kills == 4
+    assert tally.kills == 3
     assert set(tally.crash_points) == {"refund", "create_order"}
     assert code == 0, final.output()[-3000:]
     assert problems == [], "\n".join(problems[:40])
@@ -197,7 +200,7 @@ def test_real_ordersync_run_processes_killed_mid_run_lose_and_duplicate_nothing(
 ON_PLACING = ("create_order", "push_stock")
 
 
-def _scenario_with(kind: str, orders: int = 24) -> Scenario:
+def _scenario_with(kind: str, orders: int = 12) -> Scenario:
     """A small run in which ``kind`` happens, after the orders are placed unless placing them
     causes it."""
     for seed in itertools.count(SEED):
@@ -210,9 +213,9 @@ def _scenario_with(kind: str, orders: int = 24) -> Scenario:
 
 @pytest.mark.parametrize("kind", EFFECT_KINDS)
 def test_a_crash_between_a_platform_write_and_its_record_heals_without_doing_it_twice(
-    kind: str, tmp_path: Path, fork_server: ForkServer,
+    kind: str, tmp_path: Path, folder: Path, fork_server: ForkServer,
 ) -> None:
-    shop = Shop(tmp_path)
+    shop = Shop(folder)
     shop.create()
     scenario = _scenario_with(kind)
     placed = [step for step in scenario.steps if step.kind is StepKind.PLACE]
@@ -253,7 +256,7 @@ DAEMONS = 3
 LEASE = "2s"
 #: The longest pause between two kills of the PostgreSQL run, once all three listen: a killed
 #: lease holder's work waits 2 s, so much shorter lives would leave every lease waiting.
-GAP = 0.6
+GAP = 0.3
 #: The share of restarted daemons killed again while they start (before they take anything).
 STARTUP_KILLS = 0.25
 #: Every this many kills, a crash-hook round: the three daemons are replaced one by one by
@@ -307,7 +310,7 @@ def test_three_daemons_sharing_postgresql_killed_hundreds_of_times_lose_and_dupl
     shop.create()
     logs = tmp_path / "logs"
     logs.mkdir()
-    scenario = Scenario.generate(SEED, ORDERS, shop.channels)
+    scenario = Scenario.generate(SEED, PG_ORDERS, shop.channels)
     driver = Driver(shop, scenario.steps)
     rng = random.Random(SEED)
     env = {LEASE_ENV: LEASE}
@@ -401,7 +404,7 @@ def test_three_daemons_sharing_postgresql_killed_hundreds_of_times_lose_and_dupl
                 life.kill()
         shop.close()
 
-    summary = {"seed": SEED, "orders": ORDERS, "steps": len(scenario.steps),
+    summary = {"seed": SEED, "orders": PG_ORDERS, "steps": len(scenario.steps),
                "steps_written_under_kills": written_under_kills,
                "seconds": round(time.monotonic() - began, 1), **tally.summary(),
                "most_daemons_working_at_once": most_at_once, "leases_taken_over": takeovers,
