@@ -173,7 +173,9 @@ async def process_order(
         record = records.get_record(session, name, order.id)
         links = records.order_links(session, name, order)
         known = _known(session, record, name, order.id)
-        unfinished = None if known.in_store else ledger.unfinished(
+        # An order's import is written with its record (below), and records are never
+        # removed: an order without a record has no import to look for.
+        unfinished = None if record is None or known.in_store else ledger.unfinished(
             session, create_key(name, order.id))
     droppable = False
     if unfinished is not None and not dry_run:
