@@ -63,6 +63,16 @@ class OrderError(OrderSyncError):
     """One order cannot be processed; recorded as failed with this reason."""
 
     def __init__(self, order_id: str, reason: str) -> None:
-        self.order_id = order_id
-        self.reason = reason
-        super().__init__(f"order {order_id}: {reason}")
+        # The id is where the failure is recorded: a malformed payload's id may hold control
+        # characters (PostgreSQL cannot store NUL), so they are written as escapes.
+        self.order_id = _escape_controls(order_id)
+        self.reason = _escape_controls(reason)
+        super().__init__(f"order {self.order_id}: {self.reason}")
+
+
+def _escape_controls(text: str) -> str:
+    r"""``text`` with NUL and the other C0 control characters but tab and newline as ``\xNN``."""
+    if not any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return text
+    return "".join(f"\\x{ord(c):02x}" if (ord(c) < 0x20 and c not in "\t\n") or ord(c) == 0x7F
+                   else c for c in text)

@@ -65,6 +65,18 @@ class Address(_Model):
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code")
 
 
+def _printable_id(value: str | None) -> str | None:
+    """Refuse control characters in an identifier: no platform uses them, and PostgreSQL
+    cannot store NUL in text (one such order id would stop every pass of its channel)."""
+    if value is not None:
+        bad = next((c for c in value if ord(c) < 0x20 or ord(c) == 0x7F), None)
+        if bad is not None:
+            msg = (f"contains the control character U+{ord(bad):04X} at position "
+                   f"{value.index(bad)}: identifiers must be printable")
+            raise ValueError(msg)
+    return value
+
+
 class OrderLine(_Model):
     id: str = Field(min_length=1)
     listing_id: str = Field(min_length=1)
@@ -79,6 +91,8 @@ class OrderLine(_Model):
     )
     tax: Amount | None = Field(default=None, ge=0, lt=MAX_AMOUNT,
                                description="Tax of the whole line, if given")
+
+    _ids_printable = field_validator("id", "listing_id", "sku")(_printable_id)
 
     @model_validator(mode="after")
     def _discount_within_the_line(self) -> OrderLine:
@@ -118,6 +132,7 @@ class ChannelOrder(_Model):
 
     id: str = Field(min_length=1)
     number: str = Field(min_length=1)
+    _ids_printable = field_validator("id", "number")(_printable_id)
     status: OrderStatus
     currency: str = Field(min_length=3, max_length=3)
     created_at: datetime
