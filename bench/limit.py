@@ -235,7 +235,9 @@ async def run(quick: bool) -> list[Result]:
                   for concurrency, orders in (QUICK_PROBES if quick else PROBES)]
     return [
         _result("sync pass, Plus bucket, 50 ms/call", synced,
-                f"effects of different orders applied {synced['apply_concurrency']} at a time"),
+                f"effects of different orders applied {synced['apply_concurrency']} at a time; "
+                f"{synced['client_cpu_ms_per_order']:.0f} ms of client CPU per order caps one "
+                f"core at {synced['client_cpu_ceiling_orders_per_s']:.0f} orders/s"),
         *(_result(f"ShopifyStore alone, {p['concurrency']} concurrent imports", p,
                   "not the sync: find_order + create_order from concurrent tasks")
           for p in probes),
