@@ -535,10 +535,13 @@ def _note_oversold(session: Session, pushes: list[Effect], oversold: dict[str, i
     """Say so on each order whose stock move left the main store with less than nothing.
 
     A paid channel order is always imported (its buyer paid); when two channels sold the last
-    unit, the store goes below zero and every listing shows 0. The order whose stock move
-    caused the push that found the store oversold carries the note, so that the seller sees
-    which sale to settle.
+    unit, the store goes below zero and every listing shows 0. The orders whose stock moves
+    took the store below zero carry the note, so that the seller sees which sale to settle:
+    of the moves that caused these pushes, the last ones recorded, as many as it takes to
+    cover the units below zero (when both sales were imported before either push read the
+    store, one push finds it oversold, and only the later sale is noted).
     """
+    causes: dict[str, dict[int, Effect]] = {}
     for push in pushes:
         variant = ledger.payload(push)["variant"]
         if variant not in oversold:
@@ -546,18 +549,48 @@ def _note_oversold(session: Session, pushes: list[Effect], oversold: dict[str, i
         cause_key = push.key.removeprefix(f"{PUSH_STOCK}:{variant}:")
         cause = session.exec(select(Effect).where(Effect.key == cause_key)).first()
         takes = (EffectKind.CREATE_ORDER.value, EffectKind.ADJUST_STOCK.value)
-        if cause is None or cause.kind not in takes or not cause.order_id:
+        if cause is None or cause.id is None or cause.kind not in takes or not cause.order_id:
             continue
-        record = records.get_record(session, cause.channel, cause.order_id)
-        if record is None or OVERSOLD in (record.reason or ""):
-            continue
-        sku = session.exec(select(ListingLink.sku).where(
-            ListingLink.store_variant_id == variant, col(ListingLink.sku).is_not(None))).first()
-        what = f"{sku} (store variant {variant})" if sku else f"store variant {variant}"
-        note = (f"{OVERSOLD} the main store holds {oversold[variant]} of {what} after this "
-                "order took its stock; every linked listing shows 0")
-        record.reason = f"{record.reason}; {note}" if record.reason else note
-        session.add(record)
+        causes.setdefault(variant, {})[cause.id] = cause
+    for variant, by_id in causes.items():
+        below_zero = -oversold[variant]
+        latest_first = sorted(by_id.values(), reverse=True,
+                              key=lambda e: (e.done_at is None, e.done_at or 0, e.id))
+        for cause in latest_first:
+            if below_zero <= 0:
+                break
+            taken = _units_taken(cause, variant)
+            if taken <= 0:
+                continue
+            below_zero -= taken
+            _note_on_record(session, cause, variant, oversold[variant])
+
+
+def _units_taken(effect: Effect, variant: str) -> int:
+    """How many units of ``variant`` a create or stock adjustment took from the main store."""
+    data = ledger.payload(effect)
+    if effect.kind == EffectKind.ADJUST_STOCK.value:
+        moved = int(data.get("quantity", 0))
+        return -moved if data.get("store_variant_id") == variant else 0
+    draft = data.get("draft", {})
+    if variant not in draft.get("deduct_stock", []):
+        return 0
+    return sum(int(line.get("quantity", 0)) for line in draft.get("lines", [])
+               if line.get("linked") and line.get("store_variant_id") == variant)
+
+
+def _note_on_record(session: Session, cause: Effect, variant: str, holds: int) -> None:
+    assert cause.order_id is not None
+    record = records.get_record(session, cause.channel, cause.order_id)
+    if record is None or OVERSOLD in (record.reason or ""):
+        return
+    sku = session.exec(select(ListingLink.sku).where(
+        ListingLink.store_variant_id == variant, col(ListingLink.sku).is_not(None))).first()
+    what = f"{sku} (store variant {variant})" if sku else f"store variant {variant}"
+    note = (f"{OVERSOLD} the main store holds {holds} of {what} after this "
+            "order took its stock; every linked listing shows 0")
+    record.reason = f"{record.reason}; {note}" if record.reason else note
+    session.add(record)
 
 
 async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> bool:
