@@ -65,6 +65,9 @@ SEED = int(os.environ.get("ORDERSYNC_CRASH_SEED", "20261128"))
 HOOK_EVERY = 8
 #: Kills beyond ``KILLS`` allowed while some effect kind's crash point was not hit yet.
 EXTRA_KILLS = 100
+#: ``ORDERSYNC_LEASE`` of the daemons on PostgreSQL: a killed daemon's channel passes and effect
+#: claims are taken over by the others (or the next life) once this has passed.
+LEASE = "2s"
 #: No new steps are written while this many effects wait: lives that only ever start and
 #: catch up would see little of the run (a loaded machine makes each life do less).
 BACKLOG = 40
@@ -235,23 +238,51 @@ def _scenario_with(kind: str, orders: int = 12) -> Scenario:
     raise AssertionError("unreachable")
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> str | None:
+    """The state database's URL: None for SQLite in the installation's folder."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+@pytest.fixture
+def started(database: str | None) -> Iterator[list[Life]]:
+    """Append every life started; those still running at the end are killed (before the
+    database is emptied: ``database`` is set up first, so torn down last)."""
+    lives: list[Life] = []
+    yield lives
+    for life in lives:
+        if life.poll() is None:
+            life.kill()
+
+
 @pytest.mark.parametrize("kind", EFFECT_KINDS)
 def test_a_crash_between_a_platform_write_and_its_record_heals_without_doing_it_twice(
-    kind: str, tmp_path: Path, folder: Path, fork_server: ForkServer,
+    kind: str, database: str | None, started: list[Life], tmp_path: Path, folder: Path,
+    fork_server: ForkServer,
 ) -> None:
-    shop = Shop(folder)
+    shop = Shop(folder, database=database)
     shop.create()
+
+    def start(name: str, crash_at: str | None = None) -> Life:
+        # On PostgreSQL a crashed daemon's claims are taken over only once they run out.
+        life = fork_server.start(shop, tmp_path / name, crash_at, {LEASE_ENV: LEASE})
+        started.append(life)
+        return life
+
     scenario = _scenario_with(kind)
     placed = [step for step in scenario.steps if step.kind is StepKind.PLACE]
     changes = [step for step in scenario.steps if step.kind is not StepKind.PLACE]
     driver = Driver(shop, placed)
     driver.advance(len(placed))
     if kind in ON_PLACING:
-        crashed = fork_server.start(shop, tmp_path / "crash.log", _hook(kind))
+        crashed = start("crash.log", _hook(kind))
         crashed.wait(20.0)
         assert crashed.hit_crash_point, crashed.output()[-3000:]
 
-    first = fork_server.start(shop, tmp_path / "first.log")
+    first = start("first.log")
     first.wait_listening()
     wait_for(lambda: shop.pending_effects() == 0 and len(shop.store_orders()) == len(placed),
              "every placed order imported")
@@ -260,14 +291,15 @@ def test_a_crash_between_a_platform_write_and_its_record_heals_without_doing_it_
     driver = Driver(shop, changes)
     driver.advance(len(changes))
     if kind not in ON_PLACING:
-        crashed = fork_server.start(shop, tmp_path / "crash.log", _hook(kind))
+        crashed = start("crash.log", _hook(kind))
         crashed.wait(20.0)
         assert crashed.hit_crash_point, crashed.output()[-3000:]
 
-    last = fork_server.start(shop, tmp_path / "last.log")
+    last = start("last.log")
     last.wait_listening()
     problems = settle(shop, scenario, driver, last, timeout=60.0)
     assert last.stop() == 0
+    shop.close()
     assert problems == [], "\n".join(problems)
 
 
@@ -275,9 +307,6 @@ def test_a_crash_between_a_platform_write_and_its_record_heals_without_doing_it_
 
 #: Daemons running at every moment of the PostgreSQL run.
 DAEMONS = 3
-#: ``ORDERSYNC_LEASE`` of every daemon of the PostgreSQL run: a killed daemon's channel passes
-#: and effect claims are taken over by the others once this has passed.
-LEASE = "2s"
 #: The longest pause between two kills of the PostgreSQL run, once all three listen: a killed
 #: lease holder's work waits 2 s, so much shorter lives would leave every lease waiting.
 GAP = 0.3
