@@ -34,7 +34,12 @@ PARTIAL_OUTPUT = HERE / "results.partial.json"
 
 Runner = Callable[[argparse.Namespace], Awaitable[list[Result]]]
 
+#: In the order they run: memory first, as it is the longest and the one figure the machine's
+#: other work cannot move (peak RSS), so that the timed figures come last, on a machine that
+#: has had the most time to become quiet.
 BENCHMARKS: dict[str, tuple[str, Runner]] = {
+    "memory": ("peak RSS of one backfill as it passes each size (10k, 50k, 100k)",
+               lambda a: memory.run(a.quick, a.memory_sizes)),
     "core": ("CPU per order, in-process platforms",
              lambda a: core.run(a.quick, a.profile, a.orders)),
     "limit": ("Shopify Plus bucket utilisation at 50 ms per call",
@@ -43,8 +48,6 @@ BENCHMARKS: dict[str, tuple[str, Runner]] = {
                 lambda a: latency.run(a.quick)),
     "scaleout": ("orders/s with 1, 2, 3 workers on PostgreSQL",
                  lambda a: scaleout.run(a.quick, a.postgres_url)),
-    "memory": ("peak RSS of one backfill as it passes each size (10k, 50k, 100k)",
-               lambda a: memory.run(a.quick, a.memory_sizes)),
 }
 
 
