@@ -215,7 +215,7 @@ class Shop:
                 if reference in text and json.loads(text).get("reference") == reference:
                     self._store_paths[reference] = path
                     return path
-            except (OSError, ValueError):  # being replaced this moment: not the one looked for
+            except (OSError, ValueError):  # gone this moment: looked at again on the next try
                 continue
         return None
 
