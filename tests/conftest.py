@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -36,3 +39,22 @@ def postgres_url() -> Iterator[str]:
             # FORCE: a test that leaked a connection must not keep the database alive.
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture
+def memory_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder in memory (``/dev/shm``) where there is one, else ``tmp_path``; removed after.
+
+    The ``file`` platforms fsync every write, as they must. Tests of who does what, or of
+    SIGKILLs (which lose no written page; only a power cut would), need no disk, and its
+    fsyncs would only make them slow.
+    """
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="ordersync-test-", dir=shm))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -28,8 +28,6 @@ import itertools
 import math
 import os
 import random
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -81,21 +79,9 @@ def fork_server() -> Iterator[ForkServer]:
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Iterator[Path]:
-    """The installation's folder: in memory (``/dev/shm``) where there is one.
-
-    The ``file`` platforms fsync every write, as they must; a SIGKILL loses no written page
-    (only a power cut would), so a disk's fsyncs would only make each life do less.
-    """
-    shm = Path("/dev/shm")
-    if not (shm.is_dir() and os.access(shm, os.W_OK)):
-        yield tmp_path
-        return
-    path = Path(tempfile.mkdtemp(prefix="ordersync-crash-", dir=shm))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
+def folder(memory_folder: Path) -> Path:
+    """The installation's folder, in memory where there can be one (``memory_folder``)."""
+    return memory_folder
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,21 +17,9 @@ from tests.scale.harness import Cluster
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Iterator[Path]:
-    """The installation's folder: in memory (``/dev/shm``) where there is one.
-
-    The ``file`` platforms fsync every write, as they must; what these tests measure is who
-    does what, and a disk's fsyncs would only make them slow.
-    """
-    shm = Path("/dev/shm")
-    if not (shm.is_dir() and os.access(shm, os.W_OK)):
-        yield tmp_path
-        return
-    folder = Path(tempfile.mkdtemp(prefix="ordersync-scale-", dir=shm))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+def root(memory_folder: Path) -> Path:
+    """The installation's folder, in memory where there can be one (``memory_folder``)."""
+    return memory_folder
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
