@@ -290,6 +290,9 @@ class StoreOrder(_Model):
     number: str | None = None
     reference: str | None = None
     status: StoreOrderStatus = StoreOrderStatus.OPEN
+    paid: bool | None = Field(
+        default=None, description="Whether the buyer's payment is recorded (None: the store "
+        "does not say)")
     lines: list[StoreOrderLine] = Field(default_factory=list)
     fulfillments: list[Fulfillment] = Field(default_factory=list)
     refund_references: list[str] = Field(

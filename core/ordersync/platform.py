@@ -282,6 +282,16 @@ class Store(_PlatformType):
     async def set_stock(self, variant_id: str, quantity: int) -> None:
         """Set the available quantity of one variant."""
 
+    async def mark_paid(self, order: StoreOrder) -> None:
+        """Record the buyer's payment on a store order created unpaid (``draft.paid`` False).
+
+        Optional: a store that cannot leaves this out, and an order imported unpaid into it
+        fails to be marked paid with a reason that says so. A store that implements it should
+        report ``StoreOrder.paid``, which is what decides whether an order needs it.
+        """
+        msg = f"the main store ({self.type_name}) cannot mark orders paid"
+        raise NotImplementedError(msg)
+
     async def adjust_stock(self, variant_id: str, delta: int) -> int:
         """Add ``delta`` (negative: take) to a variant's quantity; returns the new quantity.
 

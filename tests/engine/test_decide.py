@@ -9,6 +9,7 @@ from ordersync.engine import (
     cancel_key,
     decide,
     deduct_key,
+    mark_paid_key,
     plan_stock,
     refund_key,
     store_fulfil_key,
@@ -228,6 +229,21 @@ def test_imported_order_shipped_on_the_channel_is_fulfilled_in_the_store() -> No
     known = Known(RecordState.IMPORTED, "S-1",
                   frozenset({store_fulfil_key(CHANNEL, "O-1", "TRK1")}))
     assert decide(shipped, policy(), STORE, links("L-1"), known).action is Action.NONE
+
+
+def test_an_order_imported_unpaid_and_paid_since_is_marked_paid_once() -> None:
+    unpaid_in_store = Known(RecordState.IMPORTED, "S-1", unpaid_in_store=True)
+    decision = decide(order(), policy(), STORE, links("L-1"), unpaid_in_store)
+    assert decision.action is Action.MARK_PAID
+    assert not decision.moves_stock
+    assert decision.reason == ("paid on the channel since its import as unpaid: store order S-1 "
+                               "is marked paid")
+    marking = Known(RecordState.IMPORTED, "S-1", frozenset({mark_paid_key(CHANNEL, "O-1")}),
+                    unpaid_in_store=True)
+    assert decide(order(), policy(), STORE, links("L-1"), marking).action is Action.NONE
+    still_unpaid = order(status="unpaid")
+    assert decide(still_unpaid, policy(), STORE, links("L-1"),
+                  unpaid_in_store).action is Action.NONE
 
 
 def test_imported_order_with_nothing_new_needs_nothing() -> None:

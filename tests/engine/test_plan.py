@@ -18,6 +18,7 @@ from ordersync.engine import (
     plan_channel_fulfillments,
     plan_follow_ups,
     plan_import,
+    plan_mark_paid,
     plan_refunds,
     plan_stock,
     plan_tracking_uploads,
@@ -319,3 +320,20 @@ def test_no_unit_is_put_back_twice_by_refunds_and_cancellation(
             back[store_id] = back.get(store_id, 0) + quantity
     for item in source.lines:
         assert back.get(f"S-{item.id}", 0) <= item.quantity
+
+
+def test_a_store_order_left_unpaid_is_marked_paid_when_the_channel_says_paid() -> None:
+    unpaid = store_order([("S1", "1", 1, "V-1")], paid=False)
+    [spec] = plan_mark_paid(order(), unpaid, policy())
+    assert (spec.kind, spec.key, spec.payload) == (
+        EffectKind.MARK_PAID, f"mark_paid:{CHANNEL}:O-1", {"store_order_id": "S-1"})
+    assert spec in plan_follow_ups(order(), unpaid, policy(), links("L-1"))
+
+
+def test_nothing_is_marked_paid_for_a_paid_silent_or_cancelled_order() -> None:
+    line = [("S1", "1", 1, "V-1")]
+    assert plan_mark_paid(order(), store_order(line, paid=True), policy()) == []
+    assert plan_mark_paid(order(), store_order(line), policy()) == []  # the store says nothing
+    assert plan_mark_paid(order(status="unpaid"), store_order(line, paid=False), policy()) == []
+    assert plan_mark_paid(order(status="cancelled"), store_order(line, paid=False),
+                          policy()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ordersync.sync.passes import process_order
+
 from tests.sync.conftest import World, channel_section
 from tests.sync.helpers import BOWL, MUG, changed, link_all, mug_line, mug_order, seed_shop
 
@@ -55,6 +57,54 @@ async def test_unpaid_order_is_imported_as_unpaid_when_the_option_is_off(world: 
     assert store_order["paid"] is False
     assert world.stock() == {MUG: 7, BOWL: 5}
     assert world.listing_quantities("shop-b")["L-100"] == 7
+
+
+async def test_an_order_imported_unpaid_is_marked_paid_in_the_store_once_the_buyer_pays(
+    world: World,
+) -> None:
+    two_channels(world, channel_section("seller"))
+    await link_all(world, "seller", "shop-b")
+    order = mug_order("A-1", mug_line(3), status="unpaid")
+    world.put_order("seller", order)
+    await world.sync()
+    assert world.store_order("seller", "A-1")["paid"] is False
+
+    world.put_order("seller", changed(order, status="paid"))
+    results = await world.sync()
+
+    [decision] = [d for d in results[0].decisions if d.order_id == "A-1"]
+    assert decision.action == "mark_paid"
+    assert "paid on the channel since its import as unpaid" in decision.reason
+    store_order = world.store_order("seller", "A-1")
+    assert store_order["paid"] is True
+    assert world.stock() == {MUG: 7, BOWL: 5}  # paying moves no stock
+    record = (await world.orders())["A-1"]
+    assert record["state"] == "imported" and "marked paid" in record["reason"]
+
+    world.put_order("seller", changed(order, status="shipped"))  # later news: nothing to pay
+    again = await world.sync()
+    assert [d.action for d in again[0].decisions if d.order_id == "A-1"] == ["none"]
+    assert len(world.store_orders()) == 1
+
+
+async def test_an_order_paid_while_its_unpaid_import_was_in_flight_is_marked_paid_after_it(
+    world: World,
+) -> None:
+    """The import was decided unpaid; the buyer paid before the store order existed: the
+    follow-ups planned after the import see it and mark the new store order paid."""
+    two_channels(world, channel_section("seller"))
+    await link_all(world, "seller", "shop-b")
+    order = mug_order("A-1", mug_line(3), status="unpaid")
+    world.put_order("seller", order)
+    async with world.runtime() as runtime:  # decided (an unpaid import queued), then it died
+        await process_order(runtime, "seller", order)
+    world.put_order("seller", changed(order, status="paid"))
+
+    await world.sync()
+    await world.sync()
+
+    assert world.store_order("seller", "A-1")["paid"] is True
+    assert len(world.store_orders()) == 1
 
 
 async def test_paid_only_channel_skips_unpaid_orders_without_being_told(world: World) -> None:

@@ -43,6 +43,8 @@ class Action(StrEnum):
     CANCEL = "cancel"
     #: Apply the channel's refunds to the store order (plan_refunds).
     REFUND = "refund"
+    #: Mark the store order paid: imported unpaid, paid since (plan_mark_paid).
+    MARK_PAID = "mark_paid"
     #: Carry the channel's shipments to the store order (plan_channel_fulfillments).
     FULFIL = "fulfil"
     #: Already in the store and nothing new.
@@ -192,6 +194,15 @@ def _follow_up(order: ChannelOrder, policy: ChannelPolicy, links: Links, known: 
         return Decision(Action.REFUND, f"refunded on the channel: {count} to apply to store "
                         f"order {store_id}; {stock}{text_note}", unlinked=unlinked,
                         moves_stock=restock)
+
+    paid_since = (
+        known.unpaid_in_store and order.is_paid
+        and order.status is not OrderStatus.CANCELLED
+        and keys.mark_paid_key(policy.name, order.id) not in applied
+    )
+    if paid_since:
+        return Decision(Action.MARK_PAID, f"paid on the channel since its import as unpaid: "
+                        f"store order {store_id} is marked paid", unlinked=unlinked)
 
     shipments = [
         fulfillment.tracking_number for fulfillment in order.fulfillments

@@ -38,6 +38,11 @@ def refund_rest_key(channel: str, order_id: str) -> str:
     return _key("refund", channel, order_id, "rest")
 
 
+def mark_paid_key(channel: str, order_id: str) -> str:
+    """Mark the store order paid: it was imported unpaid and the buyer has paid since."""
+    return _key("mark_paid", channel, order_id)
+
+
 def store_fulfil_key(channel: str, order_id: str, tracking_number: str) -> str:
     """Carry a channel shipment (by tracking number) to the store order."""
     return _key("store_fulfil", channel, order_id, tracking_number)

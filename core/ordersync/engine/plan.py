@@ -53,6 +53,8 @@ class EffectKind(StrEnum):
     #: payload: ``store_variant_id``, ``quantity`` (negative takes, positive puts back),
     #: ``listing_id``, ``line_id`` -> read the variant's stock and set it moved by ``quantity``.
     ADJUST_STOCK = "adjust_stock"
+    #: payload: ``store_order_id`` -> ``Store.mark_paid``.
+    MARK_PAID = "mark_paid"
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,25 @@ def _tracking_numbers(fulfillments: list[Fulfillment]) -> set[str]:
     return {fulfillment.tracking_number for fulfillment in fulfillments}
 
 
+def plan_mark_paid(
+    order: ChannelOrder, store_order: StoreOrder, policy: ChannelPolicy
+) -> list[EffectSpec]:
+    """Mark the store order paid once the buyer has paid for an order imported unpaid (Skip
+    Unpaid Orders off). Nothing for a store that says it is paid or says nothing, and nothing
+    once the order is cancelled (there is no payment to record)."""
+    if not order.is_paid or store_order.paid is not False:
+        return []
+    if order.status is OrderStatus.CANCELLED or store_order.status is StoreOrderStatus.CANCELLED:
+        return []
+    return [EffectSpec(
+        key=keys.mark_paid_key(policy.name, order.id),
+        kind=EffectKind.MARK_PAID,
+        channel=policy.name,
+        order_id=order.id,
+        payload={"store_order_id": store_order.id},
+    )]
+
+
 def plan_channel_fulfillments(
     order: ChannelOrder, store_order: StoreOrder, policy: ChannelPolicy
 ) -> list[EffectSpec]:
@@ -378,7 +399,8 @@ def plan_tracking_uploads(
 def plan_follow_ups(
     order: ChannelOrder, store_order: StoreOrder, policy: ChannelPolicy, links: Links
 ) -> list[EffectSpec]:
-    """Everything an order already in the store needs now: cancel, refunds, shipments both ways.
+    """Everything an order already in the store needs now: cancel, refunds, its payment,
+    shipments both ways.
 
     The refunds come before the cancellation so that the ledger applies them first; the
     cancellation leaves out what they return either way.
@@ -386,6 +408,7 @@ def plan_follow_ups(
     return [
         *plan_refunds(order, store_order, policy, links),
         *plan_cancel(order, store_order, policy, links),
+        *plan_mark_paid(order, store_order, policy),
         *plan_channel_fulfillments(order, store_order, policy),
         *plan_tracking_uploads(store_order, order, policy),
     ]

@@ -63,6 +63,8 @@ class Known:
     state: RecordState | None = None
     store_order_id: str | None = None
     effect_keys: frozenset[str] = field(default_factory=frozenset)
+    #: The store order was created unpaid and has not been marked paid since.
+    unpaid_in_store: bool = False
 
     @property
     def in_store(self) -> bool:

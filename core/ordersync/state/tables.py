@@ -68,6 +68,9 @@ class OrderRecord(SQLModel, table=True):
     state: str = Field(default=RecordState.PENDING.value, index=True)
     reason: str | None = Field(default=None, sa_column=Column(Text))
     store_order_id: str | None = None
+    #: Whether the store order is marked paid: False for an order imported unpaid (Skip Unpaid
+    #: Orders off) until it is marked paid; None before the import.
+    store_paid: bool | None = None
     payload: str | None = Field(default=None, sa_column=Column(Text))
     order_updated_at: datetime | None = Field(default=None, sa_column=_ts())
     attempts: int = 0

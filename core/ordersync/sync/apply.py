@@ -135,6 +135,18 @@ def _takes_reference(store: Store) -> bool:
     return any(p.name == "reference" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
+async def _mark_paid(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+    order = await _store_order(runtime, payload["store_order_id"])
+    if order.paid:  # marked paid before a crash, or by the seller: nothing to do
+        return Applied(store_order=order)
+    try:
+        await runtime.store.mark_paid(order)
+    except NotImplementedError as exc:
+        reason = f"{exc}: mark store order {order.number or order.id} paid in the store itself"
+        raise OrderError(effect.order_id or order.id, reason) from exc
+    return Applied(store_order=order)
+
+
 async def _store_fulfil(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
     order = await _store_order(runtime, payload["store_order_id"])
     fulfillment = Fulfillment.model_validate(payload["fulfillment"])
@@ -170,6 +182,7 @@ APPLIERS: dict[str, Applier] = {
     EffectKind.STORE_FULFIL.value: _store_fulfil,
     EffectKind.UPLOAD_TRACKING.value: _upload_tracking,
     EffectKind.ADJUST_STOCK.value: _adjust_stock,
+    EffectKind.MARK_PAID.value: _mark_paid,
 }
 
 
@@ -199,7 +212,14 @@ def _after_done(session: Session, runtime: Runtime, effect: Effect, applied: App
             records.set_state(session, record, RecordState.IMPORTED,
                               f"imported as store order {number}",
                               store_order_id=applied.store_order.id)
+            paid = applied.store_order.paid
+            record.store_paid = ledger.payload(effect)["draft"].get("paid", True) \
+                if paid is None else paid
             ledger.enqueue(session, _follow_ups(session, runtime, record, applied.store_order))
+        elif kind == EffectKind.MARK_PAID.value:
+            record.store_paid = True
+            record.reason = f"{record.reason}; marked paid" if record.reason else "marked paid"
+            session.add(record)
         elif kind == EffectKind.CANCEL_ORDER.value:
             records.set_state(session, record, RecordState.CANCELLED,
                               "cancelled on the channel and in the main store")

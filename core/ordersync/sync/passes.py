@@ -205,7 +205,7 @@ async def process_order(
             specs = plan_import(order, draft)
         except OrderError as exc:
             failure = exc.reason
-    elif decision.action in (Action.CANCEL, Action.REFUND, Action.FULFIL):
+    elif decision.action in (Action.CANCEL, Action.REFUND, Action.MARK_PAID, Action.FULFIL):
         assert known.store_order_id is not None
         try:
             store_order = await runtime.store.get_order(known.store_order_id)
@@ -274,7 +274,8 @@ def _known(session: Any, record: OrderRecord | None, name: str, order_id: str) -
     if record is None:
         return Known()
     return Known(state=RecordState(record.state), store_order_id=record.store_order_id,
-                 effect_keys=ledger.keys_of(session, name, order_id))
+                 effect_keys=ledger.keys_of(session, name, order_id),
+                 unpaid_in_store=record.store_paid is False)
 
 
 def _draft(runtime: Runtime, name: str, order: ChannelOrder, links: Any) -> StoreOrderDraft:

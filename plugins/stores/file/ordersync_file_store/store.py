@@ -88,6 +88,7 @@ def to_store_order(raw: dict[str, Any]) -> StoreOrder:
         return StoreOrder(
             id=str(raw["id"]), number=_id(raw.get("number")), reference=raw.get("reference"),
             status=StoreOrderStatus(raw.get("status") or "open"), lines=lines,
+            paid=raw["paid"] if isinstance(raw.get("paid"), bool) else None,
             fulfillments=fulfillments, refund_references=_refund_references(raw),
         )
     except KeyError as exc:
@@ -166,6 +167,9 @@ class FileStore(Store):
 
     async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:
         await asyncio.to_thread(self._create_fulfillment, order.id, fulfillment)
+
+    async def mark_paid(self, order: StoreOrder) -> None:
+        await asyncio.to_thread(self._mark_paid, order.id)
 
     # -- stock ----------------------------------------------------------------------------------
 
@@ -323,6 +327,13 @@ class FileStore(Store):
         entry["quantity"] = int(entry.get("quantity") or 0) + count
         line["restocked_quantity"] = int(line.get("restocked_quantity") or 0) + count
         return True
+
+    def _mark_paid(self, store_order_id: str) -> None:
+        with self.folder.transaction() as transaction:
+            path, raw = self._open_order(store_order_id, "mark paid")
+            raw["paid"] = True
+            raw["updated_at"] = raw["paid_at"] = _now()
+            transaction.write(path, raw)
 
     def _cancel_order(self, store_order_id: str, restock_line_ids: list[str]) -> None:
         operation = "cancel order"

@@ -116,7 +116,7 @@ async def test_created_order_file_has_the_documented_shape(
     assert datetime.fromisoformat(raw["created_at"]) <= datetime.now(UTC)
     assert order == StoreOrder(
         id="1001", number="1001", reference=draft.reference, status=StoreOrderStatus.OPEN,
-        lines=order.lines, fulfillments=[])
+        paid=True, lines=order.lines, fulfillments=[])
     assert [line.id for line in order.lines] == ["1001-1", "1001-2"]
 
 

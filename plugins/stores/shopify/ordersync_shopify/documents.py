@@ -146,6 +146,20 @@ mutation CreateOrder($order: OrderCreateOrderInput!, $options: OrderCreateOption
     idempotent=False,
 )
 
+ORDER_MARK_AS_PAID = Document(
+    "MarkOrderPaid",
+    """
+mutation MarkOrderPaid($id: ID!) {
+  orderMarkAsPaid(input: {id: $id}) {
+    order { id displayFinancialStatus }
+    userErrors { field message }
+  }
+}
+""",
+    cost=10,
+    idempotent=False,
+)
+
 ORDER_CANCEL = Document(
     "CancelOrder",
     """

@@ -198,10 +198,24 @@ def store_order(node: dict[str, Any], lines: list[dict[str, Any]] | None = None)
         number=node.get("name"),
         reference=reference if reference else None,
         status=_status(node, line_nodes),
+        paid=_paid(node.get("displayFinancialStatus")),
         lines=[store_line(line) for line in line_nodes],
         fulfillments=_fulfillments(node.get("fulfillments") or []),
         refund_references=refund_references(node),
     )
+
+
+#: Financial statuses: the payment recorded (refunds come after a payment), or still to be.
+_PAID = frozenset({"PAID", "PARTIALLY_REFUNDED", "REFUNDED"})
+_UNPAID = frozenset({"PENDING", "AUTHORIZED", "PARTIALLY_PAID", "EXPIRED"})
+
+
+def _paid(financial: str | None) -> bool | None:
+    """Whether the buyer's payment is recorded; None when the status says neither (VOIDED: a
+    cancelled order whose payment was never taken)."""
+    if financial in _PAID:
+        return True
+    return False if financial in _UNPAID else None
 
 
 def _status(node: dict[str, Any], lines: list[dict[str, Any]]) -> StoreOrderStatus:

@@ -224,6 +224,26 @@ class ShopifyStore(Store):
             return
         raise_user_errors(payload, "orderCancel", operation, key="orderCancelUserErrors")
 
+    async def mark_paid(self, order: StoreOrder) -> None:
+        """``orderMarkAsPaid``: records the payment the channel took (Shopify refuses an order
+        already paid, which a retry after a lost answer finds it to be)."""
+        operation = f"mark order {order.id} paid"
+        try:
+            data = await self.graphql.run(docs.ORDER_MARK_AS_PAID, {"id": order.id},
+                                          operation=operation)
+        except RetriableError:
+            if await self._is_paid(order.id):
+                return
+            raise
+        payload = data.get("orderMarkAsPaid")
+        if payload and payload.get("userErrors") and await self._is_paid(order.id):
+            return
+        raise_user_errors(payload, "orderMarkAsPaid", operation)
+
+    async def _is_paid(self, order_id: str) -> bool:
+        found = await self.get_order(order_id)
+        return bool(found and found.paid)
+
     async def refund_lines(
         self, order: StoreOrder, quantities: dict[str, int], restock: bool,
         reference: str | None = None,

@@ -161,6 +161,31 @@ async def test_a_refused_create_names_the_mutation_and_the_reason(
 # -------------------------------------------------------------------------------------------------
 
 
+async def test_an_order_created_unpaid_is_marked_paid_once(
+    harness: ShopifyHarness, mug: str
+) -> None:
+    order = await harness.store.create_order(make_draft(mug).model_copy(update={"paid": False}))
+    assert order.paid is False
+    number = int(order.id.rsplit("/", 1)[1])
+    assert harness.state.orders[number].financial_status == "PENDING"
+
+    await harness.store.mark_paid(order)
+
+    assert harness.state.orders[number].financial_status == "PAID"
+    assert (await harness.store.get_order(order.id)).paid is True  # type: ignore[union-attr]
+    await harness.store.mark_paid(order)  # a retry after a lost answer: Shopify refuses, done
+    assert harness.state.orders[number].financial_status == "PAID"
+
+
+async def test_marking_a_cancelled_order_paid_is_refused_naming_the_mutation(
+    harness: ShopifyHarness, mug: str
+) -> None:
+    order = await harness.store.create_order(make_draft(mug).model_copy(update={"paid": False}))
+    await harness.store.cancel_order(order, [])
+    with pytest.raises(RejectedError, match=r"orderMarkAsPaid.*cannot be marked as paid"):
+        await harness.store.mark_paid(order)
+
+
 async def test_cancel_restocks_every_linked_line(harness: ShopifyHarness, mug: str) -> None:
     order = await harness.store.create_order(make_draft(mug))
     assert await harness.stock(mug) == 8

@@ -722,6 +722,11 @@ class Root:
         record, errors = self.state.create_order(order, options)
         return {"order": self.views.order(record) if record else None, "userErrors": errors}
 
+    def orderMarkAsPaid(self, input: dict[str, Any]) -> View:
+        record, errors = self.state.mark_paid(input["id"])
+        plain = [{"field": e["field"], "message": e["message"]} for e in errors]
+        return {"order": self.views.order(record) if record else None, "userErrors": plain}
+
     def orderCancel(self, orderId: str, refund: bool, restock: bool,
                     reason: str, notifyCustomer: bool = False,
                     staffNote: str | None = None) -> View:

@@ -684,6 +684,21 @@ class SandboxState:
         if Decimal(str(shop_money["amount"])) < 0:
             errors.append(_error("Amount cannot be negative.", *where, "priceSet"))
 
+    def mark_paid(self, order_id: str) -> tuple[Order | None, list[UserError]]:
+        """``orderMarkAsPaid``: only an order with a payment still to record (as Shopify)."""
+        with self.lock:
+            number = parse_gid(order_id, "Order")
+            order = self.orders.get(number) if number is not None else None
+            if order is None:
+                return None, [_error("Order does not exist", "input", "id", code=None)]
+            if order.cancelled_at is not None or order.financial_status not in (
+                    "PENDING", "AUTHORIZED", "PARTIALLY_PAID"):
+                return None, [_error("Order cannot be marked as paid.", "input", "id",
+                                     code=None)]
+            order.financial_status = "PAID"
+            order.updated_at = self.now()
+            return order, []
+
     def cancel_order(
         self, order_id: str, *, refund: bool, restock: bool, reason: str,
         staff_note: str | None = None,
