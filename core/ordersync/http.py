@@ -84,10 +84,14 @@ class TokenBucket:
         self._tickets = 0
         self._answering: int | None = None
         self._newest_report = 0
+        #: The part of the refill this client counts on: less than all of it while another
+        #: client of the same account is seen spending from the bucket (:meth:`contended`).
+        self.share = 1.0
 
     def _refill(self) -> None:
         now = time.monotonic()
-        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        refill = (now - self._stamp) * self.rate * self.share
+        self._tokens = min(self.capacity, self._tokens + refill)
         self._stamp = now
 
     async def acquire(self, cost: float = 1.0) -> int:
@@ -105,7 +109,7 @@ class TokenBucket:
                     self.in_flight += cost
                     self._tickets += 1
                     return self._tickets
-                await asyncio.sleep((cost - self._tokens) / self.rate)
+                await asyncio.sleep((cost - self._tokens) / (self.rate * self.share))
 
     def settle(self, cost: float = 1.0, ticket: int | None = None) -> None:
         """The call that took ``cost`` (``ticket``, from :meth:`acquire`) was answered or
@@ -134,6 +138,19 @@ class TokenBucket:
             self._newest_report = ticket
         self._tokens = min(self.capacity, available) - self.in_flight
         self._stamp = time.monotonic()
+
+    def contended(self) -> None:
+        """The platform refused a call for want of tokens this bucket thought were there:
+        another client of the same account (a second daemon) spends from it too. The calls
+        that follow go one at a time until the platform reports the bucket again, and this
+        client counts on half the refill it did (at least an eighth), so that clients sharing
+        a bucket settle on shares of it instead of waking together into it."""
+        self._learning = True
+        self.share = max(0.125, self.share / 2)
+
+    def served(self) -> None:
+        """A call was served: the share counted on grows back, a little at a time."""
+        self.share = min(1.0, self.share * 1.05)
 
     def refund(self, cost: float) -> None:
         """Give back tokens that were taken but not spent (e.g. the actual cost was lower)."""

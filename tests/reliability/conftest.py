@@ -520,6 +520,16 @@ class Crew:
                   and not isinstance(e, asyncio.CancelledError)]
         if errors:
             raise errors[0]
+        # One worker saw nothing left while another's pass was still finding work (a shipment
+        # whose upload then failed once, say): that pass ended after the others had stopped,
+        # leaving its retry pending. Settle again until nothing is left once all have stopped.
+        left = backlog(self.runtimes[0])
+        if not left.empty:
+            spent = time.monotonic() - began
+            if spent >= timeout:
+                msg = f"still not settled after {timeout:g}s ({rounds} rounds): {left}"
+                raise AssertionError(msg)
+            return rounds + await self.settle(timeout=timeout - spent)
         return rounds
 
 

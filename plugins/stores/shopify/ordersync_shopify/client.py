@@ -82,6 +82,7 @@ class ShopifyGraphQL:
             available = self._feed_bucket(answer)
             errors = answer.get("errors")
             if not errors:
+                self.bucket.served()
                 data = answer.get("data")
                 if not isinstance(data, dict):
                     msg = f"answer has neither data nor errors: {str(answer)[:200]}"
@@ -97,6 +98,11 @@ class ShopifyGraphQL:
                 last = RetriableError(PLATFORM, operation, reason, wait)
                 if available is None:  # no bucket report: the limiter cannot pace this one
                     await self._sleep(_backoff(attempt))
+                else:
+                    # Another client spends from the same bucket (a second daemon): take a
+                    # smaller share of it, and do not wake exactly when the other one does.
+                    self.bucket.contended()
+                    await self._sleep(random.uniform(0, wait))
                 continue
             if codes & _FATAL_CODES:
                 raise FatalPlatformError(PLATFORM, operation, reason)
