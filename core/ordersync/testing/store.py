@@ -369,6 +369,23 @@ class StoreConformance(Conformance):
         assert read is not None
         assert [f.tracking_number for f in read.fulfillments] == ["TRKSELLER1"]
 
+    # -- payment ----------------------------------------------------------------------------------
+
+    async def test_an_order_created_unpaid_is_marked_paid(
+        self, store_harness: StoreHarness
+    ) -> None:
+        store = store_harness.store
+        requires(type(store).mark_paid is not Store.mark_paid,
+                 "the store does not implement mark_paid (optional)")
+        product = await self.seed(store_harness)
+        draft = self.build_draft([make_draft_line(product, quantity=1)], paid=False)
+        order = await store.create_order(draft)
+        created = await store.get_order(order.id)
+        assert created is not None and created.paid is False
+        await store.mark_paid(created)
+        read = await store.get_order(order.id)
+        assert read is not None and read.paid is True
+
     # -- fetching store orders ------------------------------------------------------------------
 
     async def test_fetch_orders_includes_created_order(self, store_harness: StoreHarness) -> None:
