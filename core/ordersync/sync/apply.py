@@ -38,7 +38,7 @@ from ordersync.errors import FatalPlatformError, OrderError, PlatformError, Retr
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft
 from ordersync.platform import Alert, AlertKind, Store
 from ordersync.state.db import session_scope
-from ordersync.state.tables import Effect, ListingLink, OrderRecord, RecordState
+from ordersync.state.tables import Effect, EffectStatus, ListingLink, OrderRecord, RecordState
 from ordersync.sync import ledger, records
 from ordersync.sync.alerts import record_alert
 from ordersync.sync.leases import Heartbeat, beat_interval
@@ -557,26 +557,24 @@ def _note_oversold(session: Session, pushes: list[Effect], oversold: dict[str, i
     A paid channel order is always imported (its buyer paid); when two channels sold the last
     unit, the store goes below zero and every listing shows 0. The orders whose stock moves
     took the store below zero carry the note, so that the seller sees which sale to settle:
-    of the moves that caused these pushes, the last ones recorded, as many as it takes to
-    cover the units below zero (when both sales were imported before either push read the
-    store, one push finds it oversold, and only the later sale is noted).
+    the last moves of the variant recorded in the ledger, as many as it takes to cover the
+    units below zero. Every push that finds the store oversold names the same sales, however
+    the pushes were batched (when both sales were imported before either push read the store,
+    only the later one is noted, not both).
     """
-    causes: dict[str, dict[int, Effect]] = {}
-    for push in pushes:
-        variant = ledger.payload(push)["variant"]
-        if variant not in oversold:
-            continue
-        cause_key = push.key.removeprefix(f"{PUSH_STOCK}:{variant}:")
-        cause = session.exec(select(Effect).where(Effect.key == cause_key)).first()
-        takes = (EffectKind.CREATE_ORDER.value, EffectKind.ADJUST_STOCK.value)
-        if cause is None or cause.id is None or cause.kind not in takes or not cause.order_id:
-            continue
-        causes.setdefault(variant, {})[cause.id] = cause
-    for variant, by_id in causes.items():
+    takes = (EffectKind.CREATE_ORDER.value, EffectKind.ADJUST_STOCK.value)
+    variants = {ledger.payload(push)["variant"] for push in pushes} & set(oversold)
+    if not variants:
+        return
+    recent = session.exec(
+        select(Effect).where(col(Effect.kind).in_(takes),
+                             Effect.status == EffectStatus.DONE.value,
+                             col(Effect.order_id).is_not(None))
+        .order_by(col(Effect.done_at).desc(), col(Effect.id).desc())
+        .limit(_RECENT_TAKES)).all()
+    for variant in variants:
         below_zero = -oversold[variant]
-        latest_first = sorted(by_id.values(), reverse=True,
-                              key=lambda e: (e.done_at is None, e.done_at or 0, e.id))
-        for cause in latest_first:
+        for cause in recent:
             if below_zero <= 0:
                 break
             taken = _units_taken(cause, variant)
@@ -584,6 +582,10 @@ def _note_oversold(session: Session, pushes: list[Effect], oversold: dict[str, i
                 continue
             below_zero -= taken
             _note_on_record(session, cause, variant, oversold[variant])
+
+
+#: Stock moves looked through, newest first, for the ones that took a variant below zero.
+_RECENT_TAKES = 500
 
 
 def _units_taken(effect: Effect, variant: str) -> int:
