@@ -58,3 +58,15 @@ def memory_folder(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def empty_postgres(url: str) -> None:
+    """Drop every table of the PostgreSQL database at ``url``: ``postgres_url`` gives a module
+    one database, and the module's next test must start from an empty one."""
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()

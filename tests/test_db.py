@@ -32,6 +32,8 @@ from ordersync.state.tables import OrderRecord
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, select
 
+from tests.conftest import empty_postgres
+
 TABLES = {
     "order_record", "listing_link", "channel_state", "effect", "alert", "webhook_event", "token",
     "lease",
@@ -47,16 +49,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     url: str = request.getfixturevalue("postgres_url")
     yield url
-    _empty_postgres(url)
-
-
-def _empty_postgres(url: str) -> None:
-    """Drop everything the test made: the next test of the module gets an empty database."""
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
+    empty_postgres(url)
 
 
 @pytest.fixture
@@ -324,7 +317,7 @@ def test_db_upgrade_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
         assert current_revision(engine) == head_revision()
         engine.dispose()
     finally:
-        _empty_postgres(postgres_url)
+        empty_postgres(postgres_url)
 
 
 def test_unreachable_postgresql_exits_1_without_the_password(tmp_path: Path) -> None:

@@ -38,7 +38,6 @@ from typing import Any, cast
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import yaml
 from aiosmtpd.controller import Controller
 from ordersync.config import Settings, load_config
@@ -65,6 +64,8 @@ from ordersync_shopify.client import ShopifyGraphQL
 from ordersync_shopify.sandbox import SandboxState as ShopifyState
 from ordersync_shopify.sandbox import serve as serve_shopify
 from sqlmodel import col, select
+
+from tests.conftest import empty_postgres
 
 HOST = "127.0.0.1"
 #: Seconds a platform client waits for an answer in these tests (production: 30). Long enough
@@ -423,16 +424,8 @@ def records(runtime: Runtime, channel: str | None = None) -> dict[tuple[str, str
 # -- several workers on one PostgreSQL database -----------------------------------------------
 
 
-def empty_database(url: str) -> None:
-    """Drop every table of the PostgreSQL database at ``url``. ``postgres_url`` gives a module
-    one database; the module's next installation must start from an empty one."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
+#: The module's next installation must start from an empty database.
+empty_database = empty_postgres
 
 
 @pytest.fixture

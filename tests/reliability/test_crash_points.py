@@ -34,9 +34,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from ordersync.sync.leases import LEASE_ENV
 
+from tests.conftest import empty_postgres
 from tests.reliability.crash_harness import (
     EFFECT_KINDS,
     Driver,
@@ -89,13 +89,7 @@ def pg_database(postgres_url: str) -> Iterator[str]:
     """The module's PostgreSQL database, emptied again after the test (every daemon of the
     test is dead by then: the test kills them in a ``finally``)."""
     yield postgres_url
-    engine = sa.create_engine(postgres_url, poolclass=sa.NullPool)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
+    empty_postgres(postgres_url)
 
 
 def _hook(kind: str) -> str:

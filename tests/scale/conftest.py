@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
+from tests.conftest import empty_postgres
 from tests.daemon.harness import Daemon
 from tests.scale.harness import Cluster
 
@@ -29,12 +29,7 @@ def database(request: pytest.FixtureRequest, root: Path) -> Iterator[str]:
         return
     url: str = request.getfixturevalue("postgres_url")
     yield url
-    # The next test of the module gets an empty database.
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
+    empty_postgres(url)  # the next test of the module gets an empty database
 
 
 @pytest.fixture
