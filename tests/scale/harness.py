@@ -131,7 +131,10 @@ class Cluster:
         return Daemon.start(self, *args)  # type: ignore[arg-type]  # (duck-typed Install)
 
     def sql(self, query: str, **params: Any) -> list[sa.Row[Any]]:
+        """Read the state database. A plain (deferred) transaction: on SQLite a reader must
+        not wait for the write lock, which a daemon the test froze (SIGSTOP) may hold."""
         with self.engine() as engine, engine.connect() as conn:
+            conn.execution_options(ordersync_sqlite_begin="DEFERRED")
             return list(conn.execute(sa.text(query), params))
 
     # -- what the platforms hold ----------------------------------------------------------------
