@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -44,49 +44,72 @@ PUSH_KIND = "push_stock"
 
 
 def enqueue(
-    session: Session, specs: Iterable[EffectSpec], *, refresh: bool = False
-) -> list[Effect]:
-    """Add the effects whose keys are new; returns the rows added (or refreshed).
+    session: Session, specs: Iterable[EffectSpec], *, refresh: bool | Collection[str] = False
+) -> list[str]:
+    """Add the effects whose keys are new; returns the keys added (or refreshed).
 
-    With ``refresh``, an effect of the same key that is not done yet (pending, or failed) takes
-    the new payload and is pending again: a store order that could not be created is built
-    afresh from the links and order as they are now, instead of failing again as it was built
-    then. The appliers re-check the platform first, so this never applies anything twice.
+    With ``refresh`` (True for every spec, or the keys to refresh), an effect of the same key
+    that is not done yet (pending, or failed) takes the new payload and is pending again: a
+    store order that could not be created is built afresh from the links and order as they are
+    now, instead of failing again as it was built then. The appliers re-check the platform
+    first, so this never applies anything twice.
+
+    One read of the keys that exist and one insert for all the new ones, whatever their number
+    (a pass enqueues a page of decisions at once). The insert skips a key another worker added
+    meanwhile (``ON CONFLICT DO NOTHING``): writers run side by side on PostgreSQL.
     """
-    added: list[Effect] = []
-    # Another worker can insert the same key between the look-up and the insert only where
-    # writers run side by side (PostgreSQL): there each insert gets a savepoint to fall back
-    # to. A SQLite write transaction holds the one write lock (or, deferred, fails to write
-    # once another writer has committed), so no such race exists and no savepoint is paid.
-    guarded = session.get_bind().dialect.name != "sqlite"
+    wanted: dict[str, EffectSpec] = {}
     for spec in specs:
-        existing = session.exec(select(Effect).where(Effect.key == spec.key)).first()
-        if existing is not None:
-            if refresh and existing.status != EffectStatus.DONE.value:
-                existing.payload = json.dumps(spec.payload, sort_keys=True, default=str)
-                if existing.status == EffectStatus.FAILED.value:
-                    existing.status = EffectStatus.PENDING.value
-                    existing.attempts = 0
-                    existing.error = None
-                session.add(existing)
-                added.append(existing)
+        wanted.setdefault(spec.key, spec)  # the first of a key wins, as it always did
+    if not wanted:
+        return []
+    ordered = list(wanted.values())
+    existing: dict[str, Effect] = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), _IN_CHUNK):
+        existing.update((row.key, row) for row in session.exec(
+            _BY_KEYS, params={"keys": keys[start:start + _IN_CHUNK]}))
+    added: list[str] = []
+    for spec in ordered:
+        row = existing.get(spec.key)
+        if row is None or row.status == EffectStatus.DONE.value:
             continue
-        row = Effect(
-            key=spec.key, kind=str(spec.kind), channel=spec.channel,
-            order_id=spec.order_id or None,
-            payload=json.dumps(spec.payload, sort_keys=True, default=str),
-        )
-        if not guarded:
+        if refresh is True or (refresh is not False and spec.key in refresh):
+            row.payload = json.dumps(spec.payload, sort_keys=True, default=str)
+            if row.status == EffectStatus.FAILED.value:
+                row.status = EffectStatus.PENDING.value
+                row.attempts = 0
+                row.error = None
             session.add(row)
-            added.append(row)
-            continue
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:  # another worker added the same key first
-            continue
-        added.append(row)
+            added.append(spec.key)
+    now = utcnow()
+    new = [{
+        "key": spec.key, "kind": str(spec.kind), "channel": spec.channel,
+        "order_id": spec.order_id or None, "status": EffectStatus.PENDING.value, "attempts": 0,
+        "payload": json.dumps(spec.payload, sort_keys=True, default=str), "created_at": now,
+    } for spec in ordered if spec.key not in existing]
+    if new:
+        insert = _insert_ignoring_duplicates(session)
+        for start in range(0, len(new), _IN_CHUNK):
+            added.extend(session.execute(insert, new[start:start + _IN_CHUNK]).scalars())
     return added
+
+
+#: Keys or ids per ``IN (...)`` or multi-row insert (well under every database's limit).
+_IN_CHUNK = 500
+_BY_KEYS = select(Effect).where(col(Effect.key).in_(sa.bindparam("keys", expanding=True)))
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    return _INSERTS[session.get_bind().dialect.name]
+
+
+#: The two dialects' own ``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key``.
+_INSERTS: dict[str, Any] = {
+    name: (dialect.insert(Effect).on_conflict_do_nothing(index_elements=["key"])
+           .returning(col(Effect.key), sort_by_parameter_order=True))
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def unfinished(session: Session, key: str) -> Effect | None:
