@@ -311,6 +311,25 @@ def keys_of(session: Session, channel: str, order_id: str) -> frozenset[str]:
     ))
 
 
+_KEYS_OF_ORDERS = sa.select(col(Effect.order_id), col(Effect.key), col(Effect.status)).where(
+    col(Effect.channel) == sa.bindparam("channel"),
+    col(Effect.order_id).in_(sa.bindparam("order_ids", expanding=True)))
+
+
+def keys_of_orders(
+    session: Session, channel: str, order_ids: Collection[str]
+) -> dict[str, dict[str, str]]:
+    """:func:`keys_of` for many orders in one read: order id -> {key: status}."""
+    found: dict[str, dict[str, str]] = {}
+    ids = list(dict.fromkeys(order_ids))
+    for start in range(0, len(ids), _IN_CHUNK):
+        rows = session.execute(_KEYS_OF_ORDERS, {"channel": channel,
+                                                 "order_ids": ids[start:start + _IN_CHUNK]})
+        for order_id, key, status in rows:
+            found.setdefault(order_id, {})[key] = status
+    return found
+
+
 def backlog(session: Session) -> int:
     return len(list(session.exec(
         select(Effect.id).where(Effect.status == EffectStatus.PENDING.value)

@@ -33,6 +33,30 @@ def get_record(session: Session, channel: str, order_id: str) -> OrderRecord | N
     return session.exec(_RECORD, params={"channel": channel, "order_id": order_id}).first()
 
 
+_RECORDS_OF = select(OrderRecord).where(
+    col(OrderRecord.channel) == sa.bindparam("channel"),
+    col(OrderRecord.order_id).in_(sa.bindparam("order_ids", expanding=True)))
+_PAYLOADS_OF = sa.select(col(OrderRecord.order_id), col(OrderRecord.payload)).where(
+    col(OrderRecord.channel) == sa.bindparam("channel"),
+    col(OrderRecord.order_id).in_(sa.bindparam("order_ids", expanding=True)))
+#: Order ids per ``IN (...)`` (well under every database's limit of bound parameters).
+_IN_CHUNK = 500
+
+
+def _chunks(ids: Sequence[str]) -> list[list[str]]:
+    unique = list(dict.fromkeys(ids))
+    return [unique[i:i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
+
+
+def records_of(session: Session, channel: str, order_ids: Sequence[str]) -> dict[str, OrderRecord]:
+    """The records of ``order_ids`` that exist, by order id (one read for a page of orders)."""
+    found: dict[str, OrderRecord] = {}
+    for chunk in _chunks(order_ids):
+        for record in session.exec(_RECORDS_OF, params={"channel": channel, "order_ids": chunk}):
+            found[record.order_id] = record
+    return found
+
+
 def order_of(record: OrderRecord) -> ChannelOrder | None:
     """The last known channel order of ``record`` (None for orders that never parsed)."""
     if not record.payload:
@@ -51,17 +75,31 @@ def order_changed(session: Session, channel: str, order: ChannelOrder) -> bool:
     return record is None or record.payload != order.model_dump_json()
 
 
+def changed_orders(
+    session: Session, channel: str, orders: Sequence[ChannelOrder]
+) -> list[ChannelOrder]:
+    """The orders of ``orders`` that :func:`order_changed` (one read for the lot)."""
+    stored: dict[str, str | None] = {}
+    for chunk in _chunks([order.id for order in orders]):
+        rows = session.execute(_PAYLOADS_OF, {"channel": channel, "order_ids": chunk})
+        stored.update((order_id, payload) for order_id, payload in rows)
+    return [order for order in orders
+            if order.id not in stored or stored[order.id] != order.model_dump_json()]
+
+
 _UNREAD: object = object()
 
 
 def save_order(
     session: Session, channel: str, order: ChannelOrder,
-    record: OrderRecord | object | None = _UNREAD,
+    record: OrderRecord | object | None = _UNREAD, *, flush: bool = True,
 ) -> tuple[OrderRecord, bool]:
     """Store the latest content of ``order``; returns the record and whether it changed.
 
     ``record``: the order's record (or None: it has none) when the caller has just read it in
     this session, to save reading it again (a decision reads it to check it, then stores).
+    ``flush=False`` leaves a new record to the session's next flush (a page of decisions is
+    written with one).
     """
     payload = order.model_dump_json()
     if record is _UNREAD:
@@ -73,7 +111,8 @@ def save_order(
             order_updated_at=order.updated_at,
         )
         session.add(record)
-        session.flush()
+        if flush:
+            session.flush()
         return record, True
     if record.payload == payload:
         return record, False
