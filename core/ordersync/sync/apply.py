@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from ordersync.engine import EffectKind, EffectSpec, plan_follow_ups
+from ordersync.engine import EffectKind, EffectSpec, Link, plan_follow_ups
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft
 from ordersync.platform import Alert, AlertKind, Store
@@ -49,6 +49,8 @@ log = logging.getLogger("ordersync.apply")
 PUSH_STOCK = "push_stock"
 #: Retriable failures of one effect before it is parked as failed (``orders retry`` revives it).
 MAX_ATTEMPTS = 8
+#: Applied effects marked done together, at most (more wait for the next claim, or the end).
+RECORD_BATCH = 100
 #: Stock pushes claimed at a time: many, since one push per variant serves them all.
 PUSH_BATCH = 500
 #: A test hook, never set in production: ``<effect kind>:after_platform`` (e.g.
@@ -201,10 +203,23 @@ def push_specs(variants: list[str], cause: str) -> list[EffectSpec]:
     ]
 
 
-def _after_done(session: Session, runtime: Runtime, effect: Effect, applied: Applied) -> None:
-    """Record what a done effect means for its order, and queue the stock pushes it needs."""
-    record = (records.get_record(session, effect.channel, effect.order_id)
-              if effect.order_id else None)
+def _after_done(
+    session: Session, runtime: Runtime, effect: Effect, applied: Applied,
+    record: OrderRecord | object | None = records.UNREAD,
+    queue: list[EffectSpec] | None = None, links: dict[str, Link] | None = None,
+) -> None:
+    """Record what a done effect means for its order, and queue the stock pushes it needs.
+
+    ``record``: the effect's order record when the caller has read it already (None: it has
+    none). ``queue``: where to put the effects it causes, for the caller to enqueue with
+    others; without it they are enqueued here. ``links``: the links of the order's channel
+    (see :func:`_follow_ups`).
+    """
+    if record is records.UNREAD:
+        record = (records.get_record(session, effect.channel, effect.order_id)
+                  if effect.order_id else None)
+    assert record is None or isinstance(record, OrderRecord)
+    specs: list[EffectSpec] = []
     if record is not None:
         kind = effect.kind
         if kind == EffectKind.CREATE_ORDER.value and applied.store_order is not None:
@@ -215,7 +230,7 @@ def _after_done(session: Session, runtime: Runtime, effect: Effect, applied: App
             paid = applied.store_order.paid
             record.store_paid = ledger.payload(effect)["draft"].get("paid", True) \
                 if paid is None else paid
-            ledger.enqueue(session, _follow_ups(session, runtime, record, applied.store_order))
+            specs.extend(_follow_ups(session, runtime, record, applied.store_order, links))
         elif kind == EffectKind.MARK_PAID.value:
             record.store_paid = True
             record.reason = f"{record.reason}; marked paid" if record.reason else "marked paid"
@@ -227,21 +242,28 @@ def _after_done(session: Session, runtime: Runtime, effect: Effect, applied: App
             records.set_state(session, record, RecordState.REFUNDED,
                               "refunded on the channel and in the main store")
     if applied.moved_variants:
-        ledger.enqueue(session, push_specs(applied.moved_variants, effect.key))
+        specs.extend(push_specs(applied.moved_variants, effect.key))
+    if queue is not None:
+        queue.extend(specs)
+    elif specs:
+        ledger.enqueue(session, specs)
 
 
 def _follow_ups(
-    session: Session, runtime: Runtime, record: OrderRecord, store_order: StoreOrder
+    session: Session, runtime: Runtime, record: OrderRecord, store_order: StoreOrder,
+    links: dict[str, Link] | None = None,
 ) -> list[EffectSpec]:
     """What the channel order already says beyond its import (a refund, a shipment, made
     before the import was done): nothing else would decide it again, as it has not changed
-    since it was stored."""
+    since it was stored. ``links``: the channel's links of (at least) the order's listings,
+    when the caller has read them."""
     order = records.order_of(record)
     policy = runtime.policies.get(record.channel)
     if order is None or policy is None:
         return []
-    return plan_follow_ups(order, store_order, policy,
-                           records.order_links(session, record.channel, order))
+    if links is None:
+        links = records.order_links(session, record.channel, order)
+    return plan_follow_ups(order, store_order, policy, links)
 
 
 def adopt_store_order(runtime: Runtime, effect: Effect, store_order: StoreOrder) -> None:
@@ -433,6 +455,19 @@ async def _apply_effects(
     tasks: list[asyncio.Task[None]] = []
     alive: set[asyncio.Task[None]] = set()
     claimed_any = exhausted = False
+    # Applied on the platform, not yet marked done: recorded together (one transaction for
+    # many), their claims kept alive by the heartbeat until then.
+    applied: list[tuple[Effect, Applied]] = []
+
+    def record() -> None:
+        batch = applied[:]
+        applied.clear()
+        marked = _record_done(runtime, batch, stats)
+        for effect, _ in batch:
+            assert effect.id is not None
+            if effect.id not in marked:
+                tried.add(effect.id)
+            claims.settle(effect.id)
 
     def take() -> list[Effect] | None:
         """The next order's claimed effects; claims more when none is ready. After a claim
@@ -440,6 +475,7 @@ async def _apply_effects(
         may have queued follow-ups); the others end."""
         nonlocal claimed_any, exhausted
         if not ready and not (exhausted and len(alive) > 1):
+            record()  # so that this claim sees the follow-ups they queued, and their room
             batch = _claim(runtime, claim_scope, tried, pushes=False,
                            limit=max(1, window - claims.held()))
             exhausted = not batch
@@ -453,9 +489,15 @@ async def _apply_effects(
         while (effects := take()) is not None:
             for effect in effects:  # one order's effects: one at a time, in id order
                 assert effect.id is not None
-                # A lost claim is left to its new holder; a failed effect waits for the next
-                # pass.
-                if not claims.start(effect.id) or not await apply_one(runtime, effect, stats):
+                # A lost claim is left to its new holder.
+                outcome = await _run(runtime, effect, stats) if claims.start(effect.id) \
+                    else False
+                if isinstance(outcome, Applied):
+                    applied.append((effect, outcome))
+                    if len(applied) >= RECORD_BATCH:
+                        record()
+                    continue
+                if not outcome:  # a failed effect waits for the next pass
                     tried.add(effect.id)
                 claims.settle(effect.id)
 
@@ -480,6 +522,7 @@ async def _apply_effects(
                 task.cancel()
             if unfinished:
                 await asyncio.gather(*unfinished, return_exceptions=True)
+            record()  # what landed on the platform before the work stopped
             claims.release_unstarted()
     return claimed_any
 
@@ -530,9 +573,11 @@ async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStat
                 f"{link.store_variant_id}) could not be updated: {problem}")
             records.mark_error(session, link.channel, reason)
             stats.in_error[link.channel] = reason
+        rows = ledger.rows(session, [effect.id for effect in pushes if effect.id])
         for effect in pushes:
-            row = session.get(Effect, effect.id)
-            assert row is not None
+            row = rows.get(effect.id or 0)
+            if row is None:  # removed meanwhile (orders retry --reset): nothing to record
+                continue
             variant = ledger.payload(row)["variant"]
             if variant in again:
                 why = error or next(str(problem) for link, problem in failures
@@ -618,6 +663,15 @@ def _note_on_record(session: Session, cause: Effect, variant: str, holds: int) -
 async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> bool:
     """Apply one effect this worker claimed and record the outcome (only if it still holds the
     claim). Returns False when the effect stays pending: to retry later, or taken over."""
+    outcome = await _run(runtime, effect, stats)
+    if not isinstance(outcome, Applied):
+        return outcome
+    return effect.id in _record_done(runtime, [(effect, outcome)], stats)
+
+
+async def _run(runtime: Runtime, effect: Effect, stats: ApplyStats) -> Applied | bool:
+    """Apply one claimed effect on its platform: what it changed, or (it failed, and the
+    failure is recorded) whether it is settled: False when it stays pending."""
     applier = APPLIERS.get(effect.kind)
     if applier is None:
         held = _fail(runtime, effect, f"no applier for effect kind {effect.kind!r}", final=True)
@@ -641,16 +695,62 @@ async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> bool
             stats.in_error[effect.channel] = str(exc)
         return True
     _crash_point(effect.kind)
-    with session_scope(runtime.engine) as session:
-        row = session.get(Effect, effect.id)
-        if row is None or not ledger.mark_done(session, row, runtime.worker_id):
-            log.warning("effect %s was applied, but another worker has taken it over (this "
-                        "one's claim ran out): it re-checks the platform and records it",
-                        effect.key)
-            return False
-        _after_done(session, runtime, row, applied)
-    stats.done += 1
-    return True
+    return applied
+
+
+def _record_done(
+    runtime: Runtime, outcomes: list[tuple[Effect, Applied]], stats: ApplyStats
+) -> set[int]:
+    """Mark applied effects done, with what each means for its order, in one transaction;
+    returns the ids this worker marked (an effect another worker took over meanwhile is left
+    to it: it re-checks the platform and records it)."""
+    marked: set[int] = set()
+    if not outcomes:
+        return marked
+    with session_scope(runtime.engine) as session, session.no_autoflush:
+        # Everything read first, then written: one flush at the commit, not one per read.
+        rows = ledger.rows(session, [effect.id for effect, _ in outcomes if effect.id])
+        wanted: dict[str, list[str]] = {}
+        for effect, _ in outcomes:
+            if effect.order_id:
+                wanted.setdefault(effect.channel, []).append(effect.order_id)
+        found = {(channel, order_id): record for channel, ids in wanted.items()
+                 for order_id, record in records.records_of(session, channel, ids).items()}
+        links = _links_of_created(session, outcomes, found)
+        queue: list[EffectSpec] = []
+        for effect, applied in outcomes:
+            row = rows.get(effect.id or 0)
+            if row is None or not ledger.mark_done(session, row, runtime.worker_id):
+                log.warning("effect %s was applied, but another worker has taken it over "
+                            "(this one's claim ran out): it re-checks the platform and "
+                            "records it", effect.key)
+                continue
+            record = found.get((row.channel, row.order_id)) if row.order_id else None
+            _after_done(session, runtime, row, applied, record, queue,
+                        links.get(row.channel, {}))
+            marked.add(row.id or 0)
+        ledger.enqueue(session, queue)
+    stats.done += len(marked)
+    return marked
+
+
+def _links_of_created(
+    session: Session, outcomes: list[tuple[Effect, Applied]],
+    found: dict[tuple[str, str], OrderRecord],
+) -> dict[str, dict[str, Link]]:
+    """Per channel, the links of the listings the orders just created bought (what their
+    follow-ups are planned with), read with one query per channel."""
+    listings: dict[str, list[str]] = {}
+    for effect, _ in outcomes:
+        record = found.get((effect.channel, effect.order_id or ""))
+        if effect.kind != EffectKind.CREATE_ORDER.value or record is None:
+            continue
+        order = records.order_of(record)
+        if order is not None:
+            listings.setdefault(effect.channel, []).extend(
+                line.listing_id for line in order.lines)
+    return {channel: records.links_for(session, channel, ids)
+            for channel, ids in listings.items()}
 
 
 def _fail(runtime: Runtime, effect: Effect, error: str, final: bool, fatal: bool = False) -> bool:

@@ -87,12 +87,12 @@ def changed_orders(
             if order.id not in stored or stored[order.id] != order.model_dump_json()]
 
 
-_UNREAD: object = object()
+UNREAD: object = object()
 
 
 def save_order(
     session: Session, channel: str, order: ChannelOrder,
-    record: OrderRecord | object | None = _UNREAD, *, flush: bool = True,
+    record: OrderRecord | object | None = UNREAD, *, flush: bool = True,
 ) -> tuple[OrderRecord, bool]:
     """Store the latest content of ``order``; returns the record and whether it changed.
 
@@ -102,7 +102,7 @@ def save_order(
     written with one).
     """
     payload = order.model_dump_json()
-    if record is _UNREAD:
+    if record is UNREAD:
         record = get_record(session, channel, order.id)
     assert record is None or isinstance(record, OrderRecord)
     if record is None:
