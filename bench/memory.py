@@ -133,6 +133,8 @@ async def backfill(root: Path, orders: int, mode: str = "backfill",
             "baseline_mb": baseline, "checkpoints": marks,
             "peak_after_pass_mb": after_pass, "end_rss_mb": current_mb(),
             "seconds": round(seconds, 1), "cpu_s": round(cpu, 1), "apply_calls": calls,
+            # Part of the peak, but the fake store's, not ordersync's (bench/platforms.py).
+            "store_index_mb": round(store.by_reference.nbytes / 2**20, 2),
             "db_mb": round((root / "state.db").stat().st_size / 2**20, 1)}
 
 

@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import sys
 from array import array
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -234,6 +235,14 @@ class ReferenceIndex:
 
     def __len__(self) -> int:
         return self._count
+
+    @property
+    def nbytes(self) -> int:
+        """What the index holds, roughly (arrays, dict table, strings): what a benchmark
+        run adds to the process for the fake store, not for ordersync."""
+        strings = sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in self._others.items())
+        return (sum(a.buffer_info()[1] * a.itemsize for a in self._arrays.values())
+                + sys.getsizeof(self._others) + strings)
 
     @staticmethod
     def _slot(reference: str, store_order_id: str = "1") -> tuple[str, int] | None:
