@@ -4,6 +4,13 @@ A plugin declares (base URL, auth headers, which statuses to retry, how to read 
 headers) and the core does the loop: it waits for the rate limiter, retries transient failures
 with exponential backoff and jitter honouring ``Retry-After``, and turns what is left into the
 error tree of :mod:`ordersync.errors`.
+
+Requests go out through :class:`KeepAliveTransport`, HTTP/1.1 keep-alive connections on
+asyncio's own streams: httpx's default transport (httpcore over anyio) scans every pooled
+connection on each request and again when it is answered, with a system call for each idle one,
+which cost more client CPU than anything else per call when the calls wait for a platform's
+rate limit (bench ``limit``). With a proxy configured in the environment httpx's own transport is
+kept, since it is the one that honours it.
 """
 
 from __future__ import annotations
@@ -12,12 +19,18 @@ import asyncio
 import email.utils
 import logging
 import random
+import select
+import socket
+import ssl
 import time
+import urllib.request
 import weakref
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import h11
 import httpx
 
 from ordersync.errors import FatalPlatformError, RejectedError, RetriableError
@@ -197,6 +210,8 @@ class PlatformHttp:
         self.calls = 0
         self.throttled = 0
         _LIVE.add(self)
+        if transport is None and not urllib.request.getproxies():
+            transport = KeepAliveTransport()
         self.client = httpx.AsyncClient(
             base_url=base_url, headers=headers, auth=auth, timeout=timeout, transport=transport
         )
@@ -267,6 +282,192 @@ class PlatformHttp:
                 await self._sleep(wait)
         assert last is not None
         raise last
+
+
+class _Connection:
+    """One HTTP/1.1 connection: the streams, h11's state of it, and when it stops being reused."""
+
+    __slots__ = ("expires", "protocol", "reader", "socket", "writer")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.socket: socket.socket | None = writer.get_extra_info("socket")
+        self.protocol = h11.Connection(our_role=h11.CLIENT)
+        self.expires = 0.0
+
+    def closed_by_server(self) -> bool:
+        """An idle connection is readable only when the server has closed it (or broken the
+        protocol): reading would return the end of the stream, so it must not be reused."""
+        fd = -1 if self.socket is None else self.socket.fileno()
+        if fd < 0 or self.reader.at_eof():
+            return True
+        poll = select.poll()
+        poll.register(fd, select.POLLIN)
+        return bool(poll.poll(0))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+#: Bytes asked for per read of an answer.
+_READ_SIZE = 64 * 1024
+
+
+class KeepAliveTransport(httpx.AsyncBaseTransport):
+    """HTTP/1.1 with keep-alive over asyncio streams, h11 for the protocol.
+
+    Idle connections wait per origin, most recently used first (the least likely to have been
+    closed by the server); one found closed or older than ``keepalive_expiry`` is dropped.
+    At most ``max_connections`` requests are in flight; a request waits for a free one for the
+    ``pool`` timeout. An answer is read whole before it is returned, so its connection is free
+    again at once. Failures are raised as httpx's exceptions, as its own transport raises them.
+    """
+
+    def __init__(self, *, max_connections: int = 100, keepalive_expiry: float = 5.0) -> None:
+        self.max_connections = max_connections
+        self.keepalive_expiry = keepalive_expiry
+        self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
+        self._free: asyncio.Semaphore | None = None
+        self._ssl: ssl.SSLContext | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        if self._free is None:
+            self._free = asyncio.Semaphore(self.max_connections)
+        try:
+            async with asyncio.timeout(timeouts.get("pool")):
+                await self._free.acquire()
+        except TimeoutError as exc:
+            raise httpx.PoolTimeout(str(exc), request=request) from exc
+        try:
+            url = request.url
+            scheme = url.scheme
+            if scheme not in ("http", "https"):
+                msg = f"Request URL has an unsupported protocol '{scheme}://'."
+                raise httpx.UnsupportedProtocol(msg, request=request)
+            origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
+            connection = self._reuse(origin) or await self._connect(
+                origin, timeouts.get("connect"), request
+            )
+            try:
+                status, headers, reason, body = await self._exchange(
+                    connection, request, timeouts
+                )
+            except BaseException:
+                connection.close()  # its state is unknown: never reused
+                raise
+            self._release(origin, connection)
+        finally:
+            self._free.release()
+        return httpx.Response(
+            status, headers=headers, stream=httpx.ByteStream(body),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
+        )
+
+    def _reuse(self, origin: tuple[str, str, int]) -> _Connection | None:
+        idle = self._idle.get(origin)
+        now = time.monotonic()
+        while idle:
+            connection = idle.pop()
+            if connection.expires > now and not connection.closed_by_server():
+                return connection
+            connection.close()
+        return None
+
+    def _release(self, origin: tuple[str, str, int], connection: _Connection) -> None:
+        protocol = connection.protocol
+        if protocol.our_state is not h11.DONE or protocol.their_state is not h11.DONE:
+            connection.close()  # "Connection: close", or HTTP/1.0: not for another request
+            return
+        protocol.start_next_cycle()
+        now = time.monotonic()
+        connection.expires = now + self.keepalive_expiry
+        idle = self._idle.setdefault(origin, deque())
+        while idle and (idle[0].expires <= now or len(idle) >= self.max_connections):
+            idle.popleft().close()  # the oldest first: the ones that would not be reused
+        idle.append(connection)
+
+    async def _connect(self, origin: tuple[str, str, int], timeout: float | None,
+                       request: httpx.Request) -> _Connection:
+        scheme, host, port = origin
+        context = None
+        if scheme == "https":
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()
+            context = self._ssl
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, ssl=context, server_hostname=host if context else None,
+                    limit=_READ_SIZE,
+                )
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout(str(exc), request=request) from exc
+        except OSError as exc:  # ssl.SSLError is one
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        return _Connection(reader, writer)
+
+    async def _exchange(
+        self, connection: _Connection, request: httpx.Request,
+        timeouts: dict[str, float | None],
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bytes]:
+        """Send ``request`` and read the whole answer: status, headers, reason, body."""
+        protocol = connection.protocol
+        try:
+            out = [protocol.send(h11.Request(
+                method=request.method, target=request.url.raw_path,
+                headers=request.headers.raw,
+            )) or b""]
+            async for chunk in request.stream:  # type: ignore[union-attr]
+                out.append(protocol.send(h11.Data(data=chunk)) or b"")
+            out.append(protocol.send(h11.EndOfMessage()) or b"")
+        except h11.LocalProtocolError as exc:
+            raise httpx.LocalProtocolError(str(exc), request=request) from exc
+        try:
+            async with asyncio.timeout(timeouts.get("write")):
+                connection.writer.write(b"".join(out))
+                await connection.writer.drain()
+        except TimeoutError as exc:
+            raise httpx.WriteTimeout(str(exc), request=request) from exc
+        except OSError as exc:
+            raise httpx.WriteError(str(exc), request=request) from exc
+        read_timeout = timeouts.get("read")
+        body: list[bytes] = []
+        response: h11.Response | None = None
+        try:
+            while True:
+                event = protocol.next_event()
+                if event is h11.NEED_DATA:
+                    try:
+                        async with asyncio.timeout(read_timeout):
+                            data = await connection.reader.read(_READ_SIZE)
+                    except TimeoutError as exc:
+                        raise httpx.ReadTimeout(str(exc), request=request) from exc
+                    except OSError as exc:
+                        raise httpx.ReadError(str(exc), request=request) from exc
+                    if not data and protocol.their_state is h11.SEND_RESPONSE:
+                        msg = "Server disconnected without sending a response."
+                        raise httpx.RemoteProtocolError(msg, request=request)
+                    protocol.receive_data(data)
+                elif isinstance(event, h11.Response):
+                    response = event
+                elif isinstance(event, h11.Data):
+                    body.append(bytes(event.data))
+                elif isinstance(event, h11.EndOfMessage) and response is not None:
+                    return response.status_code, response.headers.raw_items(), response.reason, \
+                        b"".join(body)
+                elif isinstance(event, h11.ConnectionClosed):
+                    msg = "Server disconnected without sending a complete response."
+                    raise httpx.RemoteProtocolError(msg, request=request)
+                # else: an informational (1xx) answer; the final one follows
+        except h11.RemoteProtocolError as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+
+    async def aclose(self) -> None:
+        for idle in self._idle.values():
+            while idle:
+                idle.pop().close()
 
 
 def _excerpt(response: httpx.Response, limit: int = 300) -> str:
