@@ -97,13 +97,34 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
         cursor = _cursor_readonly(session, name)
     since = cursor - _overlap(runtime) if cursor is not None else None
     high = cursor
-    changed: list[ChannelOrder] = []
+    # Orders not decided this pass (what they were decided on changed meanwhile): the cursor
+    # stays before the oldest of them, so that the next pass reads them again.
+    hold: datetime | None = None
+    # Orders waiting for a link (or to be created) are decided again on every pass, and a dry
+    # run shows what the pass would do with them too (reading the state changes nothing).
+    with session_scope(runtime.engine, read_only=True) as session:
+        revisit = records.order_ids_in(session, REVISIT, name)
+    seen: set[str] = set()
+
+    async def decide_all(orders: list[ChannelOrder]) -> None:
+        nonlocal hold
+        for start in range(0, len(orders), DECIDE_BATCH):
+            batch = orders[start:start + DECIDE_BATCH]
+            rows = await process_orders(runtime, name, batch, dry_run=dry_run)
+            for order, row in zip(batch, rows, strict=True):
+                if row is not None:
+                    result.decisions.append(row)
+                elif hold is None or order.updated_at < hold:
+                    hold = order.updated_at
+
     try:
+        # Each page is decided as it comes: a pass holds one page of orders, however many
+        # the channel has to send (a first pass may read years of them).
         async for page in channel.fetch_orders(since):
             result.fetched += len(page.orders)
             result.failed_payloads += len(page.failures)
             if dry_run:
-                changed.extend(page.orders)
+                changed = page.orders
                 for failure in page.failures:
                     result.decisions.append(DecisionRow(name, failure.order_id, "failed",
                                                         failure.reason))
@@ -112,7 +133,15 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
                     for failure in page.failures:
                         _record_bad_payload(session, runtime, name, failure)
                     # Stored with its decision (process_order), not here: see order_changed.
-                    changed.extend(records.changed_orders(session, name, page.orders))
+                    changed = records.changed_orders(session, name, page.orders)
+            # A page may show an order twice (a boundary that moved): its latest content is
+            # decided once; on a later page, it is compared with what this one stored.
+            latest: dict[str, ChannelOrder] = {}
+            for order in changed:
+                if order.id not in latest or order.updated_at >= latest[order.id].updated_at:
+                    latest[order.id] = order
+            seen.update(latest)
+            await decide_all(list(latest.values()))
             for order in page.orders:
                 if high is None or order.updated_at > high:
                     high = order.updated_at
@@ -123,31 +152,14 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
             _channel_failed(runtime, name, exc)
         return result
 
-    # Orders waiting for a link (or to be created) are decided again on every pass, and a dry
-    # run shows what the pass would do with them too (reading the state changes nothing).
-    seen = {order.id for order in changed}
-    with session_scope(runtime.engine, read_only=True) as session:
-        revisit = [r for r in records.records_in(session, REVISIT, name)
-                   if r.order_id not in seen]
-    for record in revisit:
-        stored = records.order_of(record)
-        if stored is not None:
-            changed.append(stored)
-
-    # A page boundary that moved may show an order twice: its latest content is decided once.
-    latest: dict[str, ChannelOrder] = {}
-    for order in changed:
-        if order.id not in latest or order.updated_at >= latest[order.id].updated_at:
-            latest[order.id] = order
-    pending = list(latest.values())
-    for start in range(0, len(pending), DECIDE_BATCH):
-        batch = pending[start:start + DECIDE_BATCH]
-        rows = await process_orders(runtime, name, batch, dry_run=dry_run)
-        for order, row in zip(batch, rows, strict=True):
-            if row is not None:
-                result.decisions.append(row)
-            elif high is not None:  # not decided: the next pass must read it again
-                high = min(high, order.updated_at)
+    again = [order_id for order_id in revisit if order_id not in seen]
+    for start in range(0, len(again), DECIDE_BATCH):
+        with session_scope(runtime.engine, read_only=True) as session:
+            stored = records.records_of(session, name, again[start:start + DECIDE_BATCH])
+        kept = (records.order_of(record) for record in stored.values())
+        await decide_all([order for order in kept if order is not None])
+    if high is not None and hold is not None:
+        high = min(high, hold)
 
     if not dry_run:
         result.applied = await apply_pending(runtime, channel=name)

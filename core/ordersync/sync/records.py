@@ -145,6 +145,17 @@ def records_in(
     return list(session.exec(query.order_by(col(OrderRecord.id))))
 
 
+def order_ids_in(
+    session: Session, states: Sequence[RecordState], channel: str
+) -> list[str]:
+    """The order ids of ``channel``'s records in ``states``, oldest record first."""
+    return list(session.exec(
+        select(OrderRecord.order_id)
+        .where(col(OrderRecord.state).in_([s.value for s in states]),
+               OrderRecord.channel == channel)
+        .order_by(col(OrderRecord.id))))
+
+
 def links_for(
     session: Session, channel: str, listing_ids: Sequence[str] | None = None
 ) -> dict[str, Link]:
