@@ -375,11 +375,19 @@ def _known(record: OrderRecord | None, keys: dict[str, str]) -> Known:
 def _draft(runtime: Runtime, name: str, order: ChannelOrder, links: Any) -> StoreOrderDraft:
     policy = runtime.policies[name]
     draft = build_draft(order, name, policy.options, type(runtime.store).capabilities, links)
+    hook = runtime.registry.manager.hook.ordersync_prepare_store_order
+    if hook.get_hookimpls():  # (comparing before and after costs more than deciding)
+        _prepare(hook, draft, order, name)
+    check_draft_total(draft, order.id)
+    return draft
+
+
+def _prepare(hook: Any, draft: StoreOrderDraft, order: ChannelOrder, name: str) -> None:
+    """Let plugins add to ``draft`` (tags, note, metafields): never what belongs to the core."""
     frozen = draft.model_dump(include={"lines", "total", "reference", "deduct_stock",
                                        "currency", "tax_lines", "shipping_lines"})
     try:
-        runtime.registry.manager.hook.ordersync_prepare_store_order(
-            draft=draft, order=order, channel=name)
+        hook(draft=draft, order=order, channel=name)
     except Exception as exc:
         msg = f"a plugin's ordersync_prepare_store_order failed: {type(exc).__name__}: {exc}"
         raise OrderError(order.id, msg) from exc
@@ -389,8 +397,6 @@ def _draft(runtime: Runtime, name: str, order: ChannelOrder, links: Any) -> Stor
         msg = (f"a plugin's ordersync_prepare_store_order changed {changed}, "
                "which belong to the core")
         raise OrderError(order.id, msg)
-    check_draft_total(draft, order.id)
-    return draft
 
 
 def _record_decision(
