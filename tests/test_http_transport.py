@@ -255,3 +255,20 @@ def test_with_a_proxy_in_the_environment_httpx_keeps_its_own_transport(
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     http = PlatformHttp("acme", "https://acme.example")
     assert not isinstance(http.client._transport, KeepAliveTransport)
+
+
+async def test_platform_http_keeps_a_cookie_the_platform_sets(serve: Serve) -> None:
+    async def sets_cookie(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(ok(extra=b"set-cookie: session=abc; Path=/\r\n"))
+        return True
+
+    server = await serve(sets_cookie)
+    http = PlatformHttp("acme", server.url)
+    try:
+        await http.request("GET", "/a", operation="read a")
+        await http.request("GET", "b", operation="read b")
+    finally:
+        await http.aclose()
+    assert b"cookie: session=abc" not in server.requests[0].lower()
+    assert b"cookie: session=abc" in server.requests[1].lower()
+    assert server.requests[1].startswith(b"GET /b HTTP/1.1")

@@ -179,6 +179,36 @@ def live_clients() -> list[PlatformHttp]:
     return list(_LIVE)
 
 
+#: How many absolute URLs a client keeps (see ``PlatformHttp._absolute``).
+_URLS_KEPT = 256
+
+
+class _Cookies(httpx.Cookies):
+    """Cookies that skip the cookie jar's reading of an answer that sets none: httpx hands every
+    answer to :mod:`http.cookiejar`, which builds urllib requests to find out."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
+
+
+class _Client(httpx.AsyncClient):
+    """httpx's client with :class:`_Cookies` for its cookies."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cookies = kwargs.get("cookies")
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._jar = _Cookies(cookies)
+
+
 class PlatformHttp:
     """An httpx.AsyncClient for one platform account, with retries and rate limiting."""
 
@@ -212,12 +242,33 @@ class PlatformHttp:
         _LIVE.add(self)
         if transport is None and not urllib.request.getproxies():
             transport = KeepAliveTransport()
-        self.client = httpx.AsyncClient(
+        self.client: httpx.AsyncClient = _Client(
             base_url=base_url, headers=headers, auth=auth, timeout=timeout, transport=transport
         )
+        #: Each relative URL sent, made absolute once (httpx parses and joins it per request).
+        self._urls: dict[str, httpx.URL] = {}
+        self._urls_base = self.client.base_url
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    def _absolute(self, url: str) -> httpx.URL:
+        """``url`` joined to the base URL as httpx joins it, kept for the next request."""
+        if not isinstance(url, str):
+            return httpx.URL(url)
+        base = self.client.base_url
+        if base is not self._urls_base:
+            self._urls.clear()
+            self._urls_base = base
+        absolute = self._urls.get(url)
+        if absolute is None:
+            absolute = httpx.URL(url)
+            if absolute.is_relative_url:
+                absolute = base.copy_with(raw_path=base.raw_path + absolute.raw_path.lstrip(b"/"))
+            if len(self._urls) >= _URLS_KEPT:  # URLs that name records: do not grow forever
+                self._urls.clear()
+            self._urls[url] = absolute
+        return absolute
 
     def _backoff(self, attempt: int) -> float:
         delay: float = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
@@ -246,7 +297,7 @@ class PlatformHttp:
             self.calls += 1
             try:
                 try:
-                    response = await self.client.request(method, url, **kwargs)
+                    response = await self.client.request(method, self._absolute(url), **kwargs)
                 finally:
                     if self.limiter is not None:  # before anything feeds it this answer
                         self.limiter.settle(cost, ticket)
