@@ -386,11 +386,14 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         if self._free is None:
             self._free = asyncio.Semaphore(self.max_connections)
-        try:
-            async with asyncio.timeout(timeouts.get("pool")):
-                await self._free.acquire()
-        except TimeoutError as exc:
-            raise httpx.PoolTimeout(str(exc), request=request) from exc
+        if self._free.locked():  # else acquire returns at once: no timer to set
+            try:
+                async with asyncio.timeout(timeouts.get("pool")):
+                    await self._free.acquire()
+            except TimeoutError as exc:
+                raise httpx.PoolTimeout(str(exc), request=request) from exc
+        else:
+            await self._free.acquire()
         try:
             url = request.url
             scheme = url.scheme
@@ -476,9 +479,13 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         except h11.LocalProtocolError as exc:
             raise httpx.LocalProtocolError(str(exc), request=request) from exc
         try:
-            async with asyncio.timeout(timeouts.get("write")):
-                connection.writer.write(b"".join(out))
-                await connection.writer.drain()
+            writer = connection.writer
+            writer.write(b"".join(out))
+            if writer.transport.get_write_buffer_size():  # else drain returns at once
+                async with asyncio.timeout(timeouts.get("write")):
+                    await writer.drain()
+            else:
+                await writer.drain()  # raises what the connection has met
         except TimeoutError as exc:
             raise httpx.WriteTimeout(str(exc), request=request) from exc
         except OSError as exc:
