@@ -272,3 +272,90 @@ async def test_platform_http_keeps_a_cookie_the_platform_sets(serve: Serve) -> N
     assert b"cookie: session=abc" not in server.requests[0].lower()
     assert b"cookie: session=abc" in server.requests[1].lower()
     assert server.requests[1].startswith(b"GET /b HTTP/1.1")
+
+
+async def test_an_http_1_0_answer_read_to_its_end_and_its_connection_closed(serve: Serve) -> None:
+    async def old_server(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end")
+        return False
+
+    server = await serve(old_server)
+    async with httpx.AsyncClient(transport=KeepAliveTransport(), base_url=server.url) as client:
+        assert (await client.get("/")).text == "until the end"
+        assert (await client.get("/")).text == "until the end"
+    assert server.connections == 2
+
+
+async def test_informational_answers_are_skipped_and_chunk_extensions_and_trailers_read(
+    serve: Serve,
+) -> None:
+    async def continued(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n"
+                     b"5;ext=1\r\nhello\r\n1\r\n!\r\n0\r\nx-trailer: t\r\n\r\n")
+        return True
+
+    server = await serve(continued)
+    async with httpx.AsyncClient(transport=KeepAliveTransport(), base_url=server.url) as client:
+        response = await client.get("/")
+        assert (response.status_code, response.text) == (201, "hello!")
+        assert response.reason_phrase == "Created"
+        assert (await client.head("/")).status_code == 201  # a HEAD answer has no body to read
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 OK\r\n\r\n",
+    b"HTTP/2 200 OK\r\ncontent-length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nabc",
+    b"HTTP/1.1 200 OK\r\nbad header\r\ncontent-length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+])
+async def test_an_answer_that_breaks_the_protocol_raises_remote_protocol_error(
+    serve: Serve, head: bytes,
+) -> None:
+    async def broken(request: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(head)
+        return True
+
+    server = await serve(broken)
+    async with httpx.AsyncClient(transport=KeepAliveTransport(), base_url=server.url,
+                                 timeout=2) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get("/")
+
+
+async def test_a_header_value_with_a_line_break_is_never_sent(serve: Serve) -> None:
+    server = await serve(answer_ok)
+    async with httpx.AsyncClient(transport=KeepAliveTransport(), base_url=server.url) as client:
+        with pytest.raises(httpx.LocalProtocolError) as refused:
+            await client.get("/", headers={"X-Token": "secret\r\nX-Injected: 1"})
+    assert "secret" not in str(refused.value)
+    assert server.requests == []
+
+
+async def test_a_body_of_unknown_length_goes_chunked() -> None:
+    received: list[bytes] = []
+
+    async def read_chunked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert b"transfer-encoding: chunked" in head.lower()
+        received.append(await reader.readuntil(b"0\r\n\r\n"))
+        writer.write(ok())
+        await writer.drain()
+        writer.close()
+
+    listening = await asyncio.start_server(read_chunked, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}/"
+
+    async def parts() -> AsyncIterator[bytes]:
+        yield b"ab"
+        yield b""
+        yield b"cde"
+
+    try:
+        async with httpx.AsyncClient(transport=KeepAliveTransport()) as client:
+            assert (await client.post(url, content=parts())).status_code == 200
+    finally:
+        listening.close()
+    assert received == [b"2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n"]

@@ -5,12 +5,12 @@ headers) and the core does the loop: it waits for the rate limiter, retries tran
 with exponential backoff and jitter honouring ``Retry-After``, and turns what is left into the
 error tree of :mod:`ordersync.errors`.
 
-Requests go out through :class:`KeepAliveTransport`, HTTP/1.1 keep-alive connections on
-asyncio's own streams: httpx's default transport (httpcore over anyio) scans every pooled
-connection on each request and again when it is answered, with a system call for each idle one,
-which cost more client CPU than anything else per call when the calls wait for a platform's
-rate limit (bench ``limit``). With a proxy configured in the environment httpx's own transport is
-kept, since it is the one that honours it.
+Requests go out through :class:`KeepAliveTransport`: HTTP/1.1 keep-alive connections on
+asyncio's own streams, the protocol written here. httpx's default transport (httpcore over
+anyio, h11) scans every pooled connection on each request and again when it is answered, with a
+system call for each idle one, and parses with h11 event by event: together they cost more
+client CPU than anything else per call (bench ``limit``). With a proxy configured in the
+environment httpx's own transport is kept, since it is the one that honours it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import asyncio
 import email.utils
 import logging
 import random
+import re
 import select
 import socket
 import ssl
@@ -26,11 +27,10 @@ import time
 import urllib.request
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import h11
 import httpx
 
 from ordersync.errors import FatalPlatformError, RejectedError, RetriableError
@@ -336,15 +336,16 @@ class PlatformHttp:
 
 
 class _Connection:
-    """One HTTP/1.1 connection: the streams, h11's state of it, and when it stops being reused."""
+    """One HTTP/1.1 connection: its streams, whether it may carry another request, and until
+    when it may wait idle for one."""
 
-    __slots__ = ("expires", "protocol", "reader", "socket", "writer")
+    __slots__ = ("expires", "reader", "reusable", "socket", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
         self.socket: socket.socket | None = writer.get_extra_info("socket")
-        self.protocol = h11.Connection(our_role=h11.CLIENT)
+        self.reusable = False
         self.expires = 0.0
 
     def closed_by_server(self) -> bool:
@@ -361,18 +362,30 @@ class _Connection:
         self.writer.close()
 
 
-#: Bytes asked for per read of an answer.
-_READ_SIZE = 64 * 1024
+#: Longest answer head (status line and headers) read; httpx's own transport allows 64 KiB too.
+_HEAD_LIMIT = 64 * 1024
+_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+#: What may not be in a header value: CR, LF and NUL would end or corrupt the request's head.
+_NOT_IN_VALUE = re.compile(rb"[\x00\r\n]")
+_NOT_IN_TARGET = re.compile(rb"[\x00-\x20\x7f]")
+_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([0-9]{3})(?: ([^\r\n]*))?")
+_HEADER_LINE = re.compile(rb"([-!#$%&'*+.^_`|~0-9A-Za-z]+):[ \t]*([^\x00\r\n]*?)[ \t]*")
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(?:;[^\r\n]*)?\r\n")
 
 
 class KeepAliveTransport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 with keep-alive over asyncio streams, h11 for the protocol.
+    """HTTP/1.1 with keep-alive over asyncio streams.
 
     Idle connections wait per origin, most recently used first (the least likely to have been
     closed by the server); one found closed or older than ``keepalive_expiry`` is dropped.
     At most ``max_connections`` requests are in flight; a request waits for a free one for the
     ``pool`` timeout. An answer is read whole before it is returned, so its connection is free
     again at once. Failures are raised as httpx's exceptions, as its own transport raises them.
+
+    The protocol is written here (RFC 9112, client side: a request head, a body of a known
+    length or chunked; an answer framed by ``Content-Length``, chunked, or by the connection's
+    end), strictly: an answer that breaks it raises ``RemoteProtocolError`` and its connection
+    is dropped.
     """
 
     def __init__(self, *, max_connections: int = 100, keepalive_expiry: float = 5.0) -> None:
@@ -400,13 +413,15 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             if scheme not in ("http", "https"):
                 msg = f"Request URL has an unsupported protocol '{scheme}://'."
                 raise httpx.UnsupportedProtocol(msg, request=request)
+            head, chunked = _request_head(request)
             origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
             connection = self._reuse(origin) or await self._connect(
                 origin, timeouts.get("connect"), request
             )
             try:
-                status, headers, reason, body = await self._exchange(
-                    connection, request, timeouts
+                await self._send(connection, request, head, chunked, timeouts.get("write"))
+                status, reason, headers, body = await self._receive(
+                    connection, request, timeouts.get("read")
                 )
             except BaseException:
                 connection.close()  # its state is unknown: never reused
@@ -430,11 +445,9 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         return None
 
     def _release(self, origin: tuple[str, str, int], connection: _Connection) -> None:
-        protocol = connection.protocol
-        if protocol.our_state is not h11.DONE or protocol.their_state is not h11.DONE:
-            connection.close()  # "Connection: close", or HTTP/1.0: not for another request
+        if not connection.reusable:
+            connection.close()  # "Connection: close", HTTP/1.0, or a body that ended with it
             return
-        protocol.start_next_cycle()
         now = time.monotonic()
         connection.expires = now + self.keepalive_expiry
         idle = self._idle.setdefault(origin, deque())
@@ -454,7 +467,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(
                     host, port, ssl=context, server_hostname=host if context else None,
-                    limit=_READ_SIZE,
+                    limit=_HEAD_LIMIT,
                 )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(str(exc), request=request) from exc
@@ -462,27 +475,22 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(str(exc), request=request) from exc
         return _Connection(reader, writer)
 
-    async def _exchange(
-        self, connection: _Connection, request: httpx.Request,
-        timeouts: dict[str, float | None],
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bytes]:
-        """Send ``request`` and read the whole answer: status, headers, reason, body."""
-        protocol = connection.protocol
+    @staticmethod
+    async def _send(connection: _Connection, request: httpx.Request, head: bytes,
+                    chunked: bool, timeout: float | None) -> None:
+        out = [head]
+        async for chunk in request.stream:  # type: ignore[union-attr]
+            if not chunked:
+                out.append(chunk)
+            elif chunk:
+                out.append(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        if chunked:
+            out.append(b"0\r\n\r\n")
+        writer = connection.writer
         try:
-            out = [protocol.send(h11.Request(
-                method=request.method, target=request.url.raw_path,
-                headers=request.headers.raw,
-            )) or b""]
-            async for chunk in request.stream:  # type: ignore[union-attr]
-                out.append(protocol.send(h11.Data(data=chunk)) or b"")
-            out.append(protocol.send(h11.EndOfMessage()) or b"")
-        except h11.LocalProtocolError as exc:
-            raise httpx.LocalProtocolError(str(exc), request=request) from exc
-        try:
-            writer = connection.writer
             writer.write(b"".join(out))
             if writer.transport.get_write_buffer_size():  # else drain returns at once
-                async with asyncio.timeout(timeouts.get("write")):
+                async with asyncio.timeout(timeout):
                     await writer.drain()
             else:
                 await writer.drain()  # raises what the connection has met
@@ -490,42 +498,136 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             raise httpx.WriteTimeout(str(exc), request=request) from exc
         except OSError as exc:
             raise httpx.WriteError(str(exc), request=request) from exc
-        read_timeout = timeouts.get("read")
-        body: list[bytes] = []
-        response: h11.Response | None = None
-        try:
+
+    @staticmethod
+    async def _receive(connection: _Connection, request: httpx.Request,
+                       timeout: float | None) -> tuple[int, bytes, list[tuple[bytes, bytes]],
+                                                      bytes]:
+        """Read the whole answer: status, reason, headers, body (decided how much to read
+        as RFC 9112 section 6.3 says)."""
+        reader = connection.reader
+
+        async def read(wanted: Awaitable[bytes]) -> bytes:
+            try:
+                async with asyncio.timeout(timeout):
+                    return await wanted
+            except TimeoutError as exc:
+                raise httpx.ReadTimeout(str(exc), request=request) from exc
+            except asyncio.IncompleteReadError as exc:
+                msg = ("Server disconnected without sending a response." if not exc.partial
+                       and not started else
+                       "peer closed connection without sending complete message body")
+                raise httpx.RemoteProtocolError(msg, request=request) from exc
+            except asyncio.LimitOverrunError as exc:
+                msg = f"the answer's head is longer than {_HEAD_LIMIT} bytes"
+                raise httpx.RemoteProtocolError(msg, request=request) from exc
+            except OSError as exc:
+                raise httpx.ReadError(str(exc), request=request) from exc
+
+        started = False
+        while True:
+            status, reason, headers, version = _parse_head(
+                await read(reader.readuntil(b"\r\n\r\n")), request
+            )
+            started = True
+            if not 100 <= status < 200 or status == 101:
+                break  # else an informational answer: the final one follows
+        fields: dict[bytes, list[bytes]] = {}
+        for name, value in headers:
+            fields.setdefault(name.lower(), []).extend(_tokens(value))
+        closing = b"close" in fields.get(b"connection", ()) or b"close" in _tokens(
+            request.headers.get("connection", "").encode("latin-1"))
+        connection.reusable = version == b"1" and not closing and status != 101
+        if request.method == "HEAD" or status < 200 or status in (204, 304):
+            return status, reason, headers, b""
+        encoding = fields.get(b"transfer-encoding")
+        if encoding is not None:
+            if encoding[-1:] != [b"chunked"]:
+                connection.reusable = False  # the body ends with the connection
+                return status, reason, headers, await read(reader.read())
+            parts: list[bytes] = []
             while True:
-                event = protocol.next_event()
-                if event is h11.NEED_DATA:
-                    try:
-                        async with asyncio.timeout(read_timeout):
-                            data = await connection.reader.read(_READ_SIZE)
-                    except TimeoutError as exc:
-                        raise httpx.ReadTimeout(str(exc), request=request) from exc
-                    except OSError as exc:
-                        raise httpx.ReadError(str(exc), request=request) from exc
-                    if not data and protocol.their_state is h11.SEND_RESPONSE:
-                        msg = "Server disconnected without sending a response."
-                        raise httpx.RemoteProtocolError(msg, request=request)
-                    protocol.receive_data(data)
-                elif isinstance(event, h11.Response):
-                    response = event
-                elif isinstance(event, h11.Data):
-                    body.append(bytes(event.data))
-                elif isinstance(event, h11.EndOfMessage) and response is not None:
-                    return response.status_code, response.headers.raw_items(), response.reason, \
-                        b"".join(body)
-                elif isinstance(event, h11.ConnectionClosed):
-                    msg = "Server disconnected without sending a complete response."
+                size_line = await read(reader.readuntil(b"\r\n"))
+                size = _CHUNK_SIZE.fullmatch(size_line)
+                if size is None:
+                    msg = f"bad chunk size line {size_line[:40]!r}"
                     raise httpx.RemoteProtocolError(msg, request=request)
-                # else: an informational (1xx) answer; the final one follows
-        except h11.RemoteProtocolError as exc:
-            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+                length = int(size.group(1), 16)
+                if length == 0:
+                    break
+                chunk = await read(reader.readexactly(length + 2))
+                if chunk[-2:] != b"\r\n":
+                    raise httpx.RemoteProtocolError("a chunk does not end with CRLF",
+                                                    request=request)
+                parts.append(chunk[:-2])
+            while await read(reader.readuntil(b"\r\n")) != b"\r\n":
+                pass  # trailer fields: not used
+            return status, reason, headers, b"".join(parts)
+        lengths = {value.strip() for name, value in headers if name.lower() == b"content-length"}
+        if lengths:
+            value = lengths.pop()
+            if lengths or not value.isdigit():
+                msg = f"bad Content-Length {fields[b'content-length']!r}"
+                raise httpx.RemoteProtocolError(msg, request=request)
+            length = int(value)
+            return status, reason, headers, await read(reader.readexactly(length)) if length \
+                else b""
+        connection.reusable = False  # the body ends with the connection
+        return status, reason, headers, await read(reader.read())
 
     async def aclose(self) -> None:
         for idle in self._idle.values():
             while idle:
                 idle.pop().close()
+
+
+def _request_head(request: httpx.Request) -> tuple[bytes, bool]:
+    """The request line and headers, and whether the body goes chunked."""
+    method = request.method.encode("ascii")
+    target = request.url.raw_path
+    if not _TOKEN.fullmatch(method) or not target or _NOT_IN_TARGET.search(target):
+        msg = f"cannot send {request.method} {target[:80]!r}"
+        raise httpx.LocalProtocolError(msg, request=request)
+    lines = [b"%s %s HTTP/1.1\r\n" % (method, target)]
+    host = chunked = False
+    for name, value in request.headers.raw:
+        if not _TOKEN.fullmatch(name) or _NOT_IN_VALUE.search(value):
+            msg = f"illegal header {name[:40]!r}"  # the value may be a secret: not shown
+            raise httpx.LocalProtocolError(msg, request=request)
+        lowered = name.lower()
+        host = host or lowered == b"host"
+        chunked = chunked or (lowered == b"transfer-encoding"
+                              and _tokens(value)[-1:] == [b"chunked"])
+        lines.append(b"%s: %s\r\n" % (name, value))
+    if not host:
+        raise httpx.LocalProtocolError("Missing mandatory Host: header", request=request)
+    lines.append(b"\r\n")
+    return b"".join(lines), chunked
+
+
+def _parse_head(head: bytes, request: httpx.Request) -> tuple[
+        int, bytes, list[tuple[bytes, bytes]], bytes]:
+    """Status, reason, headers (names as sent) and minor version of an answer's head."""
+    lines = head[:-4].split(b"\r\n")
+    status = _STATUS_LINE.fullmatch(lines[0])
+    if status is None:
+        msg = f"not an HTTP/1.x status line: {lines[0][:80]!r}"
+        raise httpx.RemoteProtocolError(msg, request=request)
+    headers: list[tuple[bytes, bytes]] = []
+    for line in lines[1:]:
+        field = _HEADER_LINE.fullmatch(line)
+        if field is None:
+            msg = f"illegal header line {line[:40]!r}"
+            raise httpx.RemoteProtocolError(msg, request=request)
+        headers.append((field.group(1), field.group(2)))
+    return int(status.group(2)), status.group(3) or b"", headers, status.group(1)
+
+
+def _tokens(value: bytes | None) -> list[bytes]:
+    """The comma-separated tokens of a header value, lowercased."""
+    if not value:
+        return []
+    return [token.strip().lower() for token in value.split(b",") if token.strip()]
 
 
 def _excerpt(response: httpx.Response, limit: int = 300) -> str:
