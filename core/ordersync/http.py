@@ -352,8 +352,8 @@ class _Connection:
         """An idle connection is readable only when the server has closed it (or broken the
         protocol): reading would return the end of the stream, so it must not be reused."""
         fd = -1 if self.socket is None else self.socket.fileno()
-        if fd < 0 or self.reader.at_eof():
-            return True
+        if fd < 0 or self.reader.at_eof() or self.reader.exception() is not None:
+            return True  # what the event loop has read already: the end, or a reset
         poll = select.poll()
         poll.register(fd, select.POLLIN)
         return bool(poll.poll(0))
