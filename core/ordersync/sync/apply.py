@@ -462,12 +462,13 @@ async def _apply_effects(
     def record() -> None:
         batch = applied[:]
         applied.clear()
-        marked = _record_done(runtime, batch, stats)
+        # Settled first: the heartbeat must not find them gone from its claims (done) while
+        # they are still unsettled, and call them lost.
         for effect, _ in batch:
             assert effect.id is not None
-            if effect.id not in marked:
-                tried.add(effect.id)
             claims.settle(effect.id)
+        marked = _record_done(runtime, batch, stats)
+        tried.update(effect.id or 0 for effect, _ in batch if effect.id not in marked)
 
     def take() -> list[Effect] | None:
         """The next order's claimed effects; claims more when none is ready. After a claim
