@@ -194,13 +194,13 @@ class Scheduler:
 
     def _channel_pass(self, name: str) -> Callable[[], Awaitable[str | None]]:
         async def run() -> str | None:
-            result = await sync_channel(self.runtime, name)
+            result = await sync_channel(self.runtime, name, keep_decisions=False)
             applied = result.applied
             # Quiet when nothing happened: passes run every few seconds or minutes.
-            eventful = result.decisions or applied.done or applied.retry or applied.failed
+            eventful = result.decided or applied.done or applied.retry or applied.failed
             log.log(logging.INFO if eventful else logging.DEBUG,
                     "channel %s: %d read, %d decided, %d effects applied, %d to retry, "
-                    "%d failed", name, result.fetched, len(result.decisions), applied.done,
+                    "%d failed", name, result.fetched, result.decided, applied.done,
                     applied.retry, applied.failed, extra={"channel": name})
             return result.error
 

@@ -1,7 +1,7 @@
 """Backfill: pull every order of a channel changed since a date and decide it by the normal path.
 
 For a new installation (orders placed before ordersync ran), after a long outage, or after a
-fix: each order is stored and decided again (:func:`~ordersync.sync.passes.process_order`), and
+fix: each order is stored and decided again (:func:`~ordersync.sync.passes.process_orders`), and
 what it needs goes through the effect ledger, so orders already imported are not imported again.
 The channel's cursor is left alone: the regular passes go on from where they were.
 
@@ -24,7 +24,7 @@ from datetime import datetime
 from ordersync.errors import PlatformError
 from ordersync.state.db import session_scope
 from ordersync.sync.apply import ApplyStats, apply_pending
-from ordersync.sync.passes import DecisionRow, process_order
+from ordersync.sync.passes import DECIDE_BATCH, DecisionRow, latest_of, process_orders
 from ordersync.sync.reconcile import deliver_alerts, record_unreadable
 from ordersync.sync.runtime import Runtime
 
@@ -71,12 +71,14 @@ async def backfill_channel(
                 for failure in page.failures:
                     record_unreadable(session, runtime, name, failure)
             result.unreadable += len(page.failures)
-            for order in page.orders:
-                row = await process_order(runtime, name, order)
-                if row is not None:
-                    result.actions[row.action] += 1
-                    if keep_decisions:
-                        result.decisions.append(row)
+            orders = latest_of(page.orders)
+            for start in range(0, len(orders), DECIDE_BATCH):
+                batch = orders[start:start + DECIDE_BATCH]
+                for row in await process_orders(runtime, name, batch):
+                    if row is not None:
+                        result.actions[row.action] += 1
+                        if keep_decisions:
+                            result.decisions.append(row)
             if applying:
                 applying = await _apply(runtime, name, result.applied)
             result.read += len(page.orders) + len(page.failures)

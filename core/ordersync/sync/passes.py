@@ -69,6 +69,8 @@ class DecisionRow:
 class PassResult:
     channel: str
     decisions: list[DecisionRow] = field(default_factory=list)
+    #: Orders decided (``decisions`` holds their rows unless the caller asked not to keep them).
+    decided: int = 0
     fetched: int = 0
     failed_payloads: int = 0
     applied: ApplyStats = field(default_factory=ApplyStats)
@@ -87,9 +89,15 @@ def _overlap(runtime: Runtime) -> timedelta:
     return DEFAULT_OVERLAP
 
 
-async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) -> PassResult:
+async def sync_channel(
+    runtime: Runtime, name: str, *, dry_run: bool = False, keep_decisions: bool = True
+) -> PassResult:
     """Run one pass of channel ``name``. Never raises for platform or order errors: they are
-    recorded (channel status, order records, alerts) and the pass goes on where it can."""
+    recorded (channel status, order records, alerts) and the pass goes on where it can.
+
+    ``keep_decisions=False`` only counts the decisions (``PassResult.decided``): the daemon's
+    passes, whose first one may decide years of orders, do not hold a row (and draft) each.
+    """
     result = PassResult(channel=name)
     channel = runtime.channels[name]
     started = datetime.now(UTC)
@@ -113,7 +121,9 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
             rows = await process_orders(runtime, name, batch, dry_run=dry_run)
             for order, row in zip(batch, rows, strict=True):
                 if row is not None:
-                    result.decisions.append(row)
+                    result.decided += 1
+                    if keep_decisions:
+                        result.decisions.append(row)
                 elif hold is None or order.updated_at < hold:
                     hold = order.updated_at
 
@@ -134,14 +144,10 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
                         _record_bad_payload(session, runtime, name, failure)
                     # Stored with its decision (process_order), not here: see order_changed.
                     changed = records.changed_orders(session, name, page.orders)
-            # A page may show an order twice (a boundary that moved): its latest content is
-            # decided once; on a later page, it is compared with what this one stored.
-            latest: dict[str, ChannelOrder] = {}
-            for order in changed:
-                if order.id not in latest or order.updated_at >= latest[order.id].updated_at:
-                    latest[order.id] = order
-            seen.update(latest)
-            await decide_all(list(latest.values()))
+            # On a later page, an order shown again is compared with what this one stored.
+            latest = latest_of(changed)
+            seen.update(order.id for order in latest)
+            await decide_all(latest)
             for order in page.orders:
                 if high is None or order.updated_at > high:
                     high = order.updated_at
@@ -170,6 +176,16 @@ async def sync_channel(runtime: Runtime, name: str, *, dry_run: bool = False) ->
             records.mark_synced(session, name, cursor, ok=name not in result.applied.in_error)
         await _deliver_alerts(runtime)
     return result
+
+
+def latest_of(orders: list[ChannelOrder]) -> list[ChannelOrder]:
+    """Each order once, its latest content: a page may show an order twice (a boundary that
+    moved while the channel was paged), and a batch of decisions takes distinct orders."""
+    latest: dict[str, ChannelOrder] = {}
+    for order in orders:
+        if order.id not in latest or order.updated_at >= latest[order.id].updated_at:
+            latest[order.id] = order
+    return list(latest.values())
 
 
 def _cursor_readonly(session: Any, name: str) -> datetime | None:
