@@ -362,8 +362,8 @@ class _Connection:
         self.writer.close()
 
 
-#: Longest answer head (status line and headers) read; httpx's own transport allows 64 KiB too.
-_HEAD_LIMIT = 64 * 1024
+#: Longest answer head (status line and headers) read, as httpx's own transport (httpcore).
+_HEAD_LIMIT = 100 * 1024
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 #: What may not be in a header value: CR, LF and NUL would end or corrupt the request's head.
 _NOT_IN_VALUE = re.compile(rb"[\x00\r\n]")
@@ -608,7 +608,7 @@ def _request_head(request: httpx.Request) -> tuple[bytes, bool]:
 def _parse_head(head: bytes, request: httpx.Request) -> tuple[
         int, bytes, list[tuple[bytes, bytes]], bytes]:
     """Status, reason, headers (names as sent) and minor version of an answer's head."""
-    lines = head[:-4].split(b"\r\n")
+    lines = head[:-4].lstrip(b"\r\n").split(b"\r\n")  # empty lines before it are allowed
     status = _STATUS_LINE.fullmatch(lines[0])
     if status is None:
         msg = f"not an HTTP/1.x status line: {lines[0][:80]!r}"
