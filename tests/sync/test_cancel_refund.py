@@ -143,3 +143,34 @@ async def test_refund_then_cancel_puts_each_unit_back_once(world: World) -> None
 
     assert world.store_order("shop-a", "A-1")["status"] == "cancelled"
     assert world.stock() == {MUG: 10, BOWL: 5}
+
+
+async def test_order_refunded_in_full_by_its_listed_refunds_ends_refunded(world: World) -> None:
+    order = await imported(world)
+    every_unit = Refund(line_ids=["1", "2"], amount=order.total)
+    world.put_order("shop-a", changed(order, status="refunded", refunds=[every_unit]))
+    await world.sync()
+
+    store_order = world.store_order("shop-a", "A-1")
+    assert [line["refunded_quantity"] for line in store_order["lines"]] == [2, 1]
+    assert len(store_order["refunds"]) == 1  # nothing left for a second refund to return
+    assert world.stock() == {MUG: 10, BOWL: 5}
+    assert (await world.orders())["A-1"]["state"] == "refunded"
+
+
+async def test_order_whose_refunds_were_applied_ends_refunded_when_the_channel_says_so(
+    world: World,
+) -> None:
+    order = await imported(world)
+    every_unit = Refund(line_ids=["1", "2"], amount=order.total)
+    world.put_order("shop-a", changed(order, status="partially_refunded",
+                                      refunds=[every_unit]))
+    await world.sync()
+    assert (await world.orders())["A-1"]["state"] == "imported"
+
+    world.put_order("shop-a", changed(order, status="refunded", refunds=[every_unit]))
+    await world.sync()
+
+    assert len(world.store_order("shop-a", "A-1")["refunds"]) == 1
+    assert world.stock() == {MUG: 10, BOWL: 5}
+    assert (await world.orders())["A-1"]["state"] == "refunded"

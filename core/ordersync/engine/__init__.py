@@ -23,6 +23,7 @@ from .keys import (
 from .plan import (
     EffectKind,
     EffectSpec,
+    fully_refunded,
     has_text_lines,
     plan_cancel,
     plan_channel_fulfillments,
@@ -56,6 +57,7 @@ __all__ = [
     "create_key",
     "decide",
     "deduct_key",
+    "fully_refunded",
     "has_text_lines",
     "mark_paid_key",
     "ordersync_tag",

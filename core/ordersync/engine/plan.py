@@ -137,6 +137,14 @@ def refund_keys(order: ChannelOrder, channel: str) -> list[str]:
     return out
 
 
+def fully_refunded(order: ChannelOrder, channel: str, done: Collection[str]) -> bool:
+    """The channel says ``order`` is refunded in full, and every refund planned for it is among
+    the ``done`` effect keys: the store order is refunded too (its listed refunds may have
+    returned everything, leaving no refund of the rest to say so)."""
+    return order.status is OrderStatus.REFUNDED and all(
+        key in done for key in refund_keys(order, channel))
+
+
 class _StoreLines:
     """A store order's lines grouped by the channel line they came from.
 

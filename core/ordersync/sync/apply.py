@@ -33,9 +33,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from ordersync.engine import EffectKind, EffectSpec, Link, plan_follow_ups
+from ordersync.engine import EffectKind, EffectSpec, Link, fully_refunded, plan_follow_ups
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
-from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft
+from ordersync.models import Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
 from ordersync.platform import Alert, AlertKind, Store
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, ListingLink, OrderRecord, RecordState
@@ -238,7 +238,8 @@ def _after_done(
         elif kind == EffectKind.CANCEL_ORDER.value:
             records.set_state(session, record, RecordState.CANCELLED,
                               "cancelled on the channel and in the main store")
-        elif kind == EffectKind.REFUND.value and ledger.payload(effect).get("full"):
+        elif kind == EffectKind.REFUND.value and (
+                ledger.payload(effect).get("full") or _last_refund(session, effect, record)):
             records.set_state(session, record, RecordState.REFUNDED,
                               "refunded on the channel and in the main store")
     if applied.moved_variants:
@@ -247,6 +248,19 @@ def _after_done(
         queue.extend(specs)
     elif specs:
         ledger.enqueue(session, specs)
+
+
+def _last_refund(session: Session, effect: Effect, record: OrderRecord) -> bool:
+    """Whether ``effect`` (a refund, done now) completes a refund in full: the channel says the
+    order is refunded, and its listed refunds returned everything (no refund of the rest)."""
+    order = records.order_of(record)
+    if order is None or order.status is not OrderStatus.REFUNDED or not effect.order_id:
+        return False
+    session.flush()  # refunds of this order marked done in the same batch count too
+    statuses = ledger.keys_of_orders(session, effect.channel, [effect.order_id])
+    done = {key for key, status in statuses.get(effect.order_id, {}).items()
+            if status == EffectStatus.DONE.value}
+    return fully_refunded(order, effect.channel, done | {effect.key})
 
 
 def _follow_ups(

@@ -24,6 +24,7 @@ from ordersync.engine import (
     check_draft_total,
     create_key,
     decide,
+    fully_refunded,
     plan_follow_ups,
     plan_import,
     plan_stock,
@@ -195,6 +196,7 @@ def _cursor_readonly(session: Any, name: str) -> datetime | None:
     return row.cursor if row is not None else None
 
 
+REFUNDED_REASON = "refunded on the channel and in the main store"
 #: Orders decided together: read with one query each for records, links and effect keys, and
 #: written in one transaction (a crash loses the batch's decisions, and the orders with them,
 #: so the next pass decides them again).
@@ -213,6 +215,8 @@ class _Decided:
     specs: list[EffectSpec]
     #: An interrupted import found not to have reached the store, dropped unless re-decided.
     to_drop: Effect | None
+    #: The keys of the order's effects that are done.
+    done: frozenset[str] = frozenset()
 
     def row(self, channel: str) -> DecisionRow:
         return DecisionRow(channel, self.order.id,
@@ -320,8 +324,10 @@ async def _decide_one(
                 specs = plan_follow_ups(order, store_order, policy, links)
     elif decision.action is Action.SKIP:
         specs = plan_stock(order, policy, links, known)
+    done = frozenset(key for key, status in statuses.items()
+                     if status == EffectStatus.DONE.value)
     return _Decided(order, known, decision, draft, failure, specs,
-                    unfinished if droppable else None)
+                    unfinished if droppable else None, done)
 
 
 def _write_decisions(
@@ -345,6 +351,9 @@ def _write_decisions(
             # before it leaves the order changed for the next pass, never stored and undecided.
             record, _ = records.save_order(session, name, d.order, record, flush=False)
             _record_decision(session, runtime, record, d.decision, d.failure)
+            if record.state == RecordState.IMPORTED.value \
+                    and fully_refunded(d.order, name, d.done):  # its last refund came earlier
+                records.set_state(session, record, RecordState.REFUNDED, REFUNDED_REASON)
             specs.extend(d.specs)
             if d.decision.action is Action.IMPORT:
                 # A store order not created yet is always made from this decision's draft.
