@@ -719,31 +719,31 @@ def _record_done(
     """Mark applied effects done, with what each means for its order, in one transaction;
     returns the ids this worker marked (an effect another worker took over meanwhile is left
     to it: it re-checks the platform and records it)."""
-    marked: set[int] = set()
     if not outcomes:
-        return marked
+        return set()
     with session_scope(runtime.engine) as session, session.no_autoflush:
-        # Everything read first, then written: one flush at the commit, not one per read.
-        rows = ledger.rows(session, [effect.id for effect, _ in outcomes if effect.id])
-        wanted: dict[str, list[str]] = {}
+        # One statement marks them all (only those this worker still holds); what they mean
+        # is read next, then written: one flush at the commit, not one per read.
+        marked = ledger.mark_done_many(
+            session, [effect.id for effect, _ in outcomes if effect.id], runtime.worker_id)
+        done = [(effect, applied) for effect, applied in outcomes if effect.id in marked]
         for effect, _ in outcomes:
+            if effect.id not in marked:
+                log.warning("effect %s was applied, but another worker has taken it over "
+                            "(this one's claim ran out): it re-checks the platform and "
+                            "records it", effect.key)
+        wanted: dict[str, list[str]] = {}
+        for effect, _ in done:
             if effect.order_id:
                 wanted.setdefault(effect.channel, []).append(effect.order_id)
         found = {(channel, order_id): record for channel, ids in wanted.items()
                  for order_id, record in records.records_of(session, channel, ids).items()}
-        links = _links_of_created(session, outcomes, found)
+        links = _links_of_created(session, done, found)
         queue: list[EffectSpec] = []
-        for effect, applied in outcomes:
-            row = rows.get(effect.id or 0)
-            if row is None or not ledger.mark_done(session, row, runtime.worker_id):
-                log.warning("effect %s was applied, but another worker has taken it over "
-                            "(this one's claim ran out): it re-checks the platform and "
-                            "records it", effect.key)
-                continue
-            record = found.get((row.channel, row.order_id)) if row.order_id else None
-            _after_done(session, runtime, row, applied, record, queue,
-                        links.get(row.channel, {}))
-            marked.add(row.id or 0)
+        for effect, applied in done:
+            record = found.get((effect.channel, effect.order_id)) if effect.order_id else None
+            _after_done(session, runtime, effect, applied, record, queue,
+                        links.get(effect.channel, {}))
         ledger.enqueue(session, queue)
     stats.done += len(marked)
     return marked

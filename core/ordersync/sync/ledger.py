@@ -299,6 +299,29 @@ def mark_done(session: Session, effect: Effect, worker: str | None = None) -> bo
     return True
 
 
+_MARK_DONE = (
+    sa.update(Effect)
+    .where(col(Effect.id).in_(sa.bindparam("ids", expanding=True)), _PENDING,
+           col(Effect.claimed_by) == sa.bindparam("worker"))
+    .values(status=EffectStatus.DONE.value, done_at=sa.bindparam("now", type_=UTCDateTime()),
+            error=None, lease_until=None)
+    .returning(col(Effect.id))
+    .execution_options(synchronize_session=False)
+)
+
+
+def mark_done_many(session: Session, ids: Collection[int], worker: str) -> set[int]:
+    """:func:`mark_done` for the effects ``ids`` ``worker`` holds, in one statement per 500;
+    returns the ids marked (the others are done already, or another worker holds them now)."""
+    wanted = list(dict.fromkeys(ids))
+    marked: set[int] = set()
+    now = utcnow()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        marked.update(session.execute(_MARK_DONE, {
+            "ids": wanted[start:start + _IN_CHUNK], "worker": worker, "now": now}).scalars())
+    return marked
+
+
 def mark_failed(
     session: Session, effect: Effect, error: str, final: bool, worker: str | None = None
 ) -> bool:
