@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ordersync.engine import (
     Action,
     Decision,
@@ -264,7 +266,17 @@ async def process_orders(
                                          policy, store_caps, dry_run=dry_run))
     if dry_run:
         return [d.row(name) for d in decided]
-    return _write_decisions(runtime, name, decided)
+    try:
+        return _write_decisions(runtime, name, decided)
+    except SQLAlchemyError as exc:
+        if len(decided) == 1:
+            raise
+        # One order the database refuses (or a record another worker created meanwhile) must
+        # not hold back the others: each is written on its own, as before batches, and the
+        # one that fails again fails the pass where it stands.
+        log.warning("channel %s: writing %d decisions together failed (%s); writing them one "
+                    "by one", name, len(decided), type(exc).__name__)
+        return [row for d in decided for row in _write_decisions(runtime, name, [d])]
 
 
 async def _decide_one(
