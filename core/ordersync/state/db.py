@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
@@ -273,3 +273,20 @@ def session_scope(engine: Engine, *, read_only: bool = False) -> Iterator[Sessio
         except BaseException:
             session.rollback()
             raise
+
+
+#: Values per ``IN (...)`` list or multi-row statement: well under every database's limit of
+#: bound parameters, and few statements for a page of orders.
+IN_BATCH = 500
+
+_T = TypeVar("_T")
+
+
+def in_batches(values: Iterable[_T]) -> list[list[_T]]:
+    """``values`` without repeats, in lists of at most :data:`IN_BATCH`: one statement each."""
+    return batches(list(dict.fromkeys(values)))
+
+
+def batches(values: Sequence[_T]) -> list[list[_T]]:
+    """``values`` in lists of at most :data:`IN_BATCH` (a multi-row insert's rows)."""
+    return [list(values[i:i + IN_BATCH]) for i in range(0, len(values), IN_BATCH)]

@@ -34,6 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from ordersync.engine.plan import EffectSpec
+from ordersync.state.db import batches, in_batches
 from ordersync.state.tables import Effect, EffectStatus, UTCDateTime, utcnow
 from ordersync.sync.leases import database_now, holder_gone
 
@@ -65,10 +66,8 @@ def enqueue(
         return []
     ordered = list(wanted.values())
     existing: dict[str, Effect] = {}
-    keys = list(wanted)
-    for start in range(0, len(keys), _IN_CHUNK):
-        existing.update((row.key, row) for row in session.exec(
-            _BY_KEYS, params={"keys": keys[start:start + _IN_CHUNK]}))
+    for keys in in_batches(wanted):
+        existing.update((row.key, row) for row in session.exec(_BY_KEYS, params={"keys": keys}))
     added: list[str] = []
     for spec in ordered:
         row = existing.get(spec.key)
@@ -90,13 +89,11 @@ def enqueue(
     } for spec in ordered if spec.key not in existing]
     if new:
         insert = _insert_ignoring_duplicates(session)
-        for start in range(0, len(new), _IN_CHUNK):
-            added.extend(session.execute(insert, new[start:start + _IN_CHUNK]).scalars())
+        for rows in batches(new):
+            added.extend(session.execute(insert, rows).scalars())
     return added
 
 
-#: Keys or ids per ``IN (...)`` or multi-row insert (well under every database's limit).
-_IN_CHUNK = 500
 _BY_KEYS = select(Effect).where(col(Effect.key).in_(sa.bindparam("keys", expanding=True)))
 
 
@@ -146,10 +143,9 @@ _BY_IDS = select(Effect).where(col(Effect.id).in_(sa.bindparam("ids", expanding=
 
 def rows(session: Session, ids: Collection[int]) -> dict[int, Effect]:
     """The effects ``ids`` that exist, by id (one read per 500)."""
-    wanted = list(dict.fromkeys(ids))
     found: dict[int, Effect] = {}
-    for start in range(0, len(wanted), _IN_CHUNK):
-        for row in session.exec(_BY_IDS, params={"ids": wanted[start:start + _IN_CHUNK]}):
+    for batch in in_batches(ids):
+        for row in session.exec(_BY_IDS, params={"ids": batch}):
             assert row.id is not None
             found[row.id] = row
     return found
@@ -313,12 +309,11 @@ _MARK_DONE = (
 def mark_done_many(session: Session, ids: Collection[int], worker: str) -> set[int]:
     """:func:`mark_done` for the effects ``ids`` ``worker`` holds, in one statement per 500;
     returns the ids marked (the others are done already, or another worker holds them now)."""
-    wanted = list(dict.fromkeys(ids))
     marked: set[int] = set()
     now = utcnow()
-    for start in range(0, len(wanted), _IN_CHUNK):
-        marked.update(session.execute(_MARK_DONE, {
-            "ids": wanted[start:start + _IN_CHUNK], "worker": worker, "now": now}).scalars())
+    for batch in in_batches(ids):
+        marked.update(session.execute(
+            _MARK_DONE, {"ids": batch, "worker": worker, "now": now}).scalars())
     return marked
 
 
@@ -358,10 +353,8 @@ def keys_of_orders(
 ) -> dict[str, dict[str, str]]:
     """:func:`keys_of` for many orders in one read: order id -> {key: status}."""
     found: dict[str, dict[str, str]] = {}
-    ids = list(dict.fromkeys(order_ids))
-    for start in range(0, len(ids), _IN_CHUNK):
-        rows = session.execute(_KEYS_OF_ORDERS, {"channel": channel,
-                                                 "order_ids": ids[start:start + _IN_CHUNK]})
+    for batch in in_batches(order_ids):
+        rows = session.execute(_KEYS_OF_ORDERS, {"channel": channel, "order_ids": batch})
         for order_id, key, status in rows:
             found.setdefault(order_id, {})[key] = status
     return found

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from ordersync.engine.policy import Link
 from ordersync.models import ChannelOrder
+from ordersync.state.db import in_batches
 from ordersync.state.tables import ChannelState, ListingLink, OrderRecord, RecordState, utcnow
 
 #: The ``channel_state`` row of the main store (store orders are polled for tracking).
@@ -39,19 +40,10 @@ _RECORDS_OF = select(OrderRecord).where(
 _PAYLOADS_OF = sa.select(col(OrderRecord.order_id), col(OrderRecord.payload)).where(
     col(OrderRecord.channel) == sa.bindparam("channel"),
     col(OrderRecord.order_id).in_(sa.bindparam("order_ids", expanding=True)))
-#: Order ids per ``IN (...)`` (well under every database's limit of bound parameters).
-_IN_CHUNK = 500
-
-
-def _chunks(ids: Sequence[str]) -> list[list[str]]:
-    unique = list(dict.fromkeys(ids))
-    return [unique[i:i + _IN_CHUNK] for i in range(0, len(unique), _IN_CHUNK)]
-
-
 def records_of(session: Session, channel: str, order_ids: Sequence[str]) -> dict[str, OrderRecord]:
     """The records of ``order_ids`` that exist, by order id (one read for a page of orders)."""
     found: dict[str, OrderRecord] = {}
-    for chunk in _chunks(order_ids):
+    for chunk in in_batches(order_ids):
         for record in session.exec(_RECORDS_OF, params={"channel": channel, "order_ids": chunk}):
             found[record.order_id] = record
     return found
@@ -80,7 +72,7 @@ def changed_orders(
 ) -> list[ChannelOrder]:
     """The orders of ``orders`` that :func:`order_changed` (one read for the lot)."""
     stored: dict[str, str | None] = {}
-    for chunk in _chunks([order.id for order in orders]):
+    for chunk in in_batches([order.id for order in orders]):
         rows = session.execute(_PAYLOADS_OF, {"channel": channel, "order_ids": chunk})
         stored.update((order_id, payload) for order_id, payload in rows)
     return [order for order in orders
