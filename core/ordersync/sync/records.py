@@ -63,8 +63,7 @@ def order_changed(session: Session, channel: str, order: ChannelOrder) -> bool:
     in the transaction that records what was decided about it, so that a crash between the two
     leaves the order changed for the next pass instead of stored and never decided.
     """
-    record = get_record(session, channel, order.id)
-    return record is None or record.payload != order.model_dump_json()
+    return bool(changed_orders(session, channel, [order]))
 
 
 def changed_orders(
