@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.daemon.harness import ORDERSYNC, Daemon, wait_for
@@ -110,6 +111,9 @@ def test_a_daemon_killed_mid_run_leaves_its_work_to_the_others(
     # Frozen first, so that what it holds can be read before it dies (once it is dead, the
     # others may take it over at once on SQLite, which knows the process is gone).
     victim.send(signal.SIGSTOP)
+    # A commit it sent just before it stopped still lands (the server finishes it): what it
+    # holds is read once that has happened, not in between.
+    time.sleep(0.5)
     orphans = cluster.sql(
         "SELECT key, lease_until FROM effect WHERE status = 'pending' AND claimed_by LIKE :w "
         "AND lease_until IS NOT NULL", w=mine)
