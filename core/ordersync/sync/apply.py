@@ -722,8 +722,18 @@ def _record_done(
     if not outcomes:
         return set()
     with session_scope(runtime.engine) as session, session.no_autoflush:
+        # Their orders' records first, locked: a decision another worker writes meanwhile
+        # (the order changed) must not be lost under what these effects mean, nor these under
+        # it. Records before effects, as a decision locks them, so neither waits crosswise.
+        wanted: dict[str, list[str]] = {}
+        for effect, _ in outcomes:
+            if effect.order_id:
+                wanted.setdefault(effect.channel, []).append(effect.order_id)
+        found = {(channel, order_id): record for channel, ids in sorted(wanted.items())
+                 for order_id, record in records.records_of(
+                     session, channel, ids, lock=True).items()}
         # One statement marks them all (only those this worker still holds); what they mean
-        # is read next, then written: one flush at the commit, not one per read.
+        # is written next: one flush at the commit, not one per read.
         marked = ledger.mark_done_many(
             session, [effect.id for effect, _ in outcomes if effect.id], runtime.worker_id)
         done = [(effect, applied) for effect, applied in outcomes if effect.id in marked]
@@ -732,12 +742,6 @@ def _record_done(
                 log.warning("effect %s was applied, but another worker has taken it over "
                             "(this one's claim ran out): it re-checks the platform and "
                             "records it", effect.key)
-        wanted: dict[str, list[str]] = {}
-        for effect, _ in done:
-            if effect.order_id:
-                wanted.setdefault(effect.channel, []).append(effect.order_id)
-        found = {(channel, order_id): record for channel, ids in wanted.items()
-                 for order_id, record in records.records_of(session, channel, ids).items()}
         links = _links_of_created(session, done, found)
         queue: list[EffectSpec] = []
         for effect, applied in done:

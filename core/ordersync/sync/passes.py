@@ -348,7 +348,7 @@ def _write_decisions(
     """Write the decisions (each order stored with its own) in one transaction."""
     rows: list[DecisionRow | None] = []
     with session_scope(runtime.engine) as session:
-        current = records.records_of(session, name, [d.order.id for d in decided])
+        current = records.records_of(session, name, [d.order.id for d in decided], lock=True)
         specs: list[EffectSpec] = []
         refresh: set[str] = set()
         for d in decided:

@@ -40,11 +40,23 @@ _RECORDS_OF = select(OrderRecord).where(
 _PAYLOADS_OF = sa.select(col(OrderRecord.order_id), col(OrderRecord.payload)).where(
     col(OrderRecord.channel) == sa.bindparam("channel"),
     col(OrderRecord.order_id).in_(sa.bindparam("order_ids", expanding=True)))
-def records_of(session: Session, channel: str, order_ids: Sequence[str]) -> dict[str, OrderRecord]:
-    """The records of ``order_ids`` that exist, by order id (one read for a page of orders)."""
+#: The same, locked until the transaction ends (PostgreSQL; SQLite's writer holds the whole
+#: database), in one order so that two writers never wait for each other's rows crosswise.
+_RECORDS_OF_LOCKED = _RECORDS_OF.order_by(col(OrderRecord.id)).with_for_update()
+
+
+def records_of(
+    session: Session, channel: str, order_ids: Sequence[str], *, lock: bool = False
+) -> dict[str, OrderRecord]:
+    """The records of ``order_ids`` that exist, by order id (one read for a page of orders).
+
+    ``lock``: the caller writes what it decides from them, so another worker's change to one
+    of them must not land in between (it would be overwritten, or decided on stale).
+    """
     found: dict[str, OrderRecord] = {}
+    query = _RECORDS_OF_LOCKED if lock else _RECORDS_OF
     for chunk in in_batches(order_ids):
-        for record in session.exec(_RECORDS_OF, params={"channel": channel, "order_ids": chunk}):
+        for record in session.exec(query, params={"channel": channel, "order_ids": chunk}):
             found[record.order_id] = record
     return found
 
