@@ -371,6 +371,8 @@ class _Claims:
         self._unsettled: set[int] = set()
         self._unstarted: set[int] = set()
         self._lost: set[int] = set()
+        #: Being marked done now: the heartbeat may find them done before they are settled.
+        self._recording: set[int] = set()
 
     def add(self, effects: Iterable[Effect], *, started: bool = False) -> None:
         ids = {e.id for e in effects if e.id is not None}
@@ -385,9 +387,14 @@ class _Claims:
             self._unstarted.discard(effect_id)
             return effect_id not in self._lost
 
+    def recording(self, effect_ids: Iterable[int]) -> None:
+        with self._lock:
+            self._recording.update(effect_ids)
+
     def settle(self, effect_id: int) -> None:
         with self._lock:
             self._unsettled.discard(effect_id)
+            self._recording.discard(effect_id)
 
     def held(self) -> int:
         with self._lock:
@@ -407,8 +414,9 @@ class _Claims:
         with session_scope(runtime.engine) as session:
             held = ledger.extend(session, ids, runtime.worker_id, runtime.lease)
         with self._lock:
-            # Settled meanwhile (marked done: no longer pending, so not renewed) is not lost.
-            gone = (ids - held) & self._unsettled - self._lost
+            # Settled meanwhile (marked done: no longer pending, so not renewed) is not lost;
+            # nor is one being marked done now (the recording says whether it was taken over).
+            gone = (ids - held) & self._unsettled - self._lost - self._recording
             self._lost |= gone
         if gone:
             log.warning("claims on effect(s) %s ran out and were taken over",
@@ -476,13 +484,16 @@ async def _apply_effects(
     def record() -> None:
         batch = applied[:]
         applied.clear()
-        # Settled first: the heartbeat must not find them gone from its claims (done) while
-        # they are still unsettled, and call them lost.
-        for effect, _ in batch:
-            assert effect.id is not None
-            claims.settle(effect.id)
-        marked = _record_done(runtime, batch, stats)
-        tried.update(effect.id or 0 for effect, _ in batch if effect.id not in marked)
+        ids = [effect.id for effect, _ in batch if effect.id is not None]
+        # Their claims stay alive until they are recorded: an applied effect whose claim ran
+        # out looks abandoned (a pass may drop an import it finds not in the store).
+        claims.recording(ids)
+        try:
+            marked = _record_done(runtime, batch, stats)
+        finally:
+            for effect_id in ids:
+                claims.settle(effect_id)
+        tried.update(effect_id for effect_id in ids if effect_id not in marked)
 
     def take() -> list[Effect] | None:
         """The next order's claimed effects; claims more when none is ready. After a claim
