@@ -49,6 +49,8 @@ log = logging.getLogger("ordersync.apply")
 PUSH_STOCK = "push_stock"
 #: Retriable failures of one effect before it is parked as failed (``orders retry`` revives it).
 MAX_ATTEMPTS = 8
+#: The reason of an order refunded in full on the channel and in the main store.
+REFUNDED_REASON = "refunded on the channel and in the main store"
 #: Applied effects marked done together, at most (more wait for the next claim, or the end).
 RECORD_BATCH = 100
 #: Stock pushes claimed at a time: many, since one push per variant serves them all.
@@ -205,20 +207,16 @@ def push_specs(variants: list[str], cause: str) -> list[EffectSpec]:
 
 def _after_done(
     session: Session, runtime: Runtime, effect: Effect, applied: Applied,
-    record: OrderRecord | object | None = records.UNREAD,
-    queue: list[EffectSpec] | None = None, links: dict[str, Link] | None = None,
+    record: OrderRecord | None, queue: list[EffectSpec] | None = None,
+    links: dict[str, Link] | None = None,
 ) -> None:
-    """Record what a done effect means for its order, and queue the stock pushes it needs.
+    """Record what a done effect means for its ``record`` (None: its order has none), and queue
+    the stock pushes it needs.
 
-    ``record``: the effect's order record when the caller has read it already (None: it has
-    none). ``queue``: where to put the effects it causes, for the caller to enqueue with
-    others; without it they are enqueued here. ``links``: the links of the order's channel
-    (see :func:`_follow_ups`).
+    ``queue``: where to put the effects it causes, for the caller to enqueue with others;
+    without it they are enqueued here. ``links``: the links of the order's channel (see
+    :func:`_follow_ups`).
     """
-    if record is records.UNREAD:
-        record = (records.get_record(session, effect.channel, effect.order_id)
-                  if effect.order_id else None)
-    assert record is None or isinstance(record, OrderRecord)
     specs: list[EffectSpec] = []
     if record is not None:
         kind = effect.kind
@@ -240,8 +238,7 @@ def _after_done(
                               "cancelled on the channel and in the main store")
         elif kind == EffectKind.REFUND.value and (
                 ledger.payload(effect).get("full") or _last_refund(session, effect, record)):
-            records.set_state(session, record, RecordState.REFUNDED,
-                              "refunded on the channel and in the main store")
+            records.set_state(session, record, RecordState.REFUNDED, REFUNDED_REASON)
     if applied.moved_variants:
         specs.extend(push_specs(applied.moved_variants, effect.key))
     if queue is not None:
@@ -288,7 +285,9 @@ def adopt_store_order(runtime: Runtime, effect: Effect, store_order: StoreOrder)
         row = session.get(Effect, effect.id)
         # Done meanwhile by the worker that was applying it: what it means is recorded.
         if row is not None and ledger.mark_done(session, row):
-            _after_done(session, runtime, row, applied)
+            record = (records.get_record(session, row.channel, row.order_id)
+                      if row.order_id else None)
+            _after_done(session, runtime, row, applied, record)
 
 
 async def push_stock(

@@ -39,7 +39,7 @@ from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, OrderRecord, RecordState
 from ordersync.sync import leases, ledger, records
 from ordersync.sync.alerts import deliver, record_alert
-from ordersync.sync.apply import ApplyStats, adopt_store_order, apply_pending
+from ordersync.sync.apply import REFUNDED_REASON, ApplyStats, adopt_store_order, apply_pending
 from ordersync.sync.runtime import Runtime
 
 log = logging.getLogger("ordersync.sync")
@@ -198,7 +198,6 @@ def _cursor_readonly(session: Any, name: str) -> datetime | None:
     return row.cursor if row is not None else None
 
 
-REFUNDED_REASON = "refunded on the channel and in the main store"
 #: Orders decided together: read with one query each for records, links and effect keys, and
 #: written in one transaction (a crash loses the batch's decisions, and the orders with them,
 #: so the next pass decides them again).
