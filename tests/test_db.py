@@ -133,7 +133,7 @@ def test_relative_sqlite_paths_are_relative_to_the_config_folder(tmp_path: Path)
 def test_upgrade_creates_exactly_the_tables_of_the_models(engine: sa.Engine) -> None:
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
     assert set(sa.inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     assert {t.name for t in SQLModel.metadata.sorted_tables} >= TABLES
     assert tables.OrderRecord.__tablename__ == "order_record"
@@ -147,11 +147,11 @@ def test_autogenerate_comparison_does_see_a_missing_index(engine: sa.Engine) -> 
     # Guards the test above: an empty comparison must mean "same schema", not "compared nothing".
     upgrade(engine)
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP INDEX ix_effect_kind")
+        conn.exec_driver_sql("DROP INDEX ix_effect_kind_status")
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         differences = compare_metadata(context, SQLModel.metadata)
-    assert [(d[0], d[1].name) for d in differences] == [("add_index", "ix_effect_kind")]
+    assert [(d[0], d[1].name) for d in differences] == [("add_index", "ix_effect_kind_status")]
 
 
 def test_upgrade_twice_is_a_no_op_and_keeps_the_data(db_url: str) -> None:
@@ -264,15 +264,15 @@ def test_db_upgrade_creates_the_database_beside_the_config(tmp_path: Path) -> No
     assert first.returncode == 0, first.stderr
     database = tmp_path / "etc" / "state" / "ordersync.db"
     assert database.exists()
-    assert "upgraded from empty to 0004" in first.stdout
+    assert "upgraded from empty to 0005" in first.stdout
 
     again = _ordersync("--config", str(config), "db", "upgrade", cwd=elsewhere)
     assert again.returncode == 0, again.stderr
-    assert "already at 0004" in again.stdout
+    assert "already at 0005" in again.stdout
 
     current = _ordersync("--config", str(config), "db", "current", cwd=elsewhere)
     assert current.returncode == 0, current.stderr
-    assert "at 0004 (up to date)" in current.stdout
+    assert "at 0005 (up to date)" in current.stdout
     assert list(elsewhere.iterdir()) == []
 
 

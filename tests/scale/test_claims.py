@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from ordersync.engine.plan import EffectSpec
 from ordersync.state.db import make_engine, session_scope, upgrade
 from ordersync.state.tables import Effect, EffectStatus
-from ordersync.sync import leases, ledger
+from ordersync.sync import apply, leases, ledger
 from sqlmodel import col, select
 
 SHORT = timedelta(seconds=1)
@@ -171,6 +171,34 @@ def test_stock_pushes_of_one_variant_are_never_in_flight_twice(engine: sa.Engine
         effect = session.exec(select(Effect).where(Effect.key == "push:V1:a")).one()
         ledger.mark_done(session, effect, "w1")
     assert claim(engine, "w2", pushes=True) == ["push:V1:b"]
+
+
+def pending_pushes(engine: sa.Engine) -> set[str]:
+    with session_scope(engine, read_only=True) as session:
+        return set(session.exec(select(Effect.key).where(
+            Effect.kind == ledger.PUSH_KIND, Effect.status == EffectStatus.PENDING.value)))
+
+
+def test_stock_moves_share_the_push_of_their_variant_that_waits(engine: sa.Engine) -> None:
+    def moved(*causes: tuple[str, list[str]]) -> None:
+        with session_scope(engine) as session:
+            apply.enqueue(session, [s for cause, variants in causes
+                                    for s in apply.push_specs(variants, cause)])
+
+    moved(("create:1", ["V1"]), ("create:2", ["V1"]))  # one batch: one push of V1
+    moved(("create:3", ["V1", "V2"]))  # V1's waits, and reads the quantity when it runs
+    assert pending_pushes(engine) == {"push_stock:V1:create:1", "push_stock:V2:create:3"}
+    assert sorted(claim(engine, "w1", pushes=True)) == ["push_stock:V1:create:1",
+                                                        "push_stock:V2:create:3"]
+    # In flight, V1's push may have read the quantity before this move: a new one waits.
+    moved(("create:4", ["V1"]))
+    assert "push_stock:V1:create:4" in pending_pushes(engine)
+    moved(("create:5", ["V1"]))  # ... and serves the next move too
+    assert "push_stock:V1:create:5" not in pending_pushes(engine)
+    with session_scope(engine) as session:  # w1 gives V2's back without starting it
+        ledger.release(session, [row(engine, "push_stock:V2:create:3").id or 0], "w1")
+    moved(("create:6", ["V2"]))
+    assert "push_stock:V2:create:6" not in pending_pushes(engine)
 
 
 def test_pushes_and_other_effects_are_claimed_apart_and_by_channel(engine: sa.Engine) -> None:

@@ -117,12 +117,16 @@ class Effect(SQLModel, table=True):
     __tablename__ = "effect"
     # Every decision reads the effects of its order (``ledger.keys_of``), and every claim looks
     # for a busy sibling of the same order: without this, each is a scan of the channel's
-    # whole history (32 ms per order at 50,000 effects, and growing).
-    __table_args__ = (Index("ix_effect_order", "channel", "order_id"),)
+    # whole history (32 ms per order at 50,000 effects, and growing). The pending stock
+    # pushes are looked up whenever stock moves, and the live claims whenever one is made:
+    # each is a few rows among every pending effect, found by these.
+    __table_args__ = (Index("ix_effect_order", "channel", "order_id"),
+                      Index("ix_effect_kind_status", "kind", "status"),
+                      Index("ix_effect_lease", "status", "lease_until"))
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
-    kind: str = Field(index=True)
+    kind: str
     channel: str = Field(index=True)
     order_id: str | None = None
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))

@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 
 from ordersync.engine import EffectKind, EffectSpec, Link, fully_refunded, plan_follow_ups
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
-from ordersync.models import Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
+from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
 from ordersync.platform import Alert, AlertKind, Store
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, ListingLink, OrderRecord, RecordState
@@ -200,22 +200,44 @@ def push_specs(variants: list[str], cause: str) -> list[EffectSpec]:
     """Stock pushes for ``variants``, caused by the effect keyed ``cause``."""
     return [
         EffectSpec(key=f"{PUSH_STOCK}:{variant}:{cause}", kind=PUSH_STOCK,  # type: ignore[arg-type]
-                   channel=records.STORE_STATE_KEY, order_id="", payload={"variant": variant})
+                   channel=records.STORE_STATE_KEY, order_id="",
+                   payload=ledger.push_payload(variant))
         for variant in dict.fromkeys(variants)
     ]
+
+
+def enqueue(session: Session, specs: list[EffectSpec]) -> None:
+    """Enqueue ``specs``, with one stock push per variant that has none waiting.
+
+    A push that is pending and not in flight reads the store's quantity when it runs, after
+    every stock move recorded before now, so it serves the moves of these specs too: another
+    would push the same quantity again (one listing update per channel for nothing). A push
+    in flight may have read the quantity before these moves, so a new one is queued behind it.
+    """
+    pushes = {spec.payload["variant"] for spec in specs if spec.kind == PUSH_STOCK}
+    waiting = ledger.waiting_pushes(session, pushes) if pushes else set()
+    wanted: list[EffectSpec] = []
+    for spec in specs:
+        if spec.kind == PUSH_STOCK:
+            variant = spec.payload["variant"]
+            if variant in waiting:
+                continue
+            waiting.add(variant)  # the first spec's push serves the batch's other moves
+        wanted.append(spec)
+    ledger.enqueue(session, wanted)
 
 
 def _after_done(
     session: Session, runtime: Runtime, effect: Effect, applied: Applied,
     record: OrderRecord | None, queue: list[EffectSpec] | None = None,
-    links: dict[str, Link] | None = None,
+    links: dict[str, Link] | None = None, order: ChannelOrder | None = None,
 ) -> None:
     """Record what a done effect means for its ``record`` (None: its order has none), and queue
     the stock pushes it needs.
 
     ``queue``: where to put the effects it causes, for the caller to enqueue with others;
-    without it they are enqueued here. ``links``: the links of the order's channel (see
-    :func:`_follow_ups`).
+    without it they are enqueued here. ``links`` and ``order``: the links of the order's
+    channel and the record's order, when the caller has them (see :func:`_follow_ups`).
     """
     specs: list[EffectSpec] = []
     if record is not None:
@@ -226,9 +248,11 @@ def _after_done(
                               f"imported as store order {number}",
                               store_order_id=applied.store_order.id)
             paid = applied.store_order.paid
+            # (The draft is read only when the store does not say: it is the bulk of the row.)
             record.store_paid = ledger.payload(effect)["draft"].get("paid", True) \
                 if paid is None else paid
-            specs.extend(_follow_ups(session, runtime, record, applied.store_order, links))
+            specs.extend(_follow_ups(session, runtime, record, applied.store_order, links,
+                                     order))
         elif kind == EffectKind.MARK_PAID.value:
             record.store_paid = True
             record.reason = f"{record.reason}; marked paid" if record.reason else "marked paid"
@@ -244,7 +268,7 @@ def _after_done(
     if queue is not None:
         queue.extend(specs)
     elif specs:
-        ledger.enqueue(session, specs)
+        enqueue(session, specs)
 
 
 def _last_refund(session: Session, effect: Effect, record: OrderRecord) -> bool:
@@ -262,13 +286,14 @@ def _last_refund(session: Session, effect: Effect, record: OrderRecord) -> bool:
 
 def _follow_ups(
     session: Session, runtime: Runtime, record: OrderRecord, store_order: StoreOrder,
-    links: dict[str, Link] | None = None,
+    links: dict[str, Link] | None = None, order: ChannelOrder | None = None,
 ) -> list[EffectSpec]:
     """What the channel order already says beyond its import (a refund, a shipment, made
     before the import was done): nothing else would decide it again, as it has not changed
     since it was stored. ``links``: the channel's links of (at least) the order's listings,
-    when the caller has read them."""
-    order = records.order_of(record)
+    and ``order``: the record's order, when the caller has them."""
+    if order is None:
+        order = records.order_of(record)
     policy = runtime.policies.get(record.channel)
     if order is None or policy is None:
         return []
@@ -752,32 +777,31 @@ def _record_done(
                 log.warning("effect %s was applied, but another worker has taken it over "
                             "(this one's claim ran out): it re-checks the platform and "
                             "records it", effect.key)
-        links = _links_of_created(session, done, found)
+        # The orders just created, read once: their follow-ups are planned from them, with
+        # the links of what they bought.
+        created = {(effect.channel, effect.order_id or ""): records.order_of(record)
+                   for effect, _ in done if effect.kind == EffectKind.CREATE_ORDER.value
+                   and (record := found.get((effect.channel, effect.order_id or ""))) is not None}
+        links = _links_of_created(session, created)
         queue: list[EffectSpec] = []
         for effect, applied in done:
-            record = found.get((effect.channel, effect.order_id)) if effect.order_id else None
-            _after_done(session, runtime, effect, applied, record, queue,
-                        links.get(effect.channel, {}))
-        ledger.enqueue(session, queue)
+            key = (effect.channel, effect.order_id or "")
+            _after_done(session, runtime, effect, applied, found.get(key), queue,
+                        links.get(effect.channel, {}), created.get(key))
+        enqueue(session, queue)
     stats.done += len(marked)
     return marked
 
 
 def _links_of_created(
-    session: Session, outcomes: list[tuple[Effect, Applied]],
-    found: dict[tuple[str, str], OrderRecord],
+    session: Session, orders: dict[tuple[str, str], ChannelOrder | None],
 ) -> dict[str, dict[str, Link]]:
-    """Per channel, the links of the listings the orders just created bought (what their
-    follow-ups are planned with), read with one query per channel."""
+    """Per channel, the links of the listings ``orders`` (channel and id -> order) bought,
+    read with one query per channel."""
     listings: dict[str, list[str]] = {}
-    for effect, _ in outcomes:
-        record = found.get((effect.channel, effect.order_id or ""))
-        if effect.kind != EffectKind.CREATE_ORDER.value or record is None:
-            continue
-        order = records.order_of(record)
+    for (channel, _), order in orders.items():
         if order is not None:
-            listings.setdefault(effect.channel, []).extend(
-                line.listing_id for line in order.lines)
+            listings.setdefault(channel, []).extend(line.listing_id for line in order.lines)
     return {channel: records.links_for(session, channel, ids)
             for channel, ids in listings.items()}
 

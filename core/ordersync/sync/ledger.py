@@ -40,6 +40,11 @@ from ordersync.sync.leases import database_now, holder_gone
 
 log = logging.getLogger("ordersync.ledger")
 
+_NOW: sa.BindParameter[datetime] = sa.bindparam("now", type_=UTCDateTime())
+_PENDING = col(Effect.status) == EffectStatus.PENDING.value
+#: Nobody holds it: never claimed, given back, or its claimant's lease ran out.
+_FREE = sa.or_(col(Effect.lease_until).is_(None), col(Effect.lease_until) <= _NOW)
+
 #: The kind of a stock push (``apply.PUSH_STOCK``); pushes of one variant are claimed one at a time.
 PUSH_KIND = "push_stock"
 
@@ -107,6 +112,29 @@ _INSERTS: dict[str, Any] = {
            .returning(col(Effect.key), sort_by_parameter_order=True))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+
+
+_WAITING_PUSHES = sa.select(col(Effect.payload)).where(
+    col(Effect.kind) == PUSH_KIND, _PENDING, _FREE,
+    col(Effect.payload).in_(sa.bindparam("payloads", expanding=True)))
+
+
+def push_payload(variant: str) -> dict[str, str]:
+    """The payload of a stock push of store variant ``variant`` (all a push needs)."""
+    return {"variant": variant}
+
+
+def waiting_pushes(session: Session, variants: Collection[str]) -> set[str]:
+    """Of ``variants``, those with a stock push that is pending and not in flight (nobody
+    holds it): it reads the store's quantity when it runs, so it serves any stock move made
+    before now, and another push of the variant would push the same quantity again."""
+    wanted = {json.dumps(push_payload(v), sort_keys=True): v for v in variants}
+    found: set[str] = set()
+    now = database_now(session)
+    for batch in in_batches(wanted):
+        found.update(wanted[text] for text in session.execute(
+            _WAITING_PUSHES, {"payloads": batch, "now": now}).scalars())
+    return found
 
 
 def unfinished(session: Session, key: str) -> Effect | None:
@@ -190,9 +218,6 @@ def claim(
     return [row for row in candidates if row.id in claimed]
 
 
-_NOW: sa.BindParameter[datetime] = sa.bindparam("now", type_=UTCDateTime())
-_PENDING = col(Effect.status) == EffectStatus.PENDING.value
-_FREE = sa.or_(col(Effect.lease_until).is_(None), col(Effect.lease_until) <= _NOW)
 _CLAIM = (
     sa.update(Effect)
     .where(col(Effect.id).in_(sa.bindparam("ids", expanding=True)), _PENDING, _FREE)
@@ -204,21 +229,24 @@ _CLAIM = (
 @functools.cache
 def _candidates(pushes: bool, by_channel: bool, excluding: bool) -> Any:
     """The claimable effects (built once per shape: claiming is on every pass's path)."""
-    other = aliased(Effect)
     # Another effect of the same order (or, for a push, a push of the same variant: a push's
     # payload is exactly {"variant": ...}) that somebody holds now: this one waits for it.
-    # Pushes have no order and nothing else is a push, so each kind of claim needs one of the
-    # two conditions only (and each alone can use an index: an OR of both could not).
-    same = (sa.and_(col(other.kind) == PUSH_KIND, col(other.payload) == col(Effect.payload))
-            if pushes else
-            sa.and_(col(Effect.order_id).is_not(None), col(other.channel) == col(Effect.channel),
-                    col(other.order_id) == col(Effect.order_id)))
-    sibling_busy = sa.exists().where(
-        same, col(other.status) == EffectStatus.PENDING.value, col(other.lease_until) > _NOW,
-        col(other.id) != col(Effect.id),
-    )
+    # (The candidate itself is free, so it is never its own busy sibling.) Pushes have no
+    # order and nothing else is a push, so each kind of claim needs one of the two conditions
+    # only. An order's siblings are found by the order's index; the variants pushed now are
+    # read once (a subquery per candidate would scan every push ever made).
+    other = aliased(Effect)
+    busy: Any
+    if pushes:
+        busy = col(Effect.payload).in_(sa.select(col(other.payload)).where(
+            col(other.kind) == PUSH_KIND, col(other.status) == EffectStatus.PENDING.value,
+            col(other.lease_until) > _NOW))
+    else:
+        busy = sa.and_(col(Effect.order_id).is_not(None), sa.exists().where(
+            col(other.channel) == col(Effect.channel), col(other.order_id) == col(Effect.order_id),
+            col(other.status) == EffectStatus.PENDING.value, col(other.lease_until) > _NOW))
     kind = col(Effect.kind) == PUSH_KIND if pushes else col(Effect.kind) != PUSH_KIND
-    query = select(Effect).where(_PENDING, _FREE, kind, ~sibling_busy)
+    query = select(Effect).where(_PENDING, _FREE, kind, ~busy)
     if by_channel:
         query = query.where(col(Effect.channel).in_(sa.bindparam("channels", expanding=True)))
     if excluding:

@@ -350,6 +350,7 @@ def _write_decisions(
         current = records.records_of(session, name, [d.order.id for d in decided], lock=True)
         specs: list[EffectSpec] = []
         refresh: set[str] = set()
+        new: list[tuple[ChannelOrder, RecordState, str | None]] = []
         for d in decided:
             record = current.get(d.order.id)
             stale = _decided_on_stale_state(session, record, d.known, d.to_drop)
@@ -360,11 +361,17 @@ def _write_decisions(
                 continue
             # The order is stored in the transaction that records its decision: a crash
             # before it leaves the order changed for the next pass, never stored and undecided.
-            record, _ = records.save_order(session, name, d.order, record, flush=False)
-            _record_decision(session, runtime, record, d.decision, d.failure)
-            if record.state == RecordState.IMPORTED.value \
-                    and fully_refunded(d.order, name, d.done):  # its last refund came earlier
-                records.set_state(session, record, RecordState.REFUNDED, REFUNDED_REASON)
+            if record is None:  # stored with the state its decision gives it, with the others
+                new.append((d.order, *(_decided_state(d.decision, d.failure)
+                                       or (RecordState.PENDING, None))))
+            else:
+                record, _ = records.save_order(session, name, d.order, record, flush=False)
+                if (state := _decided_state(d.decision, d.failure)) is not None:
+                    records.set_state(session, record, *state)
+                if record.state == RecordState.IMPORTED.value \
+                        and fully_refunded(d.order, name, d.done):  # its last refund came before
+                    records.set_state(session, record, RecordState.REFUNDED, REFUNDED_REASON)
+            _decision_alerts(session, runtime, name, d.order.id, d.decision, d.failure)
             specs.extend(d.specs)
             if d.decision.action is Action.IMPORT:
                 # A store order not created yet is always made from this decision's draft.
@@ -372,6 +379,7 @@ def _write_decisions(
             elif d.to_drop is not None:
                 ledger.drop(session, d.to_drop.key)
             rows.append(d.row(name))
+        records.add_orders(session, name, new)
         ledger.enqueue(session, specs, refresh=refresh)
     return rows
 
@@ -435,30 +443,34 @@ def _prepare(hook: Any, draft: StoreOrderDraft, order: ChannelOrder, name: str) 
         raise OrderError(order.id, msg)
 
 
-def _record_decision(
-    session: Any, runtime: Runtime, record: OrderRecord, decision: Decision,
+def _decided_state(decision: Decision, failure: str | None) -> tuple[RecordState, str] | None:
+    """The state (and reason) a decision gives its order's record; None: it stays as it is."""
+    if failure is not None:
+        return RecordState.FAILED, failure
+    state = _STATE_OF.get(decision.action)
+    return None if state is None else (state, decision.reason)
+
+
+_STATE_OF = {Action.IMPORT: RecordState.PENDING, Action.WAIT_LINK: RecordState.WAITING_LINK,
+             Action.SKIP: RecordState.SKIPPED}
+
+
+def _decision_alerts(
+    session: Any, runtime: Runtime, name: str, order_id: str, decision: Decision,
     failure: str | None,
 ) -> None:
-    name = record.channel
+    """The alerts a decision raises (each sent once): a failed import, unlinked products."""
     options = runtime.policies[name].options
     if failure is not None:
-        records.set_state(session, record, RecordState.FAILED, failure)
         if options.alerts.import_failure:
             record_alert(session, Alert(kind=AlertKind.IMPORT_FAILURE, channel=name,
-                                        order_id=record.order_id, reason=failure))
+                                        order_id=order_id, reason=failure))
         return
-    action = decision.action
-    if action is Action.IMPORT:
-        records.set_state(session, record, RecordState.PENDING, decision.reason)
-    elif action is Action.WAIT_LINK:
-        records.set_state(session, record, RecordState.WAITING_LINK, decision.reason)
-    elif action is Action.SKIP:
-        records.set_state(session, record, RecordState.SKIPPED, decision.reason)
-    if decision.unlinked and options.alerts.unlinked_products and action in (
+    if decision.unlinked and options.alerts.unlinked_products and decision.action in (
         Action.IMPORT, Action.WAIT_LINK
     ):
         record_alert(session, Alert(kind=AlertKind.UNLINKED_PRODUCTS, channel=name,
-                                    order_id=record.order_id, reason=decision.reason))
+                                    order_id=order_id, reason=decision.reason))
 
 
 def _record_bad_payload(session: Any, runtime: Runtime, name: str, failure: OrderError) -> None:
