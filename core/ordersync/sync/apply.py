@@ -38,7 +38,7 @@ from ordersync.errors import FatalPlatformError, OrderError, PlatformError, Retr
 from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
 from ordersync.platform import Alert, AlertKind, Store
 from ordersync.state.db import session_scope
-from ordersync.state.tables import Effect, EffectStatus, ListingLink, OrderRecord, RecordState
+from ordersync.state.tables import Effect, EffectStatus, ListingLink, RecordState
 from ordersync.sync import ledger, records
 from ordersync.sync.alerts import record_alert
 from ordersync.sync.leases import Heartbeat, beat_interval
@@ -229,11 +229,11 @@ def enqueue(session: Session, specs: list[EffectSpec]) -> None:
 
 def _after_done(
     session: Session, runtime: Runtime, effect: Effect, applied: Applied,
-    record: OrderRecord | None, queue: list[EffectSpec] | None = None,
+    record: records.RecordRow | None, queue: list[EffectSpec] | None = None,
     links: dict[str, Link] | None = None, order: ChannelOrder | None = None,
 ) -> None:
-    """Record what a done effect means for its ``record`` (None: its order has none), and queue
-    the stock pushes it needs.
+    """Change ``record`` (None: its order has none) to what a done effect means for it (the
+    caller writes it), and queue the stock pushes it needs.
 
     ``queue``: where to put the effects it causes, for the caller to enqueue with others;
     without it they are enqueued here. ``links`` and ``order``: the links of the order's
@@ -244,9 +244,8 @@ def _after_done(
         kind = effect.kind
         if kind == EffectKind.CREATE_ORDER.value and applied.store_order is not None:
             number = applied.store_order.number or applied.store_order.id
-            records.set_state(session, record, RecordState.IMPORTED,
-                              f"imported as store order {number}",
-                              store_order_id=applied.store_order.id)
+            record.set_state(RecordState.IMPORTED, f"imported as store order {number}",
+                             store_order_id=applied.store_order.id)
             paid = applied.store_order.paid
             # (The draft is read only when the store does not say: it is the bulk of the row.)
             record.store_paid = ledger.payload(effect)["draft"].get("paid", True) \
@@ -256,13 +255,13 @@ def _after_done(
         elif kind == EffectKind.MARK_PAID.value:
             record.store_paid = True
             record.reason = f"{record.reason}; marked paid" if record.reason else "marked paid"
-            session.add(record)
+            record.changed = True
         elif kind == EffectKind.CANCEL_ORDER.value:
-            records.set_state(session, record, RecordState.CANCELLED,
-                              "cancelled on the channel and in the main store")
+            record.set_state(RecordState.CANCELLED,
+                             "cancelled on the channel and in the main store")
         elif kind == EffectKind.REFUND.value and (
                 ledger.payload(effect).get("full") or _last_refund(session, effect, record)):
-            records.set_state(session, record, RecordState.REFUNDED, REFUNDED_REASON)
+            record.set_state(RecordState.REFUNDED, REFUNDED_REASON)
     if applied.moved_variants:
         specs.extend(push_specs(applied.moved_variants, effect.key))
     if queue is not None:
@@ -271,7 +270,7 @@ def _after_done(
         enqueue(session, specs)
 
 
-def _last_refund(session: Session, effect: Effect, record: OrderRecord) -> bool:
+def _last_refund(session: Session, effect: Effect, record: records.RecordRow) -> bool:
     """Whether ``effect`` (a refund, done now) completes a refund in full: the channel says the
     order is refunded, and its listed refunds returned everything (no refund of the rest)."""
     order = records.order_of(record)
@@ -285,7 +284,7 @@ def _last_refund(session: Session, effect: Effect, record: OrderRecord) -> bool:
 
 
 def _follow_ups(
-    session: Session, runtime: Runtime, record: OrderRecord, store_order: StoreOrder,
+    session: Session, runtime: Runtime, record: records.RecordRow, store_order: StoreOrder,
     links: dict[str, Link] | None = None, order: ChannelOrder | None = None,
 ) -> list[EffectSpec]:
     """What the channel order already says beyond its import (a refund, a shipment, made
@@ -307,12 +306,15 @@ def adopt_store_order(runtime: Runtime, effect: Effect, store_order: StoreOrder)
     draft = StoreOrderDraft.model_validate(ledger.payload(effect)["draft"])
     applied = Applied(store_order=store_order, moved_variants=list(draft.deduct_stock))
     with session_scope(runtime.engine) as session:
+        # The record first, locked (records before effects, as everywhere).
+        record = (records.rows_of(session, effect.channel, [effect.order_id])
+                  .get(effect.order_id) if effect.order_id else None)
         row = session.get(Effect, effect.id)
         # Done meanwhile by the worker that was applying it: what it means is recorded.
         if row is not None and ledger.mark_done(session, row):
-            record = (records.get_record(session, row.channel, row.order_id)
-                      if row.order_id else None)
             _after_done(session, runtime, row, applied, record)
+            if record is not None:
+                records.write_rows(session, [record])
 
 
 async def push_stock(
@@ -765,8 +767,7 @@ def _record_done(
             if effect.order_id:
                 wanted.setdefault(effect.channel, []).append(effect.order_id)
         found = {(channel, order_id): record for channel, ids in sorted(wanted.items())
-                 for order_id, record in records.records_of(
-                     session, channel, ids, lock=True).items()}
+                 for order_id, record in records.rows_of(session, channel, ids).items()}
         # One statement marks them all (only those this worker still holds); what they mean
         # is written next: one flush at the commit, not one per read.
         marked = ledger.mark_done_many(
@@ -788,6 +789,7 @@ def _record_done(
             key = (effect.channel, effect.order_id or "")
             _after_done(session, runtime, effect, applied, found.get(key), queue,
                         links.get(effect.channel, {}), created.get(key))
+        records.write_rows(session, found.values())
         enqueue(session, queue)
     stats.done += len(marked)
     return marked
