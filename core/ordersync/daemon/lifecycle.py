@@ -30,7 +30,7 @@ from ordersync.config import Settings
 from ordersync.errors import ConfigError
 from ordersync.plugins import Registry
 from ordersync.sync.reconcile import DEFAULT_WINDOW
-from ordersync.sync.runtime import Runtime
+from ordersync.sync.runtime import Runtime, settle_heap
 
 from .app import build_app
 from .metrics import DaemonMetrics
@@ -183,6 +183,7 @@ async def _serve(
     log.info("listening on http://%s:%d (webhooks, /healthz, /metrics); channels: %s; "
              "reconciliation every %s", shown, port, ", ".join(enabled) or "none",
              runtime.settings.daemon.reconcile_interval)
+    settle_heap()  # started: what is left now lives as long as the daemon
     work = asyncio.create_task(scheduler.run(), name="scheduler")
     stop = asyncio.create_task(signals.stop.wait(), name="signals")
     await asyncio.wait([stop, http, work], return_when=asyncio.FIRST_COMPLETED)

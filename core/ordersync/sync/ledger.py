@@ -106,10 +106,13 @@ def _insert_ignoring_duplicates(session: Session) -> Any:
     return _INSERTS[session.get_bind().dialect.name]
 
 
+#: The effect table itself: the hot statements below are plain SQL on it, without the ORM's
+#: bulk handling (synchronising objects nobody holds costs more than the statement).
+_TABLE = Effect.metadata.tables["effect"]
 #: The two dialects' own ``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key``.
 _INSERTS: dict[str, Any] = {
-    name: (dialect.insert(Effect).on_conflict_do_nothing(index_elements=["key"])
-           .returning(col(Effect.key), sort_by_parameter_order=True))
+    name: (dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=["key"])
+           .returning(_TABLE.c.key, sort_by_parameter_order=True))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
@@ -223,6 +226,7 @@ _CLAIM = (
     .where(col(Effect.id).in_(sa.bindparam("ids", expanding=True)), _PENDING, _FREE)
     .values(claimed_by=sa.bindparam("worker"), lease_until=sa.bindparam("until"))
     .returning(col(Effect.id))
+    .execution_options(synchronize_session=False)  # the claimed rows are updated below
 )
 
 

@@ -121,7 +121,8 @@ async def sync_channel(
         nonlocal hold
         for start in range(0, len(orders), DECIDE_BATCH):
             batch = orders[start:start + DECIDE_BATCH]
-            rows = await process_orders(runtime, name, batch, dry_run=dry_run)
+            rows = await process_orders(runtime, name, batch, dry_run=dry_run,
+                                        drafts=keep_decisions)
             for order, row in zip(batch, rows, strict=True):
                 if row is not None:
                     result.decided += 1
@@ -219,11 +220,12 @@ class _Decided:
     #: The keys of the order's effects that are done.
     done: frozenset[str] = frozenset()
 
-    def row(self, channel: str) -> DecisionRow:
+    def row(self, channel: str, draft: bool = True) -> DecisionRow:
+        """The public decision row; ``draft=False`` leaves its draft out (nobody shows it)."""
         return DecisionRow(channel, self.order.id,
                            "failed" if self.failure else self.decision.action.value,
                            self.failure or self.decision.reason,
-                           self.draft.decision_json() if self.draft is not None else None)
+                           self.draft.decision_json() if draft and self.draft else None)
 
 
 async def process_order(
@@ -239,9 +241,11 @@ async def process_order(
 
 
 async def process_orders(
-    runtime: Runtime, name: str, orders: list[ChannelOrder], *, dry_run: bool = False
+    runtime: Runtime, name: str, orders: list[ChannelOrder], *, dry_run: bool = False,
+    drafts: bool = True,
 ) -> list[DecisionRow | None]:
-    """:func:`process_order` for each of ``orders`` (distinct ids), its rows in their order.
+    """:func:`process_order` for each of ``orders`` (distinct ids), its rows in their order
+    (without their drafts unless ``drafts``: the daemon only counts them).
 
     The state they are decided on is read with one query per kind for the lot, and their
     decisions are written in one transaction: a pass pays a handful of statements per batch
@@ -264,9 +268,9 @@ async def process_orders(
         decided.append(await _decide_one(runtime, name, order, record, statuses, order_links,
                                          policy, store_caps, dry_run=dry_run))
     if dry_run:
-        return [d.row(name) for d in decided]
+        return [d.row(name, drafts) for d in decided]
     try:
-        return _write_decisions(runtime, name, decided)
+        return _write_decisions(runtime, name, decided, drafts)
     except SQLAlchemyError as exc:
         if len(decided) == 1:
             raise
@@ -275,7 +279,7 @@ async def process_orders(
         # one that fails again fails the pass where it stands.
         log.warning("channel %s: writing %d decisions together failed (%s); writing them one "
                     "by one", name, len(decided), type(exc).__name__)
-        return [row for d in decided for row in _write_decisions(runtime, name, [d])]
+        return [row for d in decided for row in _write_decisions(runtime, name, [d], drafts)]
 
 
 async def _decide_one(
@@ -342,7 +346,7 @@ async def _decide_one(
 
 
 def _write_decisions(
-    runtime: Runtime, name: str, decided: list[_Decided]
+    runtime: Runtime, name: str, decided: list[_Decided], drafts: bool = True
 ) -> list[DecisionRow | None]:
     """Write the decisions (each order stored with its own) in one transaction."""
     rows: list[DecisionRow | None] = []
@@ -378,7 +382,7 @@ def _write_decisions(
                 refresh.update(spec.key for spec in d.specs)
             elif d.to_drop is not None:
                 ledger.drop(session, d.to_drop.key)
-            rows.append(d.row(name))
+            rows.append(d.row(name, drafts))
         records.add_orders(session, name, new)
         ledger.enqueue(session, specs, refresh=refresh)
     return rows
