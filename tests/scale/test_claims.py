@@ -173,6 +173,31 @@ def test_stock_pushes_of_one_variant_are_never_in_flight_twice(engine: sa.Engine
     assert claim(engine, "w2", pushes=True) == ["push:V1:b"]
 
 
+def test_each_key_two_writers_add_at_once_is_added_once_and_said_added_once(
+    engine: sa.Engine,
+) -> None:
+    # A pass and a webhook deciding the same orders at once: on PostgreSQL both find the keys
+    # new and insert them together; the second waits for the first and skips what it added.
+    keys = {f"create:{i}" for i in range(60)}
+    added: dict[str, set[str]] = {}
+    barrier = threading.Barrier(2)
+
+    def writer(name: str) -> None:
+        barrier.wait()
+        with session_scope(engine) as session:
+            added[name] = set(ledger.enqueue(session, [spec(key) for key in sorted(keys)]))
+
+    threads = [threading.Thread(target=writer, args=(name,)) for name in ("w1", "w2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert added["w1"] | added["w2"] == keys
+    assert not added["w1"] & added["w2"]
+    with session_scope(engine, read_only=True) as session:
+        assert len(session.exec(select(Effect.key)).all()) == len(keys)
+
+
 def pending_pushes(engine: sa.Engine) -> set[str]:
     with session_scope(engine, read_only=True) as session:
         return set(session.exec(select(Effect.key).where(

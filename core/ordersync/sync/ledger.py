@@ -114,10 +114,12 @@ def _insert_ignoring_duplicates(session: Session) -> Any:
     return _INSERTS[session.get_bind().dialect.name]
 
 
-#: The two dialects' own ``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key``.
+#: The two dialects' own ``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key``: one
+#: statement of many rows (the keys returned say which were added, in any order; asking for
+#: them in the rows' order made it one statement per row).
 _INSERTS: dict[str, Any] = {
     name: (dialect.insert(_TABLE).on_conflict_do_nothing(index_elements=["key"])
-           .returning(_TABLE.c.key, sort_by_parameter_order=True))
+           .returning(_TABLE.c.key))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 
