@@ -9,7 +9,8 @@ empty (a pass applies at most ``rounds x 500`` effects, see ``docs/performance.m
 order must end imported.
 
 The bound is the CPU of the pure steps alone for the same orders (generate the channel order,
-decide, draft, plan its effects): what an order would cost if state were free.
+decide, draft, plan its effects): what an order would cost if state were free. The whole is
+measured :data:`REPEATS` times; the best run is reported, with every run in its details.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ from bench.world import CHANNEL, Installation, memory_channel, memory_store
 TARGET_MS = 1.0
 #: Enough orders for a steady per-order figure (the pass applies them all at its end).
 FULL_ORDERS = 2000
+#: Measured this many times, each on a fresh installation; the best run is the figure (with
+#: its own bound). CPU time only grows with what else the machine runs (a shared virtual
+#: machine's speed varies by half from one minute to the next), so the least is the truest.
+REPEATS = 3
 
 
 async def drain(runtime: Runtime, channel: str | None = None) -> int:
@@ -120,12 +125,18 @@ def top_costs(profile: Path, limit: int = 25) -> str:
 
 async def run(quick: bool, profile: Path | None = None, orders: int | None = None) -> list[Result]:
     n = orders or (300 if quick else FULL_ORDERS)
-    with tempfile.TemporaryDirectory(prefix="bench-core-") as tmp:
-        m = await measure(Path(tmp), n, profile)
+    runs: list[dict[str, Any]] = []
+    for _ in range(1 if quick or profile else REPEATS):
+        with tempfile.TemporaryDirectory(prefix="bench-core-") as tmp:
+            runs.append(await measure(Path(tmp), n, profile))
+    best = min(runs, key=lambda m: float(m["cpu_ms_per_order"]))
+    details = {k: v for k, v in best.items() if k != "cpu_ms_per_order"}
+    details["runs_ms_per_order"] = [round(m["cpu_ms_per_order"], 3) for m in runs]
+    details["runs_pure_floor_ms"] = [round(m["pure_floor_ms"], 3) for m in runs]
     return [Result(
         benchmark="core", figure="CPU per order", unit="ms",
-        measured=m["cpu_ms_per_order"], target=TARGET_MS, goal="at_most",
-        bound=m["pure_floor_ms"],
+        measured=best["cpu_ms_per_order"], target=TARGET_MS, goal="at_most",
+        bound=best["pure_floor_ms"],
         bound_meaning="CPU of the pure steps alone (generate, decide, draft, plan): state free",
-        details={k: v for k, v in m.items() if k != "cpu_ms_per_order"},
+        details=details,
     )]

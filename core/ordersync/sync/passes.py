@@ -426,7 +426,7 @@ def _draft(runtime: Runtime, name: str, order: ChannelOrder, links: Any) -> Stor
     hook = runtime.registry.manager.hook.ordersync_prepare_store_order
     if hook.get_hookimpls():  # (comparing before and after costs more than deciding)
         _prepare(hook, draft, order, name)
-    check_draft_total(draft, order.id)
+        check_draft_total(draft, order.id)  # (build_draft checked it before the plugins)
     return draft
 
 
