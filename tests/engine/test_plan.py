@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, unquote
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from ordersync.engine import (
     plan_tracking_uploads,
     restock_key,
 )
+from ordersync.engine.keys import refund_key
 from ordersync.models import ChannelOrder
 from ordersync.state.tables import RecordState
 
@@ -337,3 +339,14 @@ def test_nothing_is_marked_paid_for_a_paid_silent_or_cancelled_order() -> None:
     assert plan_mark_paid(order(status="unpaid"), store_order(line, paid=False), policy()) == []
     assert plan_mark_paid(order(status="cancelled"), store_order(line, paid=False),
                           policy()) == []
+
+
+
+@given(channel=st.text(), order_id=st.text())
+def test_every_key_part_is_percent_encoded_whatever_its_characters(
+    channel: str, order_id: str,
+) -> None:
+    key = refund_key(channel, order_id, 0)
+    assert key == ":".join(["refund", *(quote(p, safe="") for p in (channel, order_id, "0"))])
+    _, *parts = key.split(":")  # no part can add a separator
+    assert [unquote(p) for p in parts] == [channel, order_id, "0"]

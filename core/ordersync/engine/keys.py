@@ -7,11 +7,19 @@ effects share a key, while ordinary ids (``ebay-uk``, ``12-34567-89012``) stay r
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
+
+#: What percent-encoding leaves as it is (RFC 3986's unreserved characters): most ids.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _part(text: str) -> str:
+    return text if _PLAIN.fullmatch(text) else quote(text, safe="")
 
 
 def _key(kind: str, channel: str, order_id: str, *detail: str) -> str:
-    return ":".join([kind, *(quote(part, safe="") for part in (channel, order_id, *detail))])
+    return ":".join([kind, *(_part(part) for part in (channel, order_id, *detail))])
 
 
 def create_key(channel: str, order_id: str) -> str:
