@@ -28,6 +28,7 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -507,7 +508,7 @@ async def _apply_effects(
     # many), their claims kept alive by the heartbeat until then.
     applied: list[tuple[Effect, Applied]] = []
 
-    def record() -> None:
+    def record(within: Session | None = None) -> None:
         batch = applied[:]
         applied.clear()
         ids = [effect.id for effect, _ in batch if effect.id is not None]
@@ -515,7 +516,7 @@ async def _apply_effects(
         # out looks abandoned (a pass may drop an import it finds not in the store).
         claims.recording(ids)
         try:
-            marked = _record_done(runtime, batch, stats)
+            marked = _record_done(runtime, batch, stats, within)
         finally:
             for effect_id in ids:
                 claims.settle(effect_id)
@@ -527,9 +528,13 @@ async def _apply_effects(
         may have queued follow-ups); the others end."""
         nonlocal claimed_any, exhausted
         if not ready and not (exhausted and len(alive) > 1):
-            record()  # so that this claim sees the follow-ups they queued, and their room
-            batch = _claim(runtime, claim_scope, tried, pushes=False,
-                           limit=max(1, window - claims.held()))
+            # What was applied is recorded first, in the claim's transaction: the claim sees
+            # the follow-ups it queued, and the room it leaves.
+            with session_scope(runtime.engine) as session:
+                record(session)
+                batch = ledger.claim(session, runtime.worker_id, runtime.lease,
+                                     channels=claim_scope, pushes=False, exclude=tried,
+                                     limit=max(1, window - claims.held()))
             exhausted = not batch
             claimed_any |= bool(batch)
             claims.add(batch)
@@ -751,14 +756,16 @@ async def _run(runtime: Runtime, effect: Effect, stats: ApplyStats) -> Applied |
 
 
 def _record_done(
-    runtime: Runtime, outcomes: list[tuple[Effect, Applied]], stats: ApplyStats
+    runtime: Runtime, outcomes: list[tuple[Effect, Applied]], stats: ApplyStats,
+    within: Session | None = None,
 ) -> set[int]:
-    """Mark applied effects done, with what each means for its order, in one transaction;
-    returns the ids this worker marked (an effect another worker took over meanwhile is left
-    to it: it re-checks the platform and records it)."""
+    """Mark applied effects done, with what each means for its order, in one transaction
+    (``within``'s, else its own); returns the ids this worker marked (an effect another worker
+    took over meanwhile is left to it: it re-checks the platform and records it)."""
     if not outcomes:
         return set()
-    with session_scope(runtime.engine) as session, session.no_autoflush:
+    scope = nullcontext(within) if within is not None else session_scope(runtime.engine)
+    with scope as session, session.no_autoflush:
         # Their orders' records first, locked: a decision another worker writes meanwhile
         # (the order changed) must not be lost under what these effects mean, nor these under
         # it. Records before effects, as a decision locks them, so neither waits crosswise.

@@ -206,14 +206,17 @@ def claim(
     but stock pushes, and none whose id is in ``exclude`` (tried already by this caller).
     """
     now = database_now(session)
-    _free_claims_of_gone_workers(session, now)
     params: dict[str, Any] = {"now": now, "limit": limit}
     if channels is not None:
         params["channels"] = list(channels)
     if exclude:
         params["exclude"] = list(exclude)
-    candidates = list(session.exec(
-        _candidates(pushes, channels is not None, bool(exclude)), params=params))
+    query = _candidates(pushes, channels is not None, bool(exclude))
+    candidates = list(session.exec(query, params=params))
+    # Fewer than asked for: the claims of workers known dead are given back, and looked at
+    # again. (With enough free work, theirs waits for the next claim that runs short.)
+    if len(candidates) < limit and _free_claims_of_gone_workers(session, now):
+        candidates = list(session.exec(query, params=params))
     if not candidates:
         return []
     # The candidates are locked (PostgreSQL) or the whole database is (SQLite): this update
@@ -270,11 +273,12 @@ def _candidates(pushes: bool, by_channel: bool, excluding: bool) -> Any:
 _CLAIMANTS = sa.select(_C.claimed_by).distinct().where(_PENDING_ROW, _C.lease_until > _NOW)
 
 
-def _free_claims_of_gone_workers(session: Session, now: datetime) -> None:
+def _free_claims_of_gone_workers(session: Session, now: datetime) -> bool:
     """Give back the live claims of workers known dead (:func:`~ordersync.sync.leases.holder_gone`:
-    on SQLite, processes of this host that ended), instead of waiting for them to run out."""
+    on SQLite, processes of this host that ended), instead of waiting for them to run out.
+    Returns whether there were any."""
     if session.get_bind().dialect.name != "sqlite":
-        return
+        return False
     holders = session.execute(_CLAIMANTS, {"now": now}).scalars()
     gone = [holder for holder in holders if holder_gone(session, holder)]
     if gone:
@@ -283,6 +287,7 @@ def _free_claims_of_gone_workers(session: Session, now: datetime) -> None:
         session.execute(sa.update(Effect).where(
             col(Effect.claimed_by).in_(gone), col(Effect.status) == EffectStatus.PENDING.value
         ).values(lease_until=None))
+    return bool(gone)
 
 
 def extend(session: Session, ids: Collection[int], worker: str, lease: timedelta) -> set[int]:
