@@ -330,8 +330,9 @@ class MemoryStore(Store):
         for line in lines:
             if line.store_variant_id in moving and line.store_variant_id in self.stock:
                 self.stock[line.store_variant_id] -= line.quantity
+        # Paid as the draft says, as a real store reports it (Shopify's financial status).
         order = StoreOrder(id=number, number=draft.number or f"{draft.number_prefix}{number}",
-                           reference=draft.reference, lines=lines)
+                           reference=draft.reference, lines=lines, paid=draft.paid)
         self.by_reference[draft.reference] = number
         if self.config.keep_orders:
             self.orders[number] = order

@@ -15,6 +15,7 @@ from ordersync.engine import (
     build_draft,
     cancel_key,
     deduct_key,
+    follow_ups_use_links,
     plan_cancel,
     plan_channel_fulfillments,
     plan_follow_ups,
@@ -350,3 +351,18 @@ def test_every_key_part_is_percent_encoded_whatever_its_characters(
     assert key == ":".join(["refund", *(quote(p, safe="") for p in (channel, order_id, "0"))])
     _, *parts = key.split(":")  # no part can add a separator
     assert [unquote(p) for p in parts] == [channel, order_id, "0"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(busy_orders(), st.sets(st.sampled_from([f"L-{i}" for i in range(5)])), st.booleans())
+def test_follow_ups_read_the_links_only_for_orders_that_say_they_do(
+    source: ChannelOrder, linked: set[str], variants_known: bool,
+) -> None:
+    # The links are read only for these (a page of new imports reads none): for any other
+    # order the follow-ups must be the same whatever the links say.
+    stored = store_order([(f"S-{item.id}", item.id, item.quantity,
+                           f"V-{item.id}" if variants_known else None)
+                          for item in source.lines])
+    with_links = plan_follow_ups(source, stored, policy(), links(*sorted(linked)))
+    if not follow_ups_use_links(source):
+        assert with_links == plan_follow_ups(source, stored, policy(), {})

@@ -23,6 +23,7 @@ from .keys import (
 from .plan import (
     EffectKind,
     EffectSpec,
+    follow_ups_use_links,
     fully_refunded,
     has_text_lines,
     plan_cancel,
@@ -57,6 +58,7 @@ __all__ = [
     "create_key",
     "decide",
     "deduct_key",
+    "follow_ups_use_links",
     "fully_refunded",
     "has_text_lines",
     "mark_paid_key",

@@ -422,6 +422,13 @@ def plan_follow_ups(
     ]
 
 
+def follow_ups_use_links(order: ChannelOrder) -> bool:
+    """Whether :func:`plan_follow_ups` reads the links for ``order``: only to put back the stock
+    of what a refund or a cancellation returns. (Any other order's follow-ups are the same
+    whatever the links; reading them for a page of new imports is a query for nothing.)"""
+    return bool(order.refunds) or order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
+
+
 # ---------------------------------------------------------------------------------------------
 # Stock of orders that are not imported
 

@@ -34,7 +34,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from ordersync.engine import EffectKind, EffectSpec, Link, fully_refunded, plan_follow_ups
+from ordersync.engine import (
+    EffectKind,
+    EffectSpec,
+    Link,
+    follow_ups_use_links,
+    fully_refunded,
+    plan_follow_ups,
+)
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
 from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
 from ordersync.platform import Alert, AlertKind, Store
@@ -806,10 +813,10 @@ def _links_of_created(
     session: Session, orders: dict[tuple[str, str], ChannelOrder | None],
 ) -> dict[str, dict[str, Link]]:
     """Per channel, the links of the listings ``orders`` (channel and id -> order) bought,
-    read with one query per channel."""
+    read with one query per channel, for the orders whose follow-ups use them."""
     listings: dict[str, list[str]] = {}
     for (channel, _), order in orders.items():
-        if order is not None:
+        if order is not None and follow_ups_use_links(order):
             listings.setdefault(channel, []).extend(line.listing_id for line in order.lines)
     return {channel: records.links_for(session, channel, ids)
             for channel, ids in listings.items()}
