@@ -783,7 +783,7 @@ def _record_done(
         found = {(channel, order_id): record for channel, ids in sorted(wanted.items())
                  for order_id, record in records.rows_of(session, channel, ids).items()}
         # One statement marks them all (only those this worker still holds); what they mean
-        # is written next: one flush at the commit, not one per read.
+        # for their records is written below with one more.
         marked = ledger.mark_done_many(
             session, [effect.id for effect, _ in outcomes if effect.id], runtime.worker_id)
         done = [(effect, applied) for effect, applied in outcomes if effect.id in marked]
