@@ -40,18 +40,15 @@ from ordersync.sync.leases import database_now, holder_gone
 
 log = logging.getLogger("ordersync.ledger")
 
-_NOW: sa.BindParameter[datetime] = sa.bindparam("now", type_=UTCDateTime())
-_PENDING = col(Effect.status) == EffectStatus.PENDING.value
-#: Nobody holds it: never claimed, given back, or its claimant's lease ran out.
-_FREE = sa.or_(col(Effect.lease_until).is_(None), col(Effect.lease_until) <= _NOW)
-
 #: The effect table itself. The statements on every effect's path that need no objects are
 #: plain SQL on it: through the ORM each cost about a quarter of a millisecond more (its
 #: compile state, and synchronising objects nobody holds), more than most of them take.
 _TABLE = Effect.metadata.tables["effect"]
 _C = _TABLE.c
-_PENDING_ROW = _C.status == EffectStatus.PENDING.value
-_FREE_ROW = sa.or_(_C.lease_until.is_(None), _C.lease_until <= _NOW)
+_NOW: sa.BindParameter[datetime] = sa.bindparam("now", type_=UTCDateTime())
+_PENDING = _C.status == EffectStatus.PENDING.value
+#: Nobody holds it: never claimed, given back, or its claimant's lease ran out.
+_FREE = sa.or_(_C.lease_until.is_(None), _C.lease_until <= _NOW)
 
 #: The kind of a stock push (``apply.PUSH_STOCK``); pushes of one variant are claimed one at a time.
 PUSH_KIND = "push_stock"
@@ -125,7 +122,7 @@ _INSERTS: dict[str, Any] = {
 
 
 _WAITING_PUSHES = sa.select(_C.payload).where(
-    _C.kind == PUSH_KIND, _PENDING_ROW, _FREE_ROW,
+    _C.kind == PUSH_KIND, _PENDING, _FREE,
     _C.payload.in_(sa.bindparam("payloads", expanding=True)))
 
 
@@ -233,7 +230,7 @@ def claim(
 
 _CLAIM = (
     sa.update(_TABLE)
-    .where(_C.id.in_(sa.bindparam("ids", expanding=True)), _PENDING_ROW, _FREE_ROW)
+    .where(_C.id.in_(sa.bindparam("ids", expanding=True)), _PENDING, _FREE)
     .values(claimed_by=sa.bindparam("worker"),
             lease_until=sa.bindparam("until", type_=UTCDateTime()))
     .returning(_C.id)
@@ -270,7 +267,7 @@ def _candidates(pushes: bool, by_channel: bool, excluding: bool) -> Any:
             .execution_options(populate_existing=True))
 
 
-_CLAIMANTS = sa.select(_C.claimed_by).distinct().where(_PENDING_ROW, _C.lease_until > _NOW)
+_CLAIMANTS = sa.select(_C.claimed_by).distinct().where(_PENDING, _C.lease_until > _NOW)
 
 
 def _free_claims_of_gone_workers(session: Session, now: datetime) -> bool:
@@ -340,7 +337,7 @@ def mark_done(session: Session, effect: Effect, worker: str | None = None) -> bo
 
 _MARK_DONE = (
     sa.update(_TABLE)
-    .where(_C.id.in_(sa.bindparam("ids", expanding=True)), _PENDING_ROW,
+    .where(_C.id.in_(sa.bindparam("ids", expanding=True)), _PENDING,
            _C.claimed_by == sa.bindparam("worker"))
     .values(status=EffectStatus.DONE.value, done_at=sa.bindparam("now", type_=UTCDateTime()),
             error=None, lease_until=None)
