@@ -133,7 +133,7 @@ def test_relative_sqlite_paths_are_relative_to_the_config_folder(tmp_path: Path)
 def test_upgrade_creates_exactly_the_tables_of_the_models(engine: sa.Engine) -> None:
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
     assert set(sa.inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     assert {t.name for t in SQLModel.metadata.sorted_tables} >= TABLES
     assert tables.OrderRecord.__tablename__ == "order_record"
@@ -264,15 +264,15 @@ def test_db_upgrade_creates_the_database_beside_the_config(tmp_path: Path) -> No
     assert first.returncode == 0, first.stderr
     database = tmp_path / "etc" / "state" / "ordersync.db"
     assert database.exists()
-    assert "upgraded from empty to 0005" in first.stdout
+    assert "upgraded from empty to 0006" in first.stdout
 
     again = _ordersync("--config", str(config), "db", "upgrade", cwd=elsewhere)
     assert again.returncode == 0, again.stderr
-    assert "already at 0005" in again.stdout
+    assert "already at 0006" in again.stdout
 
     current = _ordersync("--config", str(config), "db", "current", cwd=elsewhere)
     assert current.returncode == 0, current.stderr
-    assert "at 0005 (up to date)" in current.stdout
+    assert "at 0006 (up to date)" in current.stdout
     assert list(elsewhere.iterdir()) == []
 
 

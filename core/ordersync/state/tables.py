@@ -62,7 +62,7 @@ class OrderRecord(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(index=True)
+    channel: str  # (indexed by the unique constraint it leads)
     order_id: str
     number: str = ""
     state: str = Field(default=RecordState.PENDING.value, index=True)
@@ -85,7 +85,7 @@ class ListingLink(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("channel", "listing_id", name="uq_listing_link"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(index=True)
+    channel: str  # (indexed by the unique constraint it leads)
     listing_id: str
     store_variant_id: str = Field(index=True)
     sku: str | None = None
@@ -127,9 +127,10 @@ class Effect(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
     kind: str
-    channel: str = Field(index=True)
+    channel: str  # (indexed by ix_effect_order, which it leads)
     order_id: str | None = None
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    #: (Its own index as well as ix_effect_lease's: the pending effects in id order.)
     status: str = Field(default=EffectStatus.PENDING.value, index=True)
     attempts: int = 0
     error: str | None = Field(default=None, sa_column=Column(Text))
