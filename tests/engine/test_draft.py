@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ordersync.engine import build_draft, split_tax
 from ordersync.engine.tax import from_minor
 from ordersync.errors import OrderError
-from ordersync.models import ChannelOrder, StoreOrderDraft
+from ordersync.models import Address, Buyer, ChannelOrder, StoreOrderDraft
 from ordersync.money import minor_unit
 from ordersync.options import OrderSyncOptions
 
@@ -87,6 +87,25 @@ def test_reference_buyer_and_address_are_carried() -> None:
     assert made.buyer == source.buyer
     assert made.shipping_address == source.shipping_address
     assert made.paid
+
+
+def test_a_plugin_changing_the_drafts_buyer_or_address_leaves_the_order_alone() -> None:
+    source = order(buyer={"name": "Ann Lee", "email": "ann@example.com"},
+                   shipping_address={"name": "Ann Lee", "city": "Leeds", "country": "GB"})
+    made = draft(source)
+    assert made.shipping_address is not None
+    made.buyer.email = "changed@example.com"
+    made.shipping_address.city = "York"
+    assert source.buyer.email == "ann@example.com"
+    assert source.shipping_address is not None and source.shipping_address.city == "Leeds"
+
+
+def test_buyer_and_address_hold_only_strings() -> None:
+    """build_draft copies them shallowly: whole copies only while no field holds anything a
+    plugin could change in place (a nested model, a list)."""
+    for model in (Buyer, Address):
+        for name, field in model.model_fields.items():
+            assert field.annotation == (str | None), f"{model.__name__}.{name}"
 
 
 def test_unpaid_order_is_drafted_as_unpaid() -> None:

@@ -118,10 +118,9 @@ def build_draft(
         number_prefix="" if options.keep_order_number else prefix,
         reference=order_reference(channel, order.id),
         currency=currency,
-        buyer=order.buyer.model_copy(deep=True),
-        shipping_address=(
-            order.shipping_address.model_copy(deep=True) if order.shipping_address else None
-        ),
+        # Copies, which plugins may change (their fields are strings: a shallow copy is whole).
+        buyer=order.buyer.model_copy(),
+        shipping_address=order.shipping_address.model_copy() if order.shipping_address else None,
         lines=lines,
         shipping_lines=shipping_lines,
         tax_lines=tax_lines,
