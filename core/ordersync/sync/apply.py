@@ -30,8 +30,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from ordersync.engine import (
@@ -89,7 +89,8 @@ class ApplyStats:
     in_error: dict[str, str] = field(default_factory=dict)
 
 
-Applier = Callable[[Runtime, Effect, dict[str, Any]], Awaitable[Applied]]
+#: Applies one claimed effect (its payload is ``ledger.payload(effect)``) on its platform.
+Applier = Callable[[Runtime, Effect], Awaitable[Applied]]
 
 
 async def _store_order(runtime: Runtime, store_order_id: str) -> StoreOrder:
@@ -100,8 +101,14 @@ async def _store_order(runtime: Runtime, store_order_id: str) -> StoreOrder:
     return order
 
 
-async def _create_order(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
-    draft = StoreOrderDraft.model_validate(payload["draft"])
+class _CreatePayload(BaseModel):
+    """A create's payload (read in one step from its JSON, the largest payload of all)."""
+
+    draft: StoreOrderDraft
+
+
+async def _create_order(runtime: Runtime, effect: Effect) -> Applied:
+    draft = _CreatePayload.model_validate_json(effect.payload).draft
     existing = await runtime.store.find_order(draft.reference)
     if existing is not None:  # created before a crash: heal, never duplicate
         log.info("store order %s for %s already exists", existing.id, draft.reference)
@@ -112,7 +119,8 @@ async def _create_order(runtime: Runtime, effect: Effect, payload: dict[str, Any
     return Applied(store_order=created, moved_variants=list(draft.deduct_stock))
 
 
-async def _cancel_order(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+async def _cancel_order(runtime: Runtime, effect: Effect) -> Applied:
+    payload = ledger.payload(effect)
     order = await _store_order(runtime, payload["store_order_id"])
     restock = list(payload.get("restock_line_ids", []))
     moved = _variants(order, restock)
@@ -124,7 +132,8 @@ async def _cancel_order(runtime: Runtime, effect: Effect, payload: dict[str, Any
     return Applied(store_order=order, moved_variants=moved)
 
 
-async def _refund(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+async def _refund(runtime: Runtime, effect: Effect) -> Applied:
+    payload = ledger.payload(effect)
     order = await _store_order(runtime, payload["store_order_id"])
     quantities = {str(k): int(v) for k, v in payload.get("quantities", {}).items()}
     restock = bool(payload.get("restock"))
@@ -147,7 +156,8 @@ def _takes_reference(store: Store) -> bool:
     return any(p.name == "reference" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
-async def _mark_paid(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+async def _mark_paid(runtime: Runtime, effect: Effect) -> Applied:
+    payload = ledger.payload(effect)
     order = await _store_order(runtime, payload["store_order_id"])
     if order.paid:  # marked paid before a crash, or by the seller: nothing to do
         return Applied(store_order=order)
@@ -159,7 +169,8 @@ async def _mark_paid(runtime: Runtime, effect: Effect, payload: dict[str, Any]) 
     return Applied(store_order=order)
 
 
-async def _store_fulfil(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+async def _store_fulfil(runtime: Runtime, effect: Effect) -> Applied:
+    payload = ledger.payload(effect)
     order = await _store_order(runtime, payload["store_order_id"])
     fulfillment = Fulfillment.model_validate(payload["fulfillment"])
     if any(f.tracking_number == fulfillment.tracking_number for f in order.fulfillments):
@@ -168,7 +179,8 @@ async def _store_fulfil(runtime: Runtime, effect: Effect, payload: dict[str, Any
     return Applied(store_order=order)
 
 
-async def _upload_tracking(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+async def _upload_tracking(runtime: Runtime, effect: Effect) -> Applied:
+    payload = ledger.payload(effect)
     channel = runtime.channels[effect.channel]
     assert effect.order_id is not None
     order = await channel.get_order(effect.order_id)
@@ -181,7 +193,8 @@ async def _upload_tracking(runtime: Runtime, effect: Effect, payload: dict[str, 
     return Applied()
 
 
-async def _adjust_stock(runtime: Runtime, effect: Effect, payload: dict[str, Any]) -> Applied:
+async def _adjust_stock(runtime: Runtime, effect: Effect) -> Applied:
+    payload = ledger.payload(effect)
     variant = str(payload["store_variant_id"])
     await runtime.store.adjust_stock(variant, int(payload["quantity"]))
     return Applied(moved_variants=[variant])
@@ -742,7 +755,7 @@ async def _run(runtime: Runtime, effect: Effect, stats: ApplyStats) -> Applied |
         stats.failed += held
         return held
     try:
-        applied = await applier(runtime, effect, ledger.payload(effect))
+        applied = await applier(runtime, effect)
     except RetriableError as exc:
         final = effect.attempts + 1 >= MAX_ATTEMPTS
         if not _fail(runtime, effect, str(exc), final=final):
