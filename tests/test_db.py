@@ -9,14 +9,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from hypothesis import given
+from hypothesis import strategies as st
 from ordersync.errors import ConfigError
 from ordersync.state import tables
 from ordersync.state.db import (
@@ -211,6 +214,29 @@ def test_utc_timestamps_come_back_as_the_same_instant(engine: sa.Engine) -> None
     # PostgreSQL keeps the zone; SQLite has no zone type and hands back naive UTC.
     assert read.replace(tzinfo=read.tzinfo or UTC) == written
 
+
+
+@given(st.datetimes(timezones=st.one_of(st.none(), st.timezones())))
+def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them(moment: datetime) -> None:
+    """Our faster writer of SQLite timestamps writes the text SQLAlchemy's own DATETIME writes
+    (what databases made before it hold, and what the ``<`` and ``>`` of the claims compare)."""
+    sqlite = sa.create_engine("sqlite://").dialect
+    decorator = tables.UTCDateTime()
+    theirs = sqlite_dialect_datetime(sqlite)(decorator.process_bind_param(moment, sqlite))
+    assert tables.sqlite_timestamp(moment) == theirs
+    assert decorator.bind_processor(sqlite) is tables.sqlite_timestamp
+
+
+def sqlite_dialect_datetime(dialect: sa.Dialect) -> Callable[[Any], Any]:
+    processor = tables.UTCDateTime.impl.dialect_impl(dialect).bind_processor(dialect)
+    assert processor is not None
+    return processor
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_timestamps_compare_in_sqlite_as_the_instants_do(moment: datetime) -> None:
+    later = moment + timedelta(microseconds=1)
+    assert (tables.sqlite_timestamp(moment) or "") < (tables.sqlite_timestamp(later) or "")
 
 # --- transactions --------------------------------------------------------------------------
 
