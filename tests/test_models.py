@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ordersync.errors import OrderError
+from ordersync.models import _printable_id
 from ordersync.testing.builders import make_line, make_order
 from pydantic import ValidationError
 
@@ -30,3 +33,18 @@ def test_an_order_error_escapes_control_characters_where_it_is_recorded() -> Non
     assert error.order_id == "nul-\\x00-id"
     assert error.reason == "bad\\x00value\non two lines"
     assert str(error) == "order nul-\\x00-id: bad\\x00value\non two lines"
+
+
+@given(st.text())
+def test_an_identifier_is_refused_exactly_when_it_has_a_control_character(value: str) -> None:
+    # (Other characters that are not printable, such as U+00A0 or U+2028, are kept.)
+    control = any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    if control:
+        with pytest.raises(ValueError, match="control character"):
+            _printable_id(value)
+    else:
+        assert _printable_id(value) == value
+
+
+def test_unusual_but_not_control_characters_are_kept() -> None:
+    assert _printable_id("A\u00a0B\u2028C\u200b") == "A\u00a0B\u2028C\u200b"

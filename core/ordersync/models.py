@@ -68,7 +68,9 @@ class Address(_Model):
 def _printable_id(value: str | None) -> str | None:
     """Refuse control characters in an identifier: no platform uses them, and PostgreSQL
     cannot store NUL in text (one such order id would stop every pass of its channel)."""
-    if value is not None:
+    # (``isprintable`` is False for every control character, and for some others: the search
+    # below tells them apart. It runs once per identifier of every order parsed.)
+    if value is not None and not value.isprintable():
         bad = next((c for c in value if ord(c) < 0x20 or ord(c) == 0x7F), None)
         if bad is not None:
             msg = (f"contains the control character U+{ord(bad):04X} at position "
