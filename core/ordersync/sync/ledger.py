@@ -65,7 +65,8 @@ def enqueue(
     now, instead of failing again as it was built then. The appliers re-check the platform
     first, so this never applies anything twice.
 
-    One read of the keys that exist and one insert for all the new ones, whatever their number
+    One read of the keys that exist (and of the rows to refresh) and one insert for all the
+    new ones, whatever their number
     (a pass enqueues a page of decisions at once). The insert skips a key another worker added
     meanwhile (``ON CONFLICT DO NOTHING``): writers run side by side on PostgreSQL.
     """
@@ -75,15 +76,19 @@ def enqueue(
     if not wanted:
         return []
     ordered = list(wanted.values())
-    existing: dict[str, Effect] = {}
+    existing: dict[str, str] = {}  # key -> status
     for keys in in_batches(wanted):
-        existing.update((row.key, row) for row in session.exec(_BY_KEYS, params={"keys": keys}))
+        for key, status in session.execute(_STATUS_OF_KEYS, {"keys": keys}):
+            existing[key] = status
+    stale = [spec for spec in ordered
+             if existing.get(spec.key, EffectStatus.DONE.value) != EffectStatus.DONE.value
+             and (refresh is True or (refresh is not False and spec.key in refresh))]
+    loaded: dict[str, Effect] = {}  # (objects only for those: the rest is one plain read)
+    for keys in in_batches(spec.key for spec in stale):
+        loaded.update((row.key, row) for row in session.exec(_BY_KEYS, params={"keys": keys}))
     added: list[str] = []
-    for spec in ordered:
-        row = existing.get(spec.key)
-        if row is None or row.status == EffectStatus.DONE.value:
-            continue
-        if refresh is True or (refresh is not False and spec.key in refresh):
+    for spec in stale:
+        if (row := loaded.get(spec.key)) is not None and row.status != EffectStatus.DONE.value:
             row.payload = json.dumps(spec.payload, sort_keys=True, default=str)
             if row.status == EffectStatus.FAILED.value:
                 row.status = EffectStatus.PENDING.value
@@ -104,6 +109,9 @@ def enqueue(
     return added
 
 
+#: The status of each effect of ``keys`` there is.
+_STATUS_OF_KEYS = sa.select(_C.key, _C.status).where(
+    _C.key.in_(sa.bindparam("keys", expanding=True)))
 _BY_KEYS = select(Effect).where(col(Effect.key).in_(sa.bindparam("keys", expanding=True)))
 
 
