@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import product
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -24,10 +25,12 @@ from ordersync.engine import (
     plan_refunds,
     plan_stock,
     plan_tracking_uploads,
+    plans_no_follow_ups,
     restock_key,
+    says_more_than_its_import,
 )
 from ordersync.engine.keys import refund_key
-from ordersync.models import ChannelOrder
+from ordersync.models import ChannelOrder, OrderStatus, StoreOrderStatus
 from ordersync.state.tables import RecordState
 
 from .builders import CHANNEL, STORE, line, links, options, order, policy, store_order
@@ -366,3 +369,65 @@ def test_follow_ups_read_the_links_only_for_orders_that_say_they_do(
     with_links = plan_follow_ups(source, stored, policy(), links(*sorted(linked)))
     if not follow_ups_use_links(source):
         assert with_links == plan_follow_ups(source, stored, policy(), {})
+
+
+@settings(max_examples=400, deadline=None)
+@given(busy_orders(), st.sampled_from(list(OrderStatus)), st.booleans(), st.booleans(),
+       st.sampled_from([True, False, None]), st.sampled_from(list(StoreOrderStatus)),
+       st.booleans(), st.sets(st.sampled_from([f"L-{i}" for i in range(5)])))
+def test_an_order_that_says_nothing_more_than_its_import_plans_no_follow_ups(
+    source: ChannelOrder, status: OrderStatus, no_refunds: bool, no_shipments: bool,
+    paid: bool | None, store_status: StoreOrderStatus, store_shipped: bool, linked: set[str],
+) -> None:
+    # (Quiet orders are drawn often: the busy ones alone would rarely be.)
+    source = source.model_copy(update={
+        "status": status, "refunds": [] if no_refunds else source.refunds,
+        "fulfillments": [] if no_shipments else source.fulfillments})
+    stored = store_order(
+        [(f"S-{item.id}", item.id, item.quantity, f"V-{item.id}") for item in source.lines],
+        paid=paid, status=store_status,
+        fulfillments=[{"tracking_number": "T9", "line_ids": ["S-0"]}] if store_shipped else [])
+    for rules in RULES:
+        planned = plan_follow_ups(source, stored, rules, links(*sorted(linked)))
+        if plans_no_follow_ups(says_more_than_its_import(source), stored):
+            assert planned == []
+
+
+#: Channels that take tracking and restock, and channels that do neither.
+RULES = (policy(caps=ChannelCapabilities(upload_tracking=True)),
+         policy(caps=ChannelCapabilities(upload_tracking=False, restock_on_cancel=False)))
+
+
+def test_every_quiet_order_with_every_kind_of_store_order_plans_no_follow_ups_or_says_more(
+) -> None:
+    """All the combinations of an order without refunds or shipments (by status) and a store
+    order (status, paid, shipped or not), with and without links."""
+    for status in OrderStatus:
+        source = order([line("1", "L-1", 2), line("2", "L-2")], status=status.value)
+        for store_status in StoreOrderStatus:
+            for paid in (True, False, None):
+                for shipped, second_variant in product((True, False), ("V-2", None)):
+                    stored = store_order(
+                        [("S-1", "1", 2, "V-1"), ("S-2", "2", 1, second_variant)], paid=paid,
+                        status=store_status, fulfillments=[{"tracking_number": "T9"}]
+                        if shipped else [])
+                    for linked, rules in product((links(), links("L-1", "L-2")), RULES):
+                        planned = plan_follow_ups(source, stored, rules, linked)
+                        if plans_no_follow_ups(says_more_than_its_import(source), stored):
+                            assert planned == [], (status, store_status, paid, shipped)
+
+
+def test_what_makes_an_order_say_more_than_its_import() -> None:
+    assert not says_more_than_its_import(order())
+    assert not says_more_than_its_import(order(status="unpaid"))
+    assert says_more_than_its_import(order(status="cancelled"))
+    assert says_more_than_its_import(order(status="refunded"))
+    assert says_more_than_its_import(order(refunds=[{"line_ids": ["1"], "amount": "1.00"}]))
+    assert says_more_than_its_import(order(fulfillments=[{"tracking_number": "T1"}]))
+    line = [("S1", "1", 1, "V-1")]
+    assert plans_no_follow_ups(False, store_order(line, paid=True))
+    assert plans_no_follow_ups(False, store_order(line))
+    assert not plans_no_follow_ups(False, store_order(line, paid=False))
+    assert not plans_no_follow_ups(False, store_order(
+        line, fulfillments=[{"tracking_number": "T1"}]))
+    assert not plans_no_follow_ups(True, store_order(line, paid=True))

@@ -429,6 +429,20 @@ def follow_ups_use_links(order: ChannelOrder) -> bool:
     return bool(order.refunds) or order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
 
 
+def says_more_than_its_import(order: ChannelOrder) -> bool:
+    """Whether ``order`` says something its import does not carry: a refund, a shipment, a
+    cancellation. See :func:`plans_no_follow_ups`."""
+    return bool(order.refunds or order.fulfillments) or order.status in (
+        OrderStatus.CANCELLED, OrderStatus.REFUNDED)
+
+
+def plans_no_follow_ups(says_more: bool, store_order: StoreOrder) -> bool:
+    """Whether :func:`plan_follow_ups` plans nothing for ``store_order`` and any order for which
+    :func:`says_more_than_its_import` is ``says_more``: such an order need not be read to plan
+    them. (The store order has no shipment to carry back, and is paid or does not say.)"""
+    return not says_more and store_order.paid is not False and not store_order.fulfillments
+
+
 # ---------------------------------------------------------------------------------------------
 # Stock of orders that are not imported
 
