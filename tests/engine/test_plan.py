@@ -431,3 +431,13 @@ def test_what_makes_an_order_say_more_than_its_import() -> None:
     assert not plans_no_follow_ups(False, store_order(
         line, fulfillments=[{"tracking_number": "T1"}]))
     assert not plans_no_follow_ups(True, store_order(line, paid=True))
+
+
+def test_an_import_says_what_it_was_decided_from_when_told() -> None:
+    refunded = order(status="refunded")
+    made = build_draft(refunded, CHANNEL, options(), STORE, links("L-1"))
+    [bare] = plan_import(refunded, made)
+    [told] = plan_import(refunded, made, "abc123")
+    assert "order" not in bare.payload
+    assert told.payload["order"] == {"digest": "abc123", "says_more": True}
+    assert told.payload["draft"] == bare.payload["draft"]

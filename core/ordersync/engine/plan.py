@@ -73,14 +73,26 @@ class EffectSpec:
 # Import
 
 
-def plan_import(order: ChannelOrder, draft: StoreOrderDraft) -> list[EffectSpec]:
-    """Create the store order ``draft`` (built by :func:`~ordersync.engine.draft.build_draft`)."""
+def plan_import(
+    order: ChannelOrder, draft: StoreOrderDraft, order_digest: str | None = None
+) -> list[EffectSpec]:
+    """Create the store order ``draft`` (built by :func:`~ordersync.engine.draft.build_draft`).
+
+    ``order_digest`` identifies the order as it is stored with this decision. The import then
+    says whether that order :func:`says_more_than_its_import`: once it is done, its follow-ups
+    are planned without reading the order again if it is still the one stored (see
+    ``ordersync.sync.apply``).
+    """
+    payload: dict[str, Any] = {"draft": draft.model_dump(mode="json")}
+    if order_digest is not None:
+        payload["order"] = {"digest": order_digest,
+                            "says_more": says_more_than_its_import(order)}
     return [EffectSpec(
         key=keys.create_key(draft.channel, order.id),
         kind=EffectKind.CREATE_ORDER,
         channel=draft.channel,
         order_id=order.id,
-        payload={"draft": draft.model_dump(mode="json")},
+        payload=payload,
     )]
 
 

@@ -41,6 +41,7 @@ from ordersync.engine import (
     follow_ups_use_links,
     fully_refunded,
     plan_follow_ups,
+    plans_no_follow_ups,
 )
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
 from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
@@ -77,6 +78,17 @@ class Applied:
 
     store_order: StoreOrder | None = None
     moved_variants: list[str] = field(default_factory=list)
+    #: An import: what it says of the order it was decided from (``None``: nothing).
+    import_of: ImportOf | None = None
+
+
+class ImportOf(BaseModel):
+    """What an import says of the order it was decided from (``plan_import``)."""
+
+    #: ``records.payload_digest`` of the order as stored with the decision.
+    digest: str
+    #: ``says_more_than_its_import`` of that order.
+    says_more: bool
 
 
 @dataclass
@@ -105,18 +117,20 @@ class _CreatePayload(BaseModel):
     """A create's payload (read in one step from its JSON, the largest payload of all)."""
 
     draft: StoreOrderDraft
+    order: ImportOf | None = None  # (imports decided before it was added have none)
 
 
 async def _create_order(runtime: Runtime, effect: Effect) -> Applied:
-    draft = _CreatePayload.model_validate_json(effect.payload).draft
+    payload = _CreatePayload.model_validate_json(effect.payload)
+    draft = payload.draft
     existing = await runtime.store.find_order(draft.reference)
     if existing is not None:  # created before a crash: heal, never duplicate
         log.info("store order %s for %s already exists", existing.id, draft.reference)
         # The crash may also have lost the stock push that follows the create; pushing sets
         # each listing to the store's quantity, so pushing again is always safe.
-        return Applied(store_order=existing, moved_variants=list(draft.deduct_stock))
+        return Applied(existing, list(draft.deduct_stock), payload.order)
     created = await runtime.store.create_order(draft)
-    return Applied(store_order=created, moved_variants=list(draft.deduct_stock))
+    return Applied(created, list(draft.deduct_stock), payload.order)
 
 
 async def _cancel_order(runtime: Runtime, effect: Effect) -> Applied:
@@ -251,7 +265,8 @@ def enqueue(session: Session, specs: list[EffectSpec]) -> None:
 def _after_done(
     session: Session, runtime: Runtime, effect: Effect, applied: Applied,
     record: records.RecordRow | None, queue: list[EffectSpec] | None = None,
-    links: dict[str, Link] | None = None, order: ChannelOrder | None = None,
+    links: dict[str, Link] | None = None, order: ChannelOrder | None = None, *,
+    follow_ups: bool = True,
 ) -> None:
     """Change ``record`` (None: its order has none) to what a done effect means for it (the
     caller writes it), and queue the stock pushes it needs.
@@ -259,6 +274,7 @@ def _after_done(
     ``queue``: where to put the effects it causes, for the caller to enqueue with others;
     without it they are enqueued here. ``links`` and ``order``: the links of the order's
     channel and the record's order, when the caller has them (see :func:`_follow_ups`).
+    ``follow_ups=False``: the caller knows an import has none (:func:`_no_follow_ups`).
     """
     specs: list[EffectSpec] = []
     if record is not None:
@@ -271,8 +287,9 @@ def _after_done(
             # (The draft is read only when the store does not say: it is the bulk of the row.)
             record.store_paid = ledger.payload(effect)["draft"].get("paid", True) \
                 if paid is None else paid
-            specs.extend(_follow_ups(session, runtime, record, applied.store_order, links,
-                                     order))
+            if follow_ups:
+                specs.extend(_follow_ups(session, runtime, record, applied.store_order, links,
+                                         order))
         elif kind == EffectKind.MARK_PAID.value:
             record.store_paid = True
             record.reason = f"{record.reason}; marked paid" if record.reason else "marked paid"
@@ -806,20 +823,38 @@ def _record_done(
                             "(this one's claim ran out): it re-checks the platform and "
                             "records it", effect.key)
         # The orders just created, read once: their follow-ups are planned from them, with
-        # the links of what they bought.
-        created = {(effect.channel, effect.order_id or ""): records.order_of(record)
-                   for effect, _ in done if effect.kind == EffectKind.CREATE_ORDER.value
-                   and (record := found.get((effect.channel, effect.order_id or ""))) is not None}
+        # the links of what they bought. (Not those known to have none.)
+        created: dict[tuple[str, str], ChannelOrder | None] = {}
+        quiet: set[tuple[str, str]] = set()
+        for effect, applied in done:
+            key = (effect.channel, effect.order_id or "")
+            if effect.kind == EffectKind.CREATE_ORDER.value \
+                    and (record := found.get(key)) is not None:
+                if _no_follow_ups(applied, record):
+                    quiet.add(key)
+                else:
+                    created[key] = records.order_of(record)
         links = _links_of_created(session, created)
         queue: list[EffectSpec] = []
         for effect, applied in done:
             key = (effect.channel, effect.order_id or "")
             _after_done(session, runtime, effect, applied, found.get(key), queue,
-                        links.get(effect.channel, {}), created.get(key))
+                        links.get(effect.channel, {}), created.get(key),
+                        follow_ups=key not in quiet)
         records.write_rows(session, found.values())
         enqueue(session, queue)
     stats.done += len(marked)
     return marked
+
+
+def _no_follow_ups(applied: Applied, record: records.RecordRow) -> bool:
+    """Whether a done import needs no follow-ups, known without reading its order: the order
+    stored is still the one it was decided from (another pass may have stored a newer one
+    meanwhile), and neither that order nor the store order has anything to follow up."""
+    hint, store_order = applied.import_of, applied.store_order
+    return (hint is not None and store_order is not None and record.payload is not None
+            and plans_no_follow_ups(hint.says_more, store_order)
+            and records.payload_digest(record.payload) == hint.digest)
 
 
 def _links_of_created(

@@ -219,6 +219,8 @@ class _Decided:
     to_drop: Effect | None
     #: The keys of the order's effects that are done.
     done: frozenset[str] = frozenset()
+    #: The order as its record stores it (:func:`records.payload_of`).
+    payload: str = ""
 
     def row(self, channel: str, draft: bool = True) -> DecisionRow:
         """The public decision row; ``draft=False`` leaves its draft out (nobody shows it)."""
@@ -320,10 +322,11 @@ async def _decide_one(
     draft: StoreOrderDraft | None = None
     failure: str | None = None
     specs: list[EffectSpec] = []
+    payload = records.payload_of(order)
     if decision.action is Action.IMPORT:
         try:
             draft = _draft(runtime, name, order, links)
-            specs = plan_import(order, draft)
+            specs = plan_import(order, draft, records.payload_digest(payload))
         except OrderError as exc:
             failure = exc.reason
     elif decision.action in (Action.CANCEL, Action.REFUND, Action.MARK_PAID, Action.FULFIL):
@@ -342,7 +345,7 @@ async def _decide_one(
     done = frozenset(key for key, status in statuses.items()
                      if status == EffectStatus.DONE.value)
     return _Decided(order, known, decision, draft, failure, specs,
-                    unfinished if droppable else None, done)
+                    unfinished if droppable else None, done, payload)
 
 
 def _write_decisions(
@@ -354,7 +357,7 @@ def _write_decisions(
         current = records.records_of(session, name, [d.order.id for d in decided], lock=True)
         specs: list[EffectSpec] = []
         refresh: set[str] = set()
-        new: list[tuple[ChannelOrder, RecordState, str | None]] = []
+        new: list[tuple[ChannelOrder, str, RecordState, str | None]] = []
         for d in decided:
             record = current.get(d.order.id)
             stale = _decided_on_stale_state(session, record, d.known, d.to_drop)
@@ -366,10 +369,11 @@ def _write_decisions(
             # The order is stored in the transaction that records its decision: a crash
             # before it leaves the order changed for the next pass, never stored and undecided.
             if record is None:  # stored with the state its decision gives it, with the others
-                new.append((d.order, *(_decided_state(d.decision, d.failure)
-                                       or (RecordState.PENDING, None))))
+                new.append((d.order, d.payload, *(_decided_state(d.decision, d.failure)
+                                                  or (RecordState.PENDING, None))))
             else:
-                record, _ = records.save_order(session, name, d.order, record, flush=False)
+                record, _ = records.save_order(session, name, d.order, record, flush=False,
+                                               payload=d.payload)
                 if (state := _decided_state(d.decision, d.failure)) is not None:
                     records.set_state(session, record, *state)
                 if record.state == RecordState.IMPORTED.value \

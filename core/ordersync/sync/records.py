@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -154,24 +155,35 @@ def changed_orders(
         rows = session.execute(_PAYLOADS_OF, {"channel": channel, "order_ids": chunk})
         stored.update((order_id, payload) for order_id, payload in rows)
     return [order for order in orders
-            if order.id not in stored or stored[order.id] != order.model_dump_json()]
+            if order.id not in stored or stored[order.id] != payload_of(order)]
 
 
 UNREAD: object = object()
 
 
+def payload_of(order: ChannelOrder) -> str:
+    """What a record stores of ``order``: its JSON."""
+    return order.model_dump_json()
+
+
+def payload_digest(payload: str) -> str:
+    """A short fingerprint of a stored :func:`payload_of`: equal for equal payloads only."""
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
 def save_order(
     session: Session, channel: str, order: ChannelOrder,
     record: OrderRecord | object | None = UNREAD, *, flush: bool = True,
+    payload: str | None = None,
 ) -> tuple[OrderRecord, bool]:
     """Store the latest content of ``order``; returns the record and whether it changed.
 
     ``record``: the order's record (or None: it has none) when the caller has just read it in
     this session, to save reading it again (a decision reads it to check it, then stores).
     ``flush=False`` leaves a new record to the session's next flush (a page of decisions is
-    written with one).
+    written with one). ``payload``: :func:`payload_of` the order, when the caller has it.
     """
-    payload = order.model_dump_json()
+    payload = payload_of(order) if payload is None else payload
     if record is UNREAD:
         record = get_record(session, channel, order.id)
     assert record is None or isinstance(record, OrderRecord)
@@ -195,17 +207,19 @@ def save_order(
 
 
 def add_orders(
-    session: Session, channel: str, orders: Sequence[tuple[ChannelOrder, RecordState, str | None]]
+    session: Session, channel: str,
+    orders: Sequence[tuple[ChannelOrder, str, RecordState, str | None]],
 ) -> None:
-    """Store orders that have no record yet, each with its state and reason, in one insert
-    per 500 (a page of new orders; an object per order would cost more than deciding it)."""
+    """Store orders that have no record yet, each with its :func:`payload_of`, state and reason,
+    in one insert per 500 (a page of new orders; an object per order would cost more than
+    deciding it)."""
     now = utcnow()
     rows = [{
         "channel": channel, "order_id": order.id, "number": order.number,
         "state": state.value, "reason": reason, "store_order_id": None, "store_paid": None,
-        "payload": order.model_dump_json(), "order_updated_at": order.updated_at,
+        "payload": payload, "order_updated_at": order.updated_at,
         "attempts": 0, "created_at": now, "updated_at": now,
-    } for order, state, reason in orders]
+    } for order, payload, state, reason in orders]
     for batch in batches(rows):
         session.execute(_INSERT_RECORDS, batch)
 
