@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from hypothesis import given
+from hypothesis import given, reject
 from hypothesis import strategies as st
 from ordersync.errors import ConfigError
 from ordersync.state import tables
@@ -224,6 +224,10 @@ def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them(moment: datetim
     decorator = tables.UTCDateTime()
     theirs = sqlite_dialect_datetime(sqlite)(decorator.process_bind_param(moment, sqlite))
     assert tables.sqlite_timestamp(moment) == theirs
+    assert tables.sqlite_timestamp(moment) == theirs  # (again: the text kept)
+    other = moment.replace(microsecond=(moment.microsecond + 1) % 1_000_000)
+    assert tables.sqlite_timestamp(other) != theirs
+    assert tables.sqlite_timestamp(moment) == theirs
     assert decorator.bind_processor(sqlite) is tables.sqlite_timestamp
 
 
@@ -233,10 +237,14 @@ def sqlite_dialect_datetime(dialect: sa.Dialect) -> Callable[[Any], Any]:
     return processor
 
 
-@given(st.datetimes(timezones=st.timezones()))
-def test_timestamps_compare_in_sqlite_as_the_instants_do(moment: datetime) -> None:
-    later = moment + timedelta(microseconds=1)
-    assert (tables.sqlite_timestamp(moment) or "") < (tables.sqlite_timestamp(later) or "")
+@given(st.datetimes(timezones=st.timezones()), st.datetimes(timezones=st.timezones()))
+def test_timestamps_compare_in_sqlite_as_the_instants_do(first: datetime, second: datetime) -> None:
+    try:  # (as instants: the same zone's wall times compare without their fold)
+        one, two = first.astimezone(UTC), second.astimezone(UTC)
+    except OverflowError:  # beyond year 1 or 9999 in UTC: no timestamp at all
+        reject()
+    texts = tables.sqlite_timestamp(first) or "", tables.sqlite_timestamp(second) or ""
+    assert (texts[0] < texts[1], texts[0] == texts[1]) == (one < two, one == two)
 
 # --- transactions --------------------------------------------------------------------------
 

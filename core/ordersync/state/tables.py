@@ -49,13 +49,22 @@ def sqlite_timestamp(value: datetime | None) -> str | None:
 
     Written by ``isoformat``, in C: SQLAlchemy's own formatting (a ``%`` of a dict of seven
     fields, after converting to UTC) cost as much as the rest of a record's row together.
-    ``tests/test_db.py`` checks that both write the same text.
+    The text of the last value is kept: a batch of rows is written with one "now", twice per
+    row. ``tests/test_db.py`` checks that both write the same text.
     """
+    global _last_timestamp
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    last = _last_timestamp  # (one tuple: read whole even while another thread writes it)
+    if value is last[0]:  # the same moment again (a batch of rows written at one "now")
+        return last[1]
+    moment = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    text = moment.isoformat(" ", "microseconds")
+    _last_timestamp = (value, text)
+    return text
+
+
+_last_timestamp: tuple[datetime | None, str] = (None, "")
 
 
 def _ts(nullable: bool = True) -> Column[datetime]:
