@@ -27,7 +27,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -51,6 +51,7 @@ from ordersync.state.tables import Effect, EffectStatus, ListingLink, RecordStat
 from ordersync.sync import ledger, records
 from ordersync.sync.alerts import record_alert
 from ordersync.sync.leases import Heartbeat, beat_interval
+from ordersync.sync.ledger import EffectRow
 from ordersync.sync.runtime import Runtime
 
 log = logging.getLogger("ordersync.apply")
@@ -102,7 +103,7 @@ class ApplyStats:
 
 
 #: Applies one claimed effect (its payload is ``ledger.payload(effect)``) on its platform.
-Applier = Callable[[Runtime, Effect], Awaitable[Applied]]
+Applier = Callable[[Runtime, EffectRow], Awaitable[Applied]]
 
 
 async def _store_order(runtime: Runtime, store_order_id: str) -> StoreOrder:
@@ -120,7 +121,7 @@ class _CreatePayload(BaseModel):
     order: ImportOf | None = None  # (imports decided before it was added have none)
 
 
-async def _create_order(runtime: Runtime, effect: Effect) -> Applied:
+async def _create_order(runtime: Runtime, effect: EffectRow) -> Applied:
     payload = _CreatePayload.model_validate_json(effect.payload)
     draft = payload.draft
     existing = await runtime.store.find_order(draft.reference)
@@ -133,7 +134,7 @@ async def _create_order(runtime: Runtime, effect: Effect) -> Applied:
     return Applied(created, list(draft.deduct_stock), payload.order)
 
 
-async def _cancel_order(runtime: Runtime, effect: Effect) -> Applied:
+async def _cancel_order(runtime: Runtime, effect: EffectRow) -> Applied:
     payload = ledger.payload(effect)
     order = await _store_order(runtime, payload["store_order_id"])
     restock = list(payload.get("restock_line_ids", []))
@@ -146,7 +147,7 @@ async def _cancel_order(runtime: Runtime, effect: Effect) -> Applied:
     return Applied(store_order=order, moved_variants=moved)
 
 
-async def _refund(runtime: Runtime, effect: Effect) -> Applied:
+async def _refund(runtime: Runtime, effect: EffectRow) -> Applied:
     payload = ledger.payload(effect)
     order = await _store_order(runtime, payload["store_order_id"])
     quantities = {str(k): int(v) for k, v in payload.get("quantities", {}).items()}
@@ -170,7 +171,7 @@ def _takes_reference(store: Store) -> bool:
     return any(p.name == "reference" or p.kind is p.VAR_KEYWORD for p in parameters)
 
 
-async def _mark_paid(runtime: Runtime, effect: Effect) -> Applied:
+async def _mark_paid(runtime: Runtime, effect: EffectRow) -> Applied:
     payload = ledger.payload(effect)
     order = await _store_order(runtime, payload["store_order_id"])
     if order.paid:  # marked paid before a crash, or by the seller: nothing to do
@@ -183,7 +184,7 @@ async def _mark_paid(runtime: Runtime, effect: Effect) -> Applied:
     return Applied(store_order=order)
 
 
-async def _store_fulfil(runtime: Runtime, effect: Effect) -> Applied:
+async def _store_fulfil(runtime: Runtime, effect: EffectRow) -> Applied:
     payload = ledger.payload(effect)
     order = await _store_order(runtime, payload["store_order_id"])
     fulfillment = Fulfillment.model_validate(payload["fulfillment"])
@@ -193,7 +194,7 @@ async def _store_fulfil(runtime: Runtime, effect: Effect) -> Applied:
     return Applied(store_order=order)
 
 
-async def _upload_tracking(runtime: Runtime, effect: Effect) -> Applied:
+async def _upload_tracking(runtime: Runtime, effect: EffectRow) -> Applied:
     payload = ledger.payload(effect)
     channel = runtime.channels[effect.channel]
     assert effect.order_id is not None
@@ -207,7 +208,7 @@ async def _upload_tracking(runtime: Runtime, effect: Effect) -> Applied:
     return Applied()
 
 
-async def _adjust_stock(runtime: Runtime, effect: Effect) -> Applied:
+async def _adjust_stock(runtime: Runtime, effect: EffectRow) -> Applied:
     payload = ledger.payload(effect)
     variant = str(payload["store_variant_id"])
     await runtime.store.adjust_stock(variant, int(payload["quantity"]))
@@ -263,7 +264,7 @@ def enqueue(session: Session, specs: list[EffectSpec]) -> None:
 
 
 def _after_done(
-    session: Session, runtime: Runtime, effect: Effect, applied: Applied,
+    session: Session, runtime: Runtime, effect: EffectRow, applied: Applied,
     record: records.RecordRow | None, queue: list[EffectSpec] | None = None,
     links: dict[str, Link] | None = None, order: ChannelOrder | None = None, *,
     follow_ups: bool = True,
@@ -308,7 +309,7 @@ def _after_done(
         enqueue(session, specs)
 
 
-def _last_refund(session: Session, effect: Effect, record: records.RecordRow) -> bool:
+def _last_refund(session: Session, effect: EffectRow, record: records.RecordRow) -> bool:
     """Whether ``effect`` (a refund, done now) completes a refund in full: the channel says the
     order is refunded, and its listed refunds returned everything (no refund of the rest)."""
     order = records.order_of(record)
@@ -339,7 +340,7 @@ def _follow_ups(
     return plan_follow_ups(order, store_order, policy, links)
 
 
-def adopt_store_order(runtime: Runtime, effect: Effect, store_order: StoreOrder) -> None:
+def adopt_store_order(runtime: Runtime, effect: EffectRow, store_order: StoreOrder) -> None:
     """Finish an interrupted create whose store order exists: done, imported, stock pushed."""
     draft = StoreOrderDraft.model_validate(ledger.payload(effect)["draft"])
     applied = Applied(store_order=store_order, moved_variants=list(draft.deduct_stock))
@@ -416,7 +417,7 @@ async def apply_pending(
 def _claim(
     runtime: Runtime, scope: tuple[str, ...] | None, tried: set[int], *, pushes: bool,
     limit: int,
-) -> list[Effect]:
+) -> list[ledger.Claimed]:
     with session_scope(runtime.engine) as session:
         return ledger.claim(session, runtime.worker_id, runtime.lease, channels=scope,
                             pushes=pushes, exclude=tried, limit=limit)
@@ -438,7 +439,7 @@ class _Claims:
         #: Being marked done now: the heartbeat may find them done before they are settled.
         self._recording: set[int] = set()
 
-    def add(self, effects: Iterable[Effect], *, started: bool = False) -> None:
+    def add(self, effects: Iterable[EffectRow], *, started: bool = False) -> None:
         ids = {e.id for e in effects if e.id is not None}
         with self._lock:
             self._unsettled |= ids
@@ -509,9 +510,9 @@ def apply_slots(runtime: Runtime) -> int:
     return max(1, min(slots, cap) if cap is not None else slots)
 
 
-def _by_order(effects: list[Effect]) -> list[list[Effect]]:
+def _by_order(effects: Sequence[EffectRow]) -> list[list[EffectRow]]:
     """Effects grouped by their order, in id order within each group (one group, one task)."""
-    groups: dict[tuple[str, str] | int, list[Effect]] = {}
+    groups: dict[tuple[str, str] | int, list[EffectRow]] = {}
     for effect in sorted(effects, key=lambda e: e.id or 0):
         key: tuple[str, str] | int = ((effect.channel, effect.order_id) if effect.order_id
                                       else effect.id or 0)
@@ -537,13 +538,13 @@ async def _apply_effects(
     window = slots + slots // 2  # claims held at most: the ones in flight, and the next few
     claim_scope = None if scope is None else tuple(scope)
     claims = _Claims(runtime)
-    ready: deque[list[Effect]] = deque()
+    ready: deque[list[EffectRow]] = deque()
     tasks: list[asyncio.Task[None]] = []
     alive: set[asyncio.Task[None]] = set()
     claimed_any = exhausted = False
     # Applied on the platform, not yet marked done: recorded together (one transaction for
     # many), their claims kept alive by the heartbeat until then.
-    applied: list[tuple[Effect, Applied]] = []
+    applied: list[tuple[EffectRow, Applied]] = []
 
     def record(within: Session | None = None) -> None:
         batch = applied[:]
@@ -559,7 +560,7 @@ async def _apply_effects(
                 claims.settle(effect_id)
         tried.update(effect_id for effect_id in ids if effect_id not in marked)
 
-    def take() -> list[Effect] | None:
+    def take() -> list[EffectRow] | None:
         """The next order's claimed effects; claims more when none is ready. After a claim
         found nothing, only the last task claims again (what the others applied meanwhile
         may have queued follow-ups); the others end."""
@@ -622,7 +623,7 @@ async def _apply_effects(
 
 
 async def _apply_claimed_pushes(
-    runtime: Runtime, pushes: list[Effect], stats: ApplyStats, tried: set[int]
+    runtime: Runtime, pushes: Sequence[EffectRow], stats: ApplyStats, tried: set[int]
 ) -> None:
     """Apply the stock pushes this worker claimed, keeping their claims alive meanwhile."""
     claims = _Claims(runtime)
@@ -633,7 +634,9 @@ async def _apply_claimed_pushes(
         await _apply_pushes(runtime, pushes, stats)
 
 
-async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStats) -> None:
+async def _apply_pushes(
+    runtime: Runtime, pushes: Sequence[EffectRow], stats: ApplyStats
+) -> None:
     """One push per variant, however many effects asked for it.
 
     A listing a channel refuses (gone, or the channel needs a person) puts that channel in
@@ -690,7 +693,9 @@ async def _apply_pushes(runtime: Runtime, pushes: list[Effect], stats: ApplyStat
 OVERSOLD = "oversold:"
 
 
-def _note_oversold(session: Session, pushes: list[Effect], oversold: dict[str, int]) -> None:
+def _note_oversold(
+    session: Session, pushes: Sequence[EffectRow], oversold: dict[str, int]
+) -> None:
     """Say so on each order whose stock move left the main store with less than nothing.
 
     A paid channel order is always imported (its buyer paid); when two channels sold the last
@@ -740,7 +745,7 @@ def _units_taken(effect: Effect, variant: str) -> int:
                if line.get("linked") and line.get("store_variant_id") == variant)
 
 
-def _note_on_record(session: Session, cause: Effect, variant: str, holds: int) -> None:
+def _note_on_record(session: Session, cause: EffectRow, variant: str, holds: int) -> None:
     assert cause.order_id is not None
     record = records.get_record(session, cause.channel, cause.order_id)
     if record is None or OVERSOLD in (record.reason or ""):
@@ -754,7 +759,7 @@ def _note_on_record(session: Session, cause: Effect, variant: str, holds: int) -
     session.add(record)
 
 
-async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> bool:
+async def apply_one(runtime: Runtime, effect: EffectRow, stats: ApplyStats) -> bool:
     """Apply one effect this worker claimed and record the outcome (only if it still holds the
     claim). Returns False when the effect stays pending: to retry later, or taken over."""
     outcome = await _run(runtime, effect, stats)
@@ -763,7 +768,7 @@ async def apply_one(runtime: Runtime, effect: Effect, stats: ApplyStats) -> bool
     return effect.id in _record_done(runtime, [(effect, outcome)], stats)
 
 
-async def _run(runtime: Runtime, effect: Effect, stats: ApplyStats) -> Applied | bool:
+async def _run(runtime: Runtime, effect: EffectRow, stats: ApplyStats) -> Applied | bool:
     """Apply one claimed effect on its platform: what it changed, or (it failed, and the
     failure is recorded) whether it is settled: False when it stays pending."""
     applier = APPLIERS.get(effect.kind)
@@ -793,7 +798,7 @@ async def _run(runtime: Runtime, effect: Effect, stats: ApplyStats) -> Applied |
 
 
 def _record_done(
-    runtime: Runtime, outcomes: list[tuple[Effect, Applied]], stats: ApplyStats,
+    runtime: Runtime, outcomes: list[tuple[EffectRow, Applied]], stats: ApplyStats,
     within: Session | None = None,
 ) -> set[int]:
     """Mark applied effects done, with what each means for its order, in one transaction
@@ -870,7 +875,9 @@ def _links_of_created(
             for channel, ids in listings.items()}
 
 
-def _fail(runtime: Runtime, effect: Effect, error: str, final: bool, fatal: bool = False) -> bool:
+def _fail(
+    runtime: Runtime, effect: EffectRow, error: str, final: bool, fatal: bool = False
+) -> bool:
     """Record a failed attempt at ``effect``; False (nothing recorded) when this worker no
     longer holds its claim."""
     error = runtime.settings.scrub(error)  # stored on the order and shown by `orders show`

@@ -24,13 +24,12 @@ import functools
 import json
 import logging
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from ordersync.engine.plan import EffectSpec
@@ -52,6 +51,32 @@ _FREE = sa.or_(_C.lease_until.is_(None), _C.lease_until <= _NOW)
 
 #: The kind of a stock push (``apply.PUSH_STOCK``); pushes of one variant are claimed one at a time.
 PUSH_KIND = "push_stock"
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A claimed effect, as its claim read it: the row's values, not an ORM object (building
+    those cost a claim more than the rest of it). It is applied, then marked done or failed,
+    by id."""
+
+    id: int
+    key: str
+    kind: str
+    channel: str
+    order_id: str | None
+    payload: str
+    status: str
+    attempts: int
+    error: str | None
+    claimed_by: str | None
+    lease_until: datetime | None
+    created_at: datetime
+    done_at: datetime | None
+
+
+#: An effect as read: claimed, or loaded as a row object.
+EffectRow = Effect | Claimed
+_CLAIMED = [_C[f.name] for f in fields(Claimed)]  # (the columns, in the fields' order)
 
 
 def enqueue(
@@ -194,7 +219,7 @@ def rows(session: Session, ids: Collection[int]) -> dict[int, Effect]:
     return found
 
 
-def payload(effect: Effect) -> dict[str, Any]:
+def payload(effect: EffectRow) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(effect.payload)
     return data
 
@@ -203,7 +228,7 @@ def claim(
     session: Session, worker: str, lease: timedelta, *,
     channels: Collection[str] | None = None, pushes: bool = False,
     exclude: Collection[int] = (), limit: int = 10,
-) -> list[Effect]:
+) -> list[Claimed]:
     """Claim up to ``limit`` pending effects for ``worker`` for ``lease``; the rows claimed.
 
     Only effects nobody holds (never claimed, released, or whose lease ran out) are claimed,
@@ -217,11 +242,11 @@ def claim(
     if exclude:
         params["exclude"] = list(exclude)
     query = _candidates(pushes, channels is not None, bool(exclude))
-    candidates = list(session.exec(query, params=params))
+    candidates = [Claimed(*row) for row in session.execute(query, params)]
     # Fewer than asked for: the claims of workers known dead are given back, and looked at
     # again. (With enough free work, theirs waits for the next claim that runs short.)
     if len(candidates) < limit and _free_claims_of_gone_workers(session, now):
-        candidates = list(session.exec(query, params=params))
+        candidates = [Claimed(*row) for row in session.execute(query, params)]
     if not candidates:
         return []
     # The candidates are locked (PostgreSQL) or the whole database is (SQLite): this update
@@ -231,8 +256,7 @@ def claim(
         "ids": [row.id for row in candidates], "now": now, "worker": worker, "until": until,
     }).scalars())
     for row in candidates:  # as the update left them, without another read
-        set_committed_value(row, "claimed_by", worker)
-        set_committed_value(row, "lease_until", until)
+        row.claimed_by, row.lease_until = worker, until
     return [row for row in candidates if row.id in claimed]
 
 
@@ -254,25 +278,24 @@ def _candidates(pushes: bool, by_channel: bool, excluding: bool) -> Any:
     # order and nothing else is a push, so each kind of claim needs one of the two conditions
     # only. An order's siblings are found by the order's index; the variants pushed now are
     # read once (a subquery per candidate would scan every push ever made).
-    other = aliased(Effect)
+    other = _TABLE.alias("other").c
     busy: Any
     if pushes:
-        busy = col(Effect.payload).in_(sa.select(col(other.payload)).where(
-            col(other.kind) == PUSH_KIND, col(other.status) == EffectStatus.PENDING.value,
-            col(other.lease_until) > _NOW))
+        busy = _C.payload.in_(sa.select(other.payload).where(
+            other.kind == PUSH_KIND, other.status == EffectStatus.PENDING.value,
+            other.lease_until > _NOW))
     else:
-        busy = sa.and_(col(Effect.order_id).is_not(None), sa.exists().where(
-            col(other.channel) == col(Effect.channel), col(other.order_id) == col(Effect.order_id),
-            col(other.status) == EffectStatus.PENDING.value, col(other.lease_until) > _NOW))
-    kind = col(Effect.kind) == PUSH_KIND if pushes else col(Effect.kind) != PUSH_KIND
-    query = select(Effect).where(_PENDING, _FREE, kind, ~busy)
+        busy = sa.and_(_C.order_id.is_not(None), sa.exists().where(
+            other.channel == _C.channel, other.order_id == _C.order_id,
+            other.status == EffectStatus.PENDING.value, other.lease_until > _NOW))
+    kind = _C.kind == PUSH_KIND if pushes else _C.kind != PUSH_KIND
+    query = sa.select(*_CLAIMED).where(_PENDING, _FREE, kind, ~busy)
     if by_channel:
-        query = query.where(col(Effect.channel).in_(sa.bindparam("channels", expanding=True)))
+        query = query.where(_C.channel.in_(sa.bindparam("channels", expanding=True)))
     if excluding:
-        query = query.where(col(Effect.id).not_in(sa.bindparam("exclude", expanding=True)))
-    return (query.order_by(col(Effect.id)).limit(sa.bindparam("limit", type_=sa.Integer))
-            .with_for_update(skip_locked=True, of=Effect)
-            .execution_options(populate_existing=True))
+        query = query.where(_C.id.not_in(sa.bindparam("exclude", expanding=True)))
+    return (query.order_by(_C.id).limit(sa.bindparam("limit", type_=sa.Integer))
+            .with_for_update(skip_locked=True, of=_TABLE))
 
 
 _CLAIMANTS = sa.select(_C.claimed_by).distinct().where(_PENDING, _C.lease_until > _NOW)
