@@ -226,6 +226,23 @@ def test_stock_moves_share_the_push_of_their_variant_that_waits(engine: sa.Engin
     assert "push_stock:V2:create:6" not in pending_pushes(engine)
 
 
+def test_a_push_waiting_from_an_earlier_version_is_shared_and_keeps_its_variant_busy(
+    engine: sa.Engine,
+) -> None:
+    """Pushes of one variant are found by their payload's text, which stays what earlier
+    versions wrote (they may have left pushes pending in the database)."""
+    with session_scope(engine) as session:
+        session.add(Effect(key="push_stock:V1:old", kind=ledger.PUSH_KIND, channel="@store",
+                           payload='{"variant": "V1"}'))
+    with session_scope(engine) as session:
+        apply.enqueue(session, apply.push_specs(["V1"], "create:7"))
+    assert pending_pushes(engine) == {"push_stock:V1:old"}  # the waiting one serves it
+    assert claim(engine, "w1", pushes=True) == ["push_stock:V1:old"]
+    with session_scope(engine) as session:  # it is in flight now: a new one waits behind it
+        apply.enqueue(session, apply.push_specs(["V1"], "create:8"))
+    assert claim(engine, "w2", pushes=True) == []
+
+
 def test_pushes_and_other_effects_are_claimed_apart_and_by_channel(engine: sa.Engine) -> None:
     enqueue(engine, push("push:V1:a", "V1"), spec("a"),
             EffectSpec(key="b", kind="create_order", channel="south",  # type: ignore[arg-type]
