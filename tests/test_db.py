@@ -6,6 +6,7 @@ on a real PostgreSQL database.
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -78,6 +79,29 @@ def test_sqlite_file_gets_wal_busy_timeout_foreign_keys_and_its_folder(tmp_path:
     # synchronous 1 is NORMAL
     assert pragma == {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 10_000,
                       "foreign_keys": 1}
+
+
+def test_a_transaction_that_cannot_begin_fails_with_sqlalchemys_error_naming_the_lock(
+    tmp_path: Path,
+) -> None:
+    """Every transaction begins on SQLite with BEGIN IMMEDIATE; a writer that holds the lock
+    for longer than the busy timeout makes it fail as any statement would."""
+    path = tmp_path / "state.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with engine.connect() as conn:
+            conn.connection.driver_connection.execute("PRAGMA busy_timeout = 50")  # type: ignore[union-attr]
+            with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+                conn.execute(sa.text("SELECT 1"))
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+    with session_scope(make_engine(f"sqlite:///{path}")) as session:  # free again
+        assert session.execute(sa.text("SELECT 1")).scalar() == 1
 
 
 def test_in_memory_sqlite_is_one_database_for_every_session() -> None:

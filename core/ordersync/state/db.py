@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,8 +124,14 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
-    mode = conn.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    statement = f"BEGIN {conn.get_execution_options().get(_BEGIN_OPTION, 'IMMEDIATE')}"
+    # On the driver's connection: through SQLAlchemy's execution it cost as much as a query,
+    # at every transaction. Its errors (the database locked for longer than the busy timeout)
+    # are SQLAlchemy's, as every other statement's.
+    try:
+        conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise sa.exc.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
 
 def make_engine(url: str) -> Engine:
