@@ -97,7 +97,9 @@ def _before_import(
     links: Links,
     known: Known,
 ) -> Decision:
-    stock = bool(plan_stock(order, policy, links, known))
+    def stock() -> bool:  # (asked only on the paths that say it: not for an import)
+        return bool(plan_stock(order, policy, links, known))
+
     if stock_taken(order, policy, known.effect_keys):
         # Importing it now would take its stock a second time.
         if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) or order.refunds:
@@ -106,10 +108,10 @@ def _before_import(
                         f"channel {policy.name} does not restock, so its stock stays taken")
             return Decision(Action.SKIP, f"{what} on the channel, and never imported because "
                             f"Import Orders to Main Store was off when it came: {returned}",
-                            moves_stock=stock)
+                            moves_stock=stock())
         return Decision(Action.SKIP, "seen while Import Orders to Main Store was off and its "
                         "stock already taken from the main store: it is not imported "
-                        "afterwards, so its stock is not taken twice", moves_stock=stock)
+                        "afterwards, so its stock is not taken twice", moves_stock=stock())
     if not policy.inventory_sync:
         return Decision(Action.SKIP, f"inventory sync is off for channel {policy.name}: turn on "
                         "inventory_sync to import its orders")
@@ -125,7 +127,7 @@ def _before_import(
         return Decision(Action.SKIP, f"unpaid order and {why}: it moves no stock and is "
                         "imported once it is paid")
     if not policy.options.import_orders:
-        if stock:
+        if stock():
             return Decision(Action.SKIP, "Import Orders to Main Store is off for channel "
                             f"{policy.name}: not imported, but its linked lines' stock is taken "
                             "from the main store so that inventory sync keeps every channel "
