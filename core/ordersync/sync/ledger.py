@@ -179,11 +179,17 @@ def push_text(payload: dict[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, default=str)
 
 
+@functools.lru_cache(maxsize=4096)
+def _push_text_of(variant: str) -> str:
+    """:func:`push_text` of a push of ``variant`` (asked for every variant whose stock moves)."""
+    return push_text(push_payload(variant))
+
+
 def waiting_pushes(session: Session, variants: Collection[str]) -> set[str]:
     """Of ``variants``, those with a stock push that is pending and not in flight (nobody
     holds it): it reads the store's quantity when it runs, so it serves any stock move made
     before now, and another push of the variant would push the same quantity again."""
-    wanted = {push_text(push_payload(v)): v for v in variants}
+    wanted = {_push_text_of(v): v for v in variants}
     found: set[str] = set()
     now = database_now(session)
     for batch in in_batches(wanted):
