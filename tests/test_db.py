@@ -250,7 +250,10 @@ def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them(moment: datetim
     assert tables.sqlite_timestamp(moment) == theirs
     assert tables.sqlite_timestamp(moment) == theirs  # (again: the text kept)
     other = moment.replace(microsecond=(moment.microsecond + 1) % 1_000_000)
+    third = moment.replace(microsecond=(moment.microsecond + 2) % 1_000_000)
     assert tables.sqlite_timestamp(other) != theirs
+    assert tables.sqlite_timestamp(moment) == theirs  # (kept beside other)
+    assert tables.sqlite_timestamp(third) not in (theirs, tables.sqlite_timestamp(other))
     assert tables.sqlite_timestamp(moment) == theirs
     assert decorator.bind_processor(sqlite) is tables.sqlite_timestamp
 

@@ -49,22 +49,27 @@ def sqlite_timestamp(value: datetime | None) -> str | None:
 
     Written by ``isoformat``, in C: SQLAlchemy's own formatting (a ``%`` of a dict of seven
     fields, after converting to UTC) cost as much as the rest of a record's row together.
-    The text of the last value is kept: a batch of rows is written with one "now", twice per
-    row. ``tests/test_db.py`` checks that both write the same text.
+    The texts of the last two values are kept: a batch of rows is written with one "now",
+    twice per row, around the row's own time. ``tests/test_db.py`` checks that both write the
+    same text.
     """
-    global _last_timestamp
+    global _last_timestamps
     if value is None:
         return None
-    last = _last_timestamp  # (one tuple: read whole even while another thread writes it)
+    last = _last_timestamps  # (one tuple: read whole even while another thread writes it)
     if value is last[0]:  # the same moment again (a batch of rows written at one "now")
         return last[1]
+    if value is last[2]:  # (a row's own time between two of them)
+        return last[3]
     moment = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
     text = moment.isoformat(" ", "microseconds")
-    _last_timestamp = (value, text)
+    _last_timestamps = (value, text, last[0], last[1])
     return text
 
 
-_last_timestamp: tuple[datetime | None, str] = (None, "")
+#: The last two values written and their texts (by identity: equal aware times of one zone
+#: may be different instants, an hour apart, when the clocks go back).
+_last_timestamps: tuple[datetime | None, str, datetime | None, str] = (None, "", None, "")
 
 
 def _ts(nullable: bool = True) -> Column[datetime]:
