@@ -461,7 +461,8 @@ def plans_no_follow_ups(says_more: bool, store_order: StoreOrder) -> bool:
 
 def stock_taken(order: ChannelOrder, policy: ChannelPolicy, applied: Collection[str]) -> bool:
     """Stock was taken for ``order`` while Import Orders was off (a deduct key is in the ledger)."""
-    return any(keys.deduct_key(policy.name, order.id, line.id) in applied for line in order.lines)
+    return bool(applied) and any(  # (a new order has no effect yet: no key to make)
+        keys.deduct_key(policy.name, order.id, line.id) in applied for line in order.lines)
 
 
 def takes_stock_without_import(order: ChannelOrder, policy: ChannelPolicy) -> bool:
