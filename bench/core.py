@@ -40,7 +40,8 @@ FULL_ORDERS = 2000
 #: Measured this many times, each on a fresh installation; the best run is the figure (with
 #: its own bound). CPU time only grows with what else the machine runs (a shared virtual
 #: machine's speed varies by half from one minute to the next), so the least is the truest.
-REPEATS = 3
+#: Five, as ``timeit`` repeats by default: a slow spell here lasts longer than three runs.
+REPEATS = 5
 
 
 async def drain(runtime: Runtime, channel: str | None = None) -> int:
