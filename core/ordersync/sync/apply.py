@@ -129,9 +129,11 @@ async def _create_order(runtime: Runtime, effect: EffectRow) -> Applied:
         log.info("store order %s for %s already exists", existing.id, draft.reference)
         # The crash may also have lost the stock push that follows the create; pushing sets
         # each listing to the store's quantity, so pushing again is always safe.
-        return Applied(existing, list(draft.deduct_stock), payload.order)
+        return Applied(store_order=existing, moved_variants=list(draft.deduct_stock),
+                       import_of=payload.order)
     created = await runtime.store.create_order(draft)
-    return Applied(created, list(draft.deduct_stock), payload.order)
+    return Applied(store_order=created, moved_variants=list(draft.deduct_stock),
+                   import_of=payload.order)
 
 
 async def _cancel_order(runtime: Runtime, effect: EffectRow) -> Applied:
@@ -342,7 +344,7 @@ def _follow_ups(
 
 def adopt_store_order(runtime: Runtime, effect: EffectRow, store_order: StoreOrder) -> None:
     """Finish an interrupted create whose store order exists: done, imported, stock pushed."""
-    draft = StoreOrderDraft.model_validate(ledger.payload(effect)["draft"])
+    draft = _CreatePayload.model_validate_json(effect.payload).draft
     applied = Applied(store_order=store_order, moved_variants=list(draft.deduct_stock))
     with session_scope(runtime.engine) as session:
         # The record first, locked (records before effects, as everywhere).

@@ -92,9 +92,9 @@ def enqueue(
     first, so this never applies anything twice.
 
     One read of the keys that exist (and of the rows to refresh) and one insert for all the
-    new ones, whatever their number
-    (a pass enqueues a page of decisions at once). The insert skips a key another worker added
-    meanwhile (``ON CONFLICT DO NOTHING``): writers run side by side on PostgreSQL.
+    new ones, whatever their number (a pass enqueues a page of decisions at once). The insert
+    skips a key another worker added meanwhile (``ON CONFLICT DO NOTHING``): writers run side
+    by side on PostgreSQL.
     """
     wanted: dict[str, EffectSpec] = {}
     for spec in specs:
