@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ordersync.engine import Known, build_draft, decide, plan_import
+from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
-from ordersync.sync import ledger, records
 from ordersync.sync.apply import apply_pending
 from ordersync.sync.passes import sync_channel
 from ordersync.sync.runtime import Runtime, settle_heap

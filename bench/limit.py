@@ -40,9 +40,9 @@ from typing import Any
 
 from ordersync.models import DraftLine, order_reference
 from ordersync.platform import Context
+from ordersync.state import records
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect
-from ordersync.sync import records
 from ordersync.sync.apply import apply_slots
 from ordersync.sync.passes import sync_channel
 from ordersync.testing.builders import make_draft

@@ -75,8 +75,8 @@ def current_mb() -> float:
 
 async def backfill(root: Path, orders: int, mode: str = "backfill",
                    checkpoints: tuple[int, ...] = ()) -> dict[str, Any]:
+    from ordersync.state import records
     from ordersync.state.db import session_scope
-    from ordersync.sync import records
     from ordersync.sync.backfill import backfill_channel
     from ordersync.sync.passes import sync_channel
 

@@ -12,9 +12,9 @@ from ordersync.config import load_config
 from ordersync.models import ChannelOrder, StoreOrderDraft
 from ordersync.plugins import load_plugins
 from ordersync.state.db import session_scope
+from ordersync.state.records import get_record
 from ordersync.sync.links import add_link
 from ordersync.sync.passes import sync_once
-from ordersync.sync.records import get_record
 from ordersync.sync.runtime import Runtime
 from ordersync.testing import make_line, make_order, make_product
 from ordersync_file_channel.harness import FileChannelHarness

@@ -35,9 +35,9 @@ from ordersync.models import (
 from ordersync.plugins import Registry
 from ordersync.sandbox import ChannelSandbox, StoreSandbox
 from ordersync.state.db import session_scope
+from ordersync.state.records import get_record
 from ordersync.state.tables import OrderRecord
 from ordersync.sync.links import auto_link
-from ordersync.sync.records import get_record
 from ordersync.sync.runtime import Runtime
 
 CHANNEL = "demo-channel"

@@ -46,6 +46,7 @@ from ordersync.jsonfiles import read_json, write_json_atomic
 from ordersync.models import ChannelOrder, Listing, StoreProduct
 from ordersync.plugins import Registry, load_plugins
 from ordersync.state.db import session_scope
+from ordersync.state.records import STORE_STATE_KEY
 from ordersync.state.tables import (
     ChannelState,
     Effect,
@@ -54,7 +55,6 @@ from ordersync.state.tables import (
     RecordState,
 )
 from ordersync.sync.passes import sync_once
-from ordersync.sync.records import STORE_STATE_KEY
 from ordersync.sync.runtime import Runtime
 from ordersync_ebay import EbayChannel
 from ordersync_ebay.sandbox import SandboxState as EbayState

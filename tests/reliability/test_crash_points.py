@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ordersync.sync.leases import LEASE_ENV
+from ordersync.state.leases import LEASE_ENV
 
 from tests.conftest import empty_postgres
 from tests.reliability.crash_harness import (

@@ -38,8 +38,8 @@ from ordersync.models import (
 )
 from ordersync.plugins import Registry
 from ordersync.state.db import session_scope
+from ordersync.state.leases import database_now
 from ordersync.state.tables import Effect, EffectStatus
-from ordersync.sync.leases import database_now
 from ordersync.sync.links import auto_link
 from ordersync.sync.passes import sync_channel, sync_store
 from ordersync.testing.builders import make_line, make_order

@@ -27,7 +27,7 @@ from ordersync.jsonfiles import write_json_atomic
 from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, order_reference
 from ordersync.plugins import load_plugins
 from ordersync.state.db import make_engine, session_scope, upgrade
-from ordersync.sync.leases import LEASE_ENV
+from ordersync.state.leases import LEASE_ENV
 from ordersync.sync.links import add_link
 from ordersync.sync.runtime import Runtime
 from ordersync.testing.builders import make_line, make_order

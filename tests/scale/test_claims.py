@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from ordersync.engine.plan import EffectSpec
+from ordersync.state import leases, ledger
 from ordersync.state.db import make_engine, session_scope, upgrade
 from ordersync.state.tables import Effect, EffectStatus
-from ordersync.sync import apply, leases, ledger
+from ordersync.sync import apply
 from sqlmodel import col, select
 
 SHORT = timedelta(seconds=1)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
-from ordersync.sync import ledger, records
 from ordersync.sync.backfill import backfill_channel
 
 from bench.platforms import FIRST_UPDATED_AT, MemoryStore

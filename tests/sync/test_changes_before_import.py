@@ -13,8 +13,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from ordersync.models import Fulfillment, Refund
+from ordersync.state import ledger
 from ordersync.state.db import session_scope
-from ordersync.sync import ledger
 from ordersync.sync.apply import ApplyStats, apply_one
 from ordersync.sync.passes import process_order
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from ordersync.engine.plan import EffectSpec
+from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
-from ordersync.sync import ledger, records
 from ordersync.sync.apply import apply_pending, apply_slots
 from ordersync.sync.passes import sync_channel
 from ordersync.sync.runtime import Runtime

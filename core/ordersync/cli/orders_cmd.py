@@ -7,9 +7,9 @@ from sqlmodel import col, select
 
 from ordersync.cli.app import App, echo_json, fail, run_async
 from ordersync.errors import OrderError, PlatformError
+from ordersync.state import records
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, OrderRecord, RecordState
-from ordersync.sync import records
 from ordersync.sync.apply import apply_pending
 from ordersync.sync.passes import process_order
 from ordersync.sync.runtime import Runtime

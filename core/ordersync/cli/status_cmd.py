@@ -7,9 +7,9 @@ from typing import Any
 import click
 
 from ordersync.cli.app import App, echo_json
+from ordersync.state import records
 from ordersync.state.db import session_scope
 from ordersync.state.tables import ChannelState, RecordState
-from ordersync.sync import records
 
 COUNTED = (
     RecordState.IMPORTED, RecordState.WAITING_LINK, RecordState.SKIPPED, RecordState.FAILED,

@@ -25,8 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ordersync.state.db import session_scope
+from ordersync.state.records import STORE_STATE_KEY
 from ordersync.state.tables import ChannelState
-from ordersync.sync.records import STORE_STATE_KEY
 from ordersync.sync.runtime import Runtime
 
 from .metrics import DaemonMetrics, source_label

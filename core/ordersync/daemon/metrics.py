@@ -29,8 +29,8 @@ from sqlmodel import col, select
 
 from ordersync.http import PlatformHttp, live_clients
 from ordersync.state.db import session_scope
+from ordersync.state.records import STORE_STATE_KEY
 from ordersync.state.tables import ChannelState, Effect, EffectStatus, OrderRecord, RecordState
-from ordersync.sync.records import STORE_STATE_KEY
 
 log = logging.getLogger("ordersync.daemon.metrics")
 

@@ -13,12 +13,12 @@ Around that:
   wait exponentially longer, with jitter, up to :data:`BACKOFF_CAP`; the other sources keep
   their own rhythm;
 - **leases**: a source's work (its pass and its jobs) runs holding the source's lease
-  (:mod:`ordersync.sync.leases`: ``channel:<name>``, ``store``), kept alive by heartbeats, so
+  (:mod:`ordersync.state.leases`: ``channel:<name>``, ``store``), kept alive by heartbeats, so
   that daemons sharing one database never work on one channel at the same time; another
   daemon's work simply waits for its turn. When the pass is next due is kept in the lease too,
   so together the daemons run each source's pass once per interval, not once each; a
   reconciliation round is leased the same way. Effects are claimed one by one
-  (:func:`ordersync.sync.ledger.claim`), so passes that apply the same effects (the store pass
+  (:func:`ordersync.state.ledger.claim`), so passes that apply the same effects (the store pass
   applies every channel's) may overlap safely;
 - **the serial gate**: while notifiers are configured all passes run alone (:class:`Gate`),
   because alerts are delivered inside a database transaction (``alerts.deliver``) that must not
@@ -39,8 +39,8 @@ from typing import Any
 
 from ordersync.errors import PlatformError
 from ordersync.models import StoreOrder
+from ordersync.state import leases, records
 from ordersync.state.db import session_scope
-from ordersync.sync import leases, records
 from ordersync.sync.passes import sync_channel, sync_store
 from ordersync.sync.reconcile import DEFAULT_WINDOW, reconcile_channel, store_orders_since
 from ordersync.sync.runtime import Runtime

@@ -24,10 +24,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ordersync.platform import Channel, Store, WebhookEvent, WebhookSignatureError
+from ordersync.state import records
 from ordersync.state.db import session_scope
 from ordersync.state.tables import WebhookEvent as WebhookEventRow
 from ordersync.state.tables import utcnow
-from ordersync.sync import records
 from ordersync.sync.apply import apply_pending
 from ordersync.sync.reconcile import deliver_alerts, reread_orders, reread_store_order
 from ordersync.sync.runtime import Runtime

@@ -5,7 +5,7 @@ already uploaded?) so that a crash between "done on the platform" and "marked do
 applies an effect twice. What an effect changes in stock queues a stock push, in the same
 transaction that marks it done, so that no push is lost either.
 
-Effects are claimed before they are applied (:func:`ledger.claim <ordersync.sync.ledger.claim>`)
+Effects are claimed before they are applied (:func:`ledger.claim <ordersync.state.ledger.claim>`)
 and the claims are kept alive by a heartbeat while they are applied, so that several workers
 (daemon processes sharing a database, ``sync --once`` beside the daemon) never apply one effect
 twice; only the claimant marks an effect done or failed.
@@ -46,12 +46,12 @@ from ordersync.engine import (
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
 from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
 from ordersync.platform import Alert, AlertKind, Store
+from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
+from ordersync.state.leases import Heartbeat, beat_interval
+from ordersync.state.ledger import EffectRow
 from ordersync.state.tables import Effect, EffectStatus, ListingLink, RecordState
-from ordersync.sync import ledger, records
 from ordersync.sync.alerts import record_alert
-from ordersync.sync.leases import Heartbeat, beat_interval
-from ordersync.sync.ledger import EffectRow
 from ordersync.sync.runtime import Runtime
 
 log = logging.getLogger("ordersync.apply")

@@ -43,9 +43,9 @@ from ordersync.models import (
     order_reference,
 )
 from ordersync.platform import Alert, AlertKind
+from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, OrderRecord, RecordState
-from ordersync.sync import ledger, records
 from ordersync.sync.alerts import deliver, record_alert
 from ordersync.sync.apply import ApplyStats, apply_pending
 from ordersync.sync.passes import DecisionRow, parse_reference, process_order

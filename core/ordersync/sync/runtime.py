@@ -16,8 +16,8 @@ from ordersync.engine.policy import ChannelPolicy
 from ordersync.platform import Channel, Context, Notifier, Store
 from ordersync.plugins import Registry
 from ordersync.state.db import make_engine, upgrade
+from ordersync.state.leases import lease_duration, new_worker_id
 from ordersync.state.tokens import DbTokenStore
-from ordersync.sync.leases import lease_duration, new_worker_id
 
 if TYPE_CHECKING:
     from ordersync.config import Settings

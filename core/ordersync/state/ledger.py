@@ -35,8 +35,8 @@ from sqlmodel import Session, col, select
 
 from ordersync.engine.plan import EffectSpec
 from ordersync.state.db import batches, in_batches
+from ordersync.state.leases import database_now, holder_gone
 from ordersync.state.tables import Effect, EffectStatus, UTCDateTime, utcnow
-from ordersync.sync.leases import database_now, holder_gone
 
 log = logging.getLogger("ordersync.ledger")
 
@@ -323,7 +323,7 @@ _CLAIMANTS = sa.select(_C.claimed_by).distinct().where(_PENDING, _C.lease_until 
 
 
 def _free_claims_of_gone_workers(session: Session, now: datetime) -> bool:
-    """Give back the live claims of workers known dead (:func:`~ordersync.sync.leases.holder_gone`:
+    """Give back the live claims of workers known dead (:func:`~ordersync.state.leases.holder_gone`:
     on SQLite, processes of this host that ended), instead of waiting for them to run out.
     Returns whether there were any."""
     if session.get_bind().dialect.name != "sqlite":

@@ -19,7 +19,7 @@ Times are the database's clock on PostgreSQL (:func:`database_now`), so that dae
 whose clocks disagree still agree on when a lease expires. SQLite is one host's file: its
 clock is this host's.
 
-Effects are claimed the same way, row by row, in :mod:`ordersync.sync.ledger`.
+Effects are claimed the same way, row by row, in :mod:`ordersync.state.ledger`.
 """
 
 from __future__ import annotations
