@@ -268,6 +268,18 @@ class StoreOrderDraft(_Model):
         return out
 
 
+class RecordState(StrEnum):
+    """Where one channel order stands (``orders list``)."""
+
+    PENDING = "pending"
+    IMPORTED = "imported"
+    WAITING_LINK = "waiting_link"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
 class StoreOrderStatus(StrEnum):
     OPEN = "open"
     CANCELLED = "cancelled"

@@ -14,7 +14,7 @@ from ordersync.engine import (
     refund_key,
     store_fulfil_key,
 )
-from ordersync.state.tables import RecordState
+from ordersync.models import RecordState
 
 from .builders import CHANNEL, SQUARESPACE, STORE, line, links, order, policy
 

@@ -30,8 +30,7 @@ from ordersync.engine import (
     says_more_than_its_import,
 )
 from ordersync.engine.keys import refund_key
-from ordersync.models import ChannelOrder, OrderStatus, StoreOrderStatus
-from ordersync.state.tables import RecordState
+from ordersync.models import ChannelOrder, OrderStatus, RecordState, StoreOrderStatus
 
 from .builders import CHANNEL, STORE, line, links, options, order, policy, store_order
 

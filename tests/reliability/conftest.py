@@ -43,17 +43,11 @@ from aiosmtpd.controller import Controller
 from ordersync.config import Settings, load_config
 from ordersync.http import PlatformHttp
 from ordersync.jsonfiles import read_json, write_json_atomic
-from ordersync.models import ChannelOrder, Listing, StoreProduct
+from ordersync.models import ChannelOrder, Listing, RecordState, StoreProduct
 from ordersync.plugins import Registry, load_plugins
 from ordersync.state.db import session_scope
 from ordersync.state.records import STORE_STATE_KEY
-from ordersync.state.tables import (
-    ChannelState,
-    Effect,
-    EffectStatus,
-    OrderRecord,
-    RecordState,
-)
+from ordersync.state.tables import ChannelState, Effect, EffectStatus, OrderRecord
 from ordersync.sync.passes import sync_once
 from ordersync.sync.runtime import Runtime
 from ordersync_ebay import EbayChannel

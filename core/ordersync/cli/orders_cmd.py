@@ -7,9 +7,10 @@ from sqlmodel import col, select
 
 from ordersync.cli.app import App, echo_json, fail, run_async
 from ordersync.errors import OrderError, PlatformError
+from ordersync.models import RecordState
 from ordersync.state import records
 from ordersync.state.db import session_scope
-from ordersync.state.tables import Effect, EffectStatus, OrderRecord, RecordState
+from ordersync.state.tables import Effect, EffectStatus, OrderRecord
 from ordersync.sync.apply import apply_pending
 from ordersync.sync.passes import process_order
 from ordersync.sync.runtime import Runtime

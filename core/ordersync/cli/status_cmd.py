@@ -7,9 +7,10 @@ from typing import Any
 import click
 
 from ordersync.cli.app import App, echo_json
+from ordersync.models import RecordState
 from ordersync.state import records
 from ordersync.state.db import session_scope
-from ordersync.state.tables import ChannelState, RecordState
+from ordersync.state.tables import ChannelState
 
 COUNTED = (
     RecordState.IMPORTED, RecordState.WAITING_LINK, RecordState.SKIPPED, RecordState.FAILED,

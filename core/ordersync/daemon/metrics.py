@@ -28,9 +28,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from ordersync.http import PlatformHttp, live_clients
+from ordersync.models import RecordState
 from ordersync.state.db import session_scope
 from ordersync.state.records import STORE_STATE_KEY
-from ordersync.state.tables import ChannelState, Effect, EffectStatus, OrderRecord, RecordState
+from ordersync.state.tables import ChannelState, Effect, EffectStatus, OrderRecord
 
 log = logging.getLogger("ordersync.daemon.metrics")
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ordersync.capabilities import StoreCapabilities
-from ordersync.models import ChannelOrder, OrderStatus
-from ordersync.state.tables import RecordState
+from ordersync.models import ChannelOrder, OrderStatus, RecordState
 
 from . import keys
 from .plan import plan_stock, refund_keys, refund_quantities, stock_taken

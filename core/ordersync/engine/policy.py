@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ordersync.capabilities import ChannelCapabilities
-from ordersync.models import REFERENCE_PREFIX, ChannelOrder, OrderLine
+from ordersync.models import REFERENCE_PREFIX, ChannelOrder, OrderLine, RecordState
 from ordersync.options import OrderSyncOptions
-from ordersync.state.tables import RecordState
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from ordersync.engine.policy import Link
-from ordersync.models import ChannelOrder
+from ordersync.models import ChannelOrder, RecordState
 from ordersync.state.db import batches, in_batches
-from ordersync.state.tables import ChannelState, ListingLink, OrderRecord, RecordState, utcnow
+from ordersync.state.tables import ChannelState, ListingLink, OrderRecord, utcnow
 
 #: The ``channel_state`` row of the main store (store orders are polled for tracking).
 STORE_STATE_KEY = "@store"

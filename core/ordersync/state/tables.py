@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Dialect, Index, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from ordersync.models import RecordState
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -74,18 +76,6 @@ _last_timestamps: tuple[datetime | None, str, datetime | None, str] = (None, "",
 
 def _ts(nullable: bool = True) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable)
-
-
-class RecordState(StrEnum):
-    """Where one channel order stands (``orders list``)."""
-
-    PENDING = "pending"
-    IMPORTED = "imported"
-    WAITING_LINK = "waiting_link"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    REFUNDED = "refunded"
 
 
 class OrderRecord(SQLModel, table=True):

@@ -44,13 +44,20 @@ from ordersync.engine import (
     plans_no_follow_ups,
 )
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError, RetriableError
-from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
+from ordersync.models import (
+    ChannelOrder,
+    Fulfillment,
+    OrderStatus,
+    RecordState,
+    StoreOrder,
+    StoreOrderDraft,
+)
 from ordersync.platform import Alert, AlertKind, Store
 from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
 from ordersync.state.leases import Heartbeat, beat_interval
 from ordersync.state.ledger import EffectRow
-from ordersync.state.tables import Effect, EffectStatus, ListingLink, RecordState
+from ordersync.state.tables import Effect, EffectStatus, ListingLink
 from ordersync.sync.alerts import record_alert
 from ordersync.sync.runtime import Runtime
 

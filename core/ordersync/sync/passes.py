@@ -33,11 +33,17 @@ from ordersync.engine import (
     plan_tracking_uploads,
 )
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError
-from ordersync.models import REFERENCE_PREFIX, ChannelOrder, StoreOrderDraft, order_reference
+from ordersync.models import (
+    REFERENCE_PREFIX,
+    ChannelOrder,
+    RecordState,
+    StoreOrderDraft,
+    order_reference,
+)
 from ordersync.platform import Alert, AlertKind
 from ordersync.state import leases, ledger, records
 from ordersync.state.db import session_scope
-from ordersync.state.tables import Effect, EffectStatus, OrderRecord, RecordState
+from ordersync.state.tables import Effect, EffectStatus, OrderRecord
 from ordersync.sync.alerts import deliver, record_alert
 from ordersync.sync.apply import REFUNDED_REASON, ApplyStats, adopt_store_order, apply_pending
 from ordersync.sync.runtime import Runtime

@@ -37,6 +37,7 @@ from ordersync.errors import OrderError, PlatformError
 from ordersync.models import (
     ChannelOrder,
     OrderStatus,
+    RecordState,
     StoreOrder,
     StoreOrderDraft,
     StoreOrderStatus,
@@ -45,7 +46,7 @@ from ordersync.models import (
 from ordersync.platform import Alert, AlertKind
 from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
-from ordersync.state.tables import Effect, EffectStatus, OrderRecord, RecordState
+from ordersync.state.tables import Effect, EffectStatus, OrderRecord
 from ordersync.sync.alerts import deliver, record_alert
 from ordersync.sync.apply import ApplyStats, apply_pending
 from ordersync.sync.passes import DecisionRow, parse_reference, process_order
