@@ -4,17 +4,27 @@ Built-in platforms are distributions with entry points like any third-party plug
 the core imports them. A plugin that fails to import or to register is reported with its name,
 version and error, and the others still load.
 
+A plugin that loads but would do nothing as its author meant is reported too, with a warning
+per reason (:func:`_silence_warnings`): it registers nothing, names a hook the spec does not
+have (pluggy's ``check_pending``, charged to the plugin), defines a hook function without
+``@ordersync.hookimpl``, or returns types from a registration hook instead of calling
+``register(cls)``. Its valid registrations still count.
+
 ``ORDERSYNC_PLUGINS`` (comma-separated entry-point names) restricts loading to those plugins;
-``plugins.disabled`` in ``ordersync.yaml`` turns single plugins off.
+``plugins.disabled`` in ``ordersync.yaml`` turns single plugins off. ``ORDERSYNC_TRACE_PLUGINS=1``
+(or the command line's ``--traceback``) prints the full traceback of every plugin error.
 """
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import pluggy
 
@@ -25,10 +35,36 @@ from ordersync.sandbox import Sandbox
 
 ENTRY_POINT_GROUP = PROJECT_NAME
 ENV_ONLY = "ORDERSYNC_PLUGINS"
+#: Set to ``1`` (``--traceback`` does) to print the full traceback of plugin load and run errors.
+ENV_TRACE = "ORDERSYNC_TRACE_PLUGINS"
 
 Kind = Literal["channel", "store", "notifier"]
 _BASES: dict[Kind, type[Any]] = {"channel": Channel, "store": Store, "notifier": Notifier}
 _KINDS: tuple[Kind, ...] = ("channel", "store", "notifier")
+_REGISTER_HOOKS = {f"ordersync_register_{kind}_types": kind for kind in _KINDS}
+
+
+def trace_enabled() -> bool:
+    """Whether plugin errors are shown with their full traceback (``ORDERSYNC_TRACE_PLUGINS``)."""
+    return os.environ.get(ENV_TRACE, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class PluginRow(TypedDict):
+    """One row of ``plugins list --json``; every row has every key.
+
+    A platform type's row has its ``kind`` and ``name`` (the ``type:`` value), the ``plugin``
+    (entry point) that registered it and its ``capabilities``. A plugin that failed to load, or
+    loaded with warnings, or registered no type (hooks only), has a row of ``kind`` None whose
+    ``name`` and ``plugin`` are the entry point's name and ``capabilities`` is empty.
+    """
+
+    kind: Kind | None
+    name: str
+    version: str
+    plugin: str
+    capabilities: dict[str, Any]
+    error: str | None
+    warnings: list[str]
 
 
 @dataclass
@@ -39,6 +75,12 @@ class PluginInfo:
     version: str
     types: list[tuple[Kind, str]] = field(default_factory=list)
     error: str | None = None
+    #: The full traceback of ``error`` (shown with ``--traceback``).
+    traceback: str | None = None
+    #: Why the plugin may not do what its author meant, although it loaded (see the module doc).
+    warnings: list[str] = field(default_factory=list)
+    #: Whether it implements hooks other than the type registrations (the order flow, sandboxes).
+    other_hooks: list[str] = field(default_factory=list)
     #: Why its sandbox (``ordersync demo``'s stand-in) could not be registered; the plugin's
     #: platform types still work.
     sandbox_error: str | None = None
@@ -77,21 +119,27 @@ class Registry:
         }
         return by_kind[kind]
 
-    def rows(self) -> list[dict[str, Any]]:
-        """The ``plugins list --json`` rows: one per platform type, one per failed plugin."""
-        out: list[dict[str, Any]] = []
+    def plugin_of(self, kind: Kind, type_name: str) -> PluginInfo | None:
+        """The plugin that registered platform type ``type_name`` of ``kind``."""
+        return next((info for info in self.plugins if (kind, type_name) in info.types), None)
+
+    def rows(self) -> list[PluginRow]:
+        """The ``plugins list --json`` rows (:class:`PluginRow`): one per platform type, and
+        one per plugin that failed, has warnings or registered no type."""
+        out: list[PluginRow] = []
         for info in self.plugins:
+            if info.error is not None or info.warnings or not info.types:
+                out.append(PluginRow(kind=None, name=info.name, version=info.version,
+                                     plugin=info.name, capabilities={}, error=info.error,
+                                     warnings=list(info.warnings)))
             if info.error is not None:
-                out.append({"kind": None, "name": info.name, "version": info.version,
-                            "capabilities": {}, "error": info.error})
                 continue
             for kind, type_name in info.types:
                 cls = self.types_of(kind)[type_name]
-                out.append({
-                    "kind": kind, "name": type_name, "version": info.version,
-                    "plugin": info.name,
-                    "capabilities": cls.capabilities.model_dump(), "error": None,
-                })
+                out.append(PluginRow(kind=kind, name=type_name, version=info.version,
+                                     plugin=info.name,
+                                     capabilities=cls.capabilities.model_dump(), error=None,
+                                     warnings=[]))
         return out
 
 
@@ -158,6 +206,7 @@ def load_plugins(
             _register_one(registry, manager, name, module, info)
         except Exception as exc:  # a broken plugin must never take the others down
             info.error = f"{type(exc).__name__}: {exc}"
+            info.traceback = traceback.format_exc()
     return registry
 
 
@@ -179,18 +228,74 @@ def _register_one(
     # Each plugin's registration hooks are called on their own, so that an error is charged
     # to the plugin that raised it and the types it staged are dropped with it.
     manager.register(module, name=name)
+    returned: dict[str, object] = {}
     try:
         for kind in _KINDS:
             caller = getattr(manager.hook, f"ordersync_register_{kind}_types")
             for impl in caller.get_hookimpls():
                 if impl.plugin_name == name:
-                    impl.function(register=registrar(kind))
+                    result = impl.function(register=registrar(kind))
+                    if result is not None:
+                        returned[caller.name] = result
     except Exception:
         manager.unregister(name=name)
         raise
     for kind, types in staged.items():
         registry.types_of(kind).update(types)
         info.types.extend((kind, type_name) for type_name in types)
+    info.warnings.extend(_silence_warnings(manager, name, module, info, returned))
+
+
+def _silence_warnings(
+    manager: pluggy.PluginManager, name: str, module: Any, info: PluginInfo,
+    returned: dict[str, object],
+) -> list[str]:
+    """Why a plugin that loaded may not do what its author meant (each reason once)."""
+    warnings: list[str] = []
+    specs = sorted(n for n in vars(manager.hook) if not n.startswith("_")
+                   and getattr(manager.hook, n).has_spec())
+    implemented: list[str] = []
+    for caller in manager.get_hookcallers(manager.get_plugin(name)) or []:
+        mine = [impl for impl in caller.get_hookimpls() if impl.plugin_name == name]
+        if caller.has_spec():
+            implemented.append(caller.name)
+        elif any(not impl.optionalhook for impl in mine):
+            hint = _did_you_mean(caller.name, specs)
+            warnings.append(f"{caller.name} is not an ordersync hook{hint}; it is never called")
+    info.other_hooks = sorted(h for h in implemented if h not in _REGISTER_HOOKS)
+    for attr in dir(module):
+        if not attr.startswith("ordersync_") or manager.parse_hookimpl_opts(module, attr):
+            continue
+        try:
+            value = inspect.getattr_static(module, attr)
+        except AttributeError:
+            continue
+        if not (inspect.isroutine(value) or isinstance(value, staticmethod | classmethod)):
+            continue
+        if attr in specs or difflib.get_close_matches(attr, specs, n=1, cutoff=0.85):
+            warnings.append(f"{attr} is not marked @ordersync.hookimpl; it is never called")
+    for hook, result in returned.items():
+        warnings.append(f"{hook} returned {_describe(result)} instead of calling register(cls) "
+                        "for each class; nothing it returned is registered")
+    if not info.types and not info.other_hooks:
+        if any(hook in _REGISTER_HOOKS for hook in implemented):
+            warnings.append("registers nothing: its registration hooks never called register()")
+        else:
+            warnings.append("registers nothing: it has no function marked @ordersync.hookimpl "
+                            "with the name of an ordersync hook")
+    return warnings
+
+
+def _did_you_mean(hook: str, specs: list[str]) -> str:
+    close = difflib.get_close_matches(hook, specs, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, list | tuple | set):
+        items = ", ".join(getattr(item, "__name__", repr(item)) for item in value)
+        return f"a {type(value).__name__} [{items}]"
+    return getattr(value, "__name__", None) or f"a {type(value).__name__}"
 
 
 def _sandboxes_of(

@@ -11,7 +11,7 @@ import importlib
 import click
 
 from ordersync import __version__
-from ordersync.cli.app import App
+from ordersync.cli.app import App, traceback_option
 
 #: Command name -> the module under ``ordersync.cli`` that defines it (in its ``COMMANDS``).
 COMMAND_MODULES = {
@@ -40,6 +40,7 @@ class _LazyGroup(click.Group):
     show_default=True, type=click.Path(dir_okay=False),
     help="The configuration file (env ORDERSYNC_CONFIG).",
 )
+@traceback_option
 @click.version_option(__version__, prog_name="ordersync")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str) -> None:

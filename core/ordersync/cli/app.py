@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import click
 import yaml
 
 from ordersync.errors import ConfigError
-from ordersync.plugins import Registry, load_plugins
+from ordersync.plugins import ENV_TRACE, Registry, load_plugins, trace_enabled
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -39,6 +40,18 @@ def fail_config(config_path: str, exc: ConfigError) -> NoReturn:
     for error in getattr(exc, "errors", None) or [exc]:
         click.echo(f"error: {config_path}: {error}", err=True)
     sys.exit(EXIT_CONFIG)
+
+
+def _trace_plugins(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:  # through the environment, so that the daemon and its passes see it too
+        os.environ[ENV_TRACE] = "1"
+
+
+#: ``--traceback`` on the top-level command: the full traceback of any plugin load or run error.
+traceback_option = click.option(
+    "--traceback", is_flag=True, expose_value=False, is_eager=True, callback=_trace_plugins,
+    help=f"Print the full traceback of plugin load and run errors (env {ENV_TRACE}=1).",
+)
 
 
 def echo_json(data: Any) -> None:
@@ -77,7 +90,13 @@ class App:
         disabled = plugins.get("disabled", []) if isinstance(plugins, dict) else []
         # Any other type is reported, with its path, when the configuration is loaded.
         names = disabled if isinstance(disabled, list) else []
-        return load_plugins(disabled=[str(d) for d in names])
+        registry = load_plugins(disabled=[str(d) for d in names])
+        if trace_enabled():
+            for info in registry.plugins:
+                if info.traceback is not None:
+                    click.echo(f"plugin {info.name} {info.version} failed to load:\n"
+                               f"{info.traceback.rstrip()}", err=True)
+        return registry
 
     @cached_property
     def engine(self) -> Engine:

@@ -16,9 +16,12 @@ def plugins_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list (stable format).")
 @click.pass_obj
 def list_plugins(app: App, as_json: bool) -> None:
-    """List plugins: kind, name, version, capabilities, and load errors.
+    """List plugins: kind, name, version, capabilities, load errors and warnings.
 
-    A plugin that failed to load is listed with its error; the others still work.
+    A plugin that failed to load is listed with its error, one that loaded but may not do what
+    its author meant (it registers nothing, names a hook that does not exist, ...) with a
+    warning per reason; the others still work. The JSON rows all have the same keys: kind,
+    name, version, plugin, capabilities, error, warnings (docs/plugins.md).
     """
     rows = app.registry.rows()
     if as_json:
@@ -27,6 +30,12 @@ def list_plugins(app: App, as_json: bool) -> None:
     for row in rows:
         if row["error"]:
             click.echo(f"  BROKEN  {row['name']} {row['version']}: {row['error']}")
+            continue
+        if row["kind"] is None:
+            for warning in row["warnings"]:
+                click.echo(f" WARNING  {row['name']} {row['version']}: {warning}")
+            if not row["warnings"]:
+                click.echo(f"{'hooks':>8}  {row['name']:<16} {row['version']:<10}")
             continue
         caps = ", ".join(k for k, v in row["capabilities"].items() if v is True) or "-"
         click.echo(f"{row['kind']:>8}  {row['name']:<16} {row['version']:<10} {caps}")
