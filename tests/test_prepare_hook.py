@@ -17,8 +17,8 @@ from ordersync.sync.links import add_link
 from ordersync.sync.passes import sync_once
 from ordersync.sync.runtime import Runtime
 from ordersync.testing import make_line, make_order, make_product
-from ordersync_file_channel.harness import FileChannelHarness
-from ordersync_file_store.harness import FileStoreHarness
+from ordersync_file_channel.sandbox import FileChannelSandbox
+from ordersync_file_store.sandbox import FileStoreSandbox
 
 
 class Tagger:
@@ -40,8 +40,8 @@ class PriceMeddler:
 
 
 async def _import_one(tmp_path: Path, plugin: Any) -> tuple[dict[str, Any], Any]:
-    store = FileStoreHarness.in_folder(tmp_path / "store")
-    channel = FileChannelHarness.in_folder(tmp_path / "channel")
+    store = FileStoreSandbox(tmp_path / "store")
+    channel = FileChannelSandbox(tmp_path / "channel")
     await store.seed_product(make_product("MUG-RED", quantity=5))
     order = make_order(lines=[make_line(listing_id="L-1", sku="MUG-RED", quantity=1,
                                         unit_price="10.00")], shipping_price="0.00")

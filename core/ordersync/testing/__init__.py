@@ -1,6 +1,6 @@
 """The conformance kit: the standard test suite every channel and main-store plugin runs.
 
-One class line gives a plugin the whole suite; the plugin provides a harness fixture::
+One class line gives a plugin the whole suite; the plugin provides its sandbox in one fixture::
 
     from ordersync.testing import ChannelConformance
 
@@ -8,8 +8,8 @@ One class line gives a plugin the whole suite; the plugin provides a harness fix
         conformance_opt_outs = {}          # {"test_name": "reason"}: skipped, with the reason
 
     @pytest.fixture
-    async def channel_harness():           # a ChannelHarness wired to a fake Acme platform
-        ...
+    def channel_sandbox():                 # an ordersync.sandbox.ChannelSandbox, not started
+        return AcmeSandbox()
 
 Which tests apply is decided from the declared capabilities. See ``docs/conformance.md``;
 :mod:`ordersync.testing.builders` makes valid test data in one call.
@@ -27,15 +27,15 @@ from ordersync.testing.builders import (
     unique_number,
 )
 from ordersync.testing.channel import ChannelConformance
-from ordersync.testing.harness import ChannelHarness, StoreHarness
+from ordersync.testing.sandboxed import SandboxedChannel, SandboxedStore, sandboxed
 from ordersync.testing.store import StoreConformance
 
 __all__ = [
     "ChannelConformance",
-    "ChannelHarness",
     "Conformance",
+    "SandboxedChannel",
+    "SandboxedStore",
     "StoreConformance",
-    "StoreHarness",
     "make_draft",
     "make_draft_line",
     "make_fulfillment",
@@ -43,5 +43,6 @@ __all__ = [
     "make_listing",
     "make_order",
     "make_product",
+    "sandboxed",
     "unique_number",
 ]

@@ -18,6 +18,7 @@ from ordersync.capabilities import ChannelCapabilities
 from ordersync.errors import OrderError
 from ordersync.models import ChannelOrder, Listing, OrderStatus
 from ordersync.platform import Channel, ChannelConfig, OrderPage
+from ordersync.sandbox import ChannelSandbox
 from ordersync.testing.base import Conformance, requires
 from ordersync.testing.builders import (
     make_fulfillment,
@@ -26,7 +27,7 @@ from ordersync.testing.builders import (
     make_order,
     unique_number,
 )
-from ordersync.testing.harness import ChannelHarness
+from ordersync.testing.sandboxed import SandboxedChannel
 
 #: How many orders the paging test seeds: more than one page at every common page size.
 MANY_ORDERS = 105
@@ -58,7 +59,8 @@ def _now() -> datetime:
 
 
 class ChannelConformance(Conformance):
-    """The sales-channel suite. Needs a ``channel_harness`` fixture (a :class:`ChannelHarness`)."""
+    """The sales-channel suite. Needs a ``channel_sandbox`` fixture (the platform's
+    :class:`~ordersync.sandbox.ChannelSandbox`); each test gets ``sandboxed_channel``."""
 
     # -- what the kit seeds (override to fit the platform) --------------------------------------
 
@@ -72,27 +74,28 @@ class ChannelConformance(Conformance):
 
     # -- the type's declarations ----------------------------------------------------------------
 
-    async def test_harness_implements_channel_harness(
-        self, channel_harness: ChannelHarness
+    async def test_sandbox_stands_in_for_the_channel_type(
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
-        assert isinstance(channel_harness, ChannelHarness)
-        assert isinstance(channel_harness.channel, Channel)
+        assert isinstance(sandboxed_channel.sandbox, ChannelSandbox)
+        assert isinstance(sandboxed_channel.channel, Channel)
+        assert sandboxed_channel.sandbox.type_name == type(sandboxed_channel.channel).type_name
 
     async def test_type_declares_name_config_and_capabilities(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
-        cls = type(channel_harness.channel)
+        cls = type(sandboxed_channel.channel)
         assert isinstance(cls.type_name, str) and cls.type_name
         assert issubclass(cls.Config, ChannelConfig)
         assert isinstance(cls.capabilities, ChannelCapabilities)
-        assert isinstance(channel_harness.channel.config, cls.Config)
+        assert isinstance(sandboxed_channel.channel.config, cls.Config)
 
-    async def test_config_round_trips(self, channel_harness: ChannelHarness) -> None:
-        config = channel_harness.channel.config
+    async def test_config_round_trips(self, sandboxed_channel: SandboxedChannel) -> None:
+        config = sandboxed_channel.channel.config
         assert type(config).model_validate(config.model_dump()) == config
 
-    async def test_config_rejects_unknown_keys(self, channel_harness: ChannelHarness) -> None:
-        config = channel_harness.channel.config
+    async def test_config_rejects_unknown_keys(self, sandboxed_channel: SandboxedChannel) -> None:
+        config = sandboxed_channel.channel.config
         data = {**config.model_dump(), "no_such_option": True}
         with pytest.raises(ValidationError) as info:
             type(config).model_validate(data)
@@ -101,220 +104,224 @@ class ChannelConformance(Conformance):
     # -- fetching orders ------------------------------------------------------------------------
 
     async def test_fetch_orders_yields_seeded_order_unchanged(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
         order = self.build_order(
             unique_number(),
             lines=[make_line("1", listing_id="L-1", sku="MUG-RED", quantity=2),
                    make_line("2", listing_id="L-2", sku="MUG-BLUE", title="Blue mug")],
         )
-        await channel_harness.seed_order(order)
-        orders, _ = await fetch_all(channel_harness.channel)
+        await sandboxed_channel.sandbox.seed_order(order)
+        orders, _ = await fetch_all(sandboxed_channel.channel)
         assert by_id(orders, order.id) == [order]
 
     async def test_fetch_orders_without_since_yields_every_order(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
         old = self.build_order(unique_number(), updated_at=_now() - timedelta(days=30))
         new = self.build_order(unique_number())
         for order in (old, new):
-            await channel_harness.seed_order(order)
-        orders, _ = await fetch_all(channel_harness.channel, None)
+            await sandboxed_channel.sandbox.seed_order(order)
+        orders, _ = await fetch_all(sandboxed_channel.channel, None)
         assert by_id(orders, old.id) and by_id(orders, new.id)
 
     async def test_fetch_orders_since_skips_older_orders(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
         now = _now()
         old = self.build_order(unique_number(), updated_at=now - timedelta(days=10))
         new = self.build_order(unique_number(), updated_at=now - timedelta(minutes=5))
         for order in (old, new):
-            await channel_harness.seed_order(order)
-        orders, _ = await fetch_all(channel_harness.channel, now - timedelta(days=1))
+            await sandboxed_channel.sandbox.seed_order(order)
+        orders, _ = await fetch_all(sandboxed_channel.channel, now - timedelta(days=1))
         assert by_id(orders, new.id) == [new]
         assert by_id(orders, old.id) == []
 
     async def test_fetch_orders_since_includes_order_changed_at_that_instant(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
         changed_at = _now() - timedelta(hours=2)
         order = self.build_order(unique_number(), updated_at=changed_at)
-        await channel_harness.seed_order(order)
-        orders, _ = await fetch_all(channel_harness.channel, changed_at)
+        await sandboxed_channel.sandbox.seed_order(order)
+        orders, _ = await fetch_all(sandboxed_channel.channel, changed_at)
         assert by_id(orders, order.id) == [order]
 
     async def test_fetch_orders_since_includes_old_order_changed_later(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
         now = _now()
         created = now - timedelta(days=10)
         order = self.build_order(unique_number(), created_at=created, updated_at=created)
-        await channel_harness.seed_order(order)
+        await sandboxed_channel.sandbox.seed_order(order)
         cancelled = order.model_copy(
             update={"status": OrderStatus.CANCELLED, "updated_at": now - timedelta(minutes=1)}
         )
-        await channel_harness.seed_order(cancelled)
-        orders, _ = await fetch_all(channel_harness.channel, now - timedelta(days=1))
+        await sandboxed_channel.sandbox.seed_order(cancelled)
+        orders, _ = await fetch_all(sandboxed_channel.channel, now - timedelta(days=1))
         assert by_id(orders, order.id) == [cancelled]
 
     async def test_fetch_orders_yields_each_order_once(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
         seeded = [self.build_order(unique_number()) for _ in range(3)]
         for order in seeded:
-            await channel_harness.seed_order(order)
-        orders, _ = await fetch_all(channel_harness.channel)
+            await sandboxed_channel.sandbox.seed_order(order)
+        orders, _ = await fetch_all(sandboxed_channel.channel)
         counts = Counter(order.id for order in orders)
         assert all(counts[order.id] == 1 for order in seeded), counts
 
     async def test_fetch_orders_pages_through_many_orders(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
         seeded = {unique_number() for _ in range(MANY_ORDERS)}
         for order_id in seeded:
-            await channel_harness.seed_order(self.build_order(order_id))
-        orders, _ = await fetch_all(channel_harness.channel)
+            await sandboxed_channel.sandbox.seed_order(self.build_order(order_id))
+        orders, _ = await fetch_all(sandboxed_channel.channel)
         fetched = [order.id for order in orders if order.id in seeded]
         assert sorted(fetched) == sorted(seeded)
 
     async def test_fetch_orders_can_run_again_with_the_same_result(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
         order = self.build_order(unique_number())
-        await channel_harness.seed_order(order)
-        first, _ = await fetch_all(channel_harness.channel)
-        second, _ = await fetch_all(channel_harness.channel)
+        await sandboxed_channel.sandbox.seed_order(order)
+        first, _ = await fetch_all(sandboxed_channel.channel)
+        second, _ = await fetch_all(sandboxed_channel.channel)
         assert by_id(first, order.id) == by_id(second, order.id) == [order]
 
     async def test_fetch_orders_yields_replaced_order_in_its_new_state(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
         order = self.build_order(unique_number(), updated_at=_now() - timedelta(hours=2))
-        await channel_harness.seed_order(order)
+        await sandboxed_channel.sandbox.seed_order(order)
         shipped = order.model_copy(update={
             "status": OrderStatus.SHIPPED,
             "updated_at": _now() - timedelta(minutes=1),
             "fulfillments": [make_fulfillment("TRKREPLACED", line_ids=[order.lines[0].id])],
         })
-        await channel_harness.seed_order(shipped)
-        orders, _ = await fetch_all(channel_harness.channel)
+        await sandboxed_channel.sandbox.seed_order(shipped)
+        orders, _ = await fetch_all(sandboxed_channel.channel)
         assert by_id(orders, order.id) == [shipped]
 
     async def test_fetch_orders_yields_unpaid_orders_as_unpaid(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
-        requires(not type(channel_harness.channel).capabilities.paid_orders_only,
+        requires(not type(sandboxed_channel.channel).capabilities.paid_orders_only,
                  "the channel declares paid_orders_only: it never yields unpaid orders")
         order = self.build_order(unique_number(), status=OrderStatus.UNPAID)
-        await channel_harness.seed_order(order)
-        orders, _ = await fetch_all(channel_harness.channel)
+        await sandboxed_channel.sandbox.seed_order(order)
+        orders, _ = await fetch_all(sandboxed_channel.channel)
         assert [found.status for found in by_id(orders, order.id)] == [OrderStatus.UNPAID]
 
     # -- one order ------------------------------------------------------------------------------
 
-    async def test_get_order_returns_seeded_order(self, channel_harness: ChannelHarness) -> None:
+    async def test_get_order_returns_seeded_order(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
         order = self.build_order(unique_number())
-        await channel_harness.seed_order(order)
-        assert await channel_harness.channel.get_order(order.id) == order
+        await sandboxed_channel.sandbox.seed_order(order)
+        assert await sandboxed_channel.channel.get_order(order.id) == order
 
-    async def test_get_order_unknown_returns_none(self, channel_harness: ChannelHarness) -> None:
-        await channel_harness.seed_order(self.build_order(unique_number()))
-        assert await channel_harness.channel.get_order(unique_number()) is None
+    async def test_get_order_unknown_returns_none(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
+        await sandboxed_channel.sandbox.seed_order(self.build_order(unique_number()))
+        assert await sandboxed_channel.channel.get_order(unique_number()) is None
 
     # -- tracking -------------------------------------------------------------------------------
 
     async def test_upload_tracking_is_visible_on_platform(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
-        requires(type(channel_harness.channel).capabilities.upload_tracking,
+        requires(type(sandboxed_channel.channel).capabilities.upload_tracking,
                  "the channel does not declare upload_tracking")
         order = self.build_order(unique_number())
-        await channel_harness.seed_order(order)
+        await sandboxed_channel.sandbox.seed_order(order)
         fulfillment = make_fulfillment("TRKUPLOAD1", line_ids=[order.lines[0].id])
-        await channel_harness.channel.upload_tracking(order, fulfillment)
-        uploaded = await channel_harness.tracking(order.id)
+        await sandboxed_channel.channel.upload_tracking(order, fulfillment)
+        uploaded = await sandboxed_channel.sandbox.tracking(order.id)
         assert [(f.tracking_number, f.line_ids) for f in uploaded] == [
             ("TRKUPLOAD1", [order.lines[0].id])
         ]
 
     async def test_upload_tracking_of_two_shipments_keeps_both(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
-        requires(type(channel_harness.channel).capabilities.upload_tracking,
+        requires(type(sandboxed_channel.channel).capabilities.upload_tracking,
                  "the channel does not declare upload_tracking")
         order = self.build_order(
             unique_number(),
             lines=[make_line("1", listing_id="L-1", sku="MUG-RED"),
                    make_line("2", listing_id="L-2", sku="MUG-BLUE", title="Blue mug")],
         )
-        await channel_harness.seed_order(order)
-        await channel_harness.channel.upload_tracking(
+        await sandboxed_channel.sandbox.seed_order(order)
+        await sandboxed_channel.channel.upload_tracking(
             order, make_fulfillment("TRKPART1", line_ids=["1"]))
-        await channel_harness.channel.upload_tracking(
+        await sandboxed_channel.channel.upload_tracking(
             order, make_fulfillment("TRKPART2", carrier="DHL", line_ids=["2"]))
-        uploaded = await channel_harness.tracking(order.id)
+        uploaded = await sandboxed_channel.sandbox.tracking(order.id)
         assert sorted((f.tracking_number, tuple(f.line_ids)) for f in uploaded) == [
             ("TRKPART1", ("1",)), ("TRKPART2", ("2",))
         ]
 
     # -- listings -------------------------------------------------------------------------------
 
-    async def test_list_listings_includes_seeded(self, channel_harness: ChannelHarness) -> None:
+    async def test_list_listings_includes_seeded(self, sandboxed_channel: SandboxedChannel) -> None:
         listing = self.build_listing(unique_number(), sku=f"SKU-{unique_number()}", quantity=7)
-        await channel_harness.seed_listing(listing)
-        listings = await all_listings(channel_harness.channel)
+        await sandboxed_channel.sandbox.seed_listing(listing)
+        listings = await all_listings(sandboxed_channel.channel)
         found = listings.get(listing.listing_id)
         assert found is not None, f"listing {listing.listing_id} not listed"
         assert (found.sku, found.quantity) == (listing.sku, 7)
 
     async def test_set_listing_quantity_is_visible_on_platform(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
-        requires(type(channel_harness.channel).capabilities.set_listing_quantity,
+        requires(type(sandboxed_channel.channel).capabilities.set_listing_quantity,
                  "the channel does not declare set_listing_quantity")
         listing = self.build_listing(unique_number(), quantity=5)
-        await channel_harness.seed_listing(listing)
-        await channel_harness.channel.set_listing_quantity(listing.listing_id, 3)
-        assert await channel_harness.listing_quantity(listing.listing_id) == 3
+        await sandboxed_channel.sandbox.seed_listing(listing)
+        await sandboxed_channel.channel.set_listing_quantity(listing.listing_id, 3)
+        assert await sandboxed_channel.sandbox.listing_quantity(listing.listing_id) == 3
 
-    async def test_set_listing_quantity_to_zero(self, channel_harness: ChannelHarness) -> None:
-        requires(type(channel_harness.channel).capabilities.set_listing_quantity,
+    async def test_set_listing_quantity_to_zero(self, sandboxed_channel: SandboxedChannel) -> None:
+        requires(type(sandboxed_channel.channel).capabilities.set_listing_quantity,
                  "the channel does not declare set_listing_quantity")
         listing = self.build_listing(unique_number(), quantity=5)
-        await channel_harness.seed_listing(listing)
-        await channel_harness.channel.set_listing_quantity(listing.listing_id, 0)
-        assert await channel_harness.listing_quantity(listing.listing_id) == 0
+        await sandboxed_channel.sandbox.seed_listing(listing)
+        await sandboxed_channel.channel.set_listing_quantity(listing.listing_id, 0)
+        assert await sandboxed_channel.sandbox.listing_quantity(listing.listing_id) == 0
 
     async def test_set_listing_quantity_leaves_other_listings_untouched(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
-        requires(type(channel_harness.channel).capabilities.set_listing_quantity,
+        requires(type(sandboxed_channel.channel).capabilities.set_listing_quantity,
                  "the channel does not declare set_listing_quantity")
         changed = self.build_listing(unique_number(), sku="MUG-RED", quantity=5)
         other = self.build_listing(unique_number(), sku="MUG-BLUE", quantity=9)
         for listing in (changed, other):
-            await channel_harness.seed_listing(listing)
-        await channel_harness.channel.set_listing_quantity(changed.listing_id, 2)
-        assert await channel_harness.listing_quantity(other.listing_id) == 9
+            await sandboxed_channel.sandbox.seed_listing(listing)
+        await sandboxed_channel.channel.set_listing_quantity(changed.listing_id, 2)
+        assert await sandboxed_channel.sandbox.listing_quantity(other.listing_id) == 9
 
     async def test_list_listings_shows_new_quantity(
-        self, channel_harness: ChannelHarness
+        self, sandboxed_channel: SandboxedChannel
     ) -> None:
-        requires(type(channel_harness.channel).capabilities.set_listing_quantity,
+        requires(type(sandboxed_channel.channel).capabilities.set_listing_quantity,
                  "the channel does not declare set_listing_quantity")
         listing = self.build_listing(unique_number(), quantity=5)
-        await channel_harness.seed_listing(listing)
-        await channel_harness.channel.set_listing_quantity(listing.listing_id, 4)
-        listings = await all_listings(channel_harness.channel)
+        await sandboxed_channel.sandbox.seed_listing(listing)
+        await sandboxed_channel.channel.set_listing_quantity(listing.listing_id, 4)
+        listings = await all_listings(sandboxed_channel.channel)
         assert listings[listing.listing_id].quantity == 4
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def test_instance_closes_cleanly(self, channel_harness: ChannelHarness) -> None:
-        await channel_harness.seed_order(self.build_order(unique_number()))
-        await fetch_all(channel_harness.channel)
-        await channel_harness.channel.aclose()
+    async def test_instance_closes_cleanly(self, sandboxed_channel: SandboxedChannel) -> None:
+        await sandboxed_channel.sandbox.seed_order(self.build_order(unique_number()))
+        await fetch_all(sandboxed_channel.channel)
+        await sandboxed_channel.channel.aclose()
 
-    async def test_closing_twice_is_harmless(self, channel_harness: ChannelHarness) -> None:
-        await channel_harness.channel.aclose()
-        await channel_harness.channel.aclose()
+    async def test_closing_twice_is_harmless(self, sandboxed_channel: SandboxedChannel) -> None:
+        await sandboxed_channel.channel.aclose()
+        await sandboxed_channel.channel.aclose()

@@ -1,19 +1,36 @@
 """The conformance kit's pytest plugin, registered through the ``pytest11`` entry point.
 
 It turns each reasoned opt-out of a conformance class into a skip that shows the reason, and
-gives the ``channel_harness`` / ``store_harness`` fixtures a default that explains what a plugin
-must provide (a plugin's own fixture of the same name overrides it).
+gives the suites their fixtures: a plugin provides one fixture, ``channel_sandbox`` (for
+``ChannelConformance``) or ``store_sandbox`` (for ``StoreConformance``), returning its sandbox,
+not yet started; ``sandboxed_channel`` / ``sandboxed_store`` start it in the test's ``tmp_path``
+and build the platform instance from its config, as ``ordersync run`` would. A plugin may also
+override ``platform_context`` to give the instance another :class:`~ordersync.platform.Context`
+(quicker backoff, say). The async fixtures are pytest-asyncio fixtures, so they work in its
+strict mode as in auto mode.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from ordersync.platform import Context
 from ordersync.testing.base import MARKER, opt_out_reason
+from ordersync.testing.sandboxed import SandboxedChannel, SandboxedStore, sandboxed
 
-_HARNESS_HELP = (
-    "{suite} needs an async fixture named `{fixture}` yielding a {protocol} wired to the "
-    "platform under test (see ordersync.testing.{protocol} and docs/conformance.md)"
+try:
+    from pytest_asyncio import fixture as async_fixture
+except ImportError:  # without pytest-asyncio no async test runs; the kit's fixtures stay plain
+    async_fixture = pytest.fixture  # type: ignore[assignment]
+
+_SANDBOX_HELP = (
+    "{suite} needs a fixture named `{fixture}` returning the platform's {protocol}, not yet "
+    "started, e.g.\n\n    @pytest.fixture\n    def {fixture}():\n        return AcmeSandbox()\n\n"
+    "(see ordersync.sandbox.{protocol} and docs/conformance.md)"
 )
 
 
@@ -32,12 +49,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def channel_harness() -> None:
-    pytest.fail(_HARNESS_HELP.format(
-        suite="ChannelConformance", fixture="channel_harness", protocol="ChannelHarness"))
+def channel_sandbox() -> Any:
+    pytest.fail(_SANDBOX_HELP.format(
+        suite="ChannelConformance", fixture="channel_sandbox", protocol="ChannelSandbox"))
 
 
 @pytest.fixture
-def store_harness() -> None:
-    pytest.fail(_HARNESS_HELP.format(
-        suite="StoreConformance", fixture="store_harness", protocol="StoreHarness"))
+def store_sandbox() -> Any:
+    pytest.fail(_SANDBOX_HELP.format(
+        suite="StoreConformance", fixture="store_sandbox", protocol="StoreSandbox"))
+
+
+@pytest.fixture
+def platform_context() -> Context | None:
+    """The Context the instance under test gets; None: a plain one named after the type."""
+    return None
+
+
+@async_fixture
+async def sandboxed_channel(
+    channel_sandbox: Any, platform_context: Context | None, tmp_path: Path
+) -> AsyncIterator[SandboxedChannel]:
+    async with sandboxed(channel_sandbox, tmp_path / "sandbox", platform_context) as (sb, ch):
+        yield SandboxedChannel(channel=ch, sandbox=sb)
+
+
+@async_fixture
+async def sandboxed_store(
+    store_sandbox: Any, platform_context: Context | None, tmp_path: Path
+) -> AsyncIterator[SandboxedStore]:
+    async with sandboxed(store_sandbox, tmp_path / "sandbox", platform_context) as (sb, st):
+        yield SandboxedStore(store=st, sandbox=sb)

@@ -1,7 +1,7 @@
 """The standard suite every main-store plugin passes: ``class TestX(StoreConformance): pass``.
 
 Each test is one sentence of the store contract (:class:`ordersync.platform.Store`). Tests of a
-capability run only when the store declares it. Products are seeded through the harness and the
+capability run only when the store declares it. Products are seeded through the sandbox and the
 kit uses what ``seed_product`` returns (the platform's ids). A plugin adapts the seeded data by
 overriding :meth:`StoreConformance.build_product` / :meth:`StoreConformance.build_draft`.
 """
@@ -26,6 +26,7 @@ from ordersync.models import (
     StoreProduct,
 )
 from ordersync.platform import Store, StoreConfig
+from ordersync.sandbox import StoreSandbox
 from ordersync.testing.base import Conformance, requires
 from ordersync.testing.builders import (
     make_draft,
@@ -34,7 +35,7 @@ from ordersync.testing.builders import (
     make_product,
     unique_number,
 )
-from ordersync.testing.harness import StoreHarness
+from ordersync.testing.sandboxed import SandboxedStore
 
 
 async def fetch_all(store: Store, since: datetime | None = None) -> list[StoreOrder]:
@@ -63,7 +64,8 @@ def _now() -> datetime:
 
 
 class StoreConformance(Conformance):
-    """The main-store suite. Needs a ``store_harness`` fixture (a :class:`StoreHarness`)."""
+    """The main-store suite. Needs a ``store_sandbox`` fixture (the platform's
+    :class:`~ordersync.sandbox.StoreSandbox`); each test gets ``sandboxed_store``."""
 
     # -- what the kit seeds (override to fit the platform) --------------------------------------
 
@@ -76,44 +78,47 @@ class StoreConformance(Conformance):
         fields.setdefault("channel_order_id", unique_number())
         return make_draft(lines, **fields)
 
-    async def seed(self, harness: StoreHarness, quantity: int = 10) -> StoreProduct:
+    async def seed(self, sandboxed: SandboxedStore, quantity: int = 10) -> StoreProduct:
         """A fresh product with ``quantity`` in stock, as the platform holds it."""
         sku = f"SKU-{unique_number()}"
-        return await harness.seed_product(self.build_product(sku, quantity=quantity))
+        return await sandboxed.sandbox.seed_product(self.build_product(sku, quantity=quantity))
 
     async def two_line_order(
-        self, harness: StoreHarness
+        self, sandboxed: SandboxedStore
     ) -> tuple[StoreProduct, StoreProduct, StoreOrder, StoreOrderDraft]:
         """Products A and B (10 each) and an order of 2 A and 3 B that moved both stocks."""
-        a, b = await self.seed(harness), await self.seed(harness)
+        a, b = await self.seed(sandboxed), await self.seed(sandboxed)
         draft = self.build_draft([
             make_draft_line(a, line_id="1", quantity=2),
             make_draft_line(b, line_id="2", quantity=3),
         ])
-        order = await harness.store.create_order(draft)
+        order = await sandboxed.store.create_order(draft)
         return a, b, order, draft
 
     # -- the type's declarations ----------------------------------------------------------------
 
-    async def test_harness_implements_store_harness(self, store_harness: StoreHarness) -> None:
-        assert isinstance(store_harness, StoreHarness)
-        assert isinstance(store_harness.store, Store)
+    async def test_sandbox_stands_in_for_the_store_type(
+        self, sandboxed_store: SandboxedStore
+    ) -> None:
+        assert isinstance(sandboxed_store.sandbox, StoreSandbox)
+        assert isinstance(sandboxed_store.store, Store)
+        assert sandboxed_store.sandbox.type_name == type(sandboxed_store.store).type_name
 
     async def test_type_declares_name_config_and_capabilities(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        cls = type(store_harness.store)
+        cls = type(sandboxed_store.store)
         assert isinstance(cls.type_name, str) and cls.type_name
         assert issubclass(cls.Config, StoreConfig)
         assert isinstance(cls.capabilities, StoreCapabilities)
-        assert isinstance(store_harness.store.config, cls.Config)
+        assert isinstance(sandboxed_store.store.config, cls.Config)
 
-    async def test_config_round_trips(self, store_harness: StoreHarness) -> None:
-        config = store_harness.store.config
+    async def test_config_round_trips(self, sandboxed_store: SandboxedStore) -> None:
+        config = sandboxed_store.store.config
         assert type(config).model_validate(config.model_dump()) == config
 
-    async def test_config_rejects_unknown_keys(self, store_harness: StoreHarness) -> None:
-        config = store_harness.store.config
+    async def test_config_rejects_unknown_keys(self, sandboxed_store: SandboxedStore) -> None:
+        config = sandboxed_store.store.config
         data = {**config.model_dump(), "no_such_option": True}
         with pytest.raises(ValidationError) as info:
             type(config).model_validate(data)
@@ -121,263 +126,264 @@ class StoreConformance(Conformance):
 
     # -- products and stock ---------------------------------------------------------------------
 
-    async def test_list_products_includes_seeded(self, store_harness: StoreHarness) -> None:
-        product = await self.seed(store_harness, quantity=7)
-        products = {p.variant_id: p async for p in store_harness.store.list_products()}
+    async def test_list_products_includes_seeded(self, sandboxed_store: SandboxedStore) -> None:
+        product = await self.seed(sandboxed_store, quantity=7)
+        products = {p.variant_id: p async for p in sandboxed_store.store.list_products()}
         found = products.get(product.variant_id)
         assert found is not None, f"variant {product.variant_id} not listed"
         assert (found.product_id, found.sku, found.quantity) == (
             product.product_id, product.sku, 7)
 
-    async def test_get_set_stock(self, store_harness: StoreHarness) -> None:
-        product = await self.seed(store_harness, quantity=5)
-        store = store_harness.store
+    async def test_get_set_stock(self, sandboxed_store: SandboxedStore) -> None:
+        product = await self.seed(sandboxed_store, quantity=5)
+        store = sandboxed_store.store
         assert await store.get_stock([product.variant_id]) == {product.variant_id: 5}
         await store.set_stock(product.variant_id, 9)
         assert await store.get_stock([product.variant_id]) == {product.variant_id: 9}
-        assert await store_harness.stock(product.variant_id) == 9
+        assert await sandboxed_store.sandbox.stock(product.variant_id) == 9
 
-    async def test_set_stock_to_zero(self, store_harness: StoreHarness) -> None:
-        product = await self.seed(store_harness, quantity=5)
-        await store_harness.store.set_stock(product.variant_id, 0)
-        assert await store_harness.stock(product.variant_id) == 0
+    async def test_set_stock_to_zero(self, sandboxed_store: SandboxedStore) -> None:
+        product = await self.seed(sandboxed_store, quantity=5)
+        await sandboxed_store.store.set_stock(product.variant_id, 0)
+        assert await sandboxed_store.sandbox.stock(product.variant_id) == 0
 
-    async def test_get_stock_reads_several_variants(self, store_harness: StoreHarness) -> None:
-        a = await self.seed(store_harness, quantity=3)
-        b = await self.seed(store_harness, quantity=4)
-        stock = await store_harness.store.get_stock([a.variant_id, b.variant_id])
+    async def test_get_stock_reads_several_variants(self, sandboxed_store: SandboxedStore) -> None:
+        a = await self.seed(sandboxed_store, quantity=3)
+        b = await self.seed(sandboxed_store, quantity=4)
+        stock = await sandboxed_store.store.get_stock([a.variant_id, b.variant_id])
         assert stock == {a.variant_id: 3, b.variant_id: 4}
 
-    async def test_list_products_shows_new_stock(self, store_harness: StoreHarness) -> None:
-        product = await self.seed(store_harness, quantity=5)
-        await store_harness.store.set_stock(product.variant_id, 2)
-        products = {p.variant_id: p async for p in store_harness.store.list_products()}
+    async def test_list_products_shows_new_stock(self, sandboxed_store: SandboxedStore) -> None:
+        product = await self.seed(sandboxed_store, quantity=5)
+        await sandboxed_store.store.set_stock(product.variant_id, 2)
+        products = {p.variant_id: p async for p in sandboxed_store.store.list_products()}
         assert products[product.variant_id].quantity == 2
 
     # -- creating and finding orders ------------------------------------------------------------
 
     async def test_find_order_unknown_reference_returns_none(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        draft = self.build_draft([make_draft_line(await self.seed(store_harness))])
-        assert await store_harness.store.find_order(draft.reference) is None
+        draft = self.build_draft([make_draft_line(await self.seed(sandboxed_store))])
+        assert await sandboxed_store.store.find_order(draft.reference) is None
 
-    async def test_get_order_unknown_returns_none(self, store_harness: StoreHarness) -> None:
-        assert await store_harness.store.get_order(unique_number()) is None
+    async def test_get_order_unknown_returns_none(self, sandboxed_store: SandboxedStore) -> None:
+        assert await sandboxed_store.store.get_order(unique_number()) is None
 
     async def test_create_order_then_find_by_reference(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        product = await self.seed(store_harness)
+        product = await self.seed(sandboxed_store)
         draft = self.build_draft([make_draft_line(product, quantity=1)])
-        created = await store_harness.store.create_order(draft)
-        found = await store_harness.store.find_order(draft.reference)
+        created = await sandboxed_store.store.create_order(draft)
+        found = await sandboxed_store.store.find_order(draft.reference)
         assert found is not None, f"find_order({draft.reference!r}) found nothing"
         assert found.id == created.id
         assert found.reference == draft.reference
 
-    async def test_create_order_then_get_order(self, store_harness: StoreHarness) -> None:
-        _, _, created, draft = await self.two_line_order(store_harness)
-        read = await store_harness.store.get_order(created.id)
+    async def test_create_order_then_get_order(self, sandboxed_store: SandboxedStore) -> None:
+        _, _, created, draft = await self.two_line_order(sandboxed_store)
+        read = await sandboxed_store.store.get_order(created.id)
         assert read is not None
         assert (read.id, read.status) == (created.id, StoreOrderStatus.OPEN)
         assert len(read.lines) == len(draft.lines)
 
     async def test_created_order_lines_carry_channel_lines_and_variants(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        a, b, order, _ = await self.two_line_order(store_harness)
+        a, b, order, _ = await self.two_line_order(sandboxed_store)
         assert {line.line_id: line.store_variant_id for line in order.lines} == {
             "1": a.variant_id, "2": b.variant_id}
         assert {line.line_id: line.quantity for line in order.lines} == {"1": 2, "2": 3}
         assert all(line.id for line in order.lines), "every store line needs its store id"
 
-    async def test_create_order_deducts_linked_lines(self, store_harness: StoreHarness) -> None:
-        a, b, _, _ = await self.two_line_order(store_harness)
-        assert await store_harness.stock(a.variant_id) == 8
-        assert await store_harness.stock(b.variant_id) == 7
+    async def test_create_order_deducts_linked_lines(self, sandboxed_store: SandboxedStore) -> None:
+        a, b, _, _ = await self.two_line_order(sandboxed_store)
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 8
+        assert await sandboxed_store.sandbox.stock(b.variant_id) == 7
 
     async def test_create_order_deducts_only_deduct_stock_variants(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        a, b = await self.seed(store_harness), await self.seed(store_harness)
+        a, b = await self.seed(sandboxed_store), await self.seed(sandboxed_store)
         draft = self.build_draft(
             [make_draft_line(a, line_id="1", quantity=2),
              make_draft_line(b, line_id="2", quantity=3)],
             deduct_stock=[a.variant_id],
         )
-        await store_harness.store.create_order(draft)
-        assert await store_harness.stock(a.variant_id) == 8
-        assert await store_harness.stock(b.variant_id) == 10
+        await sandboxed_store.store.create_order(draft)
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 8
+        assert await sandboxed_store.sandbox.stock(b.variant_id) == 10
 
-    async def test_text_line_moves_no_stock(self, store_harness: StoreHarness) -> None:
-        requires(type(store_harness.store).capabilities.text_lines,
+    async def test_text_line_moves_no_stock(self, sandboxed_store: SandboxedStore) -> None:
+        requires(type(sandboxed_store.store).capabilities.text_lines,
                  "the store does not declare text_lines")
-        linked = await self.seed(store_harness)
-        same_sku = await self.seed(store_harness)  # an unlinked line must not touch it either
+        linked = await self.seed(sandboxed_store)
+        same_sku = await self.seed(sandboxed_store)  # an unlinked line must not touch it either
         draft = self.build_draft([
             make_draft_line(linked, line_id="1", quantity=2),
             make_draft_line(None, line_id="2", sku=same_sku.sku, title="Hand-made card",
                             quantity=3),
         ])
-        order = await store_harness.store.create_order(draft)
+        order = await sandboxed_store.store.create_order(draft)
         assert len(order.lines) == 2
         assert line_for(order, draft.lines[1]).store_variant_id is None
-        assert await store_harness.stock(linked.variant_id) == 8
-        assert await store_harness.stock(same_sku.variant_id) == 10
+        assert await sandboxed_store.sandbox.stock(linked.variant_id) == 8
+        assert await sandboxed_store.sandbox.stock(same_sku.variant_id) == 10
 
-    async def test_kept_number_is_used(self, store_harness: StoreHarness) -> None:
-        requires(type(store_harness.store).capabilities.set_order_number,
+    async def test_kept_number_is_used(self, sandboxed_store: SandboxedStore) -> None:
+        requires(type(sandboxed_store.store).capabilities.set_order_number,
                  "the store does not declare set_order_number")
         number = f"CH-{unique_number()}"
-        draft = self.build_draft([make_draft_line(await self.seed(store_harness))],
+        draft = self.build_draft([make_draft_line(await self.seed(sandboxed_store))],
                                  number=number)
-        order = await store_harness.store.create_order(draft)
-        read = await store_harness.store.get_order(order.id)
+        order = await sandboxed_store.store.create_order(draft)
+        read = await sandboxed_store.store.get_order(order.id)
         assert order.number == number
         assert read is not None and read.number == number
 
-    async def test_order_number_prefix_is_applied(self, store_harness: StoreHarness) -> None:
-        requires(type(store_harness.store).capabilities.order_number_prefix,
+    async def test_order_number_prefix_is_applied(self, sandboxed_store: SandboxedStore) -> None:
+        requires(type(sandboxed_store.store).capabilities.order_number_prefix,
                  "the store does not declare order_number_prefix")
-        draft = self.build_draft([make_draft_line(await self.seed(store_harness))],
+        draft = self.build_draft([make_draft_line(await self.seed(sandboxed_store))],
                                  number=None, number_prefix="WEB-")
-        order = await store_harness.store.create_order(draft)
+        order = await sandboxed_store.store.create_order(draft)
         assert order.number is not None and order.number.startswith("WEB-"), order.number
         assert len(order.number) > len("WEB-")
 
     async def test_order_with_labelled_tax_line_is_created(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        requires(type(store_harness.store).capabilities.tax_labels,
+        requires(type(sandboxed_store.store).capabilities.tax_labels,
                  "the store does not declare tax_labels")
-        product = await self.seed(store_harness)
+        product = await self.seed(sandboxed_store)
         draft = self.build_draft(
             [make_draft_line(product, quantity=1, unit_price="12.00")],
             tax_lines=[DraftTaxLine(title="VAT", rate=Decimal(20), amount=Decimal("2.00"))],
         )
-        order = await store_harness.store.create_order(draft)
-        assert await store_harness.store.find_order(draft.reference) is not None
+        order = await sandboxed_store.store.create_order(draft)
+        assert await sandboxed_store.store.find_order(draft.reference) is not None
         assert order.status == StoreOrderStatus.OPEN
 
     # -- cancel and refund ----------------------------------------------------------------------
 
-    async def test_cancel_sets_status_cancelled(self, store_harness: StoreHarness) -> None:
-        _, _, order, _ = await self.two_line_order(store_harness)
-        await store_harness.store.cancel_order(order, [])
-        read = await store_harness.store.get_order(order.id)
+    async def test_cancel_sets_status_cancelled(self, sandboxed_store: SandboxedStore) -> None:
+        _, _, order, _ = await self.two_line_order(sandboxed_store)
+        await sandboxed_store.store.cancel_order(order, [])
+        read = await sandboxed_store.store.get_order(order.id)
         assert read is not None and read.status == StoreOrderStatus.CANCELLED
 
-    async def test_cancel_restocks_given_lines(self, store_harness: StoreHarness) -> None:
-        a, b, order, draft = await self.two_line_order(store_harness)
-        await store_harness.store.cancel_order(order, [line_for(order, draft.lines[0]).id])
-        assert await store_harness.stock(a.variant_id) == 10
-        assert await store_harness.stock(b.variant_id) == 7
+    async def test_cancel_restocks_given_lines(self, sandboxed_store: SandboxedStore) -> None:
+        a, b, order, draft = await self.two_line_order(sandboxed_store)
+        await sandboxed_store.store.cancel_order(order, [line_for(order, draft.lines[0]).id])
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 10
+        assert await sandboxed_store.sandbox.stock(b.variant_id) == 7
 
     async def test_cancel_without_restock_lines_moves_no_stock(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        a, b, order, _ = await self.two_line_order(store_harness)
-        await store_harness.store.cancel_order(order, [])
-        assert await store_harness.stock(a.variant_id) == 8
-        assert await store_harness.stock(b.variant_id) == 7
+        a, b, order, _ = await self.two_line_order(sandboxed_store)
+        await sandboxed_store.store.cancel_order(order, [])
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 8
+        assert await sandboxed_store.sandbox.stock(b.variant_id) == 7
 
     async def test_partial_refund_restocks_only_refunded_lines(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        a, b, order, draft = await self.two_line_order(store_harness)
+        a, b, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
-        await store_harness.store.refund_lines(order, {line_a.id: 1}, restock=True)
-        assert await store_harness.stock(a.variant_id) == 9
-        assert await store_harness.stock(b.variant_id) == 7
+        await sandboxed_store.store.refund_lines(order, {line_a.id: 1}, restock=True)
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 9
+        assert await sandboxed_store.sandbox.stock(b.variant_id) == 7
 
     async def test_partial_refund_sets_status_partially_refunded(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        _, _, order, draft = await self.two_line_order(store_harness)
+        _, _, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
-        await store_harness.store.refund_lines(order, {line_a.id: 2}, restock=True)
-        read = await store_harness.store.get_order(order.id)
+        await sandboxed_store.store.refund_lines(order, {line_a.id: 2}, restock=True)
+        read = await sandboxed_store.store.get_order(order.id)
         assert read is not None and read.status == StoreOrderStatus.PARTIALLY_REFUNDED
 
-    async def test_full_refund_sets_status_refunded(self, store_harness: StoreHarness) -> None:
-        a, b, order, _ = await self.two_line_order(store_harness)
+    async def test_full_refund_sets_status_refunded(self, sandboxed_store: SandboxedStore) -> None:
+        a, b, order, _ = await self.two_line_order(sandboxed_store)
         everything = {line.id: line.quantity for line in order.lines}
-        await store_harness.store.refund_lines(order, everything, restock=True)
-        read = await store_harness.store.get_order(order.id)
+        await sandboxed_store.store.refund_lines(order, everything, restock=True)
+        read = await sandboxed_store.store.get_order(order.id)
         assert read is not None and read.status == StoreOrderStatus.REFUNDED
-        assert await store_harness.stock(a.variant_id) == 10
-        assert await store_harness.stock(b.variant_id) == 10
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 10
+        assert await sandboxed_store.sandbox.stock(b.variant_id) == 10
 
     async def test_refund_without_restock_moves_no_stock(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        a, b, order, draft = await self.two_line_order(store_harness)
+        a, b, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
-        await store_harness.store.refund_lines(order, {line_a.id: 2}, restock=False)
-        assert await store_harness.stock(a.variant_id) == 8
-        assert await store_harness.stock(b.variant_id) == 7
+        await sandboxed_store.store.refund_lines(order, {line_a.id: 2}, restock=False)
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 8
+        assert await sandboxed_store.sandbox.stock(b.variant_id) == 7
 
     async def test_refund_reference_is_shown_on_the_order(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        a, _, order, draft = await self.two_line_order(store_harness)
+        a, _, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
         reference = f"refund:conformance:{draft.channel_order_id}:0"
-        before = await store_harness.store.get_order(order.id)
+        before = await sandboxed_store.store.get_order(order.id)
         assert before is not None and before.refund_references == []
-        await store_harness.store.refund_lines(order, {line_a.id: 1}, restock=True,
+        await sandboxed_store.store.refund_lines(order, {line_a.id: 1}, restock=True,
                                                reference=reference)
-        read = await store_harness.store.get_order(order.id)
+        read = await sandboxed_store.store.get_order(order.id)
         assert read is not None and read.refund_references == [reference]
-        assert await store_harness.stock(a.variant_id) == 9
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 9
 
     async def test_refund_with_a_reference_already_shown_is_not_made_again(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        a, _, order, draft = await self.two_line_order(store_harness)
+        a, _, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
         first = f"refund:conformance:{draft.channel_order_id}:0"
         second = f"refund:conformance:{draft.channel_order_id}:1"
         for reference in (first, first, second):
-            await store_harness.store.refund_lines(order, {line_a.id: 1}, restock=True,
+            await sandboxed_store.store.refund_lines(order, {line_a.id: 1}, restock=True,
                                                    reference=reference)
-        read = await store_harness.store.get_order(order.id)
+        read = await sandboxed_store.store.get_order(order.id)
         assert read is not None and read.refund_references == [first, second]
         assert read.status == StoreOrderStatus.PARTIALLY_REFUNDED
-        assert await store_harness.stock(a.variant_id) == 10
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 10
 
     # -- fulfillments ---------------------------------------------------------------------------
 
-    async def test_fulfillment_round_trips(self, store_harness: StoreHarness) -> None:
-        _, _, order, draft = await self.two_line_order(store_harness)
+    async def test_fulfillment_round_trips(self, sandboxed_store: SandboxedStore) -> None:
+        _, _, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
         fulfillment = make_fulfillment("TRKSTORE1", line_ids=[line_a.id])
-        await store_harness.store.create_fulfillment(order, fulfillment)
-        read = await store_harness.store.get_order(order.id)
+        await sandboxed_store.store.create_fulfillment(order, fulfillment)
+        read = await sandboxed_store.store.get_order(order.id)
         assert read is not None
         assert [(f.tracking_number, f.line_ids) for f in read.fulfillments] == [
             ("TRKSTORE1", [line_a.id])]
 
     async def test_fulfillment_shipped_in_store_is_read(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        _, _, order, draft = await self.two_line_order(store_harness)
+        _, _, order, draft = await self.two_line_order(sandboxed_store)
         line_b = line_for(order, draft.lines[1])
-        await store_harness.ship(order.id, make_fulfillment("TRKSELLER1", line_ids=[line_b.id]))
-        read = await store_harness.store.get_order(order.id)
+        await sandboxed_store.sandbox.ship(
+            order.id, make_fulfillment("TRKSELLER1", line_ids=[line_b.id]))
+        read = await sandboxed_store.store.get_order(order.id)
         assert read is not None
         assert [f.tracking_number for f in read.fulfillments] == ["TRKSELLER1"]
 
     # -- payment ----------------------------------------------------------------------------------
 
     async def test_an_order_created_unpaid_is_marked_paid(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        store = store_harness.store
+        store = sandboxed_store.store
         requires(type(store).mark_paid is not Store.mark_paid,
                  "the store does not implement mark_paid (optional)")
-        product = await self.seed(store_harness)
+        product = await self.seed(sandboxed_store)
         draft = self.build_draft([make_draft_line(product, quantity=1)], paid=False)
         order = await store.create_order(draft)
         created = await store.get_order(order.id)
@@ -388,44 +394,46 @@ class StoreConformance(Conformance):
 
     # -- fetching store orders ------------------------------------------------------------------
 
-    async def test_fetch_orders_includes_created_order(self, store_harness: StoreHarness) -> None:
+    async def test_fetch_orders_includes_created_order(
+        self, sandboxed_store: SandboxedStore
+    ) -> None:
         since = _now() - timedelta(minutes=5)
-        _, _, order, _ = await self.two_line_order(store_harness)
-        orders = await fetch_all(store_harness.store, since)
+        _, _, order, _ = await self.two_line_order(sandboxed_store)
+        orders = await fetch_all(sandboxed_store.store, since)
         assert [found.id for found in orders if found.id == order.id] == [order.id]
         assert all(isinstance(found, StoreOrder) for found in orders)
 
     async def test_fetch_orders_without_since_includes_created_order(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        _, _, order, _ = await self.two_line_order(store_harness)
-        orders = await fetch_all(store_harness.store, None)
+        _, _, order, _ = await self.two_line_order(sandboxed_store)
+        orders = await fetch_all(sandboxed_store.store, None)
         assert order.id in {found.id for found in orders}
 
     async def test_fetch_orders_since_later_skips_unchanged_order(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        _, _, order, _ = await self.two_line_order(store_harness)
-        orders = await fetch_all(store_harness.store, _now() + timedelta(hours=1))
+        _, _, order, _ = await self.two_line_order(sandboxed_store)
+        orders = await fetch_all(sandboxed_store.store, _now() + timedelta(hours=1))
         assert order.id not in {found.id for found in orders}
 
     async def test_fetch_orders_includes_fulfillment_shipped_in_store(
-        self, store_harness: StoreHarness
+        self, sandboxed_store: SandboxedStore
     ) -> None:
-        _, _, order, _ = await self.two_line_order(store_harness)
+        _, _, order, _ = await self.two_line_order(sandboxed_store)
         since = _now() - timedelta(minutes=5)
-        await store_harness.ship(order.id, make_fulfillment("TRKSELLER2"))
-        orders = [found for found in await fetch_all(store_harness.store, since)
+        await sandboxed_store.sandbox.ship(order.id, make_fulfillment("TRKSELLER2"))
+        orders = [found for found in await fetch_all(sandboxed_store.store, since)
                   if found.id == order.id]
         assert len(orders) == 1
         assert [f.tracking_number for f in orders[0].fulfillments] == ["TRKSELLER2"]
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def test_instance_closes_cleanly(self, store_harness: StoreHarness) -> None:
-        await self.two_line_order(store_harness)
-        await store_harness.store.aclose()
+    async def test_instance_closes_cleanly(self, sandboxed_store: SandboxedStore) -> None:
+        await self.two_line_order(sandboxed_store)
+        await sandboxed_store.store.aclose()
 
-    async def test_closing_twice_is_harmless(self, store_harness: StoreHarness) -> None:
-        await store_harness.store.aclose()
-        await store_harness.store.aclose()
+    async def test_closing_twice_is_harmless(self, sandboxed_store: SandboxedStore) -> None:
+        await sandboxed_store.store.aclose()
+        await sandboxed_store.store.aclose()

@@ -1,50 +1,97 @@
-"""The ``file`` channel's sandbox: a folder in the demo's work folder."""
+"""The ``file`` channel's sandbox: a folder, and the other system that writes into it.
+
+``ordersync demo`` and the conformance kit start it in their work folder; the engine's tests point
+it at a folder of their own and seed orders without starting it::
+
+    sandbox = FileChannelSandbox(tmp_path / "channel")
+    await sandbox.seed_order(make_order("1001"))
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from ordersync.errors import RejectedError
+from ordersync.jsonfiles import locked, read_json, write_json_atomic
 from ordersync.models import ChannelOrder, Fulfillment, Listing
 from ordersync.sandbox import ChannelSandbox
 
-from ordersync_file_channel.harness import FileChannelHarness
+from ordersync_file_channel.channel import LISTINGS, LOCK, ORDERS, TRACKING, file_stem
 
 
 class FileChannelSandbox(ChannelSandbox):
+    """The folder of a ``file`` channel, written as the other system would."""
+
     type_name = "file"
 
-    def __init__(self) -> None:
-        self._harness: FileChannelHarness | None = None
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
 
     @property
-    def harness(self) -> FileChannelHarness:
-        if self._harness is None:
-            msg = "the file channel sandbox is not started"
+    def folder(self) -> Path:
+        if self._folder is None:
+            msg = "the file channel sandbox is not started and was given no folder"
             raise RuntimeError(msg)
-        return self._harness
+        return self._folder
 
     async def start(self, workdir: Path) -> None:
-        shutil.rmtree(workdir, ignore_errors=True)  # every run starts from an empty folder
-        workdir.mkdir(parents=True)
-        self._harness = FileChannelHarness.in_folder(workdir, name="sandbox")
+        """Use ``workdir``, emptied, unless a folder was given (then it is left as it is)."""
+        if self._folder is None:
+            shutil.rmtree(workdir, ignore_errors=True)  # every run starts from an empty folder
+            workdir.mkdir(parents=True)
+            self._folder = workdir
 
     async def stop(self) -> None:
-        if self._harness is not None:
-            await self._harness.channel.aclose()
+        """Nothing runs: the folder stays for whoever looks at it next."""
 
     def config(self) -> dict[str, Any]:
-        return {"type": "file", "path": str(self.harness.folder)}
+        return {"type": "file", "path": str(self.folder)}
+
+    def order_path(self, order_id: str) -> Path:
+        return self.folder / ORDERS / f"{file_stem(order_id)}.json"
 
     async def seed_order(self, order: ChannelOrder) -> None:
-        await self.harness.seed_order(order)
+        """Write the order file as the other system would, last modified at ``updated_at``."""
+        path = self.order_path(order.id)
+        write_json_atomic(path, order.model_dump(mode="json"))
+        stamp = order.updated_at.timestamp()
+        os.utime(path, (stamp, stamp))
 
     async def seed_listing(self, listing: Listing) -> None:
-        await self.harness.seed_listing(listing)
+        path = self.folder / LISTINGS
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with locked(self.folder / LOCK):
+            try:
+                entries = read_json(path, exact_decimals=False)
+            except FileNotFoundError:
+                entries = []
+            entries = [entry for entry in entries if entry.get("listing_id") != listing.listing_id]
+            entries.append(listing.model_dump(mode="json"))
+            write_json_atomic(path, entries)
 
     async def tracking(self, order_id: str) -> list[Fulfillment]:
-        return await self.harness.tracking(order_id)
+        try:
+            data = read_json(self.folder / TRACKING / f"{file_stem(order_id)}.json",
+                             exact_decimals=False)
+        except FileNotFoundError:
+            return []
+        uploads = [data] if isinstance(data, dict) else data
+        return [
+            Fulfillment.model_validate(
+                {key: value for key, value in upload.items() if key != "order_id"})
+            for upload in uploads
+        ]
 
     async def listing_quantity(self, listing_id: str) -> int:
-        return await self.harness.listing_quantity(listing_id)
+        try:
+            entries = read_json(self.folder / LISTINGS)
+        except FileNotFoundError:
+            entries = []
+        for entry in entries:
+            if str(entry.get("listing_id")) == listing_id:
+                return int(entry["quantity"])
+        msg = f"listing {listing_id!r} is not in {self.folder / LISTINGS}"
+        raise RejectedError("sandbox", "read listing quantity", msg)

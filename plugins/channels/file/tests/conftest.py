@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from ordersync_file_channel.harness import FileChannelHarness
+from ordersync.platform import Channel
+from ordersync.testing import SandboxedChannel
+from ordersync_file_channel.sandbox import FileChannelSandbox
 
 
 @pytest.fixture
-async def channel_harness(tmp_path: Path) -> AsyncIterator[FileChannelHarness]:
-    harness = FileChannelHarness.in_folder(tmp_path / "channel")
-    yield harness
-    await harness.channel.aclose()
+def channel_sandbox(tmp_path: Path) -> FileChannelSandbox:
+    """The conformance kit's sandbox: the folder ``tmp_path / "channel"``, not yet made."""
+    return FileChannelSandbox(tmp_path / "channel")
+
+
+@pytest.fixture
+def sandbox(sandboxed_channel: SandboxedChannel) -> FileChannelSandbox:
+    assert isinstance(sandboxed_channel.sandbox, FileChannelSandbox)
+    return sandboxed_channel.sandbox
+
+
+@pytest.fixture
+def channel(sandboxed_channel: SandboxedChannel) -> Channel:
+    return sandboxed_channel.channel

@@ -16,7 +16,7 @@ from ordersync.platform import OrderPage
 from ordersync.plugins import load_plugins
 from ordersync.testing.builders import make_fulfillment, make_line, make_listing, make_order
 from ordersync_file_channel import FileChannel, FileChannelConfig
-from ordersync_file_channel.harness import FileChannelHarness
+from ordersync_file_channel.sandbox import FileChannelSandbox
 
 DESIGN_EXAMPLE = """{
   "id": "12-34567-89012", "number": "12-34567-89012",
@@ -52,16 +52,6 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def harness(channel_harness: FileChannelHarness) -> FileChannelHarness:
-    return channel_harness
-
-
-@pytest.fixture
-def channel(channel_harness: FileChannelHarness) -> FileChannel:
-    return channel_harness.channel
 
 
 # -- the type and its configuration -----------------------------------------------------------
@@ -127,9 +117,9 @@ async def test_hand_edited_file_with_bom_crlf_and_trailing_whitespace_is_read(
 
 
 async def test_malformed_json_is_a_failure_naming_the_file_and_others_still_load(
-    channel: FileChannel, harness: FileChannelHarness,
+    channel: FileChannel, sandbox: FileChannelSandbox,
 ) -> None:
-    await harness.seed_order(make_order("1001"))
+    await sandbox.seed_order(make_order("1001"))
     bad = write(channel.folder / "orders" / "1002.json", '{"id": "1002",\n "status": }\n')
     orders, failures = await everything(channel)
     assert [order.id for order in orders] == ["1001"]
@@ -184,15 +174,15 @@ async def test_same_order_id_in_two_files_fails_the_second_file(channel: FileCha
 
 
 async def test_edited_order_file_is_read_again_even_with_an_old_updated_at(
-    channel: FileChannel, harness: FileChannelHarness,
+    channel: FileChannel, sandbox: FileChannelSandbox,
 ) -> None:
     old = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
     order = make_order("1001", updated_at=old)
-    await harness.seed_order(order)
+    await sandbox.seed_order(order)
     since = datetime.now(UTC) - timedelta(minutes=1)
     assert await everything(channel, since) == ([], [])
 
-    path = harness.order_path("1001")
+    path = sandbox.order_path("1001")
     data = json.loads(path.read_text())
     data["status"] = "cancelled"  # the other system edits the file, but not updated_at
     path.write_text(json.dumps(data, indent=4))
@@ -211,17 +201,17 @@ async def test_malformed_order_file_fixed_later_loads(channel: FileChannel) -> N
 
 
 async def test_pages_hold_at_most_one_hundred_orders(
-    channel: FileChannel, harness: FileChannelHarness,
+    channel: FileChannel, sandbox: FileChannelSandbox,
 ) -> None:
     for number in range(1, 151):
-        await harness.seed_order(make_order(str(1000 + number)))
+        await sandbox.seed_order(make_order(str(1000 + number)))
     assert [len(page.orders) for page in await pages(channel)] == [100, 50]
 
 
 async def test_hidden_temp_and_other_files_in_orders_are_ignored(
-    channel: FileChannel, harness: FileChannelHarness,
+    channel: FileChannel, sandbox: FileChannelSandbox,
 ) -> None:
-    await harness.seed_order(make_order("1001"))
+    await sandbox.seed_order(make_order("1001"))
     write(channel.folder / "orders" / ".1002.json.abc.tmp", "{")
     write(channel.folder / "orders" / ".hidden.json", "{")
     write(channel.folder / "orders" / "README.txt", "orders go here")
@@ -231,9 +221,9 @@ async def test_hidden_temp_and_other_files_in_orders_are_ignored(
 
 
 async def test_orders_handed_out_are_copies(
-    channel: FileChannel, harness: FileChannelHarness,
+    channel: FileChannel, sandbox: FileChannelSandbox,
 ) -> None:
-    await harness.seed_order(make_order("1001"))
+    await sandbox.seed_order(make_order("1001"))
     first = await channel.get_order("1001")
     assert first is not None
     first.status = OrderStatus.CANCELLED
@@ -258,9 +248,9 @@ async def test_set_listing_quantity_rewrites_only_that_listing(channel: FileChan
 
 
 async def test_listings_json_is_written_in_the_documented_format(
-    channel: FileChannel, harness: FileChannelHarness,
+    channel: FileChannel, sandbox: FileChannelSandbox,
 ) -> None:
-    await harness.seed_listing(make_listing("L-100", sku="MUG-RED", title="Red mug", quantity=5))
+    await sandbox.seed_listing(make_listing("L-100", sku="MUG-RED", title="Red mug", quantity=5))
     await channel.set_listing_quantity("L-100", 2)
     assert json.loads((channel.folder / "listings.json").read_text()) == [
         {"listing_id": "L-100", "sku": "MUG-RED", "title": "Red mug", "quantity": 2}
@@ -268,17 +258,17 @@ async def test_listings_json_is_written_in_the_documented_format(
 
 
 async def test_oversold_store_sets_listing_to_zero(
-    channel: FileChannel, harness: FileChannelHarness,
+    channel: FileChannel, sandbox: FileChannelSandbox,
 ) -> None:
-    await harness.seed_listing(make_listing("L-100"))
+    await sandbox.seed_listing(make_listing("L-100"))
     await channel.set_listing_quantity("L-100", -3)
-    assert await harness.listing_quantity("L-100") == 0
+    assert await sandbox.listing_quantity("L-100") == 0
 
 
 async def test_setting_an_unknown_listing_is_rejected(
-    channel: FileChannel, harness: FileChannelHarness,
+    channel: FileChannel, sandbox: FileChannelSandbox,
 ) -> None:
-    await harness.seed_listing(make_listing("L-100"))
+    await sandbox.seed_listing(make_listing("L-100"))
     with pytest.raises(RejectedError, match="listing 'L-999' is not in"):
         await channel.set_listing_quantity("L-999", 1)
 
@@ -355,10 +345,10 @@ async def test_a_single_hand_written_upload_object_is_kept(channel: FileChannel)
 
 
 async def test_unsafe_order_ids_are_quoted_in_file_names(
-    channel: FileChannel, harness: FileChannelHarness,
+    channel: FileChannel, sandbox: FileChannelSandbox,
 ) -> None:
     order = make_order("A/B 7")
-    await harness.seed_order(order)
+    await sandbox.seed_order(order)
     await channel.upload_tracking(order, make_fulfillment("TRK1"))
     assert (channel.folder / "orders" / "A%2FB%207.json").is_file()
     assert (channel.folder / "tracking" / "A%2FB%207.json").is_file()

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from ordersync.jsonfiles import write_json_atomic
+from ordersync.platform import Store
+from ordersync.sandbox.instance import open_platform
 from ordersync.testing.builders import make_draft, make_draft_line, make_product
 from ordersync_file_store import folder as folder_module
-from ordersync_file_store.harness import FileStoreHarness
+from ordersync_file_store.sandbox import FileStoreSandbox
 
 
 class Crash(BaseException):
@@ -42,54 +44,54 @@ def crash_after_writes(monkeypatch: pytest.MonkeyPatch, allowed: int) -> list[st
     ],
 )
 async def test_crash_during_create_order_never_leads_to_a_second_order(
-    store_harness: FileStoreHarness, monkeypatch: pytest.MonkeyPatch, allowed: int,
+    sandbox: FileStoreSandbox, store: Store, monkeypatch: pytest.MonkeyPatch, allowed: int,
     left_behind: str,
 ) -> None:
-    mug = await store_harness.seed_product(make_product("MUG-RED", quantity=10))
+    mug = await sandbox.seed_product(make_product("MUG-RED", quantity=10))
     draft = make_draft([make_draft_line(mug, quantity=2)])
     written = crash_after_writes(monkeypatch, allowed)
     with pytest.raises(Crash):
-        await store_harness.store.create_order(draft)
+        await store.create_order(draft)
     assert written[0] == ".ordersync-journal.json", left_behind
     monkeypatch.undo()
 
     # The next pass of a fresh process: look up by reference, create only if not found.
-    restarted = FileStoreHarness.in_folder(store_harness.folder)
-    order = await restarted.store.find_order(draft.reference)
+    restarted = open_platform(FileStoreSandbox(sandbox.folder))
+    order = await restarted.find_order(draft.reference)
     if order is None:
-        order = await restarted.store.create_order(draft)
-    again = await restarted.store.create_order(draft)
+        order = await restarted.create_order(draft)
+    again = await restarted.create_order(draft)
 
     assert again.id == order.id == "1001"
-    assert [p.name for p in (store_harness.folder / "orders").iterdir()] == ["1001.json"]
-    assert await restarted.stock(mug.variant_id) == 8, "stock moved exactly once"
-    assert not (store_harness.folder / ".ordersync-journal.json").exists()
+    assert [p.name for p in (sandbox.folder / "orders").iterdir()] == ["1001.json"]
+    assert await sandbox.stock(mug.variant_id) == 8, "stock moved exactly once"
+    assert not (sandbox.folder / ".ordersync-journal.json").exists()
 
 
 async def test_crash_during_refund_is_finished_by_the_next_change(
-    store_harness: FileStoreHarness, monkeypatch: pytest.MonkeyPatch,
+    sandbox: FileStoreSandbox, store: Store, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    mug = await store_harness.seed_product(make_product("MUG-RED", quantity=10))
-    cup = await store_harness.seed_product(make_product("CUP", quantity=5))
-    order = await store_harness.store.create_order(make_draft([make_draft_line(mug, quantity=2)]))
+    mug = await sandbox.seed_product(make_product("MUG-RED", quantity=10))
+    cup = await sandbox.seed_product(make_product("CUP", quantity=5))
+    order = await store.create_order(make_draft([make_draft_line(mug, quantity=2)]))
     crash_after_writes(monkeypatch, 2)  # journal and order written, stock not
     with pytest.raises(Crash):
-        await store_harness.store.refund_lines(order, {order.lines[0].id: 2}, restock=True)
+        await store.refund_lines(order, {order.lines[0].id: 2}, restock=True)
     monkeypatch.undo()
 
-    await store_harness.store.set_stock(cup.variant_id, 6)  # any change finishes the refund
-    assert await store_harness.stock(mug.variant_id) == 10
-    assert await store_harness.stock(cup.variant_id) == 6
-    read = await store_harness.store.get_order(order.id)
+    await store.set_stock(cup.variant_id, 6)  # any change finishes the refund
+    assert await sandbox.stock(mug.variant_id) == 10
+    assert await sandbox.stock(cup.variant_id) == 6
+    read = await store.get_order(order.id)
     assert read is not None and read.status.value == "refunded"
 
 
 async def test_products_json_is_always_complete_while_stock_moves(
-    store_harness: FileStoreHarness,
+    sandbox: FileStoreSandbox, store: Store,
 ) -> None:
     for number in range(40):
-        await store_harness.seed_product(make_product(f"SKU-{number}", title="x" * 200))
-    path = store_harness.folder / "products.json"
+        await sandbox.seed_product(make_product(f"SKU-{number}", title="x" * 200))
+    path = sandbox.folder / "products.json"
     stop = threading.Event()
     torn: list[str] = []
 
@@ -104,7 +106,7 @@ async def test_products_json_is_always_complete_while_stock_moves(
     reader.start()
     try:
         for quantity in range(50):
-            await store_harness.store.set_stock("V-SKU-7", quantity)
+            await store.set_stock("V-SKU-7", quantity)
     finally:
         stop.set()
         reader.join()
@@ -115,10 +117,11 @@ BUYER = """
 import asyncio, sys
 from pathlib import Path
 from ordersync.testing.builders import make_draft, make_draft_line, make_product
-from ordersync_file_store.harness import FileStoreHarness
+from ordersync.sandbox.instance import open_platform
+from ordersync_file_store.sandbox import FileStoreSandbox
 
 async def main(folder, who, count):
-    store = FileStoreHarness.in_folder(Path(folder)).store
+    store = open_platform(FileStoreSandbox(Path(folder)))
     mug = make_product("MUG-RED")
     for number in range(count):
         draft = make_draft([make_draft_line(mug, quantity=1)], channel=who,
@@ -132,16 +135,16 @@ asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 
 
 async def test_two_processes_moving_stock_lose_no_update(
-    store_harness: FileStoreHarness,
+    sandbox: FileStoreSandbox, store: Store,
 ) -> None:
-    mug = await store_harness.seed_product(make_product("MUG-RED", quantity=100))
+    mug = await sandbox.seed_product(make_product("MUG-RED", quantity=100))
     count = 12
     buyers = [
-        subprocess.Popen([sys.executable, "-c", BUYER, str(store_harness.folder), who, str(count)])
+        subprocess.Popen([sys.executable, "-c", BUYER, str(sandbox.folder), who, str(count)])
         for who in ("ebay", "etsy")
     ]
     assert [buyer.wait(timeout=60) for buyer in buyers] == [0, 0]
     refunded_each = len(range(0, count, 3))
-    assert await store_harness.stock(mug.variant_id) == 100 - 2 * (count - refunded_each)
-    orders = sorted(p.name for p in (store_harness.folder / "orders").iterdir())
+    assert await sandbox.stock(mug.variant_id) == 100 - 2 * (count - refunded_each)
+    orders = sorted(p.name for p in (sandbox.folder / "orders").iterdir())
     assert orders == [f"{1001 + n}.json" for n in range(2 * count)], "ids never collide"

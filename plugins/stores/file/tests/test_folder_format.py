@@ -22,7 +22,7 @@ from ordersync.testing.builders import (
     make_product,
 )
 from ordersync_file_store import FileStore, FileStoreConfig
-from ordersync_file_store.harness import FileStoreHarness
+from ordersync_file_store.sandbox import FileStoreSandbox
 
 
 def read(path: Path) -> Any:
@@ -39,23 +39,13 @@ async def changed_since(store: FileStore, since: datetime | None) -> list[StoreO
 
 
 @pytest.fixture
-def harness(store_harness: FileStoreHarness) -> FileStoreHarness:
-    return store_harness
+async def mug(sandbox: FileStoreSandbox) -> StoreProduct:
+    return await sandbox.seed_product(make_product("MUG-RED", quantity=10))
 
 
 @pytest.fixture
-def store(store_harness: FileStoreHarness) -> FileStore:
-    return store_harness.store
-
-
-@pytest.fixture
-async def mug(harness: FileStoreHarness) -> StoreProduct:
-    return await harness.seed_product(make_product("MUG-RED", quantity=10))
-
-
-@pytest.fixture
-async def cup(harness: FileStoreHarness) -> StoreProduct:
-    return await harness.seed_product(make_product("CUP-BLUE", quantity=10, price="8.50"))
+async def cup(sandbox: FileStoreSandbox) -> StoreProduct:
+    return await sandbox.seed_product(make_product("CUP-BLUE", quantity=10, price="8.50"))
 
 
 # -- the type and its configuration -----------------------------------------------------------
@@ -151,24 +141,24 @@ async def test_ids_continue_after_the_highest_order_file(
 
 
 async def test_creating_an_order_twice_returns_the_first(
-    store: FileStore, mug: StoreProduct, harness: FileStoreHarness,
+    store: FileStore, mug: StoreProduct, sandbox: FileStoreSandbox,
 ) -> None:
     draft = make_draft([make_draft_line(mug, quantity=2)])
     first = await store.create_order(draft)
     again = await store.create_order(draft)
     assert again.id == first.id
-    assert await harness.stock(mug.variant_id) == 8
+    assert await sandbox.stock(mug.variant_id) == 8
     assert sorted(p.name for p in (store.folder.root / "orders").iterdir()) == ["1001.json"]
 
 
 async def test_line_linked_to_a_missing_variant_is_rejected_and_nothing_is_written(
-    store: FileStore, mug: StoreProduct, harness: FileStoreHarness,
+    store: FileStore, mug: StoreProduct, sandbox: FileStoreSandbox,
 ) -> None:
     gone = make_product("GONE")
     draft = make_draft([make_draft_line(mug), make_draft_line(gone, line_id="2")])
     with pytest.raises(RejectedError, match=r"line 2 .* is linked to V-GONE, which is not in"):
         await store.create_order(draft)
-    assert await harness.stock(mug.variant_id) == 10
+    assert await sandbox.stock(mug.variant_id) == 10
     assert not (store.folder.root / "orders").exists()
 
 
@@ -176,7 +166,7 @@ async def test_line_linked_to_a_missing_variant_is_rejected_and_nothing_is_writt
 
 
 async def test_refund_records_quantities_restocks_and_sets_status(
-    store: FileStore, mug: StoreProduct, cup: StoreProduct, harness: FileStoreHarness,
+    store: FileStore, mug: StoreProduct, cup: StoreProduct, sandbox: FileStoreSandbox,
 ) -> None:
     order = await store.create_order(make_draft(
         [make_draft_line(mug, line_id="1", quantity=2),
@@ -189,41 +179,41 @@ async def test_refund_records_quantities_restocks_and_sets_status(
     assert [(r["quantities"], r["restock"]) for r in raw["refunds"]] == [({"1001-1": 1}, True)]
     await store.refund_lines(order, {"1001-1": 1, "1001-2": 1}, restock=False)
     assert read(store.folder.root / "orders" / "1001.json")["status"] == "refunded"
-    assert await harness.stock(mug.variant_id) == 9
-    assert await harness.stock(cup.variant_id) == 9
+    assert await sandbox.stock(mug.variant_id) == 9
+    assert await sandbox.stock(cup.variant_id) == 9
 
 
 async def test_refunding_more_than_was_ordered_is_rejected_and_changes_nothing(
-    store: FileStore, mug: StoreProduct, harness: FileStoreHarness,
+    store: FileStore, mug: StoreProduct, sandbox: FileStoreSandbox,
 ) -> None:
     order = await store.create_order(make_draft([make_draft_line(mug, quantity=2)]))
     await store.refund_lines(order, {"1001-1": 1}, restock=True)
     with pytest.raises(RejectedError, match=r"cannot refund 2 of line 1001-1 .*: 1 left"):
         await store.refund_lines(order, {"1001-1": 2}, restock=True)
-    assert await harness.stock(mug.variant_id) == 9
+    assert await sandbox.stock(mug.variant_id) == 9
     with pytest.raises(RejectedError, match="has no line 'nope'"):
         await store.refund_lines(order, {"nope": 1}, restock=True)
 
 
 async def test_a_line_is_never_restocked_beyond_what_it_took(
-    store: FileStore, mug: StoreProduct, harness: FileStoreHarness,
+    store: FileStore, mug: StoreProduct, sandbox: FileStoreSandbox,
 ) -> None:
     order = await store.create_order(make_draft([make_draft_line(mug, quantity=3)]))
     await store.refund_lines(order, {"1001-1": 1}, restock=True)
     await store.cancel_order(order, ["1001-1"])
     await store.cancel_order(order, ["1001-1"])  # a retried cancel
-    assert await harness.stock(mug.variant_id) == 10
+    assert await sandbox.stock(mug.variant_id) == 10
     raw = read(store.folder.root / "orders" / "1001.json")
     assert raw["status"] == "cancelled" and raw["lines"][0]["restocked_quantity"] == 3
 
 
 async def test_lines_that_moved_no_stock_are_not_restocked(
-    store: FileStore, mug: StoreProduct, harness: FileStoreHarness,
+    store: FileStore, mug: StoreProduct, sandbox: FileStoreSandbox,
 ) -> None:
     order = await store.create_order(
         make_draft([make_draft_line(mug, quantity=2)], deduct_stock=[]))
     await store.cancel_order(order, ["1001-1"])
-    assert await harness.stock(mug.variant_id) == 10
+    assert await sandbox.stock(mug.variant_id) == 10
 
 
 # -- fulfillments and the seller's edits ------------------------------------------------------
@@ -305,7 +295,7 @@ async def test_unreadable_order_file_that_may_hold_the_reference_stops_find_orde
 
 
 async def test_hand_written_products_are_read_and_kept(
-    store: FileStore, harness: FileStoreHarness,
+    store: FileStore, sandbox: FileStoreSandbox,
 ) -> None:
     products = [
         {"product_id": 1, "variant_id": 11, "sku": "MUG-RED", "title": "Red mug",

@@ -1,18 +1,28 @@
-"""Sandboxes: local stand-ins for platforms (a fake server on loopback, or a folder).
+"""The sandbox protocol: what every platform's local stand-in offers, and nothing about how.
 
-A plugin may contribute a sandbox for its platform through ``ordersync_register_sandboxes``.
-``ordersync demo`` runs a whole sync against sandboxes, and a sandbox is also the natural
-back door for a plugin's conformance harness: it can seed orders and products and read back
-what ordersync did, the way a buyer or the seller would see it on the platform.
+A sandbox is started on a free 127.0.0.1 port (or in a folder), gives the YAML section that points
+a platform instance at it (:meth:`Sandbox.config`, with its credentials in :meth:`Sandbox.environ`),
+is seeded with what a buyer or seller would have put on the platform, and is read back the way
+they would see it. ``ordersync demo`` and the conformance kit (:mod:`ordersync.testing`) drive
+every platform through this protocol only.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from ordersync.models import ChannelOrder, Fulfillment, Listing, StoreProduct
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One webhook delivery as the platform would POST it: headers and raw body."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
 
 class Sandbox(ABC):
@@ -22,11 +32,11 @@ class Sandbox(ABC):
 
     @abstractmethod
     async def start(self, workdir: Path) -> None:
-        """Start the stand-in (a server on a free loopback port, or a folder in ``workdir``)."""
+        """Start the stand-in: a server on a free loopback port, or a folder in ``workdir``."""
 
     @abstractmethod
     async def stop(self) -> None:
-        """Stop it and release its port."""
+        """Stop it and release its port; calling it twice is harmless."""
 
     @abstractmethod
     def config(self) -> dict[str, Any]:
@@ -36,6 +46,16 @@ class Sandbox(ABC):
     def environ(self) -> dict[str, str]:
         """Environment values for the references in :meth:`config`."""
         return {}
+
+    def webhook_delivery(self, order_id: str, *, forged: bool = False) -> WebhookDelivery:
+        """A delivery saying that order ``order_id`` changed, signed as the platform signs it
+        with the secret in :meth:`config`; ``forged`` signs it with another secret.
+
+        Platforms that declare the ``webhooks`` capability implement it; the conformance kit
+        checks that the instance accepts the one and refuses the other.
+        """
+        msg = f"the {self.type_name} {self.kind} sandbox makes no webhook deliveries"
+        raise NotImplementedError(msg)
 
 
 class ChannelSandbox(Sandbox):
