@@ -1,29 +1,24 @@
-"""HTTP for platform plugins: one httpx client with the core's retries, backoff and rate limits.
+"""Rate limits: the token bucket that paces calls, and readers that feed it what a platform says.
 
-A plugin declares (base URL, auth headers, which statuses to retry, how to read its rate-limit
-headers) and the core does the loop: it waits for the rate limiter, retries transient failures
-with exponential backoff and jitter honouring ``Retry-After``, and turns what is left into the
-error tree of :mod:`ordersync.errors`.
+A *limit reader* is a pure function from one answer to a :class:`LimitReport` (or None when the
+answer says nothing about the limit); :class:`~ordersync.http.PlatformHttp` applies the report
+to its :class:`TokenBucket`. The readers here cover the usual shapes: ``X-RateLimit-*`` headers,
+Amazon's ``x-amzn-RateLimit-Limit`` and a GraphQL cost extension (Shopify's
+``extensions.cost.throttleStatus``). ``Retry-After`` is read by the client on every refusal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
-import logging
-import random
 import time
-import weakref
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from ordersync.errors import FatalPlatformError, RejectedError, RetriableError
-
-RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-FATAL_STATUSES = frozenset({401, 403})
+if TYPE_CHECKING:
+    from ordersync.http.classify import Reply
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -157,122 +152,89 @@ class TokenBucket:
         self._tokens = min(self.capacity, self._tokens + cost)
 
 
-#: Every PlatformHttp alive in this process (the daemon's /metrics reads their counters).
-_LIVE: weakref.WeakSet[PlatformHttp] = weakref.WeakSet()
+@dataclass(frozen=True, slots=True)
+class LimitReport:
+    """What an answer says about the platform's limit; None fields are unknown.
+
+    :param available: calls (or points) the platform will take now.
+    :param capacity: the most the bucket holds.
+    :param rate: calls (or points) restored per second.
+    :param reset_after: seconds until the limit is restored (a hint for a throttled call).
+    """
+
+    available: float | None = None
+    capacity: float | None = None
+    rate: float | None = None
+    reset_after: float | None = None
+
+    def feed(self, bucket: TokenBucket) -> None:
+        """Tell ``bucket`` what this report knows (size and rate alone when ``available`` is
+        unknown)."""
+        if self.available is not None:
+            bucket.update(self.available, capacity=self.capacity, rate=self.rate)
+            return
+        if self.capacity is not None:
+            bucket.capacity = self.capacity
+        if self.rate is not None:
+            bucket.rate = self.rate
 
 
-def live_clients() -> list[PlatformHttp]:
-    """The platform HTTP clients alive now, for metrics (``calls`` and ``throttled``)."""
-    return list(_LIVE)
+#: Reads one answer; None when it says nothing about the limit.
+LimitReader = Callable[["Reply"], LimitReport | None]
+
+#: ``X-RateLimit-Reset`` above this is a Unix time, not a number of seconds.
+_EPOCH_THRESHOLD = 1_000_000_000
 
 
-class PlatformHttp:
-    """An httpx.AsyncClient for one platform account, with retries and rate limiting."""
-
-    def __init__(
-        self,
-        platform: str,
-        base_url: str,
-        *,
-        headers: dict[str, str] | None = None,
-        auth: httpx.Auth | None = None,
-        limiter: TokenBucket | None = None,
-        max_attempts: int = 6,
-        backoff_base: float = 0.5,
-        backoff_max: float = 60.0,
-        timeout: float = 30.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-        log: logging.Logger | None = None,
-        on_response: Callable[[httpx.Response], None] | None = None,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
-        self.platform = platform
-        self.limiter = limiter
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.on_response = on_response
-        self.log = log or logging.getLogger("ordersync.http")
-        self._sleep = sleep
-        self.calls = 0
-        self.throttled = 0
-        _LIVE.add(self)
-        self.client = httpx.AsyncClient(
-            base_url=base_url, headers=headers, auth=auth, timeout=timeout, transport=transport
-        )
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    def _backoff(self, attempt: int) -> float:
-        delay: float = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-        return delay * (0.5 + random.random() / 2)
-
-    async def request(
-        self, method: str, url: str, *, operation: str, cost: float = 1.0,
-        retry_statuses: frozenset[int] = RETRY_STATUSES, idempotent: bool = True, **kwargs: Any,
-    ) -> httpx.Response:
-        """Send one request; retry what is transient; raise what is not.
-
-        :param operation: what the call does, in words, for errors and logs ("fetch orders").
-        :param cost: rate-limit tokens the call takes.
-        :param idempotent: False for a call that must not be repeated blindly (a create with no
-            idempotency key): then only failures that prove the platform did not act on it (a
-            refused connection, 429) are retried; a timeout, a reset or a 5xx raises
-            ``RetriableError`` at once, so that the caller can look before it tries again.
-        :returns: a response with a 2xx/3xx status.
-        :raises RetriableError: still failing after ``max_attempts``.
-        :raises FatalPlatformError: 401/403 — credentials need a person.
-        :raises RejectedError: any other 4xx — this request is refused.
-        """
-        last: RetriableError | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            ticket = None if self.limiter is None else await self.limiter.acquire(cost)
-            self.calls += 1
-            try:
-                try:
-                    response = await self.client.request(method, url, **kwargs)
-                finally:
-                    if self.limiter is not None:  # before anything feeds it this answer
-                        self.limiter.settle(cost, ticket)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                last = RetriableError(self.platform, operation, f"{type(exc).__name__}: {exc}")
-                wait = self._backoff(attempt)
-                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if not idempotent and not never_sent:
-                    raise last from exc
-            else:
-                if self.on_response is not None:
-                    self.on_response(response)
-                status = response.status_code
-                if status < 400:
-                    return response
-                reason = f"HTTP {status}: {_excerpt(response)}"
-                if status in FATAL_STATUSES:
-                    raise FatalPlatformError(self.platform, operation, reason)
-                if status not in retry_statuses:
-                    raise RejectedError(self.platform, operation, reason)
-                if status == 429:
-                    self.throttled += 1
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                last = RetriableError(self.platform, operation, reason, retry_after)
-                wait = retry_after if retry_after is not None else self._backoff(attempt)
-                if not idempotent and status != 429:
-                    raise last
-            if attempt < self.max_attempts:
-                self.log.warning(
-                    "%s: %s failed (%s); retry %d/%d in %.2fs", self.platform, operation,
-                    last.reason, attempt, self.max_attempts - 1, wait,
-                )
-                await self._sleep(wait)
-        assert last is not None
-        raise last
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value.strip().split(",")[0].split(";")[0])
+    except ValueError:
+        return None
 
 
-def _excerpt(response: httpx.Response, limit: int = 300) -> str:
-    text = response.text.strip().replace("\n", " ")
-    return text[:limit] + ("…" if len(text) > limit else "")
+def read_ratelimit_headers(reply: Reply, prefix: str = "X-RateLimit-") -> LimitReport | None:
+    """``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (seconds from now, or a Unix time).
+
+    The rate is what refills the bucket from ``Remaining`` to ``Limit`` by the reset.
+    """
+    headers = reply.response.headers
+    limit = _number(headers.get(f"{prefix}Limit"))
+    remaining = _number(headers.get(f"{prefix}Remaining"))
+    reset = _number(headers.get(f"{prefix}Reset"))
+    if limit is None and remaining is None:
+        return None
+    if reset is not None and reset > _EPOCH_THRESHOLD:
+        reset = max(0.0, reset - time.time())
+    rate = None
+    if reset and limit is not None and remaining is not None and limit > remaining:
+        rate = (limit - remaining) / reset
+    return LimitReport(available=remaining, capacity=limit, rate=rate, reset_after=reset)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+def read_amzn_ratelimit(reply: Reply) -> LimitReport | None:
+    """Amazon SP-API's ``x-amzn-RateLimit-Limit``: requests per second of the operation."""
+    rate = _number(reply.response.headers.get("x-amzn-RateLimit-Limit"))
+    return None if rate is None or rate <= 0 else LimitReport(rate=rate)
+
+
+def read_graphql_cost(reply: Reply) -> LimitReport | None:
+    """A GraphQL cost extension: ``extensions.cost.throttleStatus`` with
+    ``currentlyAvailable``, ``maximumAvailable`` and ``restoreRate`` (Shopify's Admin API)."""
+    body: Any = reply.body()
+    if not isinstance(body, dict):
+        return None
+    extensions = body.get("extensions")
+    cost = extensions.get("cost") if isinstance(extensions, dict) else None
+    status = cost.get("throttleStatus") if isinstance(cost, dict) else None
+    if not isinstance(status, dict):
+        return None
+    try:
+        available = float(status["currentlyAvailable"])
+        maximum = float(status["maximumAvailable"])
+        rate = float(status["restoreRate"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return LimitReport(available=available, capacity=maximum, rate=rate)

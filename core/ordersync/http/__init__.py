@@ -1,0 +1,73 @@
+"""HTTP for platform plugins: the client, paginators, answer classification, rate limits and
+request signing (reference: docs/plugins.md, "HTTP toolkit reference").
+
+- :mod:`~ordersync.http.client`: :class:`PlatformHttp`, one httpx client per platform account
+  with retries, backoff, rate limiting and signing;
+- :mod:`~ordersync.http.paging`: paginators for offset, page number, next link, cursor and
+  GraphQL connection paging, with loop detection and a page cap;
+- :mod:`~ordersync.http.classify`: what an answer means (:class:`Kind`, :class:`Verdict`) and
+  the plugin's classifier hook;
+- :mod:`~ordersync.http.limits`: :class:`TokenBucket` and the limit readers that feed it;
+- :mod:`~ordersync.http.signing`: the :data:`Signer` hook and :class:`HmacQuerySigner`.
+"""
+
+from ordersync.http.classify import (
+    FATAL_STATUSES,
+    RETRY_STATUSES,
+    Classifier,
+    Kind,
+    Reply,
+    Verdict,
+    status_kind,
+)
+from ordersync.http.client import PlatformHttp, live_clients, utc_now
+from ordersync.http.limits import (
+    LimitReader,
+    LimitReport,
+    TokenBucket,
+    parse_retry_after,
+    read_amzn_ratelimit,
+    read_graphql_cost,
+    read_ratelimit_headers,
+)
+from ordersync.http.paging import (
+    CursorPaginator,
+    GraphQLConnection,
+    NextLinkPaginator,
+    OffsetPaginator,
+    PageNumberPaginator,
+    Paginator,
+    PagingFault,
+    dig,
+)
+from ordersync.http.signing import HmacQuerySigner, Signer
+
+__all__ = [
+    "FATAL_STATUSES",
+    "RETRY_STATUSES",
+    "Classifier",
+    "CursorPaginator",
+    "GraphQLConnection",
+    "HmacQuerySigner",
+    "Kind",
+    "LimitReader",
+    "LimitReport",
+    "NextLinkPaginator",
+    "OffsetPaginator",
+    "PageNumberPaginator",
+    "Paginator",
+    "PagingFault",
+    "PlatformHttp",
+    "Reply",
+    "Signer",
+    "TokenBucket",
+    "Verdict",
+    "dig",
+    "live_clients",
+    "parse_retry_after",
+    "read_amzn_ratelimit",
+    "read_graphql_cost",
+    "read_ratelimit_headers",
+    "status_kind",
+    "utc_now",
+]
