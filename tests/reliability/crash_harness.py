@@ -17,10 +17,9 @@
   run has settled, computed from the scenario alone. An empty list means nothing was lost,
   duplicated or miscounted.
 
-A life ends by SIGKILL (``Life.kill``), or by the daemon's own test hook
-(``ORDERSYNC_TEST_CRASH_AT=<effect kind>:after_platform``, see
-:data:`ordersync.sync.apply.CRASH_AT_VARIABLE`), which kills it between a platform write and
-the ledger's record of it.
+A life ends by SIGKILL (``Life.kill``), or at a crash point (``<effect kind>:after_platform``)
+that the harness injects into the daemon process (:mod:`tests.reliability.crash_hook`), which
+kills it between a platform write and the ledger's record of it.
 """
 
 from __future__ import annotations
@@ -50,11 +49,13 @@ from ordersync.engine.plan import refund_keys, refund_quantities
 from ordersync.jsonfiles import JsonFileError, read_json, write_json_atomic
 from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, Refund, order_reference
 from ordersync.state.db import make_engine, session_scope, upgrade
-from ordersync.sync.apply import CRASH_AT_VARIABLE
 from ordersync.sync.links import add_link
 from ordersync.testing.builders import make_line, make_order
 from ordersync_file_channel.channel import file_stem
 from ordersync_file_store.folder import StoreFolder
+
+from tests.reliability import crash_hook
+from tests.reliability.crash_hook import CRASH_MARKER
 
 REPO = Path(__file__).resolve().parents[2]
 ORDERSYNC = str(Path(sys.executable).with_name("ordersync"))
@@ -65,8 +66,6 @@ INITIAL_STOCK = 5000
 #: Every effect kind the crash hook can stop after (``push_stock`` is the stock push).
 EFFECT_KINDS = ("create_order", "cancel_order", "refund", "store_fulfil", "upload_tracking",
                 "push_stock")
-#: What the daemon logs when its crash hook kills it.
-CRASH_MARKER = "killing this process (a test hook)"
 WARMUP = "tests.reliability.crash_warmup"
 
 
@@ -576,7 +575,7 @@ def _state_problems(shop: Shop, scenario: Scenario) -> list[str]:
 def run_daemon(config: str, log: str, crash_at: str | None,
                env: dict[str, str] | None = None) -> None:
     """What a forked life runs: ``ordersync --config <config> run``, its output in ``log``,
-    with ``env`` added to its environment."""
+    with ``env`` added to its environment and the crash point ``crash_at`` installed."""
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -584,10 +583,8 @@ def run_daemon(config: str, log: str, crash_at: str | None,
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
         signal.signal(signum, signal.SIG_DFL)
     os.environ.update(env or {})
-    if crash_at is None:
-        os.environ.pop(CRASH_AT_VARIABLE, None)
-    else:
-        os.environ[CRASH_AT_VARIABLE] = crash_at
+    if crash_at is not None:
+        crash_hook.install(crash_at)
     os.chdir(Path(config).parent)
     from ordersync.cli import cli
 
@@ -706,14 +703,18 @@ def _check_warm() -> None:
 
 
 def start_subprocess(shop: Shop, log: Path, crash_at: str | None = None) -> Life:
-    """A real ``ordersync run`` process, its output in ``log``."""
-    env = {key: value for key, value in os.environ.items() if key != CRASH_AT_VARIABLE}
+    """A real ``ordersync run`` process, its output in ``log``; with ``crash_at``, the same
+    command line run through :mod:`tests.reliability.crash_hook`, which installs the crash
+    point first."""
+    env = dict(os.environ)
+    args = ["--config", str(shop.config_path), "run", "--listen", "127.0.0.1:0"]
+    command = [ORDERSYNC, *args]
     if crash_at is not None:
-        env[CRASH_AT_VARIABLE] = crash_at
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        command = [sys.executable, "-m", crash_hook.__name__, crash_at, "--", *args]
     with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [ORDERSYNC, "--config", str(shop.config_path), "run", "--listen", "127.0.0.1:0"],
-            cwd=shop.root, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=shop.root, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
 
     def wait(timeout: float) -> int | None:
         try:
