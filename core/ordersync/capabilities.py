@@ -1,7 +1,7 @@
 """Capabilities: what a platform can and cannot do, declared as class data by each plugin type.
 
-The core reads them in one place (:func:`ordersync.config.check_capabilities`) and never probes a
-platform to find out.
+The core reads them in one place (:mod:`ordersync.config.rules`) and never probes a platform to
+find out; a rule that the configuration and the engine both apply is a function here.
 """
 
 from __future__ import annotations
@@ -24,6 +24,12 @@ class ChannelCapabilities(BaseModel):
     set_listing_quantity: bool = True
     #: The platform pushes events to a webhook (in addition to polling).
     webhooks: bool = False
+
+
+def always_skips_unpaid(capabilities: ChannelCapabilities) -> bool:
+    """Whether Skip Unpaid Orders is on for a channel whatever its configuration says: a paid-only
+    channel (TikTok Shop) always skips unpaid orders."""
+    return capabilities.paid_orders_only
 
 
 class StoreCapabilities(BaseModel):

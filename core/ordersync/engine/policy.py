@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ordersync.capabilities import ChannelCapabilities
+from ordersync.capabilities import ChannelCapabilities, always_skips_unpaid
 from ordersync.models import REFERENCE_PREFIX, ChannelOrder, OrderLine, RecordState
 from ordersync.options import OrderSyncOptions
 
@@ -28,7 +28,7 @@ class ChannelPolicy:
     @property
     def skip_unpaid(self) -> bool:
         """Skip Unpaid Orders as it takes effect: forced on for paid-only channels (TikTok Shop)."""
-        return self.options.skip_unpaid or self.capabilities.paid_orders_only
+        return self.options.skip_unpaid or always_skips_unpaid(self.capabilities)
 
     @property
     def restocks(self) -> bool:

@@ -1,0 +1,51 @@
+"""Loading ``ordersync.yaml``: parse, resolve references, validate, and enforce capabilities.
+
+:func:`load_config` turns the file into :class:`Settings` or raises :class:`ConfigErrors` with
+every problem found, each a :class:`~ordersync.errors.ConfigError` naming its dotted YAML path
+(``channels.ebay-uk.order_sync.tax.rate``) and what is allowed. Each platform section is checked
+by the ``Config`` model of its ``type:``; what the platforms can do is checked centrally by
+:func:`check_capabilities`, from the capabilities they declare, never by asking the platform.
+
+One job per module: :mod:`.settings` (the loaded configuration and ordersync's own sections),
+:mod:`.values` (durations and addresses), :mod:`.reading` (the YAML file), :mod:`.wording`
+(errors in the operator's words), :mod:`.loader` (the load), :mod:`.rules` (the capability
+rules) and :mod:`.redaction` (``config show``).
+
+The format is documented in ``docs/configuration.md``; secrets are handled by
+:mod:`ordersync.secrets`.
+"""
+
+from ordersync.config.loader import load_config
+from ordersync.config.reading import read_yaml
+from ordersync.config.redaction import redacted_config
+from ordersync.config.rules import capability_errors, check_capabilities, option_warnings
+from ordersync.config.settings import (
+    DEFAULT_DATABASE,
+    NAME_PATTERN,
+    TOP_LEVEL_KEYS,
+    DaemonSettings,
+    PluginsSettings,
+    Settings,
+)
+from ordersync.config.values import parse_duration, parse_listen
+from ordersync.config.wording import ConfigErrors, unknown_key_reason, validation_errors
+
+__all__ = [
+    "DEFAULT_DATABASE",
+    "NAME_PATTERN",
+    "TOP_LEVEL_KEYS",
+    "ConfigErrors",
+    "DaemonSettings",
+    "PluginsSettings",
+    "Settings",
+    "capability_errors",
+    "check_capabilities",
+    "load_config",
+    "option_warnings",
+    "parse_duration",
+    "parse_listen",
+    "read_yaml",
+    "redacted_config",
+    "unknown_key_reason",
+    "validation_errors",
+]

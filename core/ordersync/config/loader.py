@@ -1,0 +1,338 @@
+"""Loading ``ordersync.yaml``: parse, resolve references, validate each section by its type's
+``Config``, then check the capability rules.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import urllib.parse
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ordersync.config.reading import read_yaml
+from ordersync.config.rules import capability_errors, force_capability_options, option_warnings
+from ordersync.config.settings import (
+    DEFAULT_DATABASE,
+    NAME_PATTERN,
+    TOP_LEVEL_KEYS,
+    DaemonSettings,
+    PluginsSettings,
+    Settings,
+)
+from ordersync.config.values import duration
+from ordersync.config.wording import ConfigErrors, unknown_key_reason, validation_errors
+from ordersync.errors import ConfigError
+from ordersync.platform import ChannelConfig
+from ordersync.plugins import ENV_ONLY, Kind, Registry
+from ordersync.secrets import (
+    clear_text_errors,
+    dotted,
+    is_reference,
+    masked,
+    resolve_references,
+    resolve_string,
+    scrubber,
+    secret_locations,
+)
+
+
+def load_config(
+    path: Path, registry: Registry, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read, resolve and validate the configuration file at ``path``.
+
+    :param registry: the loaded plugins; ``type:`` values are looked up in it.
+    :param environ: where ``${VAR}`` references are read (default: ``os.environ``).
+    :raises ConfigErrors: every problem found, each naming its dotted YAML path.
+    """
+    path = Path(path).absolute()
+    try:
+        raw = read_yaml(path)
+    except ConfigError as exc:
+        raise ConfigErrors([exc]) from None
+    loader = _Loader(path, registry, os.environ if environ is None else environ)
+    return loader.load(raw)
+
+
+class _Loader:
+    """One load of one file: collects every error and every credential value on the way."""
+
+    def __init__(self, path: Path, registry: Registry, environ: Mapping[str, str]) -> None:
+        self.path = path
+        self.base_dir = path.parent
+        self.registry = registry
+        self.environ = environ
+        self.errors: list[ConfigError] = []
+        self.secret_values: set[str] = set()
+        self.plugins = PluginsSettings()
+
+    def error(self, path: str, reason: str) -> None:
+        self.errors.append(ConfigError(path, reason))
+
+    def scrub(self, text: str) -> str:
+        return scrubber(self.secret_values)(text)
+
+    def load(self, raw: dict[str, Any]) -> Settings:
+        for key in raw:
+            if key not in TOP_LEVEL_KEYS:
+                self.error(str(key), unknown_key_reason(str(key), list(TOP_LEVEL_KEYS)))
+        plugins = self.model("plugins", PluginsSettings, raw.get("plugins"))
+        if isinstance(plugins, PluginsSettings):
+            self.plugins = plugins
+        daemon = self.model("daemon", DaemonSettings, raw.get("daemon"))
+        database = self.database(raw.get("database", DEFAULT_DATABASE))
+
+        store: tuple[type[Any], Any] | None = None
+        if raw.get("main_store") is None:
+            known = ", ".join(sorted(self.registry.stores)) or "none installed"
+            self.error("main_store", f"required: the main store, with type: one of {known}")
+        else:
+            store = self.section("store", "main_store", raw["main_store"])
+        channels = self.named_sections("channel", "channels", raw.get("channels"))
+        notifiers = self.named_sections("notifier", "notifiers", raw.get("notifiers"))
+
+        if store is None:
+            raise ConfigErrors(self.in_file_order(raw))
+        settings = Settings(
+            path=self.path,
+            base_dir=self.base_dir,
+            database=database or DEFAULT_DATABASE,
+            main_store=store[1],
+            main_store_type=store[0],
+            channels={name: config for name, (_, config) in channels.items()},
+            channel_types={name: cls for name, (cls, _) in channels.items()},
+            notifiers={name: config for name, (_, config) in notifiers.items()},
+            notifier_types={name: cls for name, (cls, _) in notifiers.items()},
+            plugins_disabled=list(self.plugins.disabled),
+            daemon=daemon if isinstance(daemon, DaemonSettings) else DaemonSettings(),
+            raw=raw,
+            secret_values=frozenset(self.secret_values),
+        )
+        self.errors.extend(capability_errors(settings))
+        if self.errors:
+            raise ConfigErrors(self.in_file_order(raw))
+        force_capability_options(settings)
+        settings.warnings = option_warnings(settings)
+        return settings
+
+    def in_file_order(self, raw: dict[str, Any]) -> list[ConfigError]:
+        """The errors sorted by the position of their top-level key in the file (stable)."""
+        position = {str(key): index for index, key in enumerate(raw)}
+        return sorted(
+            self.errors, key=lambda error: position.get(error.path.split(".", 1)[0], -1)
+        )
+
+    # --- sections ordersync defines ---------------------------------------------------------
+
+    def model(self, prefix: str, model: type[BaseModel], data: Any) -> BaseModel | None:
+        if data is None:
+            return model()
+        first = len(self.errors)
+        resolved = resolve_references(data, prefix, self.environ, self.base_dir)
+        self.errors.extend(resolved.errors)
+        config = self.validate(model, resolved.data, prefix, prefix, first)
+        return config if isinstance(config, model) and len(self.errors) == first else None
+
+    def database(self, value: Any) -> str | None:
+        example = "sqlite:///ordersync.db or postgresql+psycopg://user@host/db"
+        whole = is_reference(value)
+        if whole:
+            # The whole URL from the environment or a file (DATABASE_URL): a password in it is
+            # not clear text in this file, and is masked like any credential.
+            try:
+                value = resolve_string(value, "database", self.environ, self.base_dir, secret=True)
+            except ConfigError as exc:
+                self.errors.append(exc)
+                return None
+        if not isinstance(value, str) or "://" not in value:
+            self.error("database", f"must be a database URL: {example}")
+            return None
+        scheme, _, rest = value.partition("://")
+        driver = scheme.split("+", 1)[0]
+        if driver == "sqlite":
+            return self.sqlite_url(scheme, rest)
+        if driver != "postgresql":
+            self.error(
+                "database",
+                f"{scheme!r} databases are not supported: ordersync keeps its state in SQLite or "
+                f"PostgreSQL ({example})",
+            )
+            return None
+        return self.postgres_url(value, from_reference=whole)
+
+    def sqlite_url(self, scheme: str, rest: str) -> str | None:
+        try:
+            rest = resolve_string(rest, "database", self.environ, self.base_dir)
+        except ConfigError as exc:
+            self.errors.append(exc)
+            return None
+        if rest == "":
+            return f"{scheme}://"  # in memory
+        if not rest.startswith("/"):
+            self.error("database", "a SQLite URL has three slashes before a relative path: "
+                                   "sqlite:///ordersync.db (four before an absolute one)")
+            return None
+        file, sep, query = rest[1:].partition("?")
+        if file in ("", ":memory:") or file.startswith("file:"):
+            return f"{scheme}://{rest}"
+        absolute = Path(file).expanduser()
+        if not absolute.is_absolute():
+            absolute = self.base_dir / absolute
+        return f"{scheme}:///{absolute}{sep}{query}"
+
+    def postgres_url(self, value: str, *, from_reference: bool = False) -> str | None:
+        # The password sits between "user:" and "@"; a reference in it may contain ":" and "/".
+        match = re.match(r"^([^:/]+://[^:@/]*:)(\$\{[^{}]*\}|[^@/]*)(@.*)$", value)
+        if from_reference:
+            if match is not None:
+                password = match.group(2)
+                self.secret_values |= {password, urllib.parse.unquote(password)}
+            return value
+        if match is None:
+            try:
+                return resolve_string(value, "database", self.environ, self.base_dir)
+            except ConfigError as exc:
+                self.errors.append(exc)
+                return None
+        head, password, tail = match.groups()
+        if not is_reference(password):
+            self.error(
+                "database",
+                "the database password must come from the environment or a file: write "
+                "postgresql+psycopg://user:${PGPASSWORD}@host/db (or leave it out and set "
+                "PGPASSWORD)",
+            )
+            return None
+        try:
+            secret = resolve_string(password, "database", self.environ, self.base_dir, secret=True)
+            head, tail = (resolve_string(part, "database", self.environ, self.base_dir)
+                          for part in (head, tail))
+        except ConfigError as exc:
+            self.errors.append(exc)
+            return None
+        self.secret_values.add(secret)
+        return f"{head}{urllib.parse.quote(secret, safe='')}{tail}"
+
+    # --- plugin sections --------------------------------------------------------------------
+
+    def named_sections(
+        self, kind: Kind, prefix: str, data: Any
+    ) -> dict[str, tuple[type[Any], Any]]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.error(prefix, f"must be a mapping of {kind} names to their settings")
+            return {}
+        out: dict[str, tuple[type[Any], Any]] = {}
+        for name, section in data.items():
+            if not isinstance(name, str) or NAME_PATTERN.fullmatch(name) is None:
+                self.error(
+                    dotted(prefix, str(name)),
+                    f"{kind} names must be lowercase letters, digits, - and _, starting with a "
+                    "letter or digit (e.g. ebay-uk)",
+                )
+                continue
+            loaded = self.section(kind, dotted(prefix, name), section)
+            if loaded is not None:
+                out[name] = loaded
+        return out
+
+    def section(self, kind: Kind, prefix: str, data: Any) -> tuple[type[Any], Any] | None:
+        """Validate one platform section with its type's ``Config``; None if it has errors."""
+        if not isinstance(data, dict):
+            self.error(prefix, f"must be a mapping of keys, starting with type: (the {kind} type)")
+            return None
+        cls = self.platform_type(kind, prefix, data.get("type"))
+        if cls is None:
+            return None
+        model: type[BaseModel] = cls.Config
+        # Every error of the section is wanted at once: a refused credential is masked and an
+        # unresolved reference left as written, validation goes on, and an error at a path
+        # already reported is not repeated.
+        first = len(self.errors)
+        clear = clear_text_errors(model, data, prefix, cls.type_name)
+        self.errors.extend(clear)
+        refused = {error.path for error in clear}
+        locations = secret_locations(model, data)
+        keep = [loc for loc in locations if dotted(prefix, *loc) not in refused]
+        checked = masked(data, [loc for loc in locations if loc not in keep])
+        resolved = resolve_references(checked, prefix, self.environ, self.base_dir, keep)
+        self.secret_values |= resolved.secret_values
+        self.errors.extend(resolved.errors)
+        config = self.validate(model, resolved.data, prefix, cls.type_name, first)
+        if config is None or len(self.errors) > first:
+            return None
+        if isinstance(config, ChannelConfig):
+            try:
+                if duration(config.poll_interval) <= timedelta(0):
+                    self.error(dotted(prefix, "poll_interval"), "must be longer than 0 (e.g. 5m)")
+                    return None
+            except ValueError as exc:
+                self.error(dotted(prefix, "poll_interval"), str(exc))
+                return None
+        return cls, config
+
+    def validate(
+        self, model: type[BaseModel], data: Any, prefix: str, type_name: str, first: int
+    ) -> Any:
+        """``data`` validated by ``model``; errors at paths reported since ``first`` are skipped."""
+        reported = {error.path for error in self.errors[first:]}
+        try:
+            return model.model_validate(data, context={"base_dir": self.base_dir})
+        except ValidationError as exc:
+            self.errors.extend(error for error in validation_errors(exc, model, prefix, self.scrub)
+                               if error.path not in reported)
+        except Exception as exc:  # a plugin's validator broke: report it, never a traceback
+            reason = f"the {type_name} plugin failed to check this section: " \
+                     f"{type(exc).__name__}: {exc}"
+            self.error(prefix, self.scrub(reason))
+        return None
+
+    def platform_type(self, kind: Kind, prefix: str, type_name: Any) -> type[Any] | None:
+        known: dict[str, type[Any]] = self.registry.types_of(kind)
+        listed = ", ".join(sorted(known)) or "none installed"
+        path = dotted(prefix, "type")
+        if type_name is None:
+            self.error(path, f"required: the {kind} type, one of: {listed}")
+            return None
+        if not isinstance(type_name, str):
+            self.error(path, f"must be the name of a {kind} type, one of: {listed}")
+            return None
+        if type_name in known:
+            return known[type_name]
+        self.error(path, self.unknown_type_reason(kind, type_name, sorted(known)))
+        return None
+
+    def unknown_type_reason(self, kind: Kind, type_name: str, known: list[str]) -> str:
+        parts = [f"unknown {kind} type {type_name!r}"]
+        close = difflib.get_close_matches(type_name, known, n=1)
+        if close:
+            parts.append(f"(did you mean {close[0]!r}?)")
+        parts[-1] += ";"
+        parts.append(f"known {kind} types: {', '.join(known) or 'none installed'}.")
+
+        def related(plugin: str) -> bool:
+            return type_name in re.split(r"[-_.]", plugin) or plugin == type_name
+
+        for info in self.registry.plugins:
+            if info.error is not None and related(info.name):
+                parts.append(f"The plugin {info.name!r} ({info.version}) failed to load: "
+                             f"{info.error}.")
+        others = [info.name for info in self.registry.plugins
+                  if info.error is not None and not related(info.name)]
+        if others:
+            parts.append(f"Plugins that failed to load: {', '.join(others)}.")
+        for name in self.plugins.disabled:
+            if related(name):
+                parts.append(f"The plugin {name!r} is disabled in plugins.disabled.")
+        only = self.environ.get(ENV_ONLY, "").strip()
+        if only:
+            parts.append(f"{ENV_ONLY}={only} restricts which plugins load.")
+        parts.append("See 'ordersync plugins list'.")
+        return " ".join(parts)
