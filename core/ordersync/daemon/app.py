@@ -3,7 +3,9 @@
 - ``POST /webhooks/{name}``: webhook deliveries (:mod:`.webhooks`);
 - ``GET /healthz``: 200 and the state of every channel and of the main store, or 503 when the
   state database does not answer;
-- ``GET /metrics``: Prometheus text (:mod:`.metrics`).
+- ``GET /metrics``: Prometheus text (:mod:`.metrics`);
+- everything else: the web console (:mod:`ordersync.console`, docs/console.md), which needs a
+  login; without a console password set, ``GET /`` says how to turn it on.
 
 Everything it answers is scrubbed of credential values (``Settings.scrub``).
 """
@@ -95,8 +97,11 @@ def build_app(
         body, content_type = await asyncio.to_thread(metrics.render)
         return Response(scrub(body.decode()).encode(), media_type=content_type)
 
+    from ordersync.console import console_routes
+
     return Starlette(routes=[
         Route("/webhooks/{name}", webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
+        *console_routes(runtime, scheduler),
     ])
