@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -47,6 +47,13 @@ from ordersync.state.tables import Effect, EffectStatus, OrderRecord
 from ordersync.sync.alerts import deliver, record_alert
 from ordersync.sync.apply import REFUNDED_REASON, ApplyStats, adopt_store_order, apply_pending
 from ordersync.sync.runtime import Runtime
+
+if TYPE_CHECKING:
+    from pluggy import HookCaller
+    from sqlmodel import Session
+
+    from ordersync.capabilities import StoreCapabilities
+    from ordersync.engine.policy import ChannelPolicy, Links
 
 log = logging.getLogger("ordersync.sync")
 
@@ -198,7 +205,7 @@ def latest_of(orders: list[ChannelOrder]) -> list[ChannelOrder]:
     return list(latest.values())
 
 
-def _cursor_readonly(session: Any, name: str) -> datetime | None:
+def _cursor_readonly(session: Session, name: str) -> datetime | None:
     from ordersync.state.tables import ChannelState
 
     row = session.get(ChannelState, name)
@@ -292,7 +299,8 @@ async def process_orders(
 
 async def _decide_one(
     runtime: Runtime, name: str, order: ChannelOrder, record: OrderRecord | None,
-    statuses: dict[str, str], links: dict[str, Link], policy: Any, store_caps: Any, *,
+    statuses: dict[str, str], links: dict[str, Link], policy: ChannelPolicy,
+    store_caps: StoreCapabilities, *,
     dry_run: bool,
 ) -> _Decided:
     """Decide ``order`` from its record and its effects' ``statuses`` ({key: status})."""
@@ -399,7 +407,7 @@ def _write_decisions(
 
 
 def _decided_on_stale_state(
-    session: Any, current: OrderRecord | None, known: Known, to_drop: Effect | None
+    session: Session, current: OrderRecord | None, known: Known, to_drop: Effect | None
 ) -> str | None:
     """Why a decision made from ``known`` must not be written now, or None.
 
@@ -430,7 +438,7 @@ def _known(record: OrderRecord | None, keys: dict[str, str]) -> Known:
                  effect_keys=frozenset(keys), unpaid_in_store=record.store_paid is False)
 
 
-def _draft(runtime: Runtime, name: str, order: ChannelOrder, links: Any) -> StoreOrderDraft:
+def _draft(runtime: Runtime, name: str, order: ChannelOrder, links: Links) -> StoreOrderDraft:
     policy = runtime.policies[name]
     draft = build_draft(order, name, policy.options, type(runtime.store).capabilities, links)
     hook = runtime.registry.manager.hook.ordersync_prepare_store_order
@@ -440,7 +448,7 @@ def _draft(runtime: Runtime, name: str, order: ChannelOrder, links: Any) -> Stor
     return draft
 
 
-def _prepare(hook: Any, draft: StoreOrderDraft, order: ChannelOrder, name: str) -> None:
+def _prepare(hook: HookCaller, draft: StoreOrderDraft, order: ChannelOrder, name: str) -> None:
     """Let plugins add to ``draft`` (tags, note, metafields): never what belongs to the core."""
     frozen = draft.model_dump(include={"lines", "total", "reference", "deduct_stock",
                                        "currency", "tax_lines", "shipping_lines"})
@@ -470,7 +478,7 @@ _STATE_OF = {Action.IMPORT: RecordState.PENDING, Action.WAIT_LINK: RecordState.W
 
 
 def _decision_alerts(
-    session: Any, runtime: Runtime, name: str, order_id: str, decision: Decision,
+    session: Session, runtime: Runtime, name: str, order_id: str, decision: Decision,
     failure: str | None,
 ) -> None:
     """The alerts a decision raises (each sent once): a failed import, unlinked products."""
@@ -487,7 +495,7 @@ def _decision_alerts(
                                     order_id=order_id, reason=decision.reason))
 
 
-def _record_bad_payload(session: Any, runtime: Runtime, name: str, failure: OrderError) -> None:
+def _record_bad_payload(session: Session, runtime: Runtime, name: str, failure: OrderError) -> None:
     record = records.get_record(session, name, failure.order_id)
     if record is None:
         record = OrderRecord(channel=name, order_id=failure.order_id, number=failure.order_id)
