@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import AsyncGenerator, Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from ordersync.errors import FatalPlatformError, PlatformError, RejectedError, RetriableError
+from ordersync.http import Reply, Verdict
 from ordersync.platform import Context
 from pydantic import BaseModel, ValidationError
 
@@ -50,14 +50,9 @@ class EbayTokens:
         self.key = f"ebay:{channel}"
         self._store = context.tokens
         self._lock = asyncio.Lock()
-        self._last_response: httpx.Response | None = None
-        # Token calls go through their own client: no bearer auth on them, and the last
-        # response is read back to explain a refusal (calls are serialised by the lock).
-        self.http = context.http(PLATFORM, config.api_base, on_response=self._remember)
+        # Token calls go through their own client: no bearer auth on them.
+        self.http = context.http(PLATFORM, config.api_base, classify=_oauth_error)
         self.minted = 0
-
-    def _remember(self, response: httpx.Response) -> None:
-        self._last_response = response
 
     @property
     def _grant(self) -> str:
@@ -94,7 +89,6 @@ class EbayTokens:
             "scope": " ".join(self.config.scopes),
         }
         basic = (self.config.client_id, self.config.client_secret.get_secret_value())
-        self._last_response = None
         try:
             response = await self.http.request(
                 "POST", TOKEN_PATH, operation=_OPERATION, data=form, auth=basic,
@@ -112,7 +106,7 @@ class EbayTokens:
 
     def _refusal(self, exc: PlatformError) -> FatalPlatformError:
         """Turn eBay's OAuth error into a message that says what the operator must do."""
-        error, description = _oauth_error(self._last_response)
+        error = exc.code
         where = f"channels.{self.channel}"
         if error == "invalid_grant":
             reason = (
@@ -135,23 +129,19 @@ class EbayTokens:
                 f"narrow {where}.scopes."
             )
         else:
-            said = f"{error}: {description}" if error else exc.reason
             reason = (f"eBay refused to refresh the access token of channel {self.channel!r} "
-                      f"({said})")
+                      f"({exc.reason})")
         return FatalPlatformError(PLATFORM, _OPERATION, reason)
 
 
-def _oauth_error(response: httpx.Response | None) -> tuple[str | None, str | None]:
-    if response is None:
-        return None, None
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None, None
-    if not isinstance(body, dict):
-        return None, None
-    error, description = body.get("error"), body.get("error_description")
-    return (str(error) if error else None), (str(description) if description else None)
+def _oauth_error(reply: Reply) -> Verdict | None:
+    """An OAuth error answer (RFC 6749 5.2): ``error`` is the code, with its description."""
+    body = reply.body() if reply.status >= 400 else None
+    error = body.get("error") if isinstance(body, dict) else None
+    if not error:
+        return None
+    description = body.get("error_description") if isinstance(body, dict) else None
+    return Verdict(code=str(error), reason=f"{error}: {description}" if description else None)
 
 
 class EbayAuth(httpx.Auth):

@@ -1,9 +1,9 @@
 """The eBay sales channel: orders and tracking through the Sell Fulfillment API v1, listing
 quantities through the Sell Inventory API v1.
 
-Transport, retries and ``Retry-After`` are the core's (:class:`ordersync.http.PlatformHttp`);
-tokens are :mod:`ordersync_ebay.auth`'s; turning eBay's JSON into canonical orders is
-:mod:`ordersync_ebay.mapping`'s. This module is the calls and their paging.
+Transport, retries, paging and ``Retry-After`` are the core's (:mod:`ordersync.http`); tokens
+are :mod:`ordersync_ebay.auth`'s; turning eBay's JSON into canonical orders is
+:mod:`ordersync_ebay.mapping`'s. This module is the calls and how eBay's errors read.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import httpx
 from ordersync.capabilities import ChannelCapabilities
-from ordersync.errors import OrderError, PlatformError, RejectedError, RetriableError
+from ordersync.errors import OrderError, RejectedError, RetriableError
+from ordersync.http import Kind, NextLinkPaginator, OffsetPaginator, Reply, Verdict
 from ordersync.models import ChannelOrder, Fulfillment, Listing
 from ordersync.platform import Channel, Context, OrderPage
 from pydantic import BaseModel, ValidationError
@@ -48,10 +48,20 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _http_status(exc: PlatformError) -> int | None:
-    """The HTTP status of a refused call (``PlatformHttp`` puts ``HTTP <status>:`` first)."""
-    match = re.match(r"HTTP (\d{3})\b", exc.reason)
-    return int(match.group(1)) if match else None
+#: eBay ``errorId``\ s that mean the thing asked for does not exist: 32100 invalid order id,
+#: 25713 no offer for the SKU.
+NOT_FOUND_ERRORS = frozenset({"32100", "25713"})
+
+
+def classify(reply: Reply) -> Verdict | None:
+    """eBay's ``errors[].errorId`` as the error code; the kind is the status's unless the id
+    says "not found"."""
+    body = reply.body() if reply.status >= 400 else None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return None
+    code = str(errors[0].get("errorId", "")) or None
+    return Verdict(Kind.NOT_FOUND if code in NOT_FOUND_ERRORS else None, code=code)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -89,7 +99,7 @@ class EbayChannel(Channel):
         super().__init__(name, config, context)
         self.tokens = EbayTokens(name, config, context)
         self.http = context.http(
-            PLATFORM, config.api_base, auth=EbayAuth(self.tokens),
+            PLATFORM, config.api_base, auth=EbayAuth(self.tokens), classify=classify,
             headers={"Accept": "application/json",
                      "X-EBAY-C-MARKETPLACE-ID": config.marketplace_id},
         )
@@ -117,47 +127,25 @@ class EbayChannel(Channel):
         return f"lastmodifieddate:[{mapping.ebay_time(min(since, now))}..]"
 
     async def fetch_orders(self, since: datetime | None) -> AsyncIterator[OrderPage]:
-        params = {"filter": self.order_filter(since), "limit": str(self.page_limit)}
+        paging = OffsetPaginator(self.page_limit, items=("orders",), total=("total",))
         offset = 0
-        previous_first: Any = None
-        while True:
-            operation = f"fetch orders (offset {offset})"
-            data = await self._get_json(ORDERS, operation, params={**params, "offset": str(offset)})
-            if not isinstance(data, dict) or not isinstance(data.get("orders", []), list):
-                raise RetriableError(PLATFORM, operation, "eBay's answer has no list of orders")
-            raws: list[Any] = data.get("orders") or []
-            answered = data.get("offset", offset)
-            first = raws[0].get("orderId") if raws and isinstance(raws[0], dict) else None
-            if answered != offset or (first is not None and first == previous_first):
-                # Paging that does not advance would yield the same orders forever.
-                reason = (f"eBay answered offset {answered} (first order {first}) to a request "
-                          f"for offset {offset}: paging does not advance, stopped")
-                raise RetriableError(PLATFORM, operation, reason)
-            previous_first = first
+        async for data in paging.pages(self.http, "GET", ORDERS, operation="fetch orders",
+                                       params={"filter": self.order_filter(since)}):
+            raws = data.get("orders", []) if isinstance(data, dict) else None
+            if not isinstance(raws, list):
+                reason = "eBay's answer has no list of orders"
+                raise RetriableError(PLATFORM, f"fetch orders (offset {offset})", reason)
             yield await self._order_page(raws, offset)
             offset += len(raws)
-            total = data.get("total")
-            if not raws:
-                return
-            if isinstance(total, int):
-                if offset >= total:
-                    return
-            elif len(raws) < int(data.get("limit") or self.page_limit):
-                return
 
     async def get_order(self, order_id: str) -> ChannelOrder | None:
         # getOrder, unlike getOrders, fills cancelStatus.cancelRequests: the engine re-reads
         # open orders here to see cancellations the list call does not show.
-        operation = f"read order {order_id}"
-        try:
-            response = await self.http.request(
-                "GET", f"{ORDERS}/{quote(order_id, safe='')}", operation=operation
-            )
-        except RejectedError as exc:
-            if _http_status(exc) == 404 or "32100" in exc.reason:  # 32100: invalid order id
-                return None
-            raise
-        result = await self._order_or_failure(self._json(response, operation), 0)
+        data = await self.http.json("GET", f"{ORDERS}/{quote(order_id, safe='')}",
+                                    operation=f"read order {order_id}", not_found_ok=True)
+        if data is None:
+            return None
+        result = await self._order_or_failure(data, 0)
         if isinstance(result, OrderError):
             raise result
         return result
@@ -208,8 +196,8 @@ class EbayChannel(Channel):
     async def _shipments(self, order_id: str) -> list[p.ShippingFulfillment]:
         operation = f"read the shipments of order {order_id}"
         path = f"{ORDERS}/{quote(order_id, safe='')}/shipping_fulfillment"
-        page = self._parse(p.ShippingFulfillmentPage, await self._get_json(path, operation),
-                           operation)
+        data = await self.http.json("GET", path, operation=operation)
+        page = self._parse(p.ShippingFulfillmentPage, data, operation)
         return page.fulfillments
 
     # ---------------------------------------------------------------------------------------------
@@ -266,21 +254,17 @@ class EbayChannel(Channel):
         Listings made outside the Inventory API (on the eBay website, through the Trading API)
         have no inventory item and are not seen here.
         """
-        path: str | None = f"{INVENTORY_ITEMS}?limit={self.inventory_page_limit}&offset=0"
-        seen: set[str] = set()
-        while path is not None:
-            if path in seen:
-                reason = f"eBay's next page {path} was already read: paging does not advance"
-                raise RetriableError(PLATFORM, "list inventory items", reason)
-            seen.add(path)
-            operation = "list inventory items"
-            page = self._parse(p.InventoryItemPage, await self._get_json(path, operation),
-                               operation)
+        operation = "list inventory items"
+        paging = NextLinkPaginator(field=("next",), items=("inventoryItems",))
+        # Following ``next`` rather than counting offsets sidesteps getInventoryItems'
+        # ``offset``, which its documentation calls a page number.
+        async for data in paging.pages(self.http, "GET", INVENTORY_ITEMS, operation=operation,
+                                       params={"limit": self.inventory_page_limit, "offset": 0}):
+            page = self._parse(p.InventoryItemPage, data, operation)
             offers = await self._gather(self._offers(item.sku) for item in page.inventory_items)
             for item, item_offers in zip(page.inventory_items, offers, strict=True):
                 for listing in self._listings_of(item, item_offers):
                     yield listing
-            path = self._next_path(page.next) if page.inventory_items else None
 
     def _listings_of(self, item: p.InventoryItem, offers: list[p.Offer]) -> list[Listing]:
         out = []
@@ -314,12 +298,11 @@ class EbayChannel(Channel):
         # Not replayed at once: a timed-out write may still land, and if it landed after a
         # newer quantity it would undo it. The caller pushes again later, from the store's
         # quantity of that moment.
-        response = await self.http.request(
+        data = await self.http.json(
             "POST", BULK_PRICE_QUANTITY, json={"requests": [request]}, operation=operation,
             headers={"Content-Type": "application/json"}, idempotent=False,
         )
-        result = self._parse(p.BulkPriceQuantityResponse, self._json(response, operation),
-                             operation)
+        result = self._parse(p.BulkPriceQuantityResponse, data, operation)
         refused = [r for r in result.responses if (r.status_code or 200) >= 300]
         if refused:
             said = "; ".join(
@@ -346,34 +329,14 @@ class EbayChannel(Channel):
 
     async def _offers(self, sku: str) -> list[p.Offer]:
         operation = f"read the offers of SKU {sku}"
-        try:
-            data = await self._get_json(
-                OFFERS, operation,
-                params={"sku": sku, "marketplace_id": self.config.marketplace_id},
-            )
-        except RejectedError as exc:
-            if _http_status(exc) == 404:  # eBay answers 404 (25713) for a SKU with no offer
-                return []
-            raise
-        return self._parse(p.OfferPage, data, operation).offers
+        data = await self.http.json(
+            "GET", OFFERS, operation=operation, not_found_ok=True,
+            params={"sku": sku, "marketplace_id": self.config.marketplace_id},
+        )
+        return [] if data is None else self._parse(p.OfferPage, data, operation).offers
 
     def _in_marketplace(self, offer: p.Offer) -> bool:
         return offer.marketplace_id in (None, self.config.marketplace_id)
-
-    @staticmethod
-    def _next_path(href: str | None) -> str | None:
-        """eBay's absolute ``next`` URL as a path on our own base URL (sandbox or production).
-
-        Following ``next`` rather than counting offsets sidesteps getInventoryItems' ``offset``,
-        which its documentation calls a page number.
-        """
-        if not href:
-            return None
-        parts = urlsplit(href)
-        if not parts.path.startswith(INVENTORY_ITEMS):
-            reason = f"eBay's next page {href!r} is not an inventory item page"
-            raise RetriableError(PLATFORM, "list inventory items", reason)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
 
     # ---------------------------------------------------------------------------------------------
     # Helpers
@@ -387,20 +350,6 @@ class EbayChannel(Channel):
                 return await call
 
         return list(await asyncio.gather(*(one(call) for call in calls)))
-
-    async def _get_json(self, path: str, operation: str, **kwargs: Any) -> Any:
-        response = await self.http.request("GET", path, operation=operation, **kwargs)
-        return self._json(response, operation)
-
-    @staticmethod
-    def _json(response: httpx.Response, operation: str) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            excerpt = response.text[:120].replace("\n", " ")
-            reason = (f"eBay answered HTTP {response.status_code} with a body that is not JSON: "
-                      f"{excerpt!r}")
-            raise RetriableError(PLATFORM, operation, reason) from None
 
     @staticmethod
     def _parse(model: type[_Model], data: Any, operation: str) -> _Model:

@@ -50,7 +50,7 @@ async def test_server_errors_that_never_end_are_retriable_errors(
 
 async def test_a_body_that_is_not_json_is_reported_as_such(channel: EbayChannel,
                                                            sandbox: Sandbox):
-    sandbox.state.inject(Fault("malformed_json", path=ORDERS))
+    sandbox.state.inject(Fault("malformed", path=ORDERS, times=100))  # a read is retried
 
     with pytest.raises(RetriableError, match="not JSON") as caught:
         await fetch_all(channel)
@@ -61,7 +61,7 @@ async def test_a_body_that_is_not_json_is_reported_as_such(channel: EbayChannel,
 async def test_a_slow_answer_times_out_and_the_call_is_sent_again(sandbox: Sandbox):
     channel = EbayChannel("ebay-uk", make_config(sandbox), FastContext(name="x", timeout=0.3))
     sandbox.state.seed_order(canonical_order())
-    sandbox.state.inject(Fault("delay", path=ORDERS, seconds=1.0))
+    sandbox.state.inject(Fault("delay", path=ORDERS, delay=1.0))
 
     pages = await fetch_all(channel)
     await channel.aclose()
