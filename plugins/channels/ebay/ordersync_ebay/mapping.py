@@ -14,14 +14,24 @@ The choices (each one is in ``docs/platforms/ebay.md``):
   ``pricingSummary.total`` (whose ``priceDiscount`` is the sum of them).
 - Tax: only tax the seller collected is reported. eBay's "Collect and Remit" tax
   (``ebayCollectAndRemitTaxes``: US sales tax, UK/EU import VAT, ...) is paid to eBay, not to the
-  seller, and is not in ``pricingSummary.total`` (ordersync never asks for ``TAX_BREAKDOWN``), so
-  it is subtracted from the line's ``taxes``. Tax the seller collected is added on top of prices
-  (``taxes_included`` false); with none, prices are taken as tax-inclusive.
+  seller, so it is subtracted from the line's ``taxes`` and never becomes a tax line. Whether
+  ``pricingSummary.total`` holds it depends on the answer: the spec's description of ``total``
+  says it does when the tax appears both in ``lineItems.taxes`` and in
+  ``ebayCollectAndRemitTaxes`` (real orders show both forms), so when the total equals lines +
+  shipping + seller tax + that repeated tax, the repeated tax is taken out of the total. Tax the
+  seller collected is added on top of prices (``taxes_included`` false); with none, prices are
+  taken as tax-inclusive.
 - Status: cancelled (``cancelState`` CANCELED) > refunded / partially refunded
   (``orderPaymentStatus``) > unpaid (PENDING, FAILED) > shipped / partially shipped
   (``orderFulfillmentStatus`` FULFILLED / IN_PROGRESS) > paid.
 - A line refund names the line (restock) only when it gives back at least what the line cost;
   a smaller one is money only (a goodwill or postage refund).
+- One refund, one store refund. eBay may report a refund twice: at the line
+  (``lineItems.refunds``, the amount in the order's prices) and in ``paymentSummary.refunds``
+  (the seller's net after eBay's fee credit, the spec's "seller's net amount"). The order-level
+  entry is the same refund when it has the ``refundId`` of a line refund, or, when either lacks a
+  ``refundId`` (eBay-initiated refunds carry only ``refundReferenceId``), the same
+  ``refundDate``; the line's amount is kept, as it is in the terms of the store order.
 """
 
 from __future__ import annotations
@@ -205,8 +215,7 @@ def fulfillments(shipments: Sequence[p.ShippingFulfillment]) -> list[Fulfillment
 
 def _refunds(order: p.Order, money: _Money) -> list[Refund]:
     out: list[Refund] = []
-    line_refund_ids: set[str] = set()
-    line_refund_keys: set[tuple[Decimal, datetime | None]] = set()
+    at_lines: list[tuple[str | None, datetime | None]] = []
     for item in order.line_items:
         paid = money(item.discounted_line_item_cost or item.line_item_cost,
                      f"line {item.line_item_id} cost")
@@ -216,21 +225,62 @@ def _refunds(order: p.Order, money: _Money) -> list[Refund]:
             amount = money(refund.amount, f"line {item.line_item_id} refund")
             out.append(Refund(
                 line_ids=[item.line_item_id] if amount >= paid else [],
-                amount=amount, created_at=refund.refund_date,
+                amount=round_money(amount, money.currency), created_at=refund.refund_date,
             ))
-            if refund.refund_id:
-                line_refund_ids.add(refund.refund_id)
-            line_refund_keys.add((amount, refund.refund_date))
-    # The order-level list repeats the line refunds; keep only those no line carries.
+            at_lines.append((refund.refund_id, refund.refund_date))
     for paid_back in order.payment_summary.refunds:
         if paid_back.amount is None or paid_back.refund_status == "FAILED":
             continue
-        amount = money(paid_back.amount, "paymentSummary.refunds amount")
-        if (paid_back.refund_id in line_refund_ids
-                or (amount, paid_back.refund_date) in line_refund_keys):
+        if _reported_at_a_line(paid_back, at_lines):
             continue
-        out.append(Refund(line_ids=[], amount=amount, created_at=paid_back.refund_date))
+        amount = money(paid_back.amount, "paymentSummary.refunds amount")
+        out.append(Refund(line_ids=[], amount=round_money(amount, money.currency),
+                          created_at=paid_back.refund_date))
     return out
+
+
+def _reported_at_a_line(paid_back: p.OrderRefund,
+                        at_lines: Iterable[tuple[str | None, datetime | None]]) -> bool:
+    """Whether an order-level refund repeats a line refund (see the module docstring)."""
+    for refund_id, refund_date in at_lines:
+        if paid_back.refund_id and refund_id:
+            if paid_back.refund_id == refund_id:
+                return True
+            continue  # two named refunds with different names are two refunds
+        if paid_back.refund_date is not None and paid_back.refund_date == refund_date:
+            return True
+    return False
+
+
+def _remitted_in_taxes(item: p.LineItem, money: _Money) -> Decimal:
+    """The line's Collect and Remit tax that its ``taxes`` repeat (same amount, same type when
+    both name one): the tax the spec says ``pricingSummary.total`` then includes."""
+    listed = [(tax.tax_type, money(tax.amount, f"line {item.line_item_id} taxes"))
+              for tax in item.taxes if tax.amount is not None]
+    repeated = Decimal(0)
+    for remitted in item.ebay_collect_and_remit_taxes:
+        if remitted.amount is None:
+            continue
+        amount = money(remitted.amount, f"line {item.line_item_id} ebayCollectAndRemitTaxes")
+        for index, (tax_type, value) in enumerate(listed):
+            if value == amount and (tax_type is None or remitted.tax_type is None
+                                    or tax_type == remitted.tax_type):
+                del listed[index]
+                repeated += amount
+                break
+    return repeated
+
+
+def _seller_total(order: p.Order, money: _Money, lines: Sequence[OrderLine],
+                  shipping: Shipping) -> Decimal:
+    """``pricingSummary.total`` without the Collect and Remit tax it may hold (module docstring)."""
+    total = money(order.pricing_summary.total, "pricingSummary.total")
+    repeated = sum((_remitted_in_taxes(item, money) for item in order.line_items), Decimal(0))
+    if repeated == 0:
+        return total
+    own = sum((line.unit_price * line.quantity - line.discount + (line.tax or 0)
+               for line in lines), Decimal(0)) + shipping.price
+    return total - repeated if total == own + repeated else total
 
 
 def channel_order(order: p.Order, shipments: Sequence[p.ShippingFulfillment] = ()) -> ChannelOrder:
@@ -242,6 +292,8 @@ def channel_order(order: p.Order, shipments: Sequence[p.ShippingFulfillment] = (
     money = _Money(currency)
     lines = [_line(item, money) for item in order.line_items]
     taxes = [line.tax for line in lines if line.tax is not None]
+    shipping = _shipping(order, money)
+    total = _seller_total(order, money, lines, shipping)
     buyer, address = _buyer_and_address(order)
     return ChannelOrder(
         id=order.order_id,
@@ -253,10 +305,10 @@ def channel_order(order: p.Order, shipments: Sequence[p.ShippingFulfillment] = (
         buyer=buyer,
         shipping_address=address,
         lines=lines,
-        shipping=_shipping(order, money),
+        shipping=shipping,
         tax_total=sum(taxes, Decimal(0)) if taxes else None,
         taxes_included=not taxes,
-        total=round_money(money(order.pricing_summary.total, "pricingSummary.total"), currency),
+        total=round_money(total, currency),
         fulfillments=fulfillments(shipments),
         refunds=_refunds(order, money),
     )

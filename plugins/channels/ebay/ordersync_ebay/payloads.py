@@ -1,15 +1,21 @@
-"""The parts of eBay's JSON that ordersync reads, as pydantic models (the HTTP boundary).
+"""eBay's JSON at the HTTP boundary, as pydantic models: what ordersync reads and what it sends.
 
-Field names are eBay's (camelCase on the wire, snake_case here). Fields eBay documents as
-"always returned" but that ordersync can do without are optional, so that one odd order fails
-only where it matters; unknown fields are ignored, as eBay adds fields without notice.
+Field names are eBay's (camelCase on the wire, snake_case here).
+
+- Answers (``_Payload``) are lenient. Fields eBay documents as "always returned" but that
+  ordersync can do without are optional, so that one odd order fails only where it matters, and
+  fields the published spec omits are ignored, never an error: real answers carry them
+  (``legacyOrderId``, ``buyer.buyerRegistrationAddress.secondaryPhone``; see
+  ``tests/corpus/SOURCES.md``) and eBay adds more without notice.
+- Requests (``_Request``) are strict: a field the model does not declare is an error, so that
+  nothing ordersync did not mean to send reaches eBay. ``body()`` is the JSON to send.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -17,6 +23,15 @@ from pydantic.alias_generators import to_camel
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True,
+                              frozen=True)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body in eBay's names, without the fields left unset."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class Amount(_Payload):
@@ -43,6 +58,7 @@ class LineItemRefund(_Payload):
     amount: Amount | None = None
     refund_date: datetime | None = None
     refund_id: str | None = None
+    refund_reference_id: str | None = None
 
 
 class LineItem(_Payload):
@@ -106,7 +122,10 @@ class PricingSummary(_Payload):
 class OrderRefund(_Payload):
     amount: Amount | None = None
     refund_date: datetime | None = None
+    #: Only for refunds made with ``issueRefund``; others (e.g. a cancellation's) carry
+    #: ``refundReferenceId`` alone.
     refund_id: str | None = None
+    refund_reference_id: str | None = None
     refund_status: str | None = None
 
 
@@ -127,6 +146,9 @@ class Order(_Payload):
     """One eBay order (``GET /order``, ``GET /order/{orderId}``)."""
 
     order_id: str = Field(min_length=1)
+    #: Not in the published spec, but in every real answer: the id the Post-Order API (e.g.
+    #: cancellations) takes as ``legacyOrderId``.
+    legacy_order_id: str | None = None
     creation_date: datetime
     last_modified_date: datetime
     order_payment_status: PaymentStatus
@@ -234,3 +256,49 @@ class PriceQuantityResponse(_Payload):
 
 class BulkPriceQuantityResponse(_Payload):
     responses: list[PriceQuantityResponse] = Field(default_factory=list)
+
+
+# -------------------------------------------------------------------------------------------------
+# Requests
+# -------------------------------------------------------------------------------------------------
+
+
+class ShippedLine(_Request):
+    """``LineItemReference``: one line of a shipment and how many of it."""
+
+    line_item_id: str = Field(min_length=1)
+    quantity: int = Field(gt=0)
+
+
+class ShippingFulfillmentDetails(_Request):
+    """The body of ``POST /order/{orderId}/shipping_fulfillment``."""
+
+    line_items: list[ShippedLine] = Field(min_length=1)
+    shipped_date: str = Field(min_length=1, description="mapping.ebay_time of the moment")
+    shipping_carrier_code: str = Field(min_length=1)
+    tracking_number: str = Field(min_length=1)
+
+
+class LocationQuantity(_Request):
+    """``ShipToLocationAvailability`` as sent: the quantity only."""
+
+    quantity: int = Field(ge=0)
+
+
+class OfferQuantity(_Request):
+    """``OfferPriceQuantity`` as sent: an offer's quantity, its price untouched."""
+
+    offer_id: str = Field(min_length=1)
+    available_quantity: int = Field(ge=0)
+
+
+class PriceQuantity(_Request):
+    sku: str = Field(min_length=1)
+    ship_to_location_availability: LocationQuantity
+    offers: list[OfferQuantity] | None = None
+
+
+class BulkPriceQuantity(_Request):
+    """The body of ``POST /bulk_update_price_quantity``."""
+
+    requests: list[PriceQuantity] = Field(min_length=1)
