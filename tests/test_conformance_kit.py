@@ -26,25 +26,21 @@ from ordersync.testing.builders import (
 pytest_plugins = ["pytester"]
 
 FILE_CHANNEL_CONFTEST = """
-import pytest_asyncio
-from ordersync_file_channel.harness import FileChannelHarness
+import pytest
+from ordersync_file_channel.sandbox import FileChannelSandbox
 
-@pytest_asyncio.fixture
-async def channel_harness(tmp_path):
-    harness = FileChannelHarness.in_folder(tmp_path / "channel")
-    yield harness
-    await harness.channel.aclose()
+@pytest.fixture
+def channel_sandbox():
+    return FileChannelSandbox()
 """
 
 FILE_STORE_CONFTEST = """
-import pytest_asyncio
-from ordersync_file_store.harness import FileStoreHarness
+import pytest
+from ordersync_file_store.sandbox import FileStoreSandbox
 
-@pytest_asyncio.fixture
-async def store_harness(tmp_path):
-    harness = FileStoreHarness.in_folder(tmp_path / "store")
-    yield harness
-    await harness.store.aclose()
+@pytest.fixture
+def store_sandbox():
+    return FileStoreSandbox()
 """
 
 
@@ -137,19 +133,20 @@ def test_undeclared_capabilities_skip_their_tests_with_the_reason(
     pytester: pytest.Pytester,
 ) -> None:
     result = run(pytester, """
-        import pytest_asyncio
+        import pytest
         from ordersync.capabilities import ChannelCapabilities
-        from ordersync.platform import Context
-        from ordersync_file_channel import FileChannel, FileChannelConfig
-        from ordersync_file_channel.harness import FileChannelHarness
+        from ordersync_file_channel import FileChannel
+        from ordersync_file_channel.sandbox import FileChannelSandbox
 
         class ReadOnlyChannel(FileChannel):
             capabilities = ChannelCapabilities(upload_tracking=False, set_listing_quantity=False)
 
-        @pytest_asyncio.fixture
-        async def channel_harness(tmp_path):
-            config = FileChannelConfig(type="file", path=tmp_path)
-            yield FileChannelHarness(ReadOnlyChannel("ro", config, Context(name="ro")))
+        class ReadOnlySandbox(FileChannelSandbox):
+            platform = ReadOnlyChannel
+
+        @pytest.fixture
+        def channel_sandbox():
+            return ReadOnlySandbox()
     """, """
         from ordersync.testing import ChannelConformance
 
@@ -164,21 +161,22 @@ def test_store_without_text_lines_or_numbering_skips_those_tests(
     pytester: pytest.Pytester,
 ) -> None:
     result = run(pytester, """
-        import pytest_asyncio
+        import pytest
         from ordersync.capabilities import StoreCapabilities
-        from ordersync.platform import Context
-        from ordersync_file_store import FileStore, FileStoreConfig
-        from ordersync_file_store.harness import FileStoreHarness
+        from ordersync_file_store import FileStore
+        from ordersync_file_store.sandbox import FileStoreSandbox
 
         class PlainStore(FileStore):
             capabilities = StoreCapabilities(
                 text_lines=False, set_order_number=False, order_number_prefix=False,
                 tax_labels=False)
 
-        @pytest_asyncio.fixture
-        async def store_harness(tmp_path):
-            config = FileStoreConfig(type="file", path=tmp_path)
-            yield FileStoreHarness(PlainStore("plain", config, Context(name="plain")))
+        class PlainSandbox(FileStoreSandbox):
+            platform = PlainStore
+
+        @pytest.fixture
+        def store_sandbox():
+            return PlainSandbox()
     """, """
         from ordersync.testing import StoreConformance
 
@@ -191,10 +189,9 @@ def test_store_without_text_lines_or_numbering_skips_those_tests(
 
 def test_a_channel_that_breaks_the_contract_fails_the_suite(pytester: pytest.Pytester) -> None:
     result = run(pytester, """
-        import pytest_asyncio
-        from ordersync.platform import Context
-        from ordersync_file_channel import FileChannel, FileChannelConfig
-        from ordersync_file_channel.harness import FileChannelHarness
+        import pytest
+        from ordersync_file_channel import FileChannel
+        from ordersync_file_channel.sandbox import FileChannelSandbox
 
         class SloppyChannel(FileChannel):
             async def get_order(self, order_id):
@@ -206,10 +203,12 @@ def test_a_channel_that_breaks_the_contract_fails_the_suite(pytester: pytest.Pyt
             async def set_listing_quantity(self, listing_id, quantity):
                 pass                             # never reaches the platform
 
-        @pytest_asyncio.fixture
-        async def channel_harness(tmp_path):
-            config = FileChannelConfig(type="file", path=tmp_path)
-            yield FileChannelHarness(SloppyChannel("s", config, Context(name="s")))
+        class SloppySandbox(FileChannelSandbox):
+            platform = SloppyChannel
+
+        @pytest.fixture
+        def channel_sandbox():
+            return SloppySandbox()
     """, """
         from ordersync.testing import ChannelConformance
 
@@ -223,17 +222,18 @@ def test_a_channel_that_breaks_the_contract_fails_the_suite(pytester: pytest.Pyt
     ], consecutive=False)
 
 
-def test_missing_harness_fixture_fails_with_what_to_provide(pytester: pytest.Pytester) -> None:
+def test_missing_sandbox_fixture_fails_with_what_to_provide(pytester: pytest.Pytester) -> None:
     result = run(pytester, "", """
         from ordersync.testing import StoreConformance
 
-        class TestNoHarness(StoreConformance):
+        class TestNoSandbox(StoreConformance):
             conformance_opt_outs = {}
     """, select="stock")
     assert result.parseoutcomes()["errors"] >= 1
     assert "passed" not in result.parseoutcomes()
     result.stdout.fnmatch_lines([
-        "*StoreConformance needs an async fixture named `store_harness` yielding a StoreHarness*",
+        "*StoreConformance needs a fixture named `store_sandbox` returning the platform's "
+        "StoreSandbox*",
     ])
 
 

@@ -178,7 +178,7 @@ def test_sandboxes_are_not_imported_until_something_asks_for_them() -> None:
             "standins = [m for m in sys.modules if m.startswith('ordersync_') "
             "and '.sandbox' in m]; assert not standins, standins; "
             "assert ('channel', 'ebay') in r.sandboxes; "
-            "assert 'ordersync_ebay.sandbox.standin' in sys.modules")
+            "assert 'ordersync_ebay.sandbox.ebay_sandbox' in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr

@@ -45,6 +45,7 @@ from ordersync.http import PlatformHttp
 from ordersync.jsonfiles import read_json, write_json_atomic
 from ordersync.models import ChannelOrder, Listing, RecordState, StoreProduct
 from ordersync.plugins import Registry, load_plugins
+from ordersync.sandbox.server import serve
 from ordersync.state.db import session_scope
 from ordersync.state.records import STORE_STATE_KEY
 from ordersync.state.tables import ChannelState, Effect, EffectStatus, OrderRecord
@@ -52,11 +53,11 @@ from ordersync.sync.passes import sync_once
 from ordersync.sync.runtime import Runtime
 from ordersync_ebay import EbayChannel
 from ordersync_ebay.sandbox import SandboxState as EbayState
-from ordersync_ebay.sandbox import serve as serve_ebay
+from ordersync_ebay.sandbox import create_app as ebay_app
 from ordersync_file_channel.channel import file_stem
 from ordersync_shopify.client import ShopifyGraphQL
 from ordersync_shopify.sandbox import SandboxState as ShopifyState
-from ordersync_shopify.sandbox import serve as serve_shopify
+from ordersync_shopify.sandbox import create_app as shopify_app
 from sqlmodel import col, select
 
 from tests.conftest import empty_postgres
@@ -106,7 +107,8 @@ def running_ebay() -> Iterator[EbayServer]:
     """A fresh eBay seller account served on 127.0.0.1, with credentials made up for this run."""
     state = EbayState(client_secret=secrets.token_urlsafe(16),
                       refresh_token=secrets.token_urlsafe(24))
-    served = serve_ebay(HOST, 0, state)
+    served = serve(ebay_app(state), "ebay", HOST)
+    state.base_url = served.url
     try:
         _warm_up(served.url, state)
         yield EbayServer(state, served.url)
@@ -131,7 +133,7 @@ def _warm_up(url: str, state: EbayState) -> None:
 def running_shopify() -> Iterator[ShopifyServer]:
     """A fresh Shopify shop served on 127.0.0.1."""
     state = ShopifyState(access_token=f"shpat_{secrets.token_hex(16)}")
-    url, stop = serve_shopify(HOST, 0, state)
+    url, stop = serve(shopify_app(state), "shopify", HOST)
     try:
         yield ShopifyServer(state, url)
     finally:

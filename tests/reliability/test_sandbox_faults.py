@@ -1,11 +1,11 @@
-"""The sandboxes' random-fault mode, which the fault suite relies on: seeded, at the rate asked,
-of every kind, and behind the faults a test injects on purpose."""
+"""The sandboxes' faults, one type in the core (``ordersync.sandbox.Fault``): the random mode the
+fault suite relies on is seeded, at the rate asked, of every kind, and behind the faults a test
+injects on purpose."""
 
 from __future__ import annotations
 
-from ordersync_ebay.sandbox import Fault as EbayFault
+from ordersync.sandbox import Fault
 from ordersync_ebay.sandbox import SandboxState as EbayState
-from ordersync_shopify.sandbox import Fault as ShopifyFault
 from ordersync_shopify.sandbox import SandboxState as ShopifyState
 
 
@@ -35,7 +35,7 @@ def test_random_faults_come_at_the_rate_asked_of_every_kind_and_repeat_with_the_
 
 def test_a_random_malformed_answer_to_an_ebay_write_is_a_lost_answer() -> None:
     state = EbayState()
-    state.randomize_faults(1.0, 3, mix=(EbayFault("malformed_json"),))
+    state.randomize_faults(1.0, 3, mix=(Fault("malformed"),))
     read = state.take_fault("GET", "/sell/inventory/v1/offer")
     write = state.take_fault("POST", "/sell/inventory/v1/bulk_update_price_quantity")
     assert read is not None and not read.after_processing
@@ -45,14 +45,14 @@ def test_a_random_malformed_answer_to_an_ebay_write_is_a_lost_answer() -> None:
 def test_injected_faults_come_before_random_ones_and_rate_zero_turns_them_off() -> None:
     ebay = EbayState()
     ebay.randomize_faults(1.0, 1)
-    ebay.inject(EbayFault("status", status=418))
+    ebay.inject(Fault("status", status=418))
     assert ebay.take_fault("GET", "/x").status == 418  # type: ignore[union-attr]
     ebay.randomize_faults(0.0)
     assert ebay.take_fault("GET", "/x") is None
 
     shopify = ShopifyState()
     shopify.randomize_faults(1.0, 1)
-    shopify.inject(ShopifyFault("status", status=418))
+    shopify.inject(Fault("status", status=418))
     assert shopify.take_fault(None).status == 418  # type: ignore[union-attr]
     shopify.randomize_faults(0.0)
     assert shopify.take_fault(None) is None

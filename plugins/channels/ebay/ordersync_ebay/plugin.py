@@ -1,5 +1,6 @@
 """The entry point of ``ordersync-ebay``: registers the ``ebay`` channel type and, when the
-``sandbox`` extra is installed, the local eBay stand-in used by ``ordersync demo``."""
+``sandbox`` extra is installed, the eBay sandbox (``ordersync demo``, the conformance kit),
+imported only when something asks for sandboxes."""
 
 from __future__ import annotations
 
@@ -26,6 +27,6 @@ def ordersync_register_sandboxes(register: Callable[[type[Any]], None]) -> None:
     # Without the extra there is no sandbox; the channel itself must still load.
     if any(find_spec(module) is None for module in _SANDBOX_NEEDS):
         return
-    from ordersync_ebay.sandbox.standin import EbaySandbox
+    from ordersync_ebay.sandbox.ebay_sandbox import EbaySandbox
 
     register(EbaySandbox)

@@ -1,4 +1,8 @@
-"""Fixtures: a real sandbox eBay on 127.0.0.1 (ephemeral port) and an EbayChannel wired to it."""
+"""Fixtures: a real sandbox eBay on 127.0.0.1 (ephemeral port) and an EbayChannel wired to it.
+
+The conformance kit gets a fresh :class:`EbaySandbox` per test (``channel_sandbox``); the plugin's
+own tests share one served for the session and emptied for each test (``sandbox``).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from ordersync.http import PlatformHttp
 from ordersync.models import Address, Buyer, ChannelOrder, OrderLine, OrderStatus, Shipping
 from ordersync.platform import Context, MemoryTokenStore
 from ordersync_ebay import EbayChannel, EbayConfig
-from ordersync_ebay.sandbox import EbayHarness, SandboxState, serve
+from ordersync_ebay.sandbox import EbaySandbox
 from pydantic import SecretStr
 
 # One TLS context for every test client: building one per client (httpx's default) costs
@@ -43,24 +47,22 @@ class FastContext(Context):
         await asyncio.sleep(min(seconds, 0.01))
 
 
-@dataclass
-class Sandbox:
-    state: SandboxState
-    url: str
+#: The ``sandbox`` fixture's type, as the tests annotate it.
+Sandbox = EbaySandbox
 
 
 @pytest.fixture(scope="session")
-def _served_sandbox() -> Iterator[Sandbox]:
-    state = SandboxState()
-    url, stop = serve(state=state)
+def _served_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EbaySandbox]:
+    served = EbaySandbox()
+    asyncio.run(served.start(tmp_path_factory.mktemp("ebay")))
     try:
-        yield Sandbox(state, url)
+        yield served
     finally:
-        stop()
+        asyncio.run(served.stop())
 
 
 @pytest.fixture
-def sandbox(_served_sandbox: Sandbox) -> Iterator[Sandbox]:
+def sandbox(_served_sandbox: EbaySandbox) -> Iterator[EbaySandbox]:
     """The running sandbox, emptied for this test."""
     _served_sandbox.state.reset()
     yield _served_sandbox
@@ -72,32 +74,41 @@ def context() -> FastContext:
     return FastContext(name="ebay-uk", tokens=MemoryTokenStore())
 
 
-def make_config(sandbox: Sandbox, **overrides: Any) -> EbayConfig:
+@pytest.fixture
+def channel_sandbox() -> Iterator[EbaySandbox]:
+    """The conformance kit's sandbox (ordersync.testing.ChannelConformance)."""
+    fresh = EbaySandbox()
+    yield fresh
+    fresh.state.check()
+
+
+@pytest.fixture
+def platform_context(context: FastContext) -> FastContext:
+    """The kit's instances get quick backoff too."""
+    return context
+
+
+def make_config(sandbox: EbaySandbox, **overrides: Any) -> EbayConfig:
     values: dict[str, Any] = {
         "type": "ebay",
         "client_id": sandbox.state.client_id,
         "client_secret": SecretStr(sandbox.state.client_secret),
         "refresh_token": SecretStr(sandbox.state.refresh_token),
-        "api_base": sandbox.url,
         "marketplace_id": sandbox.state.marketplace_id,
     }
     values.update(overrides)
+    if "api_base" not in values:
+        values["api_base"] = sandbox.url
     return EbayConfig(**values)
 
 
 @pytest.fixture
-async def channel(sandbox: Sandbox, context: FastContext) -> AsyncIterator[EbayChannel]:
+async def channel(sandbox: EbaySandbox, context: FastContext) -> AsyncIterator[EbayChannel]:
     instance = EbayChannel("ebay-uk", make_config(sandbox), context)
     try:
         yield instance
     finally:
         await instance.aclose()
-
-
-@pytest.fixture
-async def channel_harness(channel: EbayChannel, sandbox: Sandbox) -> EbayHarness:
-    """The conformance kit's harness (ordersync.testing.ChannelConformance)."""
-    return EbayHarness(channel=channel, state=sandbox.state)
 
 
 def canonical_order(order_id: str = "12-34567-89012", **changes: Any) -> ChannelOrder:

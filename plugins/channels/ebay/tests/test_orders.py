@@ -12,7 +12,7 @@ from ordersync.errors import RetriableError
 from ordersync.models import Fulfillment, OrderStatus, Refund
 from ordersync.platform import MemoryTokenStore
 from ordersync_ebay import EbayChannel
-from ordersync_ebay.sandbox import SandboxState, ebay_order
+from ordersync_ebay.sandbox import EbaySandbox, SandboxState, ebay_order
 
 from .conftest import FastContext, Sandbox, canonical_order, fetch_all, make_config
 
@@ -321,7 +321,7 @@ async def test_paging_that_does_not_advance_is_stopped():
                                 **kwargs)
 
     context = StuckContext(name="ebay-uk", tokens=MemoryTokenStore())
-    config = make_config(Sandbox(SandboxState(), "http://ebay.invalid"))
+    config = make_config(EbaySandbox(SandboxState()), api_base="http://ebay.invalid")
     channel = EbayChannel("ebay-uk", config, context)
     channel.page_limit = 1
     with pytest.raises(RetriableError, match="paging does not advance"):

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from ordersync.platform import Context
 from ordersync.plugins import load_plugins
 from ordersync_ebay import EbayChannel, EbayConfig
 from ordersync_ebay import payloads as p
@@ -75,7 +74,8 @@ def test_shipping_discount_is_taken_off_the_shipping_price():
 
 async def test_the_demo_sandbox_runs_a_channel_from_its_own_config(tmp_path):
     pytest.importorskip("ordersync.sandbox")
-    from ordersync_ebay.sandbox.standin import EbaySandbox
+    from ordersync.sandbox.instance import open_platform
+    from ordersync_ebay.sandbox import EbaySandbox
 
     registry = load_plugins()
     assert registry.sandboxes.get(("channel", "ebay")) is EbaySandbox
@@ -84,10 +84,8 @@ async def test_the_demo_sandbox_runs_a_channel_from_its_own_config(tmp_path):
     try:
         await sandbox.seed_order(canonical_order())
         assert sandbox.config()["refresh_token"] == "${EBAY_SANDBOX_REFRESH_TOKEN}"
-        values = {**sandbox.config(), "client_secret": sandbox.environ()[
-            "EBAY_SANDBOX_CLIENT_SECRET"], "refresh_token": sandbox.environ()[
-            "EBAY_SANDBOX_REFRESH_TOKEN"]}
-        channel = EbayChannel("demo", EbayConfig.model_validate(values), Context(name="demo"))
+        channel = open_platform(sandbox, "demo")
+        assert isinstance(channel, EbayChannel)
         order = await channel.get_order("12-34567-89012")
         await channel.aclose()
     finally:

@@ -161,10 +161,33 @@ async def test_an_answer_outside_ebays_documents_is_caught_as_a_sandbox_bug(
 
 
 def test_seeding_an_order_outside_ebays_schema_is_refused(state: SandboxState):
-    order = {"orderId": "X", "lineItems": [{"lineItemId": "1", "quantity": 1, "colour": "red"}]}
+    order = {"orderId": "X", "lineItems": [{"lineItemId": "1", "quantity": "one"}]}
 
-    with pytest.raises(ValueError, match="colour"):
+    with pytest.raises(ValueError, match=r"lineItems\.0\.quantity"):
         state.add_order(order)
+
+
+async def test_fields_ebay_sends_but_does_not_document_are_seeded_and_answered(
+        client: httpx.AsyncClient, state: SandboxState):
+    order = state.seed_order(canonical_order("12-00000-00001"))
+    order["legacyOrderId"] = "110000000001-0"
+    order["buyer"]["buyerRegistrationAddress"] = {"secondaryPhone": {"phoneNumber": "0113"}}
+    state.add_order(order)
+
+    response = await client.get(f"{ORDERS}/12-00000-00001")
+
+    assert response.status_code == 200, response.text
+    assert response.json()["legacyOrderId"] == "110000000001-0"
+    state.check()
+
+
+async def test_a_request_field_ebay_does_not_document_is_refused(
+        client: httpx.AsyncClient):
+    response = await client.post(f"{ORDERS}/12-34567-89012/shipping_fulfillment", json={
+        "lineItems": [{"lineItemId": "1001", "quantity": 1}], "colour": "red"})
+
+    assert response.status_code == 400
+    assert "colour" in error_of(response)["longMessage"]
 
 
 async def test_unknown_paths_answer_404_in_ebays_shape(client: httpx.AsyncClient):

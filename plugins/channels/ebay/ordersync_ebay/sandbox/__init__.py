@@ -1,27 +1,27 @@
 """A fake eBay for tests and demos, held to eBay's own OpenAPI documents.
 
-``create_app(state)`` is the ASGI app; ``serve(host, port, state)`` runs it with uvicorn in a
-background thread and returns ``(url, stop)``. :class:`SandboxState` holds the seller's orders,
-shipments, inventory and offers, seeds them from canonical models (``seed_order``,
-``put_listing``), reads them back (``tracking``, ``listing_quantity``) and injects faults
-(:class:`Fault`, ``revoke_refresh_token``, ``expire_access_tokens``). Needs the ``sandbox`` extra
-(starlette, uvicorn, openapi-core).
+:class:`EbaySandbox` is the platform's :class:`ordersync.sandbox.ChannelSandbox`; ``create_app``
+the ASGI app behind it (serve it with :func:`ordersync.sandbox.server.serve`).
+:class:`SandboxState` holds the seller's orders, shipments, inventory and offers, seeds them from
+canonical models (``seed_order``, ``put_listing``) or eBay shapes (``add_order``), reads them back
+(``tracking``, ``listing_quantity``) and injects faults (``inject(Fault(...))``,
+``revoke_refresh_token``, ``expire_access_tokens``). Needs the ``sandbox`` extra (starlette,
+uvicorn, openapi-core).
 """
 
+from ordersync.sandbox import Fault
+
 from ordersync_ebay.sandbox.app import create_app
-from ordersync_ebay.sandbox.harness import EbayHarness
+from ordersync_ebay.sandbox.ebay_sandbox import EbaySandbox
 from ordersync_ebay.sandbox.seed import ebay_order, ebay_shipment
-from ordersync_ebay.sandbox.server import Served, serve
-from ordersync_ebay.sandbox.state import Fault, SandboxBug, SandboxState
+from ordersync_ebay.sandbox.state import SandboxBug, SandboxState
 
 __all__ = [
-    "EbayHarness",
+    "EbaySandbox",
     "Fault",
     "SandboxBug",
     "SandboxState",
-    "Served",
     "create_app",
     "ebay_order",
     "ebay_shipment",
-    "serve",
 ]

@@ -21,6 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from ordersync.sandbox import Fault
+from ordersync.sandbox.openapi import body_problems
+from ordersync.sandbox.server import fault_response
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,10 +36,10 @@ from ordersync_ebay.sandbox.spec import (
     SCHEMA_ERROR_IDS,
     Api,
     document,
-    request_problems,
-    response_problems,
+    error_body_validator,
+    spec,
 )
-from ordersync_ebay.sandbox.state import Fault, RequestRecord, SandboxState
+from ordersync_ebay.sandbox.state import RequestRecord, SandboxState
 
 TOKEN_PATH = "/identity/v1/oauth2/token"
 _TRACKING = re.compile(r"^[A-Za-z0-9]+$")
@@ -485,40 +488,18 @@ def _render(reply: Reply) -> Response:
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
-class DroppedConnection(Response):
-    """Starts a 200 answer, sends part of its body and returns: the server then closes the
-    connection mid-answer, which the client sees as a reset (nothing was run)."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=200)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", b"4096")]})
-        await send({"type": "http.response.body", "body": b'{"orders": [', "more_body": True})
-
-
 def _fault_reply(fault: Fault, api: Api | None) -> Response:
-    if fault.kind == "reset":
-        return DroppedConnection()
-    if fault.kind == "malformed_json":
-        return Response(b'{"orders": [{"orderId": "12-', status_code=200,
-                        media_type="application/json")
-    headers = {}
-    if fault.retry_after is not None:
-        headers["Retry-After"] = f"{fault.retry_after:g}"
-    if api is None:
-        reply = _oauth_error(fault.status, "temporarily_unavailable",
-                             "The server is temporarily unavailable")
-    elif fault.status == 429:
-        reply = ebay_error(429, 2001, "ACCESS", "Too many requests",
-                           long_message="The request limit has been reached for the resource.")
-    else:
-        reply = ebay_error(fault.status, _SYSTEM_ERROR[api], _DOMAIN[api], "System error",
-                           category="APPLICATION")
-    reply.headers.update(headers)
-    return _render(reply)
+    def error_body(status: int) -> Any:
+        if api is None:
+            return _oauth_error(status, "temporarily_unavailable",
+                                "The server is temporarily unavailable").body
+        if status == 429:
+            return ebay_error(429, 2001, "ACCESS", "Too many requests", long_message="The "
+                              "request limit has been reached for the resource.").body
+        return ebay_error(status, _SYSTEM_ERROR[api], _DOMAIN[api], "System error",
+                          category="APPLICATION").body
+
+    return fault_response(fault, error_body, partial=b'{"orders": [{"orderId": "12-')
 
 
 def _unauthorized(request: Request, state: SandboxState) -> Reply | None:
@@ -531,13 +512,14 @@ def _unauthorized(request: Request, state: SandboxState) -> Reply | None:
 
 
 def _declared_query(api: Api, template: str, method: str) -> set[str]:
-    operation = document(api)["paths"][template][method.lower()]
-    return {param["name"] for param in operation.get("parameters", [])
-            if param.get("in") == "query"}
+    return spec(api).declared_query(template, method)
 
 
 def _endpoint(state: SandboxState, handler: Handler, api: Api | None,
-              template: str | None = None) -> Callable[[Request], Any]:
+              template: str | None = None, method: str = "POST") -> Callable[[Request], Any]:
+    operation = (document(api)["paths"][template][method.lower()].get("operationId")
+                 if api is not None and template is not None else "token")
+
     async def endpoint(request: Request) -> Response:
         body = await request.body()
         record = RequestRecord(request.method, request.url.path, dict(request.query_params))
@@ -545,9 +527,9 @@ def _endpoint(state: SandboxState, handler: Handler, api: Api | None,
             state.requests.append(record)
             if not state.base_url:
                 state.base_url = str(request.base_url).rstrip("/")
-        fault = state.take_fault(request.method, request.url.path)
+        fault = state.take_fault(request.method, request.url.path, operation)
         if fault is not None and fault.kind == "delay":
-            await asyncio.sleep(fault.seconds)
+            await asyncio.sleep(fault.delay)
         elif fault is not None:
             if fault.after_processing and _precheck(request, body, state, api,
                                                     template) is None:
@@ -560,7 +542,11 @@ def _endpoint(state: SandboxState, handler: Handler, api: Api | None,
         if api is None:
             problems = [str(p) for p in _token_reply_problems(response)]
         else:
-            problems = [str(p) for p in response_problems(api, request, body, response)]
+            problems = [str(p) for p in spec(api).response_problems(request, body, response)]
+            if response.status_code >= 400:
+                # An error status has no schema in eBay's documents: eBay's error body it is.
+                problems += [str(p) for p in body_problems(error_body_validator(api),
+                                                           response.body)]
         if problems:
             bug = (f"{request.method} {request.url.path} -> {response.status_code}: "
                    + "; ".join(problems))
@@ -587,7 +573,7 @@ def _precheck(request: Request, body: bytes, state: SandboxState, api: Api | Non
         # Stricter than eBay, which ignores them: a misspelt parameter is a client bug.
         return ebay_error(400, error_id, domain, "Invalid input data",
                           long_message=f"unknown query parameter(s): {', '.join(unknown)}")
-    problems = request_problems(api, request, body)
+    problems = spec(api).request_problems(request, body)
     if problems:
         return ebay_error(400, error_id, domain, "Invalid input data",
                           long_message="; ".join(map(str, problems))[:200])
@@ -603,8 +589,8 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     """The sandbox eBay over ``state`` (a new, empty account if None): an ASGI app."""
     state = state if state is not None else SandboxState()
     def api_route(api: Api, template: str, method: str, handler: Handler) -> Route:
-        return Route(BASE_PATHS[api] + template, _endpoint(state, handler, api, template),
-                     methods=[method])
+        return Route(BASE_PATHS[api] + template,
+                     _endpoint(state, handler, api, template, method), methods=[method])
 
     routes = [
         Route(TOKEN_PATH, _endpoint(state, token, None), methods=["POST"]),

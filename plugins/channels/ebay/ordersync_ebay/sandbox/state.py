@@ -8,71 +8,37 @@ from __future__ import annotations
 
 import copy
 import json
-import random
 import secrets
 import threading
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from ordersync.models import ChannelOrder, Fulfillment, Listing
+from ordersync.sandbox import Fault, FaultPlan
+from ordersync.sandbox.openapi import body_problems
 
 from ordersync_ebay.carriers import carrier_name
 from ordersync_ebay.mapping import ebay_time, split_listing_id
 from ordersync_ebay.sandbox import seed
-from ordersync_ebay.sandbox.spec import body_problems, schema_validator
-
-FaultKind = Literal["status", "delay", "malformed_json", "reset"]
+from ordersync_ebay.sandbox.spec import schema_validator
 
 
 class SandboxBug(AssertionError):
     """The sandbox answered something eBay's documents do not allow: a bug in the fake."""
 
 
-@dataclass
-class Fault:
-    """Something to go wrong with the next matching request(s).
-
-    :param kind: ``status`` (answer ``status`` with an eBay error body, and ``Retry-After`` if
-        ``retry_after`` is set), ``delay`` (wait ``seconds`` and then answer normally),
-        ``malformed_json`` (answer 200 with a body cut short), ``reset`` (start a 200 answer
-        and drop the connection mid-body; the request is not run).
-    :param after_processing: run the request first, then answer with the fault (a lost answer:
-        the change happened, the client does not know). Not for ``delay``.
-    :param path: the fault applies to request paths starting with this.
-    :param method: only to this HTTP method (None: any).
-    :param times: how many requests it applies to.
-    """
-
-    kind: FaultKind
-    path: str = "/"
-    method: str | None = None
-    status: int = 500
-    retry_after: float | None = None
-    seconds: float = 0.0
-    times: int = 1
-    after_processing: bool = False
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.times > 0 and path.startswith(self.path)
-                and (self.method is None or self.method.upper() == method.upper()))
-
-    @property
-    def label(self) -> str:
-        """``status 429``, ``delay``, ...: how ``SandboxState.random_served`` counts it."""
-        return f"status {self.status}" if self.kind == "status" else self.kind
-
-
 #: What a random fault (``SandboxState.randomize_faults``) is drawn from, equally likely: the
-#: ways eBay fails in production. The delay's ``seconds`` is set by ``randomize_faults``.
+#: ways eBay fails in production. The delay's length is set by ``randomize_faults``; a garbled
+#: answer to a write is served after the write ran (:class:`ordersync.sandbox.FaultPlan`).
 RANDOM_FAULTS: tuple[Fault, ...] = (
     Fault("status", status=429, retry_after=0.05),
     Fault("status", status=500),
     Fault("status", status=503),
     Fault("delay"),
     Fault("reset"),
-    Fault("malformed_json"),
+    Fault("malformed"),
 )
 
 
@@ -108,21 +74,14 @@ class SandboxState:
     offers: dict[str, dict[str, Any]] = field(default_factory=dict)
     access_tokens: dict[str, datetime] = field(default_factory=dict)
     refresh_token_revoked: bool = False
-    faults: list[Fault] = field(default_factory=list)
+    #: Injected and random faults (:class:`ordersync.sandbox.FaultPlan`).
+    faults: FaultPlan = field(default_factory=lambda: FaultPlan(mix=RANDOM_FAULTS))
     requests: list[RequestRecord] = field(default_factory=list)
     token_grants: int = 0
     #: Responses that failed validation against eBay's documents (see ``check``).
     bugs: list[str] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     base_url: str = ""
-    #: Share of requests (0 to 1) that get a random fault when no injected one matches.
-    fault_rate: float = 0.0
-    #: Seconds a random ``delay`` fault waits (make it longer than the client's timeout).
-    fault_delay: float = 1.0
-    fault_mix: tuple[Fault, ...] = RANDOM_FAULTS
-    fault_rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
-    #: Random faults served so far, by ``Fault.label``.
-    random_served: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
         """Forget every order, listing, token, fault and record (credentials stay)."""
@@ -136,8 +95,6 @@ class SandboxState:
             self.refresh_token_revoked = False
             self.token_grants = 0
             self.token_lifetime = 7200
-            self.fault_rate = 0.0
-            self.random_served.clear()
 
     # ------------------------------------------------------------------------------------------
     # Seeding (eBay shapes or canonical models)
@@ -280,40 +237,21 @@ class SandboxState:
             self.refresh_token_revoked = True
             self.access_tokens.clear()
 
+    @property
+    def random_served(self) -> Counter[str]:
+        """Random faults served so far, by :attr:`Fault.label`."""
+        return self.faults.random_served
+
     def inject(self, fault: Fault) -> Fault:
-        with self.lock:
-            self.faults.append(fault)
-        return fault
+        return self.faults.inject(fault)
 
     def randomize_faults(self, rate: float, seed: int = 0, *, delay: float = 1.0,
-                         mix: tuple[Fault, ...] = RANDOM_FAULTS) -> None:
-        """From now on answer a share ``rate`` of requests with a fault drawn from ``mix``
-        (seeded: the same seed and the same requests give the same faults); 0 turns it off.
+                         mix: tuple[Fault, ...] | None = None) -> None:
+        """Answer a share ``rate`` of requests with a random fault (see ``FaultPlan.randomize``)."""
+        self.faults.randomize(rate, seed, delay=delay, mix=mix)
 
-        Injected faults (``inject``) still come first.
-        """
-        with self.lock:
-            self.fault_rate = rate
-            self.fault_delay = delay
-            self.fault_mix = mix
-            self.fault_rng = random.Random(seed)
-
-    def take_fault(self, method: str, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.matches(method, path):
-                    fault.times -= 1
-                    return fault
-            if self.fault_rate > 0 and self.fault_rng.random() < self.fault_rate:
-                fault = replace(self.fault_rng.choice(self.fault_mix))
-                if fault.kind == "delay":
-                    fault.seconds = self.fault_delay
-                if fault.kind == "malformed_json" and method.upper() != "GET":
-                    # A garbled 2xx answer means the server did act: only its answer is lost.
-                    fault.after_processing = True
-                self.random_served[fault.label] += 1
-                return fault
-        return None
+    def take_fault(self, method: str, path: str, operation: str | None = None) -> Fault | None:
+        return self.faults.take(operation, method, path)
 
     def _shipment_href(self, order_id: str, fulfillment_id: str) -> str:
         base = self.base_url or "https://api.ebay.com"

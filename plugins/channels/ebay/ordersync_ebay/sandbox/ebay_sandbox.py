@@ -1,5 +1,5 @@
-"""The eBay sandbox as a :class:`ordersync.sandbox.ChannelSandbox`: what ``ordersync demo``
-starts when it runs a sync against a local eBay."""
+"""The sandbox eBay as an :class:`ordersync.sandbox.ChannelSandbox`: one seller account on
+127.0.0.1 with credentials made up for it, for ``ordersync demo`` and the conformance kit."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any, ClassVar
 
 from ordersync.models import ChannelOrder, Fulfillment, Listing
 from ordersync.sandbox import ChannelSandbox
+from ordersync.sandbox.server import Served, serve
 
-from ordersync_ebay.sandbox.server import Served, serve
+from ordersync_ebay.sandbox.app import create_app
 from ordersync_ebay.sandbox.state import SandboxState
 
 SECRET_VAR = "EBAY_SANDBOX_CLIENT_SECRET"
@@ -19,13 +20,13 @@ REFRESH_VAR = "EBAY_SANDBOX_REFRESH_TOKEN"
 
 
 class EbaySandbox(ChannelSandbox):
-    """A fresh sandbox eBay account on 127.0.0.1, with credentials made up for this run."""
+    """A sandbox eBay account; ``state`` is its data and its faults (:class:`SandboxState`)."""
 
     type_name: ClassVar[str] = "ebay"
 
-    def __init__(self) -> None:
-        self.state = SandboxState(client_secret=secrets.token_urlsafe(16),
-                                  refresh_token=secrets.token_urlsafe(24))
+    def __init__(self, state: SandboxState | None = None) -> None:
+        self.state = state if state is not None else SandboxState(
+            client_secret=secrets.token_urlsafe(16), refresh_token=secrets.token_urlsafe(24))
         self._served: Served | None = None
 
     @property
@@ -36,7 +37,8 @@ class EbaySandbox(ChannelSandbox):
         return self._served.url
 
     async def start(self, workdir: Path) -> None:
-        self._served = await asyncio.to_thread(serve, "127.0.0.1", 0, self.state)
+        self._served = await asyncio.to_thread(serve, create_app(self.state), "ebay")
+        self.state.base_url = self._served.url
 
     async def stop(self) -> None:
         if self._served is not None:
