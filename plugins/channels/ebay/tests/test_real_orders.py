@@ -21,9 +21,11 @@ from ordersync.engine import build_draft
 from ordersync.engine.tax import to_minor
 from ordersync.models import ChannelOrder, OrderStatus, Refund
 from ordersync.options import OrderSyncOptions
-from ordersync_ebay import mapping
+from ordersync_ebay import EbayChannel, mapping
 from ordersync_ebay import payloads as p
 from pydantic import BaseModel, ValidationError
+
+from .conftest import Sandbox
 
 CORPUS = Path(__file__).parent / "corpus"
 SPECS = Path(mapping.__file__).parent / "spec"
@@ -291,3 +293,20 @@ def test_a_quantity_update_is_the_body_ebays_inventory_spec_declares():
     assert list(validator.iter_errors(body)) == []
     with pytest.raises(ValidationError, match="price"):
         p.OfferQuantity.model_validate({"offerId": "1", "availableQuantity": 1, "price": {}})
+
+
+# -------------------------------------------------------------------------------------------------
+# Through the sandbox: real answers over HTTP
+# -------------------------------------------------------------------------------------------------
+
+
+async def test_every_real_order_served_by_the_sandbox_is_read_as_the_mapping_maps_it(
+        channel: EbayChannel, sandbox: Sandbox):
+    orders = corpus()
+    for raw in orders.values():
+        sandbox.state.add_order(raw)  # eBay's schema, plus the fields real answers add
+
+    for name, raw in orders.items():
+        read = await channel.get_order(raw["orderId"])
+
+        assert read == mapped(raw), name
