@@ -1,27 +1,23 @@
-"""GraphQL over the core's HTTP client: cost-based rate limiting, THROTTLED retries, errors.
+"""GraphQL over the core's HTTP client: documents as requests, and how Shopify's answers read.
 
 Shopify limits each app and shop by query cost: a bucket of points that refills every second.
-Each answer reports the bucket (``extensions.cost.throttleStatus``); the client feeds that to
-the core's :class:`~ordersync.http.TokenBucket` and takes a document's requested cost from it
-before sending, so it waits instead of being refused. A ``THROTTLED`` answer (HTTP 200 with
-``errors[].extensions.code == "THROTTLED"``) is retried once the bucket has refilled.
-
-Errors: ``ACCESS_DENIED`` -> ``FatalPlatformError``; ``THROTTLED`` or ``INTERNAL_SERVER_ERROR``
-still failing, or a body that is not JSON -> ``RetriableError``; any other GraphQL error (a
-document or variables the schema refuses, a query that costs too much) -> ``RejectedError``.
+Each answer reports the bucket (``extensions.cost.throttleStatus``), which the core's
+:func:`~ordersync.http.read_graphql_cost` feeds to the :class:`~ordersync.http.TokenBucket`;
+a document's requested cost is taken from it before sending, so the client waits instead of
+being refused. :func:`classify` reads GraphQL errors for :class:`~ordersync.http.PlatformHttp`:
+``THROTTLED`` (an HTTP 200) is throttled and retried once the bucket has refilled;
+``ACCESS_DENIED`` is fatal; ``INTERNAL_SERVER_ERROR`` retriable; any other GraphQL error (a
+document or variables the schema refuses, a query that costs too much) is rejected.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-import httpx
-from ordersync.errors import FatalPlatformError, RejectedError, RetriableError
-from ordersync.http import PlatformHttp, TokenBucket
+from ordersync.errors import RejectedError
+from ordersync.http import Kind, PlatformHttp, Reply, Verdict
 
 from ordersync_shopify.documents import Document
 
@@ -31,123 +27,79 @@ PLATFORM = "shopify"
 START_CAPACITY = 1000.0
 START_RATE = 50.0
 
-_FATAL_CODES = frozenset({"ACCESS_DENIED", "UNAUTHORIZED", "FORBIDDEN"})
-_RETRY_CODES = frozenset({"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"})
+_KINDS = {"THROTTLED": Kind.THROTTLED, "ACCESS_DENIED": Kind.FATAL, "UNAUTHORIZED": Kind.FATAL,
+          "FORBIDDEN": Kind.FATAL, "INTERNAL_SERVER_ERROR": Kind.RETRIABLE,
+          "SERVICE_UNAVAILABLE": Kind.RETRIABLE}
+#: Which kind wins when one answer has errors of several.
+_ORDER = (Kind.THROTTLED, Kind.FATAL, Kind.RETRIABLE)
+
+
+def classify(reply: Reply) -> Verdict | None:
+    """A served answer's GraphQL ``errors`` (an HTTP error is left to its status)."""
+    answer = reply.body() if reply.status < 400 else None
+    if not isinstance(answer, dict):
+        return None
+    errors = answer.get("errors")
+    if not errors:
+        if isinstance(answer.get("data"), dict):
+            return None
+        reason = f"answer has neither data nor errors: {str(answer)[:200]}"
+        return Verdict(Kind.REJECTED, reason=reason)
+    codes = list(_error_codes(errors))
+    kinds = {_KINDS.get(code) for code in codes}
+    reason = _messages(errors)
+    for kind in _ORDER:
+        if kind in kinds:
+            code = next(c for c in codes if _KINDS.get(c) is kind)
+            return Verdict(kind, code=code, reason=reason)
+    return Verdict(Kind.REJECTED, code=codes[0] if codes else None,
+                   reason=f"{_operation_name(reply)}: {reason}")
 
 
 class ShopifyGraphQL:
     """Runs the plugin's documents against one shop's Admin GraphQL endpoint."""
 
-    def __init__(
-        self,
-        http: PlatformHttp,
-        path: str,
-        bucket: TokenBucket,
-        *,
-        max_attempts: int = 6,
-        sleep: Callable[[float], Any] = asyncio.sleep,
-    ) -> None:
+    def __init__(self, http: PlatformHttp, path: str) -> None:
         self.http = http
         self.path = path
-        self.bucket = bucket
-        self.max_attempts = max_attempts
-        self._sleep = sleep
-        #: How many THROTTLED answers were retried (for tests and status).
-        self.throttled = 0
+
+    @property
+    def throttled(self) -> int:
+        """How many answers said the rate limit refused the call (for tests and status)."""
+        return self.http.throttled
+
+    def request(self, document: Document, variables: dict[str, Any] | None = None,
+                ) -> dict[str, Any]:
+        """The arguments of :meth:`PlatformHttp.request` that send ``document``."""
+        body = {"query": document.text, "operationName": document.name,
+                "variables": variables or {}}
+        return {"json": body, "cost": document.cost_for(variables),
+                "idempotent": document.idempotent}
 
     async def run(
         self, document: Document, variables: dict[str, Any] | None = None, *, operation: str
     ) -> dict[str, Any]:
-        """Send ``document`` and return its ``data``; retry what Shopify says is transient."""
-        body = {"query": document.text, "operationName": document.name,
-                "variables": variables or {}}
-        cost = document.cost_for(variables)
-        last: RetriableError | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            response = await self.http.request(
-                "POST", self.path, operation=operation, cost=cost,
-                idempotent=document.idempotent, json=body,
-            )
-            answer = _json(response)
-            if answer is None:
-                last = RetriableError(
-                    PLATFORM, operation,
-                    f"HTTP {response.status_code} with a body that is not JSON: "
-                    f"{response.text[:200]!r}",
-                )
-                if not document.idempotent:
-                    raise last
-                await self._sleep(_backoff(attempt))
-                continue
-            available = self._feed_bucket(answer)
-            errors = answer.get("errors")
-            if not errors:
-                self.bucket.served()
-                data = answer.get("data")
-                if not isinstance(data, dict):
-                    msg = f"answer has neither data nor errors: {str(answer)[:200]}"
-                    raise RejectedError(PLATFORM, operation, msg)
-                return data
-            codes = set(_error_codes(errors))
-            reason = _messages(errors)
-            if "THROTTLED" in codes:
-                # Nothing ran. The bucket now holds what Shopify has left, so the next
-                # acquire waits exactly until the document's cost has been restored.
-                self.throttled += 1
-                wait = self._refill_time(cost, available)
-                last = RetriableError(PLATFORM, operation, reason, wait)
-                if available is None:  # no bucket report: the limiter cannot pace this one
-                    await self._sleep(_backoff(attempt))
-                else:
-                    # Another client spends from the same bucket (a second daemon): take a
-                    # smaller share of it, and do not wake exactly when the other one does.
-                    self.bucket.contended()
-                    await self._sleep(random.uniform(0, wait))
-                continue
-            if codes & _FATAL_CODES:
-                raise FatalPlatformError(PLATFORM, operation, reason)
-            if codes & _RETRY_CODES:
-                last = RetriableError(PLATFORM, operation, reason)
-                if not document.idempotent:
-                    raise last
-                await self._sleep(_backoff(attempt))
-                continue
-            raise RejectedError(PLATFORM, operation, f"{document.name}: {reason}")
-        assert last is not None
-        raise last
-
-    def _feed_bucket(self, answer: dict[str, Any]) -> float | None:
-        """Adopt the bucket Shopify reports; return the points available now (None: unknown)."""
-        cost = (answer.get("extensions") or {}).get("cost") or {}
-        status = cost.get("throttleStatus") or {}
-        try:
-            available = float(status["currentlyAvailable"])
-            maximum = float(status["maximumAvailable"])
-            rate = float(status["restoreRate"])
-        except (KeyError, TypeError, ValueError):
-            return None
-        self.bucket.update(available, capacity=maximum, rate=rate)
-        return available
-
-    def _refill_time(self, cost: float, available: float | None) -> float:
-        if available is None or self.bucket.rate <= 0:
-            return 1.0
-        missing = max(0.0, min(cost, self.bucket.capacity) - available)
-        return missing / self.bucket.rate
+        """Send ``document`` and return its ``data``; the core retries what is transient."""
+        answer = await self.http.json("POST", self.path, operation=operation,
+                                      **self.request(document, variables))
+        data: dict[str, Any] = answer["data"]
+        return data
 
 
 def raise_user_errors(
     payload: dict[str, Any] | None, mutation: str, operation: str,
     key: str = "userErrors",
 ) -> dict[str, Any]:
-    """Return the mutation's payload, or raise ``RejectedError`` with its user errors."""
+    """Return the mutation's payload, or raise ``RejectedError`` with its user errors (the
+    first one's ``code`` as the error's)."""
     if payload is None:
         msg = f"{mutation} returned no payload"
         raise RejectedError(PLATFORM, operation, msg)
     errors = payload.get(key) or []
     if errors:
         details = "; ".join(_user_error(e) for e in errors)
-        raise RejectedError(PLATFORM, operation, f"{mutation} refused: {details}")
+        code = next((str(e["code"]) for e in errors if e.get("code")), None)
+        raise RejectedError(PLATFORM, operation, f"{mutation} refused: {details}", code=code)
     return payload
 
 
@@ -160,14 +112,6 @@ def _user_error(error: dict[str, Any]) -> str:
     where = f" ({'.'.join(str(f) for f in field)})" if field else ""
     code = f" [{error['code']}]" if error.get("code") else ""
     return f"{error.get('message', 'error')}{where}{code}"
-
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        answer = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return answer if isinstance(answer, dict) else None
 
 
 def _error_codes(errors: Any) -> Iterable[str]:
@@ -190,6 +134,10 @@ def _messages(errors: Any) -> str:
     return str(errors)
 
 
-def _backoff(attempt: int) -> float:
-    delay: float = min(30.0, 0.25 * 2 ** (attempt - 1))
-    return delay * (0.5 + random.random() / 2)
+def _operation_name(reply: Reply) -> str:
+    try:
+        sent = json.loads(reply.response.request.content)
+    except ValueError:
+        return "(document)"
+    name = sent.get("operationName") if isinstance(sent, dict) else None
+    return str(name or "(document)")

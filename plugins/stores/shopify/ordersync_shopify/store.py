@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from ordersync.capabilities import StoreCapabilities
-from ordersync.errors import PlatformError, RejectedError, RetriableError
-from ordersync.http import TokenBucket
+from ordersync.errors import RejectedError, RetriableError
+from ordersync.http import GraphQLConnection, TokenBucket, dig, read_graphql_cost
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft, StoreProduct
 from ordersync.platform import (
     Context,
@@ -33,6 +33,7 @@ from ordersync_shopify.client import (
     START_CAPACITY,
     START_RATE,
     ShopifyGraphQL,
+    classify,
     raise_user_errors,
     user_error_codes,
 )
@@ -120,11 +121,11 @@ class ShopifyStore(Store):
                 "Accept": "application/json",
             },
             limiter=self.bucket,
+            classify=classify,
+            limit_readers=(read_graphql_cost,),
             timeout=config.timeout,
         )
-        self.graphql = ShopifyGraphQL(
-            self.http, f"/admin/api/{config.api_version}/graphql.json", self.bucket
-        )
+        self.graphql = ShopifyGraphQL(self.http, f"/admin/api/{config.api_version}/graphql.json")
         self._location_id: str | None = config.location_id
 
     async def aclose(self) -> None:
@@ -180,7 +181,7 @@ class ShopifyStore(Store):
             stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             query += f" updated_at:>='{stamp}'"
         async for nodes in self._pages(
-            docs.CHANGED_ORDERS, {"query": query}, "orders", "fetch changed orders"
+            docs.CHANGED_ORDERS, {"query": query}, ("orders",), "fetch changed orders"
         ):
             page: list[StoreOrder] = []
             for node in nodes:
@@ -387,7 +388,8 @@ class ShopifyStore(Store):
     async def list_products(self) -> AsyncIterator[StoreProduct]:
         location = await self._location()
         async for nodes in self._pages(
-            docs.PRODUCT_VARIANTS, {"locationId": location}, "productVariants", "list products"
+            docs.PRODUCT_VARIANTS, {"locationId": location}, ("productVariants",),
+            "list products",
         ):
             for node in nodes:
                 product = node["product"]
@@ -433,15 +435,15 @@ class ShopifyStore(Store):
         """Every line item of an order read with ``OrderFields`` (reads further pages)."""
         lines: list[dict[str, Any]] = list(node["lineItems"]["nodes"])
         page = node["lineItems"]["pageInfo"]
-        seen: set[str] = set()
-        while page["hasNextPage"]:
-            cursor = _next_cursor(page, seen, operation)
-            data = await self.graphql.run(
-                docs.ORDER_LINES, {"id": node["id"], "after": cursor}, operation=operation
-            )
-            connection = data["order"]["lineItems"]
-            lines.extend(connection["nodes"])
-            page = connection["pageInfo"]
+        if not page["hasNextPage"]:
+            return lines
+        if not page.get("endCursor"):
+            msg = "the order's first page of lines says more follow but has no end cursor"
+            raise RetriableError(PLATFORM, operation, msg)
+        async for answer in self._pages(docs.ORDER_LINES, {"id": node["id"]},
+                                        ("order", "lineItems"), operation,
+                                        after=page["endCursor"]):
+            lines.extend(answer)
         return lines
 
     async def _complete(self, node: dict[str, Any], operation: str) -> StoreOrder:
@@ -494,21 +496,20 @@ class ShopifyStore(Store):
         return all(now.get(i) == before.get(i, 0) - q for i, q in quantities.items())
 
     async def _pages(
-        self, document: docs.Document, variables: dict[str, Any], field: str, operation: str
+        self, document: docs.Document, variables: dict[str, Any], field: tuple[str, ...],
+        operation: str, after: str | None = None,
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield the nodes of each page of a connection; a repeated cursor is an error."""
-        seen: set[str] = set()
-        after: str | None = None
-        while True:
-            data = await self.graphql.run(
-                document, {**variables, "after": after}, operation=operation
-            )
-            connection = data[field]
-            yield connection["nodes"]
-            page = connection["pageInfo"]
-            if not page["hasNextPage"]:
-                return
-            after = _next_cursor(page, seen, operation)
+        """Yield the nodes of each page of the connection at ``field`` of ``data``."""
+        connection = GraphQLConnection(("data", *field))
+        async for answer in connection.pages(
+            self.http, "POST", self.graphql.path, operation=operation, start=after,
+            **self.graphql.request(document, variables),
+        ):
+            nodes = dig(answer, (*connection.path, "nodes"))
+            if not isinstance(nodes, list):
+                msg = f"the answer has no {'.'.join(field)}.nodes"
+                raise RetriableError(PLATFORM, operation, msg)
+            yield nodes
 
 
 def _order_gid(value: str) -> str | None:
@@ -518,17 +519,6 @@ def _order_gid(value: str) -> str | None:
     if value.isdigit():
         return f"gid://shopify/Order/{value}"
     return None
-
-
-def _next_cursor(page: dict[str, Any], seen: set[str], operation: str) -> str:
-    cursor = page.get("endCursor")
-    if not cursor:
-        raise PlatformError(PLATFORM, operation, "a page says more follow but has no end cursor")
-    if cursor in seen:
-        msg = f"the cursor {cursor!r} came back a second time; paging would loop"
-        raise PlatformError(PLATFORM, operation, msg)
-    seen.add(cursor)
-    return str(cursor)
 
 
 def _available(level: dict[str, Any] | None) -> int:
