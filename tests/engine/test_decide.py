@@ -12,7 +12,7 @@ from ordersync.engine import (
     mark_paid_key,
     plan_stock,
     refund_key,
-    store_fulfil_key,
+    store_fulfill_key,
 )
 from ordersync.models import RecordState
 
@@ -223,11 +223,11 @@ def test_refund_of_an_unlinked_line_moves_no_stock() -> None:
 def test_imported_order_shipped_on_the_channel_is_fulfilled_in_the_store() -> None:
     shipped = order(status="shipped", fulfillments=[{"tracking_number": "TRK1"}])
     decision = decide(shipped, policy(), STORE, links("L-1"), IMPORTED)
-    assert decision.action is Action.FULFIL
+    assert decision.action is Action.FULFILL
     assert not decision.moves_stock
     assert "TRK1" in decision.reason
     known = Known(RecordState.IMPORTED, "S-1",
-                  frozenset({store_fulfil_key(CHANNEL, "O-1", "TRK1")}))
+                  frozenset({store_fulfill_key(CHANNEL, "O-1", "TRK1")}))
     assert decide(shipped, policy(), STORE, links("L-1"), known).action is Action.NONE
 
 

@@ -171,7 +171,7 @@ def test_channel_shipments_not_on_the_store_order_are_carried_by_tracking_number
     ])
     [carried] = plan_channel_fulfillments(source, on_store, policy())
     assert carried.key == "store_fulfil:ebay-uk:O-1:NEW"
-    assert carried.kind is EffectKind.STORE_FULFIL
+    assert carried.kind is EffectKind.STORE_FULFILL
     assert carried.payload["store_order_id"] == "S-1"
     assert carried.payload["fulfillment"]["line_ids"] == ["S-2"]
     assert carried.payload["fulfillment"]["carrier"] == "Royal Mail"

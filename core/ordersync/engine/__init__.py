@@ -17,7 +17,7 @@ from .keys import (
     refund_key,
     refund_rest_key,
     restock_key,
-    store_fulfil_key,
+    store_fulfill_key,
     upload_tracking_key,
 )
 from .plan import (
@@ -81,7 +81,7 @@ __all__ = [
     "says_more_than_its_import",
     "split_tax",
     "stock_taken",
-    "store_fulfil_key",
+    "store_fulfill_key",
     "takes_stock_without_import",
     "unlinked_listings",
     "upload_tracking_key",

@@ -44,8 +44,9 @@ class Action(StrEnum):
     REFUND = "refund"
     #: Mark the store order paid: imported unpaid, paid since (plan_mark_paid).
     MARK_PAID = "mark_paid"
-    #: Carry the channel's shipments to the store order (plan_channel_fulfillments).
-    FULFIL = "fulfil"
+    #: Carry the channel's shipments to the store order (plan_channel_fulfillments). The value
+    #: is the action's public name (``sync --dry-run --json``, docs/engine.md).
+    FULFILL = "fulfil"
     #: Already in the store and nothing new.
     NONE = "none"
 
@@ -207,12 +208,12 @@ def _follow_up(order: ChannelOrder, policy: ChannelPolicy, links: Links, known: 
 
     shipments = [
         fulfillment.tracking_number for fulfillment in order.fulfillments
-        if keys.store_fulfil_key(policy.name, order.id, fulfillment.tracking_number)
+        if keys.store_fulfill_key(policy.name, order.id, fulfillment.tracking_number)
         not in applied
     ]
     if shipments and order.status is not OrderStatus.CANCELLED:
         numbers = ", ".join(dict.fromkeys(shipments))
-        return Decision(Action.FULFIL, f"shipped on the channel: tracking {numbers} to add to "
+        return Decision(Action.FULFILL, f"shipped on the channel: tracking {numbers} to add to "
                         f"store order {store_id}", unlinked=unlinked)
 
     return Decision(Action.NONE, f"already imported as store order {store_id}; nothing new",

@@ -51,7 +51,7 @@ def mark_paid_key(channel: str, order_id: str) -> str:
     return _key("mark_paid", channel, order_id)
 
 
-def store_fulfil_key(channel: str, order_id: str, tracking_number: str) -> str:
+def store_fulfill_key(channel: str, order_id: str, tracking_number: str) -> str:
     """Carry a channel shipment (by tracking number) to the store order."""
     return _key("store_fulfil", channel, order_id, tracking_number)
 

@@ -45,8 +45,9 @@ class EffectKind(StrEnum):
     #: ``quantities``, ``restock``, ``restock_quantities`` -> ``Store.refund_lines``.
     REFUND = "refund"
     #: payload: ``store_order_id``, ``fulfillment`` (store line ids)
-    #: -> ``Store.create_fulfillment``.
-    STORE_FULFIL = "store_fulfil"
+    #: -> ``Store.create_fulfillment``. (The value, as every kind's, is stored in the ledger
+    #: and begins the effect's key.)
+    STORE_FULFILL = "store_fulfil"
     #: payload: ``fulfillment`` (channel line ids), ``store_order_id``
     #: -> ``Channel.upload_tracking``.
     UPLOAD_TRACKING = "upload_tracking"
@@ -357,8 +358,8 @@ def plan_channel_fulfillments(
             continue
         carried = fulfillment.model_copy(update={"line_ids": store_ids})
         specs.append(EffectSpec(
-            key=keys.store_fulfil_key(policy.name, order.id, number),
-            kind=EffectKind.STORE_FULFIL,
+            key=keys.store_fulfill_key(policy.name, order.id, number),
+            kind=EffectKind.STORE_FULFILL,
             channel=policy.name,
             order_id=order.id,
             payload={"store_order_id": store_order.id,

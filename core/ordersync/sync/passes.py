@@ -343,7 +343,7 @@ async def _decide_one(
             specs = plan_import(order, draft, records.payload_digest(payload))
         except OrderError as exc:
             failure = exc.reason
-    elif decision.action in (Action.CANCEL, Action.REFUND, Action.MARK_PAID, Action.FULFIL):
+    elif decision.action in (Action.CANCEL, Action.REFUND, Action.MARK_PAID, Action.FULFILL):
         assert known.store_order_id is not None
         try:
             store_order = await runtime.store.get_order(known.store_order_id)

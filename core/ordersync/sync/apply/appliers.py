@@ -108,7 +108,7 @@ async def _mark_paid(runtime: Runtime, effect: EffectRow) -> Applied:
     return Applied(store_order=order)
 
 
-async def _store_fulfil(runtime: Runtime, effect: EffectRow) -> Applied:
+async def _store_fulfill(runtime: Runtime, effect: EffectRow) -> Applied:
     payload = ledger.payload(effect)
     order = await _store_order(runtime, payload["store_order_id"])
     fulfillment = Fulfillment.model_validate(payload["fulfillment"])
@@ -143,7 +143,7 @@ APPLIERS: dict[str, Applier] = {
     EffectKind.CREATE_ORDER.value: _create_order,
     EffectKind.CANCEL_ORDER.value: _cancel_order,
     EffectKind.REFUND.value: _refund,
-    EffectKind.STORE_FULFIL.value: _store_fulfil,
+    EffectKind.STORE_FULFILL.value: _store_fulfill,
     EffectKind.UPLOAD_TRACKING.value: _upload_tracking,
     EffectKind.ADJUST_STOCK.value: _adjust_stock,
     EffectKind.MARK_PAID.value: _mark_paid,
