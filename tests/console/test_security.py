@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.console.harness import (
@@ -217,3 +218,48 @@ def test_an_unreadable_password_file_stops_the_start_naming_it(
     install.env["ORDERSYNC_CONSOLE_PASSWORD_FILE"] = str(tmp_path / "nowhere.txt")
     with pytest.raises(AssertionError, match="ORDERSYNC_CONSOLE_PASSWORD_FILE: cannot read"):
         install.start()
+
+
+def _session_cookie(response: httpx.Response) -> str:
+    return next(value for key, value in response.headers.multi_items()
+                if key == "set-cookie" and value.startswith("ordersync_console="))
+
+
+def test_behind_a_trusted_https_proxy_the_session_cookie_is_secure(
+        tmp_path: Path, daemons: list[Daemon]) -> None:
+    install = lay_out(tmp_path, env={**console_env(), "ORDERSYNC_CONSOLE_TRUST_PROXY": "1"})
+    daemon = install.start()
+    daemons.append(daemon)
+    client = Browser(daemon)
+    proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "shop.example"}
+    try:
+        form = client.get("/login", headers=proxy)
+        # (a Secure cookie, which the client keeps for HTTPS: sent here as the proxy would)
+        token = form.cookies["ordersync_console_login"]
+        response = client.post("/login", {"csrf": client.csrf, "password": ADMIN_PASSWORD},
+                               origin="https://shop.example",
+                               headers={**proxy, "Cookie": f"ordersync_console_login={token}"})
+        assert response.status_code == 303, response.text
+        assert "secure" in _session_cookie(response).lower()
+        # the proxy's address for the client is the one limited
+        for _ in range(6):
+            client.post("/login", {"csrf": client.csrf, "password": "guess"},
+                        origin="https://shop.example",
+                        headers={**proxy, "X-Forwarded-For": "198.51.100.1, 203.0.113.9",
+                                 "Cookie": f"ordersync_console_login={token}"})
+        assert "login refused from 203.0.113.9" in daemon.output()
+    finally:
+        client.close()
+
+
+def test_an_untrusted_forwarded_proto_is_ignored(browser: Browser) -> None:
+    browser.get("/login")
+    response = browser.post("/login", {"csrf": browser.csrf, "password": ADMIN_PASSWORD},
+                            headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 303, response.text
+    assert "secure" not in _session_cookie(response).lower()
+    browser.get("/login")
+    spoofed = browser.post("/login", {"csrf": browser.csrf, "password": ADMIN_PASSWORD},
+                           origin="https://shop.example",
+                           headers={"X-Forwarded-Host": "shop.example"})
+    assert spoofed.status_code == 403

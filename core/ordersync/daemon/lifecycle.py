@@ -169,7 +169,10 @@ async def _serve(
                           reconcile_window=options.reconcile_window)
     config = uvicorn.Config(
         build_app(runtime, scheduler, metrics), log_config=None, access_log=False,
-        lifespan="off", timeout_graceful_shutdown=int(HTTP_GRACE), server_header=False)
+        lifespan="off", timeout_graceful_shutdown=int(HTTP_GRACE), server_header=False,
+        # A proxy's X-Forwarded-* headers are believed only when the console is told to
+        # (ORDERSYNC_CONSOLE_TRUST_PROXY): uvicorn would believe any sent from 127.0.0.1.
+        proxy_headers=False)
     server = _Server(config)
     http = asyncio.create_task(server.serve(sockets=[sock]), name="http")
     while not server.started and not http.done():
