@@ -28,7 +28,7 @@ def test_a_status_alone_means_one_kind(status: int, kind: Kind) -> None:
 
 async def _fail(*responses: httpx.Response, **kwargs: object) -> PlatformError:
     recorder = Recorder()
-    http = make_http(answers(*responses), recorder, **kwargs)  # type: ignore[arg-type]
+    http = make_http(answers(*responses), recorder, **kwargs)
     try:
         with pytest.raises(PlatformError) as caught:
             await http.request("GET", "/orders/1", operation="read order 1")
