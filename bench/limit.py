@@ -47,8 +47,7 @@ from ordersync.sync.apply import apply_slots
 from ordersync.sync.passes import sync_channel
 from ordersync.testing.builders import make_draft
 from ordersync_shopify import documents
-from ordersync_shopify.sandbox.harness import store_config
-from ordersync_shopify.store import ShopifyStore
+from ordersync_shopify.store import ShopifyConfig, ShopifyStore
 from sqlmodel import func, select
 
 from bench import shopify_server
@@ -153,8 +152,10 @@ async def store_alone(server: shopify_server.SandboxProcess, orders: int,
                       concurrency: int) -> dict[str, Any]:
     """``concurrency`` tasks doing what the applier does for an import (``find_order``, then
     ``create_order``) at once."""
-    store = ShopifyStore("main_store", store_config(_state_view(server), server.base_url),
-                         Context(name="main_store"))
+    config = ShopifyConfig.model_validate({
+        "type": "shopify", "shop": server.shop, "access_token": server.access_token,
+        "base_url": server.base_url})
+    store = ShopifyStore("main_store", config, Context(name="main_store"))
     variants = [p async for p in store.list_products()]
     drafts = []
     for i in range(orders):
@@ -201,12 +202,6 @@ async def store_alone(server: shopify_server.SandboxProcess, orders: int,
         "failures": len(failures), "first_failures": failures[:3],
         "created": after["orders"] - before["orders"],
     }
-
-
-class _state_view:  # stands in for SandboxState where store_config reads it
-    def __init__(self, server: shopify_server.SandboxProcess) -> None:
-        self.shop = server.shop
-        self.access_token = server.access_token
 
 
 def _result(figure: str, m: dict[str, Any], note: str) -> Result:

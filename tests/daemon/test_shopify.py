@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from ordersync_shopify.sandbox import SandboxState
-from ordersync_shopify.sandbox.server import serve
+from ordersync.sandbox.server import serve
+from ordersync_shopify.sandbox import SandboxState, create_app
 from ordersync_shopify.webhooks import sign_webhook
 
 from tests.daemon.harness import Daemon, Install, paid_order
@@ -24,7 +24,7 @@ WEBHOOK_SECRET = "canary-shopify-app-61c0f3"
 @pytest.fixture
 def shopify() -> Iterator[tuple[SandboxState, str]]:
     state = SandboxState()
-    base_url, stop = serve(state=state)
+    base_url, stop = serve(create_app(state), "shopify")
     try:
         yield state, base_url
     finally:

@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 from ordersync.engine.plan import EffectSpec
+from ordersync.sandbox.server import serve
 from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
 from ordersync.sync.apply import apply_pending, apply_slots
 from ordersync.sync.passes import sync_channel
 from ordersync.sync.runtime import Runtime
 from ordersync.testing.builders import make_draft, make_draft_line
-from ordersync_shopify.sandbox import SandboxState, serve
+from ordersync_shopify.sandbox import SandboxState, create_app
 from ordersync_shopify.sandbox.state import Received
 
 from bench.platforms import MemoryChannel, sku
@@ -40,7 +41,7 @@ def shop() -> Iterator[tuple[SandboxState, str]]:
     state = SandboxState(maximum_available=2000, restore_rate=1000, latency=LATENCY)
     for k in range(PRODUCTS):
         state.seed_product(sku(k), f"Product {k}", "12.00", quantity=100)
-    base_url, stop = serve(state=state)
+    base_url, stop = serve(create_app(state), "shopify")
     try:
         yield state, base_url
     finally:

@@ -1,9 +1,11 @@
-"""The entry point of the ``ordersync`` group: registers the ``shopify`` store type and the
-local Shopify stand-in that ``ordersync demo`` can run against."""
+"""The entry point of the ``ordersync`` group: registers the ``shopify`` store type and, when the
+``sandbox`` extra is installed, the Shopify sandbox (``ordersync demo``, the conformance kit),
+imported only when something asks for sandboxes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 import ordersync
@@ -14,6 +16,9 @@ from ordersync_shopify.store import ShopifyStore
 if TYPE_CHECKING:
     from ordersync.sandbox import Sandbox
 
+#: What the sandbox needs beyond the store (the ``sandbox`` extra).
+_SANDBOX_NEEDS = ("graphql", "starlette", "uvicorn")
+
 
 @ordersync.hookimpl
 def ordersync_register_store_types(register: Callable[[type[Store]], None]) -> None:
@@ -22,7 +27,9 @@ def ordersync_register_store_types(register: Callable[[type[Store]], None]) -> N
 
 @ordersync.hookimpl
 def ordersync_register_sandboxes(register: Callable[[type[Sandbox]], None]) -> None:
-    # Imported here: the store must load even where the sandbox's server pieces do not.
-    from ordersync_shopify.sandbox.standin import ShopifySandbox
+    # Without the extra there is no sandbox; the store itself must still load.
+    if any(find_spec(module) is None for module in _SANDBOX_NEEDS):
+        return
+    from ordersync_shopify.sandbox.shopify_sandbox import ShopifySandbox
 
     register(ShopifySandbox)

@@ -1,32 +1,54 @@
-"""Fixtures: a sandbox Shopify served by uvicorn on 127.0.0.1 and a store wired to it."""
+"""Fixtures: a sandbox Shopify served by uvicorn on 127.0.0.1 and a store wired to it.
+
+``store_sandbox`` is the conformance kit's fixture, checked after each test for documents the
+sandbox refused; ``shop`` is the kit's ``sandboxed_store`` (``shop.store`` under test,
+``shop.sandbox`` its :class:`ShopifySandbox`), with quick retries.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from ordersync.http import PlatformHttp
 from ordersync.models import DraftLine, DraftShippingLine, DraftTaxLine, StoreOrderDraft
+from ordersync.platform import Context
+from ordersync.testing import SandboxedStore
 from ordersync_shopify import documents
-from ordersync_shopify.sandbox import SandboxState
-from ordersync_shopify.sandbox.harness import ShopifyHarness
+from ordersync_shopify.sandbox import SandboxState, ShopifySandbox
 
 #: GraphQL errors that say nothing against a document (the bucket was short).
 _BUCKET_CODES = {"THROTTLED"}
 
 
+@dataclass
+class QuickContext(Context):
+    """The core's Context with quick retries: the sandbox's faults are one-offs."""
+
+    def http(self, platform: str, base_url: str, **kwargs: Any) -> PlatformHttp:
+        kwargs.setdefault("backoff_base", 0.01)
+        return super().http(platform, base_url, **kwargs)
+
+
 @pytest.fixture
-async def harness() -> AsyncIterator[ShopifyHarness]:
-    async with ShopifyHarness.start(timeout=5.0) as started:
-        # Keep retries quick: the sandbox's faults are one-offs.
-        started.store.http.backoff_base = 0.01
-        yield started
+def platform_context() -> Context:
+    return QuickContext(name="shopify")
+
+
+@pytest.fixture
+def store_sandbox() -> Iterator[ShopifySandbox]:
+    """The conformance kit's sandbox (see ``ordersync.testing``)."""
+    sandbox = ShopifySandbox(timeout=5.0)
+    yield sandbox
     # Every document the plugin sent passed the sandbox's schema validation and variable
     # coercion (requests made by hand in a test use other operation names).
     ours = {document.name for document in documents.ALL}
     refused = [
         (request.operation_name, error.get("message"))
-        for request in started.state.requests if request.operation_name in ours
+        for request in sandbox.state.requests if request.operation_name in ours
         for error in request.errors
         if (error.get("extensions") or {}).get("code") not in _BUCKET_CODES
     ]
@@ -34,14 +56,15 @@ async def harness() -> AsyncIterator[ShopifyHarness]:
 
 
 @pytest.fixture
-async def store_harness(harness: ShopifyHarness) -> ShopifyHarness:
-    """The conformance kit's ``StoreHarness`` (see ``ordersync.testing``)."""
-    return harness
+def shop(sandboxed_store: SandboxedStore) -> Any:
+    """The store under test (``shop.store``) and its sandbox (``shop.sandbox``)."""
+    return sandboxed_store
 
 
 @pytest.fixture
-def state(harness: ShopifyHarness) -> SandboxState:
-    return harness.state
+def state(shop: Any) -> SandboxState:
+    sandbox: ShopifySandbox = shop.sandbox
+    return sandbox.state
 
 
 def make_draft(

@@ -8,7 +8,7 @@ import pytest
 from ordersync.models import Fulfillment, StoreProduct
 from ordersync.platform import Context
 from ordersync.plugins import load_plugins
-from ordersync_shopify.sandbox.standin import TOKEN_VAR, ShopifySandbox
+from ordersync_shopify.sandbox.shopify_sandbox import TOKEN_VAR, ShopifySandbox
 from ordersync_shopify.store import ShopifyConfig, ShopifyStore
 from pydantic import ValidationError
 

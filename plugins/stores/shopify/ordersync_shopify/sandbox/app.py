@@ -14,18 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
-from graphql import (
-    DocumentNode,
-    ExecutionResult,
-    GraphQLError,
-    OperationDefinitionNode,
-    execute,
-    parse,
-    validate,
-)
+from graphql import ExecutionResult, execute
+from ordersync.sandbox import Fault
+from ordersync.sandbox.graphql import GraphQLSpec, is_mutation
+from ordersync.sandbox.server import fault_response
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,21 +28,17 @@ from starlette.routing import Route
 
 from ordersync_shopify.sandbox.cost import MAX_QUERY_COST, query_cost
 from ordersync_shopify.sandbox.resolvers import Root, resolve_field, resolve_type
-from ordersync_shopify.sandbox.state import Fault, Received, SandboxState
+from ordersync_shopify.sandbox.state import Received, SandboxState
 from ordersync_shopify.schema import API_VERSION, admin_schema
 
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
 _BAD_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 
 
-@lru_cache(maxsize=256)
-def _checked(query: str) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
-    """Parse and validate one document against the schema (cached: documents repeat)."""
-    try:
-        document = parse(query)
-    except GraphQLError as error:
-        return None, (error,)
-    return document, tuple(validate(admin_schema(), document))
+@cache
+def spec() -> GraphQLSpec:
+    """The Admin API schema as the referee of every document."""
+    return GraphQLSpec(admin_schema())
 
 
 def create_app(state: SandboxState | None = None) -> Starlette:
@@ -89,34 +80,16 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     return app
 
 
-class DroppedConnection(Response):
-    """Starts a 200 answer, sends part of its body and returns: the server then closes the
-    connection mid-answer, which the client sees as a reset."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=200)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", b"4096")]})
-        await send({"type": "http.response.body", "body": b'{"data": {', "more_body": True})
+_STATUS_MESSAGES = {
+    429: "Exceeded 2 calls per second for api client. Reduce request rates to resume "
+         "uninterrupted service.",
+    500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+}
 
 
 def _fault_response(fault: Fault) -> Response:
-    if fault.kind == "reset":
-        return DroppedConnection()
-    if fault.kind == "malformed":
-        return Response('{"data": {"orders": {"nodes": [', status_code=200,
-                        media_type="application/json")
-    headers = {}
-    if fault.retry_after is not None:
-        headers["Retry-After"] = f"{fault.retry_after:g}"
-    message = {429: "Exceeded 2 calls per second for api client. Reduce request rates to resume "
-                    "uninterrupted service.",
-               500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
-    return JSONResponse({"errors": message.get(fault.status, "Error")},
-                        status_code=fault.status, headers=headers)
+    return fault_response(fault, lambda status: {"errors": _STATUS_MESSAGES.get(status, "Error")},
+                          partial=b'{"data": {"orders": {"nodes": [')
 
 
 def _run(
@@ -125,7 +98,7 @@ def _run(
 ) -> dict[str, Any]:
     """One GraphQL request against the state; the JSON body of the answer."""
     schema = admin_schema()
-    document, errors = _checked(query)
+    document, errors = spec().check(query)
     with sandbox.lock:
         status = sandbox.bucket.status()
         payload: dict[str, Any]
@@ -170,7 +143,7 @@ def _run(
         )
         assert isinstance(result, ExecutionResult)  # every resolver is synchronous
         actual = requested
-        if result.data is not None and not _is_mutation(document, operation_name):
+        if result.data is not None and not is_mutation(document, operation_name):
             actual = min(requested, query_cost(schema, document, operation_name, variables,
                                                data=result.data))
         sandbox.bucket.give_back(requested - actual)
@@ -182,15 +155,6 @@ def _run(
         payload["extensions"] = _cost(requested, actual, sandbox.bucket.status())
         _record(sandbox, operation_name, query, variables, payload, arrived)
         return payload
-
-
-def _is_mutation(document: DocumentNode, operation_name: str | None) -> bool:
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            operation_name is None or (definition.name and definition.name.value == operation_name)
-        ):
-            return definition.operation.value == "mutation"
-    return False
 
 
 def _cost(requested: int, actual: int | None, status: dict[str, float]) -> dict[str, Any]:

@@ -12,16 +12,17 @@ methods) and read what the plugin did through ``orders`` and ``requests``.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
+
+from ordersync.sandbox import Fault, FaultPlan
 
 #: Reasons ``inventorySetQuantities`` accepts (Shopify's list of quantity change reasons).
 INVENTORY_REASONS = frozenset({
@@ -205,47 +206,6 @@ class Order:
 
 
 @dataclass
-class Fault:
-    """One injected failure, used by the next ``times`` requests that match ``operation``.
-
-    ``kind``: ``status`` answers ``status`` (with ``Retry-After`` when ``retry_after`` is set);
-    ``malformed`` answers 200 with a body that is not JSON; ``delay`` waits ``delay`` seconds
-    before answering; ``reset`` starts a 200 answer and drops the connection mid-body.
-    ``after_processing`` runs the request first (a lost answer: the change happened, the client
-    does not know).
-    """
-
-    kind: Literal["status", "malformed", "delay", "reset"]
-    status: int = 500
-    retry_after: float | None = None
-    delay: float = 0.0
-    after_processing: bool = False
-    operation: str | None = None
-    times: int = 1
-
-    @property
-    def label(self) -> str:
-        """``status 429``, ``reset after``, ...: how ``SandboxState.random_served`` counts it."""
-        what = f"status {self.status}" if self.kind == "status" else self.kind
-        return f"{what} after" if self.after_processing else what
-
-
-#: What a random fault (``SandboxState.randomize_faults``) is drawn from, equally likely: the
-#: ways the Admin API fails, before the request ran and after it (a lost answer). The delay's
-#: length is set by ``randomize_faults``.
-RANDOM_FAULTS: tuple[Fault, ...] = (
-    Fault("status", status=429, retry_after=0.05),
-    Fault("status", status=500),
-    Fault("status", status=503, after_processing=True),
-    Fault("delay"),
-    Fault("reset"),
-    Fault("reset", after_processing=True),
-    Fault("malformed"),
-    Fault("malformed", after_processing=True),
-)
-
-
-@dataclass
 class Received:
     """One GraphQL request the sandbox answered (for tests to inspect)."""
 
@@ -331,14 +291,9 @@ class SandboxState:
         self.fulfillments: dict[int, Fulfillment] = {}
         self.refunds: dict[int, Refund] = {}
         self.adjustments: dict[int, dict[str, Any]] = {}
-        self.faults: deque[Fault] = deque()
-        #: Share of requests (0 to 1) that get a random fault when no queued one matches.
-        self.fault_rate = 0.0
-        self.fault_delay = 1.0
-        self.fault_mix: tuple[Fault, ...] = RANDOM_FAULTS
-        self.fault_rng = random.Random(0)
-        #: Random faults served so far, by ``Fault.label``.
-        self.random_served: Counter[str] = Counter()
+        #: Injected and random faults (:class:`ordersync.sandbox.FaultPlan`), matched by
+        #: GraphQL operation name.
+        self.faults = FaultPlan()
         self.requests: list[Received] = []
         self._next = 1000
         self._order_number = 1000
@@ -453,9 +408,13 @@ class SandboxState:
 
     # Faults ---------------------------------------------------------------------------------------
 
+    @property
+    def random_served(self) -> Counter[str]:
+        """Random faults served so far, by :attr:`Fault.label`."""
+        return self.faults.random_served
+
     def inject(self, fault: Fault) -> None:
-        with self.lock:
-            self.faults.append(fault)
+        self.faults.inject(fault)
 
     def fail_next(
         self, status: int = 500, *, times: int = 1, retry_after: float | None = None,
@@ -477,33 +436,12 @@ class SandboxState:
         self.inject(Fault("delay", delay=seconds, times=times, operation=operation))
 
     def randomize_faults(self, rate: float, seed: int = 0, *, delay: float = 1.0,
-                         mix: tuple[Fault, ...] = RANDOM_FAULTS) -> None:
-        """From now on answer a share ``rate`` of requests with a fault drawn from ``mix``
-        (seeded: the same seed and the same requests give the same faults); 0 turns it off.
-
-        Queued faults (``inject``, ``fail_next``, ...) still come first.
-        """
-        with self.lock:
-            self.fault_rate = rate
-            self.fault_delay = delay
-            self.fault_mix = mix
-            self.fault_rng = random.Random(seed)
+                         mix: tuple[Fault, ...] | None = None) -> None:
+        """Answer a share ``rate`` of requests with a random fault (see ``FaultPlan.randomize``)."""
+        self.faults.randomize(rate, seed, delay=delay, mix=mix)
 
     def take_fault(self, operation: str | None) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.operation is None or fault.operation == operation:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self.faults.remove(fault)
-                    return fault
-            if self.fault_rate > 0 and self.fault_rng.random() < self.fault_rate:
-                fault = replace(self.fault_rng.choice(self.fault_mix))
-                if fault.kind == "delay":
-                    fault.delay = self.fault_delay
-                self.random_served[fault.label] += 1
-                return fault
-            return None
+        return self.faults.take(operation)
 
     def set_bucket(self, maximum_available: float, restore_rate: float) -> None:
         with self.lock:
