@@ -8,9 +8,11 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
 - :mod:`~ordersync.http.classify`: what an answer means (:class:`Kind`, :class:`Verdict`) and
   the plugin's classifier hook;
 - :mod:`~ordersync.http.limits`: :class:`TokenBucket` and the limit readers that feed it;
-- :mod:`~ordersync.http.signing`: the :data:`Signer` hook and :class:`HmacQuerySigner`.
+- :mod:`~ordersync.http.signing`: the :data:`Signer` hook and :class:`HmacQuerySigner`;
+- :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`).
 """
 
+from ordersync.http.answers import describe, parse_answer
 from ordersync.http.classify import (
     FATAL_STATUSES,
     RETRY_STATUSES,
@@ -62,8 +64,10 @@ __all__ = [
     "Signer",
     "TokenBucket",
     "Verdict",
+    "describe",
     "dig",
     "live_clients",
+    "parse_answer",
     "parse_retry_after",
     "read_amzn_ratelimit",
     "read_graphql_cost",

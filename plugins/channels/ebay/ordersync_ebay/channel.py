@@ -17,7 +17,16 @@ from urllib.parse import quote
 
 from ordersync.capabilities import ChannelCapabilities
 from ordersync.errors import OrderError, RejectedError, RetriableError
-from ordersync.http import Kind, NextLinkPaginator, OffsetPaginator, Reply, Verdict
+from ordersync.http import (
+    Kind,
+    NextLinkPaginator,
+    OffsetPaginator,
+    Reply,
+    Verdict,
+    describe,
+    parse_answer,
+    utc_now,
+)
 from ordersync.models import ChannelOrder, Fulfillment, Listing
 from ordersync.platform import Channel, Context, OrderPage
 from pydantic import BaseModel, ValidationError
@@ -44,10 +53,6 @@ _Model = TypeVar("_Model", bound=BaseModel)
 _T = TypeVar("_T")
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 #: eBay ``errorId``\ s that mean the thing asked for does not exist: 32100 invalid order id,
 #: 25713 no offer for the SKU.
 NOT_FOUND_ERRORS = frozenset({"32100", "25713"})
@@ -62,16 +67,6 @@ def classify(reply: Reply) -> Verdict | None:
         return None
     code = str(errors[0].get("errorId", "")) or None
     return Verdict(Kind.NOT_FOUND if code in NOT_FOUND_ERRORS else None, code=code)
-
-
-def _describe(exc: ValidationError) -> str:
-    """Pydantic's errors as ``lineItems.0.quantity: must be > 0; ...`` in eBay's field names."""
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(part) for part in error["loc"]) or "(order)"
-        parts.append(f"{where}: {error['msg']}")
-    more = len(exc.errors()) - 5
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 class EbayChannel(Channel):
@@ -117,7 +112,7 @@ class EbayChannel(Channel):
 
     def order_filter(self, since: datetime | None) -> str:
         """The ``filter`` of ``getOrders``: changed since ``since``, or everything eBay keeps."""
-        now = _utc_now()
+        now = utc_now()
         if since is None:
             return f"creationdate:[{mapping.ebay_time(now - MAX_ORDER_AGE)}..]"
         if since.tzinfo is None:
@@ -151,14 +146,9 @@ class EbayChannel(Channel):
         return result
 
     async def _order_page(self, raws: list[Any], offset: int) -> OrderPage:
-        limit = asyncio.Semaphore(self.concurrency)
-
-        async def one(position: int, raw: Any) -> ChannelOrder | OrderError:
-            async with limit:
-                return await self._order_or_failure(raw, offset + position)
-
         page = OrderPage()
-        for result in await asyncio.gather(*(one(i, raw) for i, raw in enumerate(raws))):
+        for result in await self._gather(self._order_or_failure(raw, offset + position)
+                                         for position, raw in enumerate(raws)):
             if isinstance(result, OrderError):
                 page.failures.append(result)
             else:
@@ -173,7 +163,7 @@ class EbayChannel(Channel):
         try:
             order = p.Order.model_validate(raw)
         except ValidationError as exc:
-            return OrderError(order_id, f"malformed eBay order: {_describe(exc)}")
+            return OrderError(order_id, f"malformed eBay order: {describe(exc)}")
         try:
             shipments = await self._shipments(order.order_id) if order.fulfillment_hrefs else []
         except RejectedError as exc:
@@ -183,7 +173,7 @@ class EbayChannel(Channel):
         except mapping.MappingError as exc:
             return OrderError(order_id, str(exc))
         except ValidationError as exc:
-            return OrderError(order_id, f"eBay order does not make a valid order: {_describe(exc)}")
+            return OrderError(order_id, f"eBay order does not make a valid order: {describe(exc)}")
         except ArithmeticError:  # decimal.Overflow on an amount no order can have
             return OrderError(order_id, "eBay order has an amount too large to be a price "
                               "(decimal overflow)")
@@ -230,7 +220,7 @@ class EbayChannel(Channel):
                     and {ref.line_item_id for ref in shipment.line_items}
                     == {line.id for line in lines}):
                 return
-        shipped = min(fulfillment.shipped_at or _utc_now(), _utc_now())
+        shipped = min(fulfillment.shipped_at or utc_now(), utc_now())
         body = {
             "lineItems": [{"lineItemId": line.id, "quantity": line.quantity} for line in lines],
             "shippedDate": mapping.ebay_time(shipped),
@@ -353,9 +343,4 @@ class EbayChannel(Channel):
 
     @staticmethod
     def _parse(model: type[_Model], data: Any, operation: str) -> _Model:
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            reason = f"eBay's answer does not have the documented shape: {_describe(exc)}"
-            raise RetriableError(PLATFORM, operation, reason) from None
-
+        return parse_answer(model, data, platform=PLATFORM, operation=operation)

@@ -1,0 +1,34 @@
+"""Reading a platform's JSON answers into pydantic models, with errors a person can act on."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ordersync.errors import RetriableError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def describe(exc: ValidationError, limit: int = 5) -> str:
+    """Pydantic's errors as ``lineItems.0.quantity: must be > 0; ...`` in the payload's own
+    field names (the first ``limit`` of them)."""
+    errors = exc.errors()
+    parts = [f"{'.'.join(str(part) for part in error['loc']) or '(root)'}: {error['msg']}"
+             for error in errors[:limit]]
+    more = len(errors) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def parse_answer(model: type[Model], data: Any, *, platform: str, operation: str) -> Model:
+    """``data`` as ``model``.
+
+    :raises RetriableError: the answer does not have the shape the platform documents (a
+        platform's answers are not the caller's fault: it may be a passing fault of theirs).
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        reason = f"the answer does not have the documented shape: {describe(exc)}"
+        raise RetriableError(platform, operation, reason) from None
