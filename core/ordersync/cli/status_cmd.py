@@ -7,35 +7,16 @@ from typing import Any
 import click
 
 from ordersync.cli.app import App, echo_json
-from ordersync.models import RecordState
-from ordersync.state import records
-from ordersync.state.db import session_scope
-from ordersync.state.tables import ChannelState
-
-COUNTED = (
-    RecordState.IMPORTED, RecordState.WAITING_LINK, RecordState.SKIPPED, RecordState.FAILED,
-)
+from ordersync.console.queries import COUNTED as COUNTED  # (the counts the demo shows too)
+from ordersync.console.queries import source_status
 
 
 def channel_status(app: App) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    with session_scope(app.engine, read_only=True) as session:
-        for name, config in app.settings.channels.items():
-            row = session.get(ChannelState, name)
-            counts = records.state_counts(session, name)
-            if row is not None and row.error:
-                state = "error"
-            elif not config.enabled or not config.order_sync.import_orders:
-                state = "disabled"
-            else:
-                state = "active"
-            out[name] = {
-                "state": state,
-                "last_sync": row.last_sync.isoformat() if row and row.last_sync else None,
-                "error": row.error if row else None,
-                "counts": {s.value: counts.get(s.value, 0) for s in COUNTED},
-            }
-    return out
+    """Per channel: ``state``, ``last_sync``, ``error`` and ``counts``, as the console's
+    overview reads them (:func:`ordersync.console.queries.source_status`)."""
+    return {name: {key: info[key] for key in ("state", "last_sync", "error", "counts")}
+            for name, info in source_status(app.settings, app.engine).items()
+            if info["kind"] == "channel"}
 
 
 @click.command("status")

@@ -97,7 +97,7 @@ def build_app(
         body, content_type = await asyncio.to_thread(metrics.render)
         return Response(scrub(body.decode()).encode(), media_type=content_type)
 
-    from ordersync.console import console_routes
+    from ordersync.console.mount import console_routes
 
     return Starlette(routes=[
         Route("/webhooks/{name}", webhook, methods=["POST"]),
