@@ -10,7 +10,7 @@ import itertools
 
 import httpx
 import pytest
-from ordersync.http import HmacQuerySigner
+from ordersync.http import HmacQuerySigner, hmac_sha256, verify_hmac_sha256
 
 from .conftest import Recorder, answers, make_http
 
@@ -72,12 +72,11 @@ async def test_the_signer_signs_every_attempt_afresh() -> None:
 
 
 async def test_a_header_signer_is_a_plain_callable() -> None:
-    # Walmart-style: signature and correlation headers, fresh on every attempt.
+    # Walmart-style: a correlation id header, fresh on every attempt.
     stamps = itertools.count(1)
 
     def sign(request: httpx.Request) -> None:
-        request.headers["WM_SEC.TIMESTAMP"] = str(next(stamps))
-        request.headers["WM_QOS.CORRELATION_ID"] = f"call-{request.headers['WM_SEC.TIMESTAMP']}"
+        request.headers["WM_QOS.CORRELATION_ID"] = f"call-{next(stamps)}"
 
     recorder = Recorder()
     http = make_http(answers(httpx.Response(429), httpx.Response(200)), recorder, sign=sign)
@@ -86,3 +85,26 @@ async def test_a_header_signer_is_a_plain_callable() -> None:
     finally:
         await http.aclose()
     assert [r.headers["WM_QOS.CORRELATION_ID"] for r in recorder.requests] == ["call-1", "call-2"]
+
+
+def test_a_webhook_signature_is_checked_in_hex_as_tiktok_sends_it() -> None:
+    # TikTok's published webhook example: hex(HMAC-SHA256(app_secret, app_key + raw body)).
+    body = ('{"type":1,"tts_notification_id":"7380066284010030890","shop_id":"7495540735365777507",'
+            '"timestamp":1718305585,"data":{"is_on_hold_order":true,"order_id":'
+            '"576653688135258178","order_status":"UNPAID","update_time":1718305585}}')
+    message = b"abcdef" + body.encode()
+    signature = "5dec0f11ec2f6783b8deee53c9ffbf8d024302f7c7e7fa55a35d17629031ac05"
+
+    assert hmac_sha256(b"123", message) == signature
+    assert verify_hmac_sha256(b"123", message, signature)
+    assert not verify_hmac_sha256(b"123", message + b" ", signature)
+    assert not verify_hmac_sha256(b"123", message, "not hex")
+    assert not verify_hmac_sha256(b"", message, signature)
+
+
+def test_a_webhook_signature_is_checked_in_base64_as_shopify_sends_it() -> None:
+    signature = hmac_sha256(b"secret", b"{}", encoding="base64")
+
+    assert verify_hmac_sha256(b"secret", b"{}", signature, encoding="base64")
+    assert not verify_hmac_sha256(b"secret", b"{}", signature, encoding="hex")
+    assert not verify_hmac_sha256(b"secret", b"{}", None, encoding="base64")

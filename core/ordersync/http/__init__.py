@@ -42,7 +42,7 @@ from ordersync.http.paging import (
     PagingFault,
     dig,
 )
-from ordersync.http.signing import HmacQuerySigner, Signer
+from ordersync.http.signing import HmacQuerySigner, Signer, hmac_sha256, verify_hmac_sha256
 
 __all__ = [
     "FATAL_STATUSES",
@@ -66,6 +66,7 @@ __all__ = [
     "Verdict",
     "describe",
     "dig",
+    "hmac_sha256",
     "live_clients",
     "parse_answer",
     "parse_retry_after",
@@ -74,4 +75,5 @@ __all__ = [
     "read_ratelimit_headers",
     "status_kind",
     "utc_now",
+    "verify_hmac_sha256",
 ]

@@ -1,22 +1,51 @@
 """Request signing: a hook that :class:`~ordersync.http.PlatformHttp` runs on every attempt.
 
 A platform that signs its requests (TikTok Shop's HMAC over path, sorted query and body;
-Walmart's signature and correlation headers) gives the client a :class:`Signer`. It is called
-with the request as it will be sent, once per attempt, so that a timestamp or nonce is fresh on
-each retry; it edits the request in place (a query parameter through ``request.url``, a header
+Walmart's correlation headers) gives the client a :class:`Signer`. It is called with the
+request as it will be sent, once per attempt, so that a timestamp or nonce is fresh on each
+retry; it edits the request in place (a query parameter through ``request.url``, a header
 through ``request.headers``). Credentials it needs live in the signer, never in logs.
+
+:func:`hmac_sha256` and :func:`verify_hmac_sha256` are the same primitive for what platforms
+sign towards us: webhook deliveries (Shopify's base64 ``X-Shopify-Hmac-Sha256``, TikTok's hex
+``Authorization``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 from collections.abc import Callable, Collection
+from typing import Literal
 
 import httpx
 
 #: Signs one attempt of a request, in place.
 Signer = Callable[[httpx.Request], None]
+
+Encoding = Literal["hex", "base64"]
+
+
+def hmac_sha256(secret: bytes, message: bytes, *, encoding: Encoding = "hex") -> str:
+    """HMAC-SHA256 of ``message`` keyed with ``secret``, as lowercase hex or base64."""
+    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    return digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+
+
+def verify_hmac_sha256(secret: bytes, message: bytes, given: str | None, *,
+                       encoding: Encoding = "hex") -> bool:
+    """True when ``given`` is the HMAC-SHA256 of ``message`` under ``secret`` (compared in
+    constant time); False for a missing, malformed or wrong signature, or an empty secret."""
+    if not given or not secret:
+        return False
+    try:
+        raw = (bytes.fromhex(given.strip()) if encoding == "hex"
+               else base64.b64decode(given.strip(), validate=True))
+    except (binascii.Error, ValueError):
+        return False
+    return hmac.compare_digest(hmac.new(secret, message, hashlib.sha256).digest(), raw)
 
 
 class HmacQuerySigner:
@@ -47,5 +76,5 @@ class HmacQuerySigner:
     def __call__(self, request: httpx.Request) -> None:
         if self.add is not None:
             request.url = request.url.copy_merge_params(self.add())
-        sign = hmac.new(self._secret, self.string_to_sign(request), hashlib.sha256).hexdigest()
+        sign = hmac_sha256(self._secret, self.string_to_sign(request))
         request.url = request.url.copy_set_param(self.param, sign)
