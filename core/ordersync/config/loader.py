@@ -69,6 +69,8 @@ class _Loader:
         self.registry = registry
         self.environ = environ
         self.errors: list[ConfigError] = []
+        #: Sections left out without an error (a disabled channel whose plugin is missing).
+        self.warnings: list[ConfigError] = []
         self.secret_values: set[str] = set()
         self.plugins = PluginsSettings()
 
@@ -118,7 +120,7 @@ class _Loader:
         if self.errors:
             raise ConfigErrors(self.in_file_order(raw))
         force_capability_options(settings)
-        settings.warnings = option_warnings(settings)
+        settings.warnings = [*self.warnings, *option_warnings(settings)]
         return settings
 
     def in_file_order(self, raw: dict[str, Any]) -> list[ConfigError]:
@@ -238,10 +240,27 @@ class _Loader:
                     "letter or digit (e.g. ebay-uk)",
                 )
                 continue
+            if self.disabled_without_type(kind, dotted(prefix, name), section):
+                continue
             loaded = self.section(kind, dotted(prefix, name), section)
             if loaded is not None:
                 out[name] = loaded
         return out
+
+    def disabled_without_type(self, kind: Kind, prefix: str, data: Any) -> bool:
+        """A channel with ``enabled: false`` whose type is not installed (its plugin failed to
+        load, or was removed) is left out with a warning: it would not run anyway, and must not
+        stop the others."""
+        if kind != "channel" or not isinstance(data, dict) or data.get("enabled") is not False:
+            return False
+        type_name = data.get("type")
+        known = self.registry.types_of(kind)
+        if not isinstance(type_name, str) or type_name in known:
+            return False
+        reason = self.unknown_type_reason(kind, type_name, sorted(known))
+        self.warnings.append(ConfigError(
+            prefix, f"left out: it is disabled (enabled: false) and its type is missing: {reason}"))
+        return True
 
     def section(self, kind: Kind, prefix: str, data: Any) -> tuple[type[Any], Any] | None:
         """Validate one platform section with its type's ``Config``; None if it has errors."""

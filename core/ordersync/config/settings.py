@@ -59,7 +59,15 @@ class DaemonSettings(BaseModel):
             raise ValueError(msg)
         return value
 
-    @field_validator("overlap")
+    plugin_call_timeout: str = Field(
+        default="2m", description="the longest one platform call may take (0s: no limit)"
+    )
+    plugin_page_timeout: str = Field(
+        default="5m", description="the longest one page of a platform's stream may take "
+                                  "(fetch_orders, list_listings, list_products; 0s: no limit)"
+    )
+
+    @field_validator("overlap", "plugin_call_timeout", "plugin_page_timeout")
     @classmethod
     def _overlap_is_duration(cls, value: str) -> str:
         duration(value)

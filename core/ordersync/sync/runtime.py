@@ -8,16 +8,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from ordersync.engine.policy import ChannelPolicy
 from ordersync.platform import Channel, Context, Notifier, Store
-from ordersync.plugins import Registry
+from ordersync.plugins import Kind, Registry
 from ordersync.state.db import make_engine, upgrade
 from ordersync.state.leases import lease_duration, new_worker_id
 from ordersync.state.tokens import DbTokenStore
+from ordersync.sync.guard import PluginTimeouts, instantiate
 
 if TYPE_CHECKING:
     from ordersync.config import Settings
@@ -57,20 +58,28 @@ class Runtime:
             log = logging.getLogger(f"ordersync.{kind}.{name}")
             return Context(name=name, tokens=tokens, log=log)
 
+        # Every instance inside its guard (sync/guard.py): a plugin that raises, returns the
+        # wrong type or hangs fails its own channel, store or notifier only.
+        timeouts = plugin_timeouts(settings)
+
+        def instance(kind: Kind, type_name: str, name: str, config: Any) -> Any:
+            cls = registry.types_of(kind)[type_name]
+            return instantiate(cls, name, config, context(name, kind),
+                               registry.plugin_of(kind, type_name), timeouts)
+
         store_config = settings.main_store
-        store_type = registry.stores[store_config.type]
-        store = store_type("main_store", store_config, context("main_store", "store"))
+        store: Store = instance("store", store_config.type, "main_store", store_config)
         channels: dict[str, Channel] = {}
         policies: dict[str, ChannelPolicy] = {}
         for name, config in settings.channels.items():
             channel_type = registry.channels[config.type]
-            channels[name] = channel_type(name, config, context(name, "channel"))
+            channels[name] = instance("channel", config.type, name, config)
             policies[name] = ChannelPolicy(
                 name=name, options=config.order_sync, capabilities=channel_type.capabilities,
                 inventory_sync=config.inventory_sync,
             )
-        notifiers = {
-            name: registry.notifiers[config.type](name, config, context(name, "notifier"))
+        notifiers: dict[str, Notifier] = {
+            name: instance("notifier", config.type, name, config)
             for name, config in settings.notifiers.items()
         }
         runtime = cls(settings=settings, registry=registry, engine=engine, store=store,
@@ -84,6 +93,25 @@ class Runtime:
                 except Exception:  # closing must not hide the error that ended the run
                     logging.getLogger("ordersync").exception("closing %s failed", platform.name)
             engine.dispose()
+
+
+def plugin_timeouts(settings: Settings) -> PluginTimeouts:
+    """``daemon.plugin_call_timeout`` and ``daemon.plugin_page_timeout`` in seconds (``0``:
+    no limit); the defaults of :class:`PluginTimeouts` where the settings have none."""
+    from ordersync.config import parse_duration
+
+    daemon = getattr(settings, "daemon", None)
+    default = PluginTimeouts()
+
+    def seconds(key: str, fallback: float | None) -> float | None:
+        value = getattr(daemon, key, None)
+        if not isinstance(value, str):
+            return fallback
+        limit = parse_duration(value).total_seconds()
+        return limit if limit > 0 else None
+
+    return PluginTimeouts(call=seconds("plugin_call_timeout", default.call),
+                          page=seconds("plugin_page_timeout", default.page))
 
 
 def settle_heap() -> None:
