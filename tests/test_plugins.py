@@ -352,3 +352,14 @@ def test_without_traceback_a_load_error_is_one_line(site: Path) -> None:
     done = _ordersync(site, "plugins", "list")
     assert "BROKEN  deep 1.2.3: KeyError: 'api_root'" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_config_check_prints_the_warnings_of_a_silent_plugin(site: Path) -> None:
+    _fake_distribution(site, "ordersync-empty", "ordersync_empty_mod", "", "empty")
+    (site / "none.yaml").write_text("main_store:\n  type: file\n  path: store\n")
+
+    done = _ordersync(site, "config", "check")
+
+    assert done.stdout.startswith("ok: 0 channels")
+    assert ("warning: plugin empty 1.2.3: registers nothing: it has no function marked "
+            "@ordersync.hookimpl with the name of an ordersync hook") in done.stderr.splitlines()

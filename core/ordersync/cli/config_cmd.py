@@ -29,6 +29,8 @@ def check(app: App) -> None:
                 f"warning: plugin {info.name} {info.version} failed to load: {info.error}",
                 err=True,
             )
+        for warning in info.warnings:
+            click.echo(f"warning: plugin {info.name} {info.version}: {warning}", err=True)
     settings = app.settings
     for warning in settings.warnings:
         click.echo(f"warning: {app.config_path}: {warning}", err=True)
