@@ -57,7 +57,7 @@ def shop(tmp_path: Path) -> Iterator[tuple[Install, Daemon]]:
 
 @pytest.fixture
 def page(chromium: Any, shop: tuple[Install, Daemon]) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 720},
+    context = chromium.new_context(viewport={"width": 1280, "height": 600},
                                    base_url=f"http://127.0.0.1:{shop[1].port}")
     tab = context.new_page()
     tab.set_default_timeout(10_000)

@@ -410,7 +410,11 @@ class Console:
                                              "nothing retried."))
             return _redirect(back)
         await asyncio.to_thread(reset)
-        self.scheduler.submit(channel, Job(f"retry of order {order_id}", run))
+        if not self.scheduler.submit(channel, Job(f"retry of order {order_id}", run)):
+            session.flashes.append(("error", "The daemon is stopping: the order's failed "
+                                             "effects are pending again and the next start "
+                                             "applies them."))
+            return _redirect(back)
         session.flashes.append(("ok", f"Retrying {channel} order {order_id} now: "
                                       "reload to see where it stands."))
         return _redirect(back)
