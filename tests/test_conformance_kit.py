@@ -8,6 +8,9 @@ the kit must work there too.
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -65,7 +68,8 @@ def test_one_class_line_runs_the_whole_channel_suite(pytester: pytest.Pytester) 
         class TestFileChannel(ChannelConformance):
             pass
     """)
-    result.assert_outcomes(passed=len(ChannelConformance.conformance_tests()))
+    # Skipped: paid_orders_only and webhooks, which the file channel does not declare.
+    result.assert_outcomes(passed=len(ChannelConformance.conformance_tests()) - 3, skipped=3)
 
 
 def test_one_class_line_runs_the_whole_store_suite(pytester: pytest.Pytester) -> None:
@@ -75,7 +79,8 @@ def test_one_class_line_runs_the_whole_store_suite(pytester: pytest.Pytester) ->
         class TestFileStore(StoreConformance):
             pass
     """)
-    result.assert_outcomes(passed=len(StoreConformance.conformance_tests()))
+    # Skipped: webhooks, which the file store does not declare.
+    result.assert_outcomes(passed=len(StoreConformance.conformance_tests()) - 2, skipped=2)
 
 
 def test_opt_out_naming_an_unknown_test_is_an_error(pytester: pytest.Pytester) -> None:
@@ -252,6 +257,195 @@ def test_conformance_marker_deselects_the_suite(pytester: pytest.Pytester) -> No
     result.stdout.fnmatch_lines([
         f"*1/{len(ChannelConformance.conformance_tests()) + 1} tests collected "
         f"({len(ChannelConformance.conformance_tests())} deselected)*"])
+
+
+# -- what a plugin declares ----------------------------------------------------------------------
+
+#: A file channel that declares webhooks, signed with HMAC-SHA256 under a secret in its config,
+#: and a sandbox that makes deliveries; ``ACCEPTS_FORGERIES`` switches the check off.
+WEBHOOK_CHANNEL = """
+import hashlib, hmac, json, pytest
+from ordersync.capabilities import ChannelCapabilities
+from ordersync.platform import Secret, WebhookEvent, WebhookSignatureError
+from ordersync.sandbox import WebhookDelivery
+from ordersync_file_channel import FileChannel, FileChannelConfig
+from ordersync_file_channel.sandbox import FileChannelSandbox
+
+ACCEPTS_FORGERIES = {forgeries}
+
+class HookConfig(FileChannelConfig):
+    webhook_secret: Secret
+
+class HookChannel(FileChannel):
+    Config = HookConfig
+    capabilities = ChannelCapabilities(webhooks=True)
+
+    def parse_webhook(self, headers, body):
+        key = self.config.webhook_secret.get_secret_value().encode()
+        wanted = hmac.new(key, body, hashlib.sha256).hexdigest()
+        if not ACCEPTS_FORGERIES and not hmac.compare_digest(wanted, headers.get("x-sig", "")):
+            raise WebhookSignatureError("x-sig does not match the body")
+        data = json.loads(body)
+        return WebhookEvent(event_id=data["event"], order_ids=(data["order"],))
+
+class HookSandbox(FileChannelSandbox):
+    platform = HookChannel
+
+    def config(self):
+        return {{**super().config(), "webhook_secret": "${{HOOK_SECRET}}"}}
+
+    def environ(self):
+        return {{"HOOK_SECRET": "s3cret"}}
+
+    def webhook_delivery(self, order_id, *, forged=False):
+        body = json.dumps({{"event": "e-" + order_id, "order": order_id}}).encode()
+        key = b"forged" if forged else b"s3cret"
+        return WebhookDelivery({{"X-Sig": hmac.new(key, body, hashlib.sha256).hexdigest()}}, body)
+
+@pytest.fixture
+def channel_sandbox():
+    return HookSandbox()
+"""
+
+
+@pytest.mark.parametrize(("forgeries", "outcome"), [(False, {"passed": 3}),
+                                                   (True, {"passed": 2, "failed": 1})])
+def test_webhooks_declared_are_tested_with_a_delivery_and_a_forgery(
+    pytester: pytest.Pytester, forgeries: bool, outcome: dict[str, int],
+) -> None:
+    result = run(pytester, WEBHOOK_CHANNEL.format(forgeries=forgeries), """
+        from ordersync.testing import ChannelConformance
+
+        class TestHooks(ChannelConformance):
+            pass
+    """, select="webhook or declared_capability")
+    result.assert_outcomes(**outcome)
+    if forgeries:
+        result.stdout.fnmatch_lines(["FAILED *::test_forged_webhook_delivery_raises_*"])
+
+
+def test_a_capability_declared_without_its_method_fails(pytester: pytest.Pytester) -> None:
+    result = run(pytester, """
+        import pytest
+        from ordersync.capabilities import ChannelCapabilities
+        from ordersync_file_channel import FileChannel
+        from ordersync_file_channel.sandbox import FileChannelSandbox
+
+        class Boasting(FileChannel):
+            capabilities = ChannelCapabilities(webhooks=True)
+
+        class BoastingSandbox(FileChannelSandbox):
+            platform = Boasting
+
+        @pytest.fixture
+        def channel_sandbox():
+            return BoastingSandbox()
+    """, """
+        from ordersync.testing import ChannelConformance
+
+        class TestBoasting(ChannelConformance):
+            pass
+    """, select="declared_capability or webhook_delivery_signed")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*webhooks (needs parse_webhook)*",
+                                 "*its sandbox must make deliveries*"], consecutive=False)
+
+
+@pytest.mark.parametrize(("filters", "outcome"), [(True, {"passed": 1, "skipped": 1}),
+                                                 (False, {"failed": 1, "skipped": 1})])
+def test_a_paid_only_channel_must_never_yield_an_unpaid_order(
+    pytester: pytest.Pytester, filters: bool, outcome: dict[str, int],
+) -> None:
+    result = run(pytester, f"""
+        import pytest
+        from ordersync.capabilities import ChannelCapabilities
+        from ordersync.models import OrderStatus
+        from ordersync.platform import OrderPage
+        from ordersync_file_channel import FileChannel
+        from ordersync_file_channel.sandbox import FileChannelSandbox
+
+        class PaidOnly(FileChannel):
+            capabilities = ChannelCapabilities(paid_orders_only=True)
+
+            async def fetch_orders(self, since):
+                async for page in super().fetch_orders(since):
+                    if {filters}:
+                        page = OrderPage([o for o in page.orders
+                                          if o.status is not OrderStatus.UNPAID], page.failures)
+                    yield page
+
+        class PaidOnlySandbox(FileChannelSandbox):
+            platform = PaidOnly
+
+        @pytest.fixture
+        def channel_sandbox():
+            return PaidOnlySandbox()
+    """, """
+        from ordersync.testing import ChannelConformance
+
+        class TestPaidOnly(ChannelConformance):
+            pass
+    """, select="unpaid")
+    result.assert_outcomes(**outcome)
+    result.stdout.fnmatch_lines(["*declares paid_orders_only: it never yields unpaid orders*"])
+
+
+def test_a_channel_that_restocks_must_yield_a_cancellation(pytester: pytest.Pytester) -> None:
+    result = run(pytester, """
+        import pytest
+        from ordersync.models import OrderStatus
+        from ordersync.platform import OrderPage
+        from ordersync_file_channel import FileChannel
+        from ordersync_file_channel.sandbox import FileChannelSandbox
+
+        class ForgetsCancellations(FileChannel):
+            async def fetch_orders(self, since):
+                async for page in super().fetch_orders(since):
+                    yield OrderPage([o for o in page.orders
+                                     if o.status is not OrderStatus.CANCELLED], page.failures)
+
+        class Sandbox(FileChannelSandbox):
+            platform = ForgetsCancellations
+
+        @pytest.fixture
+        def channel_sandbox():
+            return Sandbox()
+    """, """
+        from ordersync.testing import ChannelConformance
+
+        class TestForgetful(ChannelConformance):
+            pass
+    """, select="cancelled_order")
+    result.assert_outcomes(failed=1)
+
+
+def test_the_kit_runs_in_a_package_outside_this_repository_in_strict_mode(
+    tmp_path: Path,
+) -> None:
+    """What a plugin author's own package does: its conftest gives the one-line fixture, its
+    pytest runs pytest-asyncio in strict mode, with no configuration from this repository."""
+    package = tmp_path / "ordersync-acme"
+    (package / "tests").mkdir(parents=True)
+    (package / "pyproject.toml").write_text('[project]\nname = "ordersync-acme"\n'
+                                            'version = "0.1.0"\n')
+    (package / "tests" / "conftest.py").write_text(
+        "import pytest\nfrom ordersync_file_store.sandbox import FileStoreSandbox\n\n\n"
+        "@pytest.fixture\ndef store_sandbox():\n    return FileStoreSandbox()\n")
+    (package / "tests" / "test_conformance.py").write_text(
+        "from ordersync.testing import StoreConformance\n\n\n"
+        "class TestAcmeConformance(StoreConformance):\n    pass\n")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "asyncio", "--asyncio-mode=strict",
+         "-p", "no:cacheprovider", "-p", "no:xdist", "-rs", "tests"],
+        cwd=package, capture_output=True, text=True, check=False, timeout=300)
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert re.search(r"asyncio: mode=(Mode\.)?strict", done.stdout, re.IGNORECASE), done.stdout
+    summary = re.search(r"(\d+) passed, (\d+) skipped in", done.stdout)
+    assert summary is not None, done.stdout[-2000:]
+    assert sum(map(int, summary.groups())) == len(StoreConformance.conformance_tests())
+    assert "the store does not declare webhooks" in done.stdout  # a reasoned skip
 
 
 def test_opt_outs_are_checked_when_the_class_is_made() -> None:

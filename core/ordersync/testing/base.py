@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 import pytest
 
 from ordersync.errors import PluginError
+from ordersync.platform import WebhookEvent
+from ordersync.sandbox import Sandbox
 
 #: The marker every conformance test carries (``pytest -m "not conformance"`` leaves them out).
 MARKER = "conformance"
@@ -81,3 +83,27 @@ def requires(capability_declared: bool, reason: str) -> None:
     """Skip the running test unless the platform declares the capability it checks."""
     if not capability_declared:
         pytest.skip(reason)
+
+
+def undeclared_methods(cls: type[Any], base: type[Any], promises: dict[str, str]) -> list[str]:
+    """The capabilities ``cls`` declares whose method (``promises``: capability -> method) it
+    leaves as ``base`` has it, i.e. not implemented."""
+    declared = cls.capabilities
+    return [f"{capability} (needs {method})" for capability, method in promises.items()
+            if getattr(declared, capability) and getattr(cls, method) is getattr(base, method)]
+
+
+def webhook_event(instance: Any, sandbox: Sandbox, order_id: str, *,
+                  forged: bool = False) -> WebhookEvent:
+    """What ``instance.parse_webhook`` makes of the sandbox's delivery about ``order_id``, with
+    the headers lower-cased as the daemon's webhook server passes them."""
+    try:
+        delivery = sandbox.webhook_delivery(order_id, forged=forged)
+    except NotImplementedError as exc:
+        msg = (f"the type declares webhooks, so its sandbox must make deliveries: implement "
+               f"{type(sandbox).__name__}.webhook_delivery ({exc})")
+        raise AssertionError(msg) from exc
+    headers = {key.lower(): value for key, value in delivery.headers.items()}
+    event: WebhookEvent = instance.parse_webhook(headers, delivery.body)
+    return event
+

@@ -17,9 +17,9 @@ from pydantic import ValidationError
 from ordersync.capabilities import ChannelCapabilities
 from ordersync.errors import OrderError
 from ordersync.models import ChannelOrder, Listing, OrderStatus
-from ordersync.platform import Channel, ChannelConfig, OrderPage
+from ordersync.platform import Channel, ChannelConfig, OrderPage, WebhookSignatureError
 from ordersync.sandbox import ChannelSandbox
-from ordersync.testing.base import Conformance, requires
+from ordersync.testing.base import Conformance, requires, undeclared_methods, webhook_event
 from ordersync.testing.builders import (
     make_fulfillment,
     make_line,
@@ -31,6 +31,10 @@ from ordersync.testing.sandboxed import SandboxedChannel
 
 #: How many orders the paging test seeds: more than one page at every common page size.
 MANY_ORDERS = 105
+#: The optional method each capability promises.
+CAPABILITY_METHODS = {"upload_tracking": "upload_tracking",
+                      "set_listing_quantity": "set_listing_quantity",
+                      "webhooks": "parse_webhook"}
 
 
 async def fetch_all(
@@ -89,6 +93,12 @@ class ChannelConformance(Conformance):
         assert issubclass(cls.Config, ChannelConfig)
         assert isinstance(cls.capabilities, ChannelCapabilities)
         assert isinstance(sandboxed_channel.channel.config, cls.Config)
+
+    async def test_every_declared_capability_has_its_method(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
+        missing = undeclared_methods(type(sandboxed_channel.channel), Channel, CAPABILITY_METHODS)
+        assert missing == [], f"capabilities declared without their method: {missing}"
 
     async def test_config_round_trips(self, sandboxed_channel: SandboxedChannel) -> None:
         config = sandboxed_channel.channel.config
@@ -213,6 +223,39 @@ class ChannelConformance(Conformance):
         orders, _ = await fetch_all(sandboxed_channel.channel)
         assert [found.status for found in by_id(orders, order.id)] == [OrderStatus.UNPAID]
 
+    async def test_unpaid_order_is_never_yielded_by_a_paid_only_channel(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
+        requires(type(sandboxed_channel.channel).capabilities.paid_orders_only,
+                 "the channel does not declare paid_orders_only: it yields unpaid orders")
+        unpaid = self.build_order(unique_number(), status=OrderStatus.UNPAID)
+        paid = self.build_order(unique_number())
+        for order in (unpaid, paid):
+            await sandboxed_channel.sandbox.seed_order(order)
+        orders, failures = await fetch_all(sandboxed_channel.channel)
+        assert by_id(orders, unpaid.id) == []
+        assert [failure for failure in failures if failure.order_id == unpaid.id] == []
+        assert by_id(orders, paid.id) == [paid]
+
+    async def test_cancelled_order_is_yielded_cancelled_with_its_lines(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
+        requires(type(sandboxed_channel.channel).capabilities.restock_on_cancel,
+                 "the channel does not declare restock_on_cancel: nothing is put back on cancel")
+        before = _now() - timedelta(hours=2)
+        order = self.build_order(unique_number(), created_at=before, updated_at=before)
+        await sandboxed_channel.sandbox.seed_order(order)
+        since = _now() - timedelta(minutes=1)
+        cancelled = order.model_copy(update={"status": OrderStatus.CANCELLED,
+                                             "updated_at": _now()})
+        await sandboxed_channel.sandbox.seed_order(cancelled)
+        orders, _ = await fetch_all(sandboxed_channel.channel, since)
+        [found] = by_id(orders, order.id)
+        assert found.status is OrderStatus.CANCELLED
+        # The engine puts back what these lines took from the main store.
+        assert [(line.id, line.quantity) for line in found.lines] == [
+            (line.id, line.quantity) for line in order.lines]
+
     # -- one order ------------------------------------------------------------------------------
 
     async def test_get_order_returns_seeded_order(
@@ -314,6 +357,30 @@ class ChannelConformance(Conformance):
         await sandboxed_channel.channel.set_listing_quantity(listing.listing_id, 4)
         listings = await all_listings(sandboxed_channel.channel)
         assert listings[listing.listing_id].quantity == 4
+
+    # -- webhooks -------------------------------------------------------------------------------
+
+    async def test_webhook_delivery_signed_by_the_platform_names_the_order(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
+        requires(type(sandboxed_channel.channel).capabilities.webhooks,
+                 "the channel does not declare webhooks")
+        order = self.build_order(unique_number())
+        await sandboxed_channel.sandbox.seed_order(order)
+        event = webhook_event(sandboxed_channel.channel, sandboxed_channel.sandbox, order.id)
+        assert order.id in event.order_ids
+        assert event.event_id
+
+    async def test_forged_webhook_delivery_raises_signature_error(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
+        requires(type(sandboxed_channel.channel).capabilities.webhooks,
+                 "the channel does not declare webhooks")
+        order = self.build_order(unique_number())
+        await sandboxed_channel.sandbox.seed_order(order)
+        with pytest.raises(WebhookSignatureError):
+            webhook_event(sandboxed_channel.channel, sandboxed_channel.sandbox, order.id,
+                          forged=True)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -25,9 +25,9 @@ from ordersync.models import (
     StoreOrderStatus,
     StoreProduct,
 )
-from ordersync.platform import Store, StoreConfig
+from ordersync.platform import Store, StoreConfig, WebhookSignatureError
 from ordersync.sandbox import StoreSandbox
-from ordersync.testing.base import Conformance, requires
+from ordersync.testing.base import Conformance, requires, undeclared_methods, webhook_event
 from ordersync.testing.builders import (
     make_draft,
     make_draft_line,
@@ -36,6 +36,10 @@ from ordersync.testing.builders import (
     unique_number,
 )
 from ordersync.testing.sandboxed import SandboxedStore
+
+#: The optional method each capability promises (``mark_paid`` is optional with no capability:
+#: its test runs when the store implements it).
+CAPABILITY_METHODS = {"webhooks": "parse_webhook"}
 
 
 async def fetch_all(store: Store, since: datetime | None = None) -> list[StoreOrder]:
@@ -112,6 +116,12 @@ class StoreConformance(Conformance):
         assert issubclass(cls.Config, StoreConfig)
         assert isinstance(cls.capabilities, StoreCapabilities)
         assert isinstance(sandboxed_store.store.config, cls.Config)
+
+    async def test_every_declared_capability_has_its_method(
+        self, sandboxed_store: SandboxedStore
+    ) -> None:
+        missing = undeclared_methods(type(sandboxed_store.store), Store, CAPABILITY_METHODS)
+        assert missing == [], f"capabilities declared without their method: {missing}"
 
     async def test_config_round_trips(self, sandboxed_store: SandboxedStore) -> None:
         config = sandboxed_store.store.config
@@ -427,6 +437,27 @@ class StoreConformance(Conformance):
                   if found.id == order.id]
         assert len(orders) == 1
         assert [f.tracking_number for f in orders[0].fulfillments] == ["TRKSELLER2"]
+
+    # -- webhooks -------------------------------------------------------------------------------
+
+    async def test_webhook_delivery_signed_by_the_platform_names_the_order(
+        self, sandboxed_store: SandboxedStore
+    ) -> None:
+        requires(type(sandboxed_store.store).capabilities.webhooks,
+                 "the store does not declare webhooks")
+        _, _, order, _ = await self.two_line_order(sandboxed_store)
+        event = webhook_event(sandboxed_store.store, sandboxed_store.sandbox, order.id)
+        assert event.order_ids == (order.id,)
+        assert event.event_id
+
+    async def test_forged_webhook_delivery_raises_signature_error(
+        self, sandboxed_store: SandboxedStore
+    ) -> None:
+        requires(type(sandboxed_store.store).capabilities.webhooks,
+                 "the store does not declare webhooks")
+        _, _, order, _ = await self.two_line_order(sandboxed_store)
+        with pytest.raises(WebhookSignatureError):
+            webhook_event(sandboxed_store.store, sandboxed_store.sandbox, order.id, forged=True)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
