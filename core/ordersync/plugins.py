@@ -101,7 +101,7 @@ class Registry:
     def sandboxes(self) -> dict[tuple[str, str], type[Sandbox]]:
         """Sandboxes by (kind, platform type name), collected on first use.
 
-        Only ``ordersync demo`` and test harnesses need them, and a stand-in usually imports a
+        Only ``ordersync demo`` and the conformance kit need them, and a sandbox usually imports a
         web framework and an API specification: the daemon and every other command never pay
         for that. A plugin whose sandbox cannot be registered keeps its platform types; the
         reason is in its :attr:`PluginInfo.sandbox_error`.
