@@ -9,7 +9,9 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
   the plugin's classifier hook;
 - :mod:`~ordersync.http.limits`: :class:`TokenBucket` and the limit readers that feed it;
 - :mod:`~ordersync.http.signing`: the :data:`Signer` hook and :class:`HmacQuerySigner`;
-- :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`).
+- :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`);
+- :mod:`~ordersync.http.oauth`: access tokens from a refresh token (:class:`RefreshedTokens`,
+  :class:`BearerAuth`).
 """
 
 from ordersync.http.answers import describe, parse_answer
@@ -32,6 +34,7 @@ from ordersync.http.limits import (
     read_graphql_cost,
     read_ratelimit_headers,
 )
+from ordersync.http.oauth import BearerAuth, RefreshedTokens, oauth_error
 from ordersync.http.paging import (
     CursorPaginator,
     GraphQLConnection,
@@ -47,6 +50,7 @@ from ordersync.http.signing import HmacQuerySigner, Signer, hmac_sha256, verify_
 __all__ = [
     "FATAL_STATUSES",
     "RETRY_STATUSES",
+    "BearerAuth",
     "Classifier",
     "CursorPaginator",
     "GraphQLConnection",
@@ -60,6 +64,7 @@ __all__ = [
     "Paginator",
     "PagingFault",
     "PlatformHttp",
+    "RefreshedTokens",
     "Reply",
     "Signer",
     "TokenBucket",
@@ -68,6 +73,7 @@ __all__ = [
     "dig",
     "hmac_sha256",
     "live_clients",
+    "oauth_error",
     "parse_answer",
     "parse_retry_after",
     "read_amzn_ratelimit",

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from ordersync.capabilities import ChannelCapabilities
 from ordersync.errors import OrderError, RejectedError, RetriableError
 from ordersync.http import (
+    BearerAuth,
     Kind,
     NextLinkPaginator,
     OffsetPaginator,
@@ -33,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from ordersync_ebay import mapping
 from ordersync_ebay import payloads as p
-from ordersync_ebay.auth import PLATFORM, EbayAuth, EbayTokens
+from ordersync_ebay.auth import PLATFORM, EbayTokens
 from ordersync_ebay.carriers import UnknownCarrierError, carrier_code
 from ordersync_ebay.config import EbayConfig
 
@@ -94,7 +95,7 @@ class EbayChannel(Channel):
         super().__init__(name, config, context)
         self.tokens = EbayTokens(name, config, context)
         self.http = context.http(
-            PLATFORM, config.api_base, auth=EbayAuth(self.tokens), classify=classify,
+            PLATFORM, config.api_base, auth=BearerAuth(self.tokens), classify=classify,
             headers={"Accept": "application/json",
                      "X-EBAY-C-MARKETPLACE-ID": config.marketplace_id},
         )
