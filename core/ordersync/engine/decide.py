@@ -30,7 +30,7 @@ __all__ = ["Action", "ChannelPolicy", "Decision", "Known", "Link", "decide"]
 
 
 class Action(StrEnum):
-    """What to do with an order (DESIGN.md, "Data flow")."""
+    """What to do with an order (docs/engine.md, "Decisions")."""
 
     #: Create the store order (build_draft, plan_import).
     IMPORT = "import"
