@@ -14,7 +14,7 @@ LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
 @click.command("run")
 @click.option("--listen", metavar="HOST:PORT", default=None,
-              help="Where to serve webhooks, /healthz and /metrics "
+              help="Where to serve the console, webhooks, /healthz and /metrics "
                    "(default: daemon.listen, 127.0.0.1:8080; port 0 picks a free port).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
               help="Log lines as text or JSON (default: daemon.log_format, text).")
@@ -29,7 +29,8 @@ LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 def run(app: App, listen: str | None, log_format: str | None, log_level: str,
         stop_timeout: float, reconcile_window: str) -> None:
     """Run the daemon: poll every enabled channel on its interval, receive webhooks,
-    reconcile, and serve /healthz and /metrics, until SIGTERM or SIGINT.
+    reconcile, and serve /healthz, /metrics and the web console (docs/console.md; it needs
+    ORDERSYNC_CONSOLE_PASSWORD), until SIGTERM or SIGINT.
 
     Logs go to stderr, credentials masked. Exit status: 0 after a signal, 1 when it cannot
     start (address in use, database unreachable), 2 for a bad configuration.
