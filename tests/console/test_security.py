@@ -263,3 +263,23 @@ def test_an_untrusted_forwarded_proto_is_ignored(browser: Browser) -> None:
                            origin="https://shop.example",
                            headers={"X-Forwarded-Host": "shop.example"})
     assert spoofed.status_code == 403
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "http://evil.example/", "/\\evil.example",
+                                    "evil.example"])
+def test_login_never_sends_you_to_another_site(browser: Browser, target: str) -> None:
+    browser.get("/login")
+    response = browser.post("/login", {"csrf": browser.csrf, "password": ADMIN_PASSWORD,
+                                       "next": target})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+def test_a_script_in_the_address_is_shown_escaped(browser: Browser) -> None:
+    browser.login(ADMIN_PASSWORD)
+    response = browser.get("/orders/shop-a/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert response.status_code == 404
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+    assert "<script>alert(1)" not in response.text
+    searched = browser.get("/orders?q=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E").text
+    assert "<script>alert(1)" not in searched and "&#34;&gt;&lt;script&gt;" in searched
