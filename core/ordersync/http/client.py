@@ -137,7 +137,8 @@ class PlatformHttp:
             raises ``RetriableError`` at once, so that the caller can look before it tries again.
         :param expect_json: a served answer whose body is not JSON is retriable.
         :param not_found_ok: return None instead of raising ``NotFoundError``.
-        :param kwargs: what ``httpx.AsyncClient.build_request`` takes, and ``auth``.
+        :param kwargs: what ``httpx.AsyncClient.build_request`` takes, and ``auth`` and
+            ``follow_redirects``.
         :returns: the served answer (None: not found, with ``not_found_ok``).
         :raises ThrottledError: the rate limit still refuses after ``max_attempts``.
         :raises RetriableError: still failing after ``max_attempts``.
@@ -163,6 +164,7 @@ class PlatformHttp:
     ) -> Reply | None:
         """:meth:`request`, returning the :class:`Reply` (the answer and its parsed body)."""
         auth = kwargs.pop("auth", httpx.USE_CLIENT_DEFAULT)
+        follow_redirects = kwargs.pop("follow_redirects", httpx.USE_CLIENT_DEFAULT)
         last: RetriableError | None = None
         for attempt in range(1, self.max_attempts + 1):
             ticket = None if self.limiter is None else await self.limiter.acquire(cost)
@@ -172,7 +174,8 @@ class PlatformHttp:
                     request = self.client.build_request(method, url, **kwargs)
                     if self.sign is not None:
                         self.sign(request)
-                    response = await self.client.send(request, auth=auth)
+                    response = await self.client.send(request, auth=auth,
+                                                      follow_redirects=follow_redirects)
                 finally:
                     if self.limiter is not None:  # before anything feeds it this answer
                         self.limiter.settle(cost, ticket)
