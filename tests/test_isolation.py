@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ordersync.errors import PlatformError, RetriableError
+from ordersync.errors import OrderError, PlatformError, PluginError, RetriableError
 from ordersync.models import ChannelOrder, StoreOrder, StoreOrderDraft
-from ordersync.platform import Context, OrderPage
+from ordersync.platform import Context, OrderPage, Store
 from ordersync.plugins import PluginInfo
 from ordersync.sync.guard import (
     PluginCallError,
@@ -277,6 +277,51 @@ async def test_errors_of_the_contract_pass_the_guard_unchanged(tmp_path: Path) -
         await store.find_order("x")
     assert type(caught.value) is RetriableError
     with pytest.raises(NotImplementedError):
+        await store.mark_paid(None)
+
+
+@pytest.mark.parametrize("raised", [
+    OrderError("O-1", "no total"), PluginError("a plugin's own"), NotImplementedError("later"),
+])
+async def test_a_stream_raising_anything_but_a_platform_error_is_a_contract_error(
+    tmp_path: Path, raised: Exception,
+) -> None:
+    class Raising(FileChannel):
+        type_name = "raising"
+
+        async def fetch_orders(self, since: datetime | None) -> AsyncIterator[OrderPage]:
+            raise raised
+            yield OrderPage()
+
+    config = FileChannelConfig(type="raising", path=tmp_path)
+    channel = guard(Raising("c", config, Context(name="c")), INFO, TIMEOUTS)
+
+    with pytest.raises(PluginCallError) as caught:
+        async for _ in channel.fetch_orders(None):
+            pass
+    assert str(caught.value) == (f"raising.fetch_orders raised {type(raised).__name__}: "
+                                 f"{raised} (plugin doubles 9.9)")
+
+
+async def test_not_implemented_passes_only_from_an_optional_method(tmp_path: Path) -> None:
+    class Partial(FileChannel):
+        type_name = "partial"
+
+        async def get_order(self, order_id: str) -> ChannelOrder | None:
+            raise NotImplementedError
+
+    config = FileChannelConfig(type="partial", path=tmp_path)
+    channel = guard(Partial("c", config, Context(name="c")), INFO, TIMEOUTS)
+
+    with pytest.raises(PluginCallError, match=r"partial\.get_order raised NotImplementedError"):
+        await channel.get_order("1")
+    class Unpaid(FileStore):
+        type_name = "unpaid"
+        mark_paid = Store.mark_paid  # as a store that cannot mark orders paid leaves it
+
+    store = guard(Unpaid("main_store", FileStoreConfig(type="unpaid", path=tmp_path),
+                         Context(name="s")), INFO, TIMEOUTS)
+    with pytest.raises(NotImplementedError, match="cannot mark orders paid"):  # optional
         await store.mark_paid(None)
 
 

@@ -10,9 +10,10 @@ its own channel, store or notifier.
 - checks what the call returns (unless it returns nothing), or each item a stream yields,
   against the base class's annotation (``get_order`` returns ``ChannelOrder | None``;
   ``fetch_orders`` yields ``OrderPage``, whose ``orders`` are ``ChannelOrder``);
-- lets the errors of the contract through (:class:`~ordersync.errors.PlatformError`,
-  :class:`~ordersync.errors.OrderError`, ``NotImplementedError`` of an optional method) and
-  turns any other exception into a :class:`PluginCallError`.
+- lets the errors of the contract through (:class:`~ordersync.errors.PlatformError`; from a
+  single call also :class:`~ordersync.errors.OrderError`, and ``NotImplementedError`` from an
+  optional method) and turns any other exception into a :class:`PluginCallError` (a stream
+  reports an order it cannot read in ``OrderPage.failures``, never by raising).
 
 The errors are :class:`~ordersync.errors.PlatformError` s, so the pass machinery records them as
 any platform failure: the channel (or the main store) is in error with a message naming the
@@ -41,7 +42,8 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from ordersync.errors import (
     FatalPlatformError,
-    OrderSyncError,
+    OrderError,
+    PlatformError,
     PluginError,
     RetriableError,
 )
@@ -50,8 +52,6 @@ from ordersync.plugins import PluginInfo, trace_enabled
 
 log = logging.getLogger("ordersync.plugins")
 
-#: Exceptions a platform method may raise by contract: they pass the guard unchanged.
-_CONTRACT_ERRORS = (OrderSyncError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,8 @@ class _Method:
     stream: bool
     check: Check
     expected: str
+    #: The exceptions it may raise by contract: they pass the guard unchanged.
+    raises: tuple[type[Exception], ...]
 
 
 @functools.cache
@@ -193,15 +195,17 @@ def _methods(base: type) -> tuple[_Method, ...]:
         if not inspect.isfunction(function):
             continue
         returns = get_type_hints(function).get("return")
+        optional = name not in getattr(base, "__abstractmethods__", ())
         if get_origin(returns) is AsyncIterator:
             (item,) = get_args(returns)
             check, text = _check_of(item)
-            out.append(_Method(name, True, check, text))
+            out.append(_Method(name, True, check, text, (PlatformError,)))
         elif inspect.iscoroutinefunction(function):
             # What a method that returns nothing returns is not looked at: ignoring it is safe.
             check, text = _check_of(returns) if returns not in (None, type(None)) else (
                 (lambda v: None), "None")
-            out.append(_Method(name, False, check, text))
+            raises = (PlatformError, OrderError, *([NotImplementedError] if optional else []))
+            out.append(_Method(name, False, check, text, raises))
     return tuple(out)
 
 
@@ -318,7 +322,7 @@ def _call(
     async def guarded(*args: Any, **kwargs: Any) -> Any:
         try:
             pending = original(*args, **kwargs)
-        except _CONTRACT_ERRORS:
+        except method.raises:
             raise
         except Exception as exc:
             raise _unexpected(platform, name, about, exc) from exc
@@ -333,7 +337,7 @@ def _call(
                 rule = f"did not answer within {timeouts.call:g}s (daemon.plugin_call_timeout)"
                 raise PluginTimeoutError(platform, name, rule, about) from exc
             raise
-        except _CONTRACT_ERRORS:
+        except method.raises:
             raise
         except Exception as exc:
             raise _unexpected(platform, name, about, exc) from exc
@@ -357,7 +361,7 @@ def _stream(
     async def guarded(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         try:
             source = original(*args, **kwargs)
-        except _CONTRACT_ERRORS:
+        except method.raises:
             raise
         except Exception as exc:
             raise _unexpected(platform, name, about, exc) from exc
@@ -380,7 +384,7 @@ def _stream(
                                 "(daemon.plugin_page_timeout)")
                         raise PluginTimeoutError(platform, name, rule, about) from exc
                     raise
-                except _CONTRACT_ERRORS:
+                except method.raises:
                     raise
                 except Exception as exc:
                     raise _unexpected(platform, name, about, exc) from exc
