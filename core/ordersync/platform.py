@@ -181,7 +181,10 @@ class _PlatformType(ABC):
         self.context = context
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to close by default
-        """Release connections. Called once when the core is done with the instance."""
+        """Release connections. Called once when the core is done with the instance.
+
+        .. versionadded:: 0.1
+        """
 
 
 class Channel(_PlatformType):
@@ -193,23 +196,58 @@ class Channel(_PlatformType):
 
     @abstractmethod
     def fetch_orders(self, since: datetime | None) -> AsyncIterator[OrderPage]:
-        """Yield pages of orders created or changed at or after ``since`` (None: all)."""
+        """Yield pages of orders created or changed at or after ``since`` (None: all).
+
+        :param since: the earliest change to include (inclusive); None: every order.
+        :returns: the pages, in any order; each order at most once per pass. A payload the plugin
+            cannot map goes in ``OrderPage.failures`` and never stops the other orders.
+        :raises PlatformError: the platform cannot be read now (the pass is tried again).
+
+        .. versionadded:: 0.1
+        """
 
     @abstractmethod
     async def get_order(self, order_id: str) -> ChannelOrder | None:
-        """Read one order by its channel id; None if the channel does not know it."""
+        """Read one order by its channel id; None if the channel does not know it.
+
+        :param order_id: the channel's id of the order.
+
+        .. versionadded:: 0.1
+        """
 
     async def upload_tracking(self, order: ChannelOrder, fulfillment: Fulfillment) -> None:
-        """Tell the channel that ``fulfillment`` shipped lines of ``order``."""
+        """Tell the channel that ``fulfillment`` shipped lines of ``order``.
+
+        :param order: the channel order the shipment belongs to.
+        :param fulfillment: the shipment: tracking number, carrier and the channel line ids it
+            holds (empty: every line).
+        :raises NotImplementedError: the default; a channel whose ``capabilities.upload_tracking``
+            is true implements it.
+
+        .. versionadded:: 0.1
+        """
         raise NotImplementedError
 
     async def set_listing_quantity(self, listing_id: str, quantity: int) -> None:
-        """Set the available quantity of one listing."""
+        """Set the available quantity of one listing.
+
+        :param listing_id: the channel's id of the listing.
+        :param quantity: the quantity available to buyers, 0 or more.
+        :raises NotImplementedError: the default; a channel whose
+            ``capabilities.set_listing_quantity`` is true implements it.
+
+        .. versionadded:: 0.1
+        """
         raise NotImplementedError
 
     @abstractmethod
     def list_listings(self) -> AsyncIterator[Listing]:
-        """Yield every listing of the channel (for linking by SKU)."""
+        """Yield every listing of the channel (for linking by SKU).
+
+        :returns: every listing once, with its SKU and quantity.
+
+        .. versionadded:: 0.1
+        """
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify one webhook delivery and say what it is about (``capabilities.webhooks``).
@@ -217,6 +255,14 @@ class Channel(_PlatformType):
         ``headers`` are lower-cased. Raise :class:`WebhookSignatureError` when the signature is
         missing or wrong (compare in constant time: ``hmac.compare_digest``), ``ValueError``
         for a body that cannot be read. Called by the daemon's webhook server; no I/O.
+
+        :param headers: the delivery's HTTP headers, names lower-cased.
+        :param body: the delivery's body as received (the signature covers these bytes).
+        :raises WebhookSignatureError: the signature is missing or wrong.
+        :raises ValueError: the body cannot be read.
+        :raises NotImplementedError: the default, for a channel without ``capabilities.webhooks``.
+
+        .. versionadded:: 0.1
         """
         raise NotImplementedError
 
@@ -235,23 +281,53 @@ class Store(_PlatformType):
 
     @abstractmethod
     async def find_order(self, reference: str) -> StoreOrder | None:
-        """The store order carrying ``reference`` (see ``order_reference``), or None."""
+        """The store order carrying ``reference`` (see ``order_reference``), or None.
+
+        :param reference: the idempotency reference ``create_order`` was given
+            (``draft.reference``, ``ordersync:<channel>:<order id>``).
+
+        .. versionadded:: 0.1
+        """
 
     @abstractmethod
     async def create_order(self, draft: StoreOrderDraft) -> StoreOrder:
-        """Create the order. Deducts stock only for the variant ids in ``draft.deduct_stock``."""
+        """Create the order. Deducts stock only for the variant ids in ``draft.deduct_stock``.
+
+        :param draft: the order to create, with its lines, amounts and ``reference``.
+        :returns: the store order as created: its id, number and lines with their store ids.
+
+        .. versionadded:: 0.1
+        """
 
     @abstractmethod
     async def get_order(self, store_order_id: str) -> StoreOrder | None:
-        """Read one store order with its lines and fulfillments."""
+        """Read one store order with its lines and fulfillments.
+
+        :param store_order_id: the store's id of the order.
+        :returns: the order, or None if the store does not know it.
+
+        .. versionadded:: 0.1
+        """
 
     @abstractmethod
     def fetch_orders(self, since: datetime | None) -> AsyncIterator[list[StoreOrder]]:
-        """Yield pages of ordersync-made store orders changed at or after ``since``."""
+        """Yield pages of ordersync-made store orders changed at or after ``since``.
+
+        :param since: the earliest change to include (inclusive); None: every such order.
+
+        .. versionadded:: 0.1
+        """
 
     @abstractmethod
     async def cancel_order(self, order: StoreOrder, restock_line_ids: list[str]) -> None:
-        """Cancel the order and put back the stock of the given store lines."""
+        """Cancel the order and put back the stock of the given store lines.
+
+        :param order: the store order to cancel.
+        :param restock_line_ids: the store line ids whose quantity goes back to stock (may be
+            empty).
+
+        .. versionadded:: 0.1
+        """
 
     @abstractmethod
     async def refund_lines(
@@ -268,19 +344,46 @@ class Store(_PlatformType):
 
         The ``reference`` argument was added after the first release; the core still calls a
         plugin whose ``refund_lines`` lacks it, without a reference (and without the re-check).
+
+        :param order: the store order to refund.
+        :param quantities: the quantity to refund of each store line, by store line id.
+        :param restock: whether the refunded quantities go back to stock.
+        :param reference: the refund's effect-ledger key, or None.
+
+        .. versionadded:: 0.1
+        .. versionchanged:: 0.2 the ``reference`` argument.
         """
 
     @abstractmethod
     async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:
-        """Record a shipment with tracking on the store order (lines: store line ids)."""
+        """Record a shipment with tracking on the store order (lines: store line ids).
+
+        :param order: the store order that shipped.
+        :param fulfillment: the shipment: tracking number, carrier, store line ids (empty: every
+            line).
+
+        .. versionadded:: 0.1
+        """
 
     @abstractmethod
     async def get_stock(self, variant_ids: list[str]) -> dict[str, int]:
-        """Available quantity of each variant."""
+        """Available quantity of each variant.
+
+        :param variant_ids: the store variant ids to read.
+        :returns: the available quantity of each, by variant id.
+
+        .. versionadded:: 0.1
+        """
 
     @abstractmethod
     async def set_stock(self, variant_id: str, quantity: int) -> None:
-        """Set the available quantity of one variant."""
+        """Set the available quantity of one variant.
+
+        :param variant_id: the store variant id.
+        :param quantity: the new available quantity.
+
+        .. versionadded:: 0.1
+        """
 
     async def mark_paid(self, order: StoreOrder) -> None:
         """Record the buyer's payment on a store order created unpaid (``draft.paid`` False).
@@ -288,6 +391,11 @@ class Store(_PlatformType):
         Optional: a store that cannot leaves this out, and an order imported unpaid into it
         fails to be marked paid with a reason that says so. A store that implements it should
         report ``StoreOrder.paid``, which is what decides whether an order needs it.
+
+        :param order: the store order, created unpaid.
+        :raises NotImplementedError: the default, for a store that cannot.
+
+        .. versionadded:: 0.2
         """
         msg = f"the main store ({self.type_name}) cannot mark orders paid"
         raise NotImplementedError(msg)
@@ -296,6 +404,12 @@ class Store(_PlatformType):
         """Add ``delta`` (negative: take) to a variant's quantity; returns the new quantity.
 
         The default reads then writes; stores with an atomic adjustment should override it.
+
+        :param variant_id: the store variant id.
+        :param delta: the quantity to add (negative: to take).
+        :returns: the variant's quantity after the change.
+
+        .. versionadded:: 0.1
         """
         current = (await self.get_stock([variant_id]))[variant_id]
         await self.set_stock(variant_id, current + delta)
@@ -303,12 +417,25 @@ class Store(_PlatformType):
 
     @abstractmethod
     def list_products(self) -> AsyncIterator[StoreProduct]:
-        """Yield every product variant of the store (for linking by SKU)."""
+        """Yield every product variant of the store (for linking by SKU).
+
+        :returns: every variant once, with its product id, SKU, price and quantity.
+
+        .. versionadded:: 0.1
+        """
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify one webhook delivery and name the store orders it is about.
 
         Same contract as :meth:`Channel.parse_webhook`; ``order_ids`` are store order ids.
+
+        :param headers: the delivery's HTTP headers, names lower-cased.
+        :param body: the delivery's body as received.
+        :raises WebhookSignatureError: the signature is missing or wrong.
+        :raises ValueError: the body cannot be read.
+        :raises NotImplementedError: the default, for a store without ``capabilities.webhooks``.
+
+        .. versionadded:: 0.1
         """
         raise NotImplementedError
 
@@ -322,4 +449,10 @@ class Notifier(_PlatformType):
 
     @abstractmethod
     async def send(self, alert: Alert) -> None:
-        """Deliver one alert. Raise on failure; the core records it and tries other notifiers."""
+        """Deliver one alert. Raise on failure; the core records it and tries other notifiers.
+
+        :param alert: what happened, where, and what to do.
+        :raises PlatformError: the alert could not be delivered (it is retried later).
+
+        .. versionadded:: 0.1
+        """

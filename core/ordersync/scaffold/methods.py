@@ -92,6 +92,8 @@ def _def_line(name: str, func: Callable[..., Any], indent: str) -> str:
 
 def _docstring(func: Callable[..., Any], todo: str, indent: str) -> str:
     contract = (inspect.getdoc(func) or "").replace('"""', r"\"\"\"")
+    # When ordersync added the method is ordersync's history, not the plugin's.
+    contract = re.sub(r"\n*(\.\. version(added|changed)::.*(\n|$))+", "\n", contract).rstrip()
     paragraphs = [*contract.split("\n"), "", *textwrap.wrap(
         f"To do: {todo}", WIDTH - len(indent), break_on_hyphens=False)]
     lines = [f"{indent}{line}" if line else "" for line in paragraphs]
