@@ -29,21 +29,17 @@ from ordersync.testing.builders import (
 pytest_plugins = ["pytester"]
 
 FILE_CHANNEL_CONFTEST = """
-import pytest
+from ordersync.testing import sandbox_fixture
 from ordersync_file_channel.sandbox import FileChannelSandbox
 
-@pytest.fixture
-def channel_sandbox():
-    return FileChannelSandbox()
+channel_sandbox = sandbox_fixture(FileChannelSandbox)
 """
 
 FILE_STORE_CONFTEST = """
-import pytest
+from ordersync.testing import sandbox_fixture
 from ordersync_file_store.sandbox import FileStoreSandbox
 
-@pytest.fixture
-def store_sandbox():
-    return FileStoreSandbox()
+store_sandbox = sandbox_fixture(FileStoreSandbox)
 """
 
 
@@ -422,15 +418,17 @@ def test_a_channel_that_restocks_must_yield_a_cancellation(pytester: pytest.Pyte
 def test_the_kit_runs_in_a_package_outside_this_repository_in_strict_mode(
     tmp_path: Path,
 ) -> None:
-    """What a plugin author's own package does: its conftest gives the one-line fixture, its
-    pytest runs pytest-asyncio in strict mode, with no configuration from this repository."""
+    """What a plugin author's own package does: its conftest gives the one-line fixture
+    (``sandbox_fixture``), its pytest runs pytest-asyncio in strict mode, with no configuration
+    from this repository."""
     package = tmp_path / "ordersync-acme"
     (package / "tests").mkdir(parents=True)
     (package / "pyproject.toml").write_text('[project]\nname = "ordersync-acme"\n'
                                             'version = "0.1.0"\n')
     (package / "tests" / "conftest.py").write_text(
-        "import pytest\nfrom ordersync_file_store.sandbox import FileStoreSandbox\n\n\n"
-        "@pytest.fixture\ndef store_sandbox():\n    return FileStoreSandbox()\n")
+        "from ordersync.testing import sandbox_fixture\n"
+        "from ordersync_file_store.sandbox import FileStoreSandbox\n\n"
+        "store_sandbox = sandbox_fixture(FileStoreSandbox)\n")
     (package / "tests" / "test_conformance.py").write_text(
         "from ordersync.testing import StoreConformance\n\n\n"
         "class TestAcmeConformance(StoreConformance):\n    pass\n")

@@ -1,15 +1,13 @@
 """The conformance kit: the standard test suite every channel and main-store plugin runs.
 
-One class line gives a plugin the whole suite; the plugin provides its sandbox in one fixture::
+One class line gives a plugin the whole suite; the plugin provides its sandbox in one line::
 
-    from ordersync.testing import ChannelConformance
+    from ordersync.testing import ChannelConformance, sandbox_fixture
+
+    channel_sandbox = sandbox_fixture(AcmeSandbox)   # an ordersync.sandbox.ChannelSandbox
 
     class TestAcmeConformance(ChannelConformance):
         conformance_opt_outs = {}          # {"test_name": "reason"}: skipped, with the reason
-
-    @pytest.fixture
-    def channel_sandbox():                 # an ordersync.sandbox.ChannelSandbox, not started
-        return AcmeSandbox()
 
 Which tests apply is decided from the declared capabilities. See ``docs/conformance.md``;
 :mod:`ordersync.testing.builders` makes valid test data in one call.
@@ -27,7 +25,12 @@ from ordersync.testing.builders import (
     unique_number,
 )
 from ordersync.testing.channel import ChannelConformance
-from ordersync.testing.sandboxed import SandboxedChannel, SandboxedStore, sandboxed
+from ordersync.testing.sandboxed import (
+    SandboxedChannel,
+    SandboxedStore,
+    sandbox_fixture,
+    sandboxed,
+)
 from ordersync.testing.store import StoreConformance
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "make_listing",
     "make_order",
     "make_product",
+    "sandbox_fixture",
     "sandboxed",
     "unique_number",
 ]
