@@ -55,7 +55,6 @@ from ordersync_ebay import EbayChannel
 from ordersync_ebay.sandbox import SandboxState as EbayState
 from ordersync_ebay.sandbox import create_app as ebay_app
 from ordersync_file_channel.channel import file_stem
-from ordersync_shopify.client import ShopifyGraphQL
 from ordersync_shopify.sandbox import SandboxState as ShopifyState
 from ordersync_shopify.sandbox import create_app as shopify_app
 from sqlmodel import col, select
@@ -320,19 +319,15 @@ def bed(tmp_path: Path, registry: Registry) -> Bed:
 # -- quick retries ----------------------------------------------------------------------------
 
 
-def _http_clients(platform: object) -> Iterator[PlatformHttp | ShopifyGraphQL]:
+def _http_clients(platform: object) -> Iterator[PlatformHttp]:
     """The platform's HTTP clients: its own attributes and their attributes, one level down
     (the eBay channel keeps its token client on ``tokens``)."""
     for value in vars(platform).values():
-        if isinstance(value, PlatformHttp | ShopifyGraphQL):
+        if isinstance(value, PlatformHttp):
             yield value
         elif hasattr(value, "__dict__") and not isinstance(value, type):
             yield from (inner for inner in vars(value).values()
-                        if isinstance(inner, PlatformHttp | ShopifyGraphQL))
-
-
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, BACKOFF_MAX))
+                        if isinstance(inner, PlatformHttp))
 
 
 def quicken(runtime: Runtime, timeout: float = CLIENT_TIMEOUT) -> None:
@@ -347,14 +342,9 @@ def quicken(runtime: Runtime, timeout: float = CLIENT_TIMEOUT) -> None:
             # about 7 ms per order: a full page of 200 would outlast the short timeout.
             platform.page_limit = EBAY_PAGE
         for client in _http_clients(platform):
-            if isinstance(client, PlatformHttp):
-                client.backoff_base = 0.01
-                client.backoff_max = BACKOFF_MAX
-                client.client.timeout = httpx.Timeout(timeout)
-            else:
-                # Shopify's GraphQL layer backs off on its own (malformed bodies,
-                # INTERNAL_SERVER_ERROR); ``sleep`` is its constructor's clock.
-                client._sleep = _short_sleep
+            client.backoff_base = 0.01
+            client.backoff_max = BACKOFF_MAX
+            client.client.timeout = httpx.Timeout(timeout)
 
 
 # -- running passes until nothing is left ------------------------------------------------------

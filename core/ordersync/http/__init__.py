@@ -11,7 +11,9 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
 - :mod:`~ordersync.http.signing`: the :data:`Signer` hook and :class:`HmacQuerySigner`;
 - :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`);
 - :mod:`~ordersync.http.oauth`: access tokens from a refresh token (:class:`RefreshedTokens`,
-  :class:`BearerAuth`).
+  :class:`BearerAuth`);
+- :mod:`~ordersync.http.graphql`: GraphQL documents, the error envelope and connections
+  (:class:`~ordersync.http.graphql.GraphQL`, :func:`~ordersync.http.graphql.graphql_classifier`).
 """
 
 from ordersync.http.answers import describe, parse_answer

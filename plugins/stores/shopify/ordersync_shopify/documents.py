@@ -8,28 +8,7 @@ calculation, so a change to a document that makes it dearer fails until ``cost``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-
-@dataclass(frozen=True)
-class Document:
-    """One named operation: its text, its requested cost and whether it may be replayed."""
-
-    name: str
-    text: str
-    cost: int
-    #: False for mutations that must not be sent twice blindly (see ``PlatformHttp.request``).
-    idempotent: bool = True
-    #: For ``nodes(ids:)`` documents: the cost of one id (``cost`` is then the largest batch's).
-    cost_per_id: int = 0
-
-    def cost_for(self, variables: dict[str, Any] | None) -> int:
-        """The requested cost of this call (smaller batches cost less)."""
-        if self.cost_per_id and variables and isinstance(variables.get("ids"), list):
-            return self.cost_per_id * len(variables["ids"])
-        return self.cost
-
+from ordersync.http.graphql import Document
 
 #: Custom attribute on each line item that names the channel line it came from.
 LINE_ATTRIBUTE = "_ordersync_line"

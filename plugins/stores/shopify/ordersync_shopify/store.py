@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 from ordersync.capabilities import StoreCapabilities
 from ordersync.errors import RejectedError, RetriableError
-from ordersync.http import GraphQLConnection, TokenBucket, dig, read_graphql_cost
+from ordersync.http import TokenBucket, read_graphql_cost
+from ordersync.http.graphql import GraphQL, user_error_codes
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft, StoreProduct
 from ordersync.platform import (
     Context,
@@ -32,10 +33,8 @@ from ordersync_shopify.client import (
     PLATFORM,
     START_CAPACITY,
     START_RATE,
-    ShopifyGraphQL,
     classify,
     raise_user_errors,
-    user_error_codes,
 )
 from ordersync_shopify.mapping import (
     ORDERSYNC_TAG,
@@ -125,7 +124,7 @@ class ShopifyStore(Store):
             limit_readers=(read_graphql_cost,),
             timeout=config.timeout,
         )
-        self.graphql = ShopifyGraphQL(self.http, f"/admin/api/{config.api_version}/graphql.json")
+        self.graphql = GraphQL(self.http, f"/admin/api/{config.api_version}/graphql.json")
         self._location_id: str | None = config.location_id
 
     async def aclose(self) -> None:
@@ -180,8 +179,8 @@ class ShopifyStore(Store):
         if since is not None:
             stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             query += f" updated_at:>='{stamp}'"
-        async for nodes in self._pages(
-            docs.CHANGED_ORDERS, {"query": query}, ("orders",), "fetch changed orders"
+        async for nodes in self.graphql.pages(
+            docs.CHANGED_ORDERS, {"query": query}, ("orders",), operation="fetch changed orders"
         ):
             page: list[StoreOrder] = []
             for node in nodes:
@@ -387,9 +386,9 @@ class ShopifyStore(Store):
 
     async def list_products(self) -> AsyncIterator[StoreProduct]:
         location = await self._location()
-        async for nodes in self._pages(
+        async for nodes in self.graphql.pages(
             docs.PRODUCT_VARIANTS, {"locationId": location}, ("productVariants",),
-            "list products",
+            operation="list products",
         ):
             for node in nodes:
                 product = node["product"]
@@ -440,10 +439,10 @@ class ShopifyStore(Store):
         if not page.get("endCursor"):
             msg = "the order's first page of lines says more follow but has no end cursor"
             raise RetriableError(PLATFORM, operation, msg)
-        async for answer in self._pages(docs.ORDER_LINES, {"id": node["id"]},
-                                        ("order", "lineItems"), operation,
-                                        after=page["endCursor"]):
-            lines.extend(answer)
+        async for nodes in self.graphql.pages(docs.ORDER_LINES, {"id": node["id"]},
+                                              ("order", "lineItems"), operation=operation,
+                                              after=page["endCursor"]):
+            lines.extend(nodes)
         return lines
 
     async def _complete(self, node: dict[str, Any], operation: str) -> StoreOrder:
@@ -494,22 +493,6 @@ class ShopifyStore(Store):
         lines = await self._all_lines(node, f"check refund of order {order_id}")
         now = {line["id"]: int(line["currentQuantity"]) for line in lines}
         return all(now.get(i) == before.get(i, 0) - q for i, q in quantities.items())
-
-    async def _pages(
-        self, document: docs.Document, variables: dict[str, Any], field: tuple[str, ...],
-        operation: str, after: str | None = None,
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """Yield the nodes of each page of the connection at ``field`` of ``data``."""
-        connection = GraphQLConnection(("data", *field))
-        async for answer in connection.pages(
-            self.http, "POST", self.graphql.path, operation=operation, start=after,
-            **self.graphql.request(document, variables),
-        ):
-            nodes = dig(answer, (*connection.path, "nodes"))
-            if not isinstance(nodes, list):
-                msg = f"the answer has no {'.'.join(field)}.nodes"
-                raise RetriableError(PLATFORM, operation, msg)
-            yield nodes
 
 
 def _order_gid(value: str) -> str | None:
