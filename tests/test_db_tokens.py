@@ -1,4 +1,7 @@
-"""``DbTokenStore``: platform tokens kept in the state database, written atomically."""
+"""``DbTokenStore``: platform tokens kept in the state database, written atomically.
+
+Encryption, keys and their rotation: tests/state/test_token_encryption.py.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ import pytest
 import sqlalchemy as sa
 from ordersync.platform import TokenStore
 from ordersync.state.db import make_engine, upgrade
-from ordersync.state.tokens import DbTokenStore
+from ordersync.state.tokens import DbTokenStore, TokenCipher, new_key
+
+#: One key for the module: each test's stores must read what the others wrote.
+CIPHER = TokenCipher([new_key()])
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -42,27 +48,27 @@ def _rows(engine: sa.Engine) -> int:
 
 
 def test_db_token_store_is_a_token_store(engine: sa.Engine) -> None:
-    store: TokenStore = DbTokenStore(engine)
+    store: TokenStore = DbTokenStore(engine, CIPHER)
     assert isinstance(store, DbTokenStore)
 
 
 async def test_a_missing_token_is_none(engine: sa.Engine) -> None:
-    assert await DbTokenStore(engine).get("ebay-uk") is None
+    assert await DbTokenStore(engine, CIPHER).get("ebay-uk") is None
 
 
 async def test_a_token_put_is_read_back_and_survives_a_restart(db_url: str) -> None:
     token = {"access_token": "a1", "refresh_token": "r1", "expires_at": "2026-11-20T10:00:00Z"}
     first = make_engine(db_url)
-    await DbTokenStore(first).put("ebay-uk", token)
+    await DbTokenStore(first, CIPHER).put("ebay-uk", token)
     first.dispose()
 
     restarted = make_engine(db_url)
-    assert await DbTokenStore(restarted).get("ebay-uk") == token
+    assert await DbTokenStore(restarted, CIPHER).get("ebay-uk") == token
     restarted.dispose()
 
 
 async def test_putting_again_replaces_the_token_in_one_row(engine: sa.Engine) -> None:
-    store = DbTokenStore(engine)
+    store = DbTokenStore(engine, CIPHER)
     await store.put("ebay-uk", {"access_token": "old", "scope": "x"})
     await store.put("ebay-uk", {"access_token": "new"})
     await store.put("etsy", {"access_token": "other"})
@@ -74,7 +80,7 @@ async def test_putting_again_replaces_the_token_in_one_row(engine: sa.Engine) ->
 async def test_concurrent_puts_from_several_processes_leave_one_whole_value(db_url: str) -> None:
     # Three engines stand for three daemon processes refreshing the same token at once.
     engines = [make_engine(db_url) for _ in range(3)]
-    stores = [DbTokenStore(e) for e in engines]
+    stores = [DbTokenStore(e, CIPHER) for e in engines]
     written = [
         {"access_token": f"a{n}", "refresh_token": f"r{n}", "n": n} for n in range(30)
     ]
@@ -91,7 +97,7 @@ async def test_concurrent_puts_from_several_processes_leave_one_whole_value(db_u
 
 
 async def test_a_value_that_is_not_json_is_refused_without_showing_it(engine: sa.Engine) -> None:
-    store = DbTokenStore(engine)
+    store = DbTokenStore(engine, CIPHER)
     with pytest.raises(TypeError, match="token 'ebay-uk': the value must be JSON") as caught:
         await store.put("ebay-uk", {"access_token": b"s3cret-bytes"})
     assert "s3cret" not in str(caught.value)
@@ -107,9 +113,9 @@ async def test_a_damaged_stored_token_is_reported_with_what_to_do(engine: sa.Eng
             "CURRENT_TIMESTAMP)"
         )
     with pytest.raises(ValueError, match="delete the row"):
-        await DbTokenStore(engine).get("ebay-uk")
+        await DbTokenStore(engine, CIPHER).get("ebay-uk")
 
 
 def test_the_store_repr_hides_the_database_password() -> None:
     engine = make_engine("postgresql+psycopg://shop:hunter2@db.example.com/ordersync")
-    assert "hunter2" not in repr(DbTokenStore(engine))
+    assert "hunter2" not in repr(DbTokenStore(engine, CIPHER))

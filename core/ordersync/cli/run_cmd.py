@@ -8,6 +8,7 @@ import sys
 import click
 
 from ordersync.cli.app import App, fail
+from ordersync.cli.tokens_cmd import check_token_key
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -41,6 +42,7 @@ def run(app: App, listen: str | None, log_format: str | None, log_level: str,
     from ordersync.logs import setup_logging
 
     settings = app.settings
+    check_token_key(app)  # exit 2 before starting: a wrong key would fail every pass
     try:
         host, port = parse_listen(listen or settings.daemon.listen)
     except ValueError as exc:

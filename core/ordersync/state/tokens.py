@@ -1,43 +1,169 @@
-"""Platform tokens in the state database: the ``TokenStore`` the daemon hands to plugins.
+"""Platform tokens in the state database, encrypted: the ``TokenStore`` the daemon hands to plugins.
 
 A plugin that refreshes an access token stores it here so that a restart (or another daemon
 process on PostgreSQL) reuses it instead of refreshing again; some platforms revoke the old
 refresh token on every refresh, so losing a write would lock the seller out until a person
 re-authorises. Each ``put`` is therefore one upsert statement in one transaction.
+
+Every value is encrypted with Fernet (AES-128-CBC with an HMAC-SHA256, from ``cryptography``)
+under the key in ``ORDERSYNC_TOKEN_KEY`` or in the file ``ORDERSYNC_TOKEN_KEY_FILE``, so that a
+copy of the database alone reveals no token. Either may hold several keys, separated by commas
+or new lines: the first encrypts, each decrypts (a key rotation in progress; see
+:func:`rotate_key` and docs/operations.md). :func:`open_token_store` checks the key against
+the stored rows at start-up: a missing or wrong key is a :class:`TokenKeyError` there, never
+in the middle of a pass.
+
+Without a key and with no token stored, tokens are kept in memory only (minted again after a
+restart), and a warning says so; a command that stores a token that cannot be minted again
+(an authorisation) asks for the key with ``require_key=True``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import threading
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from ordersync.errors import ConfigError
 from ordersync.state.tables import StoredToken
 
 _TOKEN: sa.Table = StoredToken.__table__  # type: ignore[attr-defined]
+
+#: The environment variable holding the token key(s).
+KEY_ENV = "ORDERSYNC_TOKEN_KEY"
+#: The environment variable naming a file that holds the token key(s).
+KEY_FILE_ENV = "ORDERSYNC_TOKEN_KEY_FILE"
+#: What an encrypted value starts with; a value starting with ``{`` is a plaintext row.
+PREFIX = "fernet:"
+_NEW_KEY_HINT = "make one with `ordersync tokens new-key`"
+
+log = logging.getLogger("ordersync.tokens")
+
+
+class TokenKeyError(ConfigError):
+    """The token key is missing, malformed or does not decrypt the stored tokens.
+
+    ``path`` names where the key comes from (``ORDERSYNC_TOKEN_KEY`` or the file variable).
+    """
+
+
+def new_key() -> str:
+    """A fresh random key for ``ORDERSYNC_TOKEN_KEY``."""
+    return Fernet.generate_key().decode()
+
+
+class TokenCipher:
+    """Encrypts token values with the first of ``keys``, decrypts with any of them."""
+
+    def __init__(self, keys: Sequence[str], source: str = KEY_ENV) -> None:
+        if not keys:
+            msg = f"no key given; {_NEW_KEY_HINT}"
+            raise TokenKeyError(source, msg)
+        fernets = []
+        for number, key in enumerate(keys, 1):
+            try:
+                fernets.append(Fernet(key.encode()))
+            except (ValueError, TypeError):
+                # The message never quotes the key: it is a secret.
+                msg = (f"key {number} of {len(keys)} is not a token key (32 random bytes in "
+                       f"URL-safe base64, 44 characters); {_NEW_KEY_HINT}")
+                raise TokenKeyError(source, msg) from None
+        self.source = source
+        #: How many keys it holds (more than one: a rotation in progress).
+        self.keys = len(fernets)
+        self._fernet = MultiFernet(fernets)
+
+    def encrypt(self, text: str) -> str:
+        return PREFIX + self._fernet.encrypt(text.encode()).decode()
+
+    def decrypt(self, stored: str) -> str:
+        """The plaintext of ``stored`` (an :meth:`encrypt` result).
+
+        :raises InvalidToken: no key decrypts it (wrong key, or the row was altered).
+        """
+        return self._fernet.decrypt(stored.removeprefix(PREFIX).encode()).decode()
+
+    def rotate(self, stored: str) -> str:
+        """``stored`` encrypted again with the first key."""
+        return PREFIX + self._fernet.rotate(stored.removeprefix(PREFIX).encode()).decode()
+
+
+def parse_keys(text: str) -> list[str]:
+    """The keys in ``text``: separated by commas, spaces or new lines."""
+    return text.replace(",", " ").split()
+
+
+def cipher_from_environment(env: Mapping[str, str] | None = None) -> TokenCipher | None:
+    """The cipher of ``ORDERSYNC_TOKEN_KEY`` or ``ORDERSYNC_TOKEN_KEY_FILE``; None when neither
+    is set.
+
+    :raises TokenKeyError: both are set, the file cannot be read, or a key is malformed.
+    """
+    env = os.environ if env is None else env
+    inline = env.get(KEY_ENV, "").strip()
+    file_name = env.get(KEY_FILE_ENV, "").strip()
+    if inline and file_name:
+        msg = f"set {KEY_ENV} or {KEY_FILE_ENV}, not both"
+        raise TokenKeyError(KEY_ENV, msg)
+    if inline:
+        return TokenCipher(parse_keys(inline), KEY_ENV)
+    if file_name:
+        return TokenCipher(read_key_file(Path(file_name), KEY_FILE_ENV), KEY_FILE_ENV)
+    return None
+
+
+def read_key_file(path: Path, source: str) -> list[str]:
+    """The keys in the file at ``path``; ``source`` names the setting in errors."""
+    try:
+        text = path.expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        msg = f"cannot read the key file {str(path)!r}: {exc.strerror or type(exc).__name__}"
+        raise TokenKeyError(source, msg) from None
+    except UnicodeDecodeError:
+        msg = f"the key file {str(path)!r} is not text"
+        raise TokenKeyError(source, msg) from None
+    keys = parse_keys(text)
+    if not keys:
+        msg = f"the key file {str(path)!r} is empty; {_NEW_KEY_HINT}"
+        raise TokenKeyError(source, msg)
+    return keys
 
 
 class DbTokenStore:
     """A ``TokenStore`` (see ``ordersync.platform``) backed by the ``token`` table.
 
-    Values are JSON objects. The calls run in a worker thread so that a slow database never
-    stalls the event loop.
+    Values are JSON objects, stored encrypted by ``cipher``. With no cipher the store keeps
+    what is put in memory (see the module docstring). The calls run in a worker thread so
+    that a slow database never stalls the event loop. Made by :func:`open_token_store`.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cipher: TokenCipher | None) -> None:
         self._engine = engine
+        self._cipher = cipher
+        self._memory: dict[str, str] = {}
+        self._warned = False
         # One writer per store at a time: tokens change rarely, and the in-memory SQLite
         # engine of the tests shares one connection that two threads must not use at once.
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"DbTokenStore({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether tokens go to the database (encrypted), not to memory."""
+        return self._cipher is not None
 
     async def get(self, key: str) -> dict[str, Any] | None:
         return await asyncio.to_thread(self._get, key)
@@ -55,8 +181,13 @@ class DbTokenStore:
         await asyncio.to_thread(self._put, key, text)
 
     def _get(self, key: str) -> dict[str, Any] | None:
-        with self._lock, self._engine.connect() as conn:
-            text = conn.execute(sa.select(_TOKEN.c.value).where(_TOKEN.c.key == key)).scalar()
+        if self._cipher is None:
+            text: str | None = self._memory.get(key)
+        else:
+            with self._lock, self._engine.connect() as conn:
+                stored = conn.execute(
+                    sa.select(_TOKEN.c.value).where(_TOKEN.c.key == key)).scalar()
+            text = None if stored is None else _plaintext(self._cipher, key, stored)
         if text is None:
             return None
         try:
@@ -72,10 +203,92 @@ class DbTokenStore:
         return value
 
     def _put(self, key: str, text: str) -> None:
-        row = {"key": key, "value": text, "updated_at": datetime.now(UTC)}
+        if self._cipher is None:
+            if not self._warned:
+                self._warned = True
+                log.warning("%s is not set: platform tokens are kept in memory only and "
+                            "minted again after a restart (docs/operations.md, \"Tokens at "
+                            "rest\")", KEY_ENV)
+            self._memory[key] = text
+            return
+        row = {"key": key, "value": self._cipher.encrypt(text), "updated_at": datetime.now(UTC)}
         statement = _upsert(self._engine.dialect.name, row)
         with self._lock, self._engine.begin() as conn:
             conn.execute(statement)
+
+
+def _plaintext(cipher: TokenCipher, key: str, stored: str) -> str:
+    if not stored.startswith(PREFIX):
+        return stored  # a row from before encryption (encrypted by ``open_token_store``)
+    try:
+        return cipher.decrypt(stored)
+    except InvalidToken:
+        msg = (f"does not decrypt the stored token {key!r}: set the key it was stored with "
+               "(or authorise the platform again after deleting the row)")
+        raise TokenKeyError(cipher.source, msg) from None
+
+
+def open_token_store(
+    engine: Engine, env: Mapping[str, str] | None = None, *, require_key: bool = False,
+) -> DbTokenStore:
+    """The token store of ``engine``, its key checked against every stored token.
+
+    Plaintext rows (stored before tokens were encrypted) are encrypted now, in one transaction.
+
+    :param require_key: refuse to work without a key even when no token is stored yet.
+    :raises TokenKeyError: no key while tokens are stored (or ``require_key``), a malformed
+        key, or a key that does not decrypt a stored token.
+    """
+    cipher = cipher_from_environment(env)
+    with engine.begin() as conn:
+        rows: list[tuple[str, str]] = [
+            (key, value) for key, value in conn.execute(sa.select(_TOKEN.c.key, _TOKEN.c.value))]
+        if cipher is None:
+            if rows or require_key:
+                stored = (f"not set, and {len(rows)} platform token(s) are stored" if rows
+                          else "not set: platform tokens are stored")
+                msg = (f"{stored} in the state database encrypted with it: set {KEY_ENV} (or "
+                       f"{KEY_FILE_ENV}, a file holding it); {_NEW_KEY_HINT}")
+                raise TokenKeyError(KEY_ENV, msg)
+            return DbTokenStore(engine, None)
+        plain = _check_rows(conn, cipher, rows)
+    if plain:
+        log.info("token store: %d plaintext token row(s) encrypted", plain)
+    return DbTokenStore(engine, cipher)
+
+
+def _check_rows(conn: Connection, cipher: TokenCipher,
+                rows: Sequence[tuple[str, str]]) -> int:
+    """Check that ``cipher`` decrypts every row and encrypt the plaintext ones; their count."""
+    plain = 0
+    for key, stored in rows:
+        text = _plaintext(cipher, key, stored)
+        if not stored.startswith(PREFIX):
+            conn.execute(_TOKEN.update().where(_TOKEN.c.key == key)
+                         .values(value=cipher.encrypt(text)))
+            plain += 1
+    return plain
+
+
+def rotate_key(engine: Engine, old: TokenCipher, new: TokenCipher) -> int:
+    """Encrypt every stored token again with ``new``'s first key, in one transaction; the
+    number of rows. Each row is decrypted with ``old`` or ``new`` (a rotation run twice, or
+    stopped half-way in an earlier version, leaves rows under either).
+
+    :raises TokenKeyError: a row neither decrypts (nothing is changed then).
+    """
+    count = 0
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(_TOKEN.c.key, _TOKEN.c.value)).all()
+        for key, stored in rows:
+            try:
+                text = _plaintext(new, key, stored)
+            except TokenKeyError:
+                text = _plaintext(old, key, stored)
+            conn.execute(_TOKEN.update().where(_TOKEN.c.key == key)
+                         .values(value=new.encrypt(text), updated_at=datetime.now(UTC)))
+            count += 1
+    return count
 
 
 def _upsert(dialect: str, row: dict[str, Any]) -> sa.Insert:
