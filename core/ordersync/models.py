@@ -278,6 +278,8 @@ class RecordState(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
+    #: A plugin's ``ordersync_order_fetched`` holds it out of the main store for now.
+    HELD = "held"
 
 
 class StoreOrderStatus(StrEnum):

@@ -27,7 +27,8 @@ from ordersync.config.settings import (
 )
 from ordersync.config.values import duration
 from ordersync.config.wording import ConfigErrors, unknown_key_reason, validation_errors
-from ordersync.errors import ConfigError
+from ordersync.errors import ConfigError, PluginError
+from ordersync.hookcalls import with_capabilities
 from ordersync.platform import ChannelConfig
 from ordersync.plugins import ENV_ONLY, Kind, Registry
 from ordersync.secrets import (
@@ -73,6 +74,8 @@ class _Loader:
         self.warnings: list[ConfigError] = []
         self.secret_values: set[str] = set()
         self.plugins = PluginsSettings()
+        #: Platform types with this installation's capabilities, by (kind, type name).
+        self.adjusted: dict[tuple[Kind, str], type[Any] | PluginError] = {}
 
     def error(self, path: str, reason: str) -> None:
         self.errors.append(ConfigError(path, reason))
@@ -324,9 +327,24 @@ class _Loader:
             self.error(path, f"must be the name of a {kind} type, one of: {listed}")
             return None
         if type_name in known:
-            return known[type_name]
+            return self.with_capabilities(kind, path, known[type_name])
         self.error(path, self.unknown_type_reason(kind, type_name, sorted(known)))
         return None
+
+    def with_capabilities(self, kind: Kind, path: str, cls: type[Any]) -> type[Any] | None:
+        """``cls`` with the capabilities the ``ordersync_capabilities`` hook gives it here (its
+        implementations are asked once per type); None, with the error, if one failed."""
+        key = (kind, cls.type_name)
+        if key not in self.adjusted:
+            try:
+                self.adjusted[key] = with_capabilities(self.registry.manager, kind, cls)
+            except PluginError as exc:
+                self.adjusted[key] = exc
+        found = self.adjusted[key]
+        if isinstance(found, PluginError):
+            self.error(path, str(found))
+            return None
+        return found
 
     def unknown_type_reason(self, kind: Kind, type_name: str, known: list[str]) -> str:
         parts = [f"unknown {kind} type {type_name!r}"]

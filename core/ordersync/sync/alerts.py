@@ -1,12 +1,16 @@
-"""Alerts: raised once per (kind, channel, order, reason) and sent to every notifier."""
+"""Alerts: raised once per (kind, channel, order, reason) and sent to every notifier (and to
+the plugins implementing ``ordersync_alert``)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 
+from pluggy import HookImpl
 from sqlmodel import Session, select
 
+from ordersync.hookcalls import alert_seen
 from ordersync.platform import Alert, Notifier
 from ordersync.state.tables import AlertRecord, utcnow
 
@@ -37,11 +41,15 @@ def unsent(session: Session) -> list[AlertRecord]:
                              .with_for_update(skip_locked=True)))
 
 
-async def deliver(session: Session, notifiers: dict[str, Notifier]) -> int:
+async def deliver(
+    session: Session, notifiers: dict[str, Notifier], hooks: Sequence[HookImpl] = ()
+) -> int:
     """Send every unsent alert to every notifier; one failing notifier never stops another.
 
-    An alert counts as sent when at least one notifier took it, or when there are none.
-    Returns how many alerts were sent.
+    ``hooks``: the implementations of ``ordersync_alert``, given each alert at its first
+    delivery (no error recorded yet); what fails there is recorded in the alert's ``error``
+    and never counts as a notifier's failure. An alert counts as sent when at least one
+    notifier took it, or when there are none. Returns how many alerts were sent.
     """
     sent = 0
     for row in unsent(session):
@@ -54,9 +62,11 @@ async def deliver(session: Session, notifiers: dict[str, Notifier]) -> int:
             except Exception as exc:  # a broken notifier must not stop the others
                 log.warning("notifier %s could not send %s: %s", name, row.key, exc)
                 errors.append(f"{name}: {exc}")
+        # (A retried alert has its notifiers' errors recorded: the hooks had it then.)
+        failures = await alert_seen(hooks, alert) if hooks and row.error is None else []
         if len(errors) < len(notifiers) or not notifiers:
             row.sent_at = utcnow()
             sent += 1
-        row.error = "; ".join(errors) or None
+        row.error = "; ".join([*errors, *map(str, failures)]) or None
         session.add(row)
     return sent

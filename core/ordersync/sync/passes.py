@@ -33,6 +33,7 @@ from ordersync.engine import (
     plan_tracking_uploads,
 )
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError
+from ordersync.hookcalls import ALERT, ORDER_FETCHED, Held, implementations, order_fetched
 from ordersync.models import (
     REFERENCE_PREFIX,
     ChannelOrder,
@@ -45,7 +46,13 @@ from ordersync.state import leases, ledger, records
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, OrderRecord
 from ordersync.sync.alerts import deliver, record_alert
-from ordersync.sync.apply import REFUNDED_REASON, ApplyStats, adopt_store_order, apply_pending
+from ordersync.sync.apply import (
+    REFUNDED_REASON,
+    ApplyStats,
+    adopt_store_order,
+    announce_created,
+    apply_pending,
+)
 from ordersync.sync.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -63,7 +70,7 @@ ONCE_WAIT = timedelta(minutes=10)
 #: Orders re-read before the cursor on every pass: late and out-of-order changes are normal.
 DEFAULT_OVERLAP = timedelta(minutes=10)
 #: Record states that are decided again on every pass, even when the order did not change.
-REVISIT = (RecordState.WAITING_LINK, RecordState.PENDING)
+REVISIT = (RecordState.WAITING_LINK, RecordState.PENDING, RecordState.HELD)
 
 
 @dataclass
@@ -234,9 +241,15 @@ class _Decided:
     done: frozenset[str] = frozenset()
     #: The order as its record stores it (:func:`records.payload_of`).
     payload: str = ""
+    #: A plugin holds it (``ordersync_order_fetched``): it is not decided.
+    held: Held | None = None
+    #: Held, but in the main store or its import under way: left as it is for the next pass.
+    postponed: bool = False
 
     def row(self, channel: str, draft: bool = True) -> DecisionRow:
         """The public decision row; ``draft=False`` leaves its draft out (nobody shows it)."""
+        if self.held is not None:
+            return DecisionRow(channel, self.order.id, "held", self.held.reason)
         return DecisionRow(channel, self.order.id,
                            "failed" if self.failure else self.decision.action.value,
                            self.failure or self.decision.reason,
@@ -274,10 +287,14 @@ async def process_orders(
         links = records.links_for(
             session, name, [line.listing_id for order in orders for line in order.lines])
         keys = ledger.keys_of_orders(session, name, list(stored))
+    fetched = implementations(runtime.registry.manager, ORDER_FETCHED)
     decided: list[_Decided] = []
     for order in orders:
         record = stored.get(order.id)
         statuses = keys.get(order.id, {})
+        if fetched and (held := await order_fetched(fetched, order, name)) is not None:
+            decided.append(_held(name, order, _known(record, statuses), statuses, held))
+            continue
         order_links = {line.listing_id: links[line.listing_id] for line in order.lines
                        if line.listing_id in links}
         decided.append(await _decide_one(runtime, name, order, record, statuses, order_links,
@@ -326,7 +343,8 @@ async def _decide_one(
         else:
             droppable = found is None
             if found is not None:
-                adopt_store_order(runtime, unfinished, found)
+                if (adopted := adopt_store_order(runtime, unfinished, found)) is not None:
+                    await announce_created(runtime, [adopted])
                 with session_scope(runtime.engine, read_only=True) as session:
                     record = records.get_record(session, name, order.id)
                     known = _known(record, ledger.keys_of_orders(
@@ -362,6 +380,17 @@ async def _decide_one(
                     unfinished if droppable else None, done, payload)
 
 
+def _held(
+    name: str, order: ChannelOrder, known: Known, statuses: dict[str, str], held: Held
+) -> _Decided:
+    """A held order, not decided: recorded ``held`` unless it is in the main store or its
+    import is under way (then it is postponed: left as it is, and read again next pass)."""
+    status = statuses.get(create_key(name, order.id))
+    postponed = known.in_store or status not in (None, EffectStatus.FAILED.value)
+    return _Decided(order, known, Decision(Action.NONE, held.reason), None, None, [], None,
+                    payload=records.payload_of(order), held=held, postponed=postponed)
+
+
 def _write_decisions(
     runtime: Runtime, name: str, decided: list[_Decided], drafts: bool = True
 ) -> list[DecisionRow | None]:
@@ -373,6 +402,12 @@ def _write_decisions(
         refresh: set[str] = set()
         new: list[tuple[ChannelOrder, str, RecordState, str | None]] = []
         for d in decided:
+            if d.postponed:
+                log.info("channel %s order %s is left as it is and read again next pass: %s",
+                         name, d.order.id, d.held.reason if d.held else "",
+                         extra={"channel": name, "order_id": d.order.id})
+                rows.append(None)
+                continue
             record = current.get(d.order.id)
             stale = _decided_on_stale_state(session, record, d.known, d.to_drop)
             if stale is not None:
@@ -383,17 +418,18 @@ def _write_decisions(
             # The order is stored in the transaction that records its decision: a crash
             # before it leaves the order changed for the next pass, never stored and undecided.
             if record is None:  # stored with the state its decision gives it, with the others
-                new.append((d.order, d.payload, *(_decided_state(d.decision, d.failure)
+                new.append((d.order, d.payload, *(_decided_state(d.decision, d.failure, d.held)
                                                   or (RecordState.PENDING, None))))
             else:
                 record, _ = records.save_order(session, name, d.order, record, flush=False,
                                                payload=d.payload)
-                if (state := _decided_state(d.decision, d.failure)) is not None:
+                if (state := _decided_state(d.decision, d.failure, d.held)) is not None:
                     records.set_state(session, record, *state)
                 if record.state == RecordState.IMPORTED.value \
                         and fully_refunded(d.order, name, d.done):  # its last refund came before
                     records.set_state(session, record, RecordState.REFUNDED, REFUNDED_REASON)
-            _decision_alerts(session, runtime, name, d.order.id, d.decision, d.failure)
+            _decision_alerts(session, runtime, name, d.order.id, d.decision,
+                             d.failure or (d.held.reason if d.held and d.held.failed else None))
             specs.extend(d.specs)
             if d.decision.action is Action.IMPORT:
                 # A store order not created yet is always made from this decision's draft.
@@ -465,8 +501,12 @@ def _prepare(hook: HookCaller, draft: StoreOrderDraft, order: ChannelOrder, name
         raise OrderError(order.id, msg)
 
 
-def _decided_state(decision: Decision, failure: str | None) -> tuple[RecordState, str] | None:
+def _decided_state(
+    decision: Decision, failure: str | None, held: Held | None = None
+) -> tuple[RecordState, str] | None:
     """The state (and reason) a decision gives its order's record; None: it stays as it is."""
+    if held is not None:
+        return RecordState.HELD, held.reason
     if failure is not None:
         return RecordState.FAILED, failure
     state = _STATE_OF.get(decision.action)
@@ -521,7 +561,8 @@ def _channel_failed(runtime: Runtime, name: str, exc: PlatformError) -> None:
 
 async def _deliver_alerts(runtime: Runtime) -> None:
     with session_scope(runtime.engine) as session:
-        await deliver(session, runtime.notifiers)
+        await deliver(session, runtime.notifiers,
+                      implementations(runtime.registry.manager, ALERT))
 
 
 def parse_reference(reference: str | None) -> tuple[str, str] | None:

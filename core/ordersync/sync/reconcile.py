@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 from ordersync.engine import EffectKind, EffectSpec, cancel_key, create_key, plan_cancel
 from ordersync.engine.plan import plan_tracking_uploads
 from ordersync.errors import OrderError, PlatformError
+from ordersync.hookcalls import ALERT, implementations
 from ordersync.models import (
     ChannelOrder,
     OrderStatus,
@@ -160,7 +161,8 @@ def record_unreadable(session: Session, runtime: Runtime, name: str, failure: Or
 async def deliver_alerts(runtime: Runtime) -> None:
     """Send the alerts that are not sent yet (as the end of a pass does)."""
     with session_scope(runtime.engine) as session:
-        await deliver(session, runtime.notifiers)
+        await deliver(session, runtime.notifiers,
+                      implementations(runtime.registry.manager, ALERT))
 
 
 def plan_store_order(runtime: Runtime, store_order: StoreOrder) -> str | None:

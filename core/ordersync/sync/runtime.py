@@ -17,7 +17,7 @@ from ordersync.platform import Channel, Context, Notifier, Store
 from ordersync.plugins import Kind, Registry
 from ordersync.state.db import make_engine, upgrade
 from ordersync.state.leases import lease_duration, new_worker_id
-from ordersync.state.tokens import open_token_store
+from ordersync.state.tokens import DbTokenStore
 from ordersync.sync.guard import PluginTimeouts, instantiate
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class Runtime:
         engine = make_engine(database or settings.database)
         if migrate:
             upgrade(engine)
-        tokens = open_token_store(engine)  # (TokenKeyError: a missing or wrong key)
+        tokens = DbTokenStore(engine)
 
         def context(name: str, kind: str) -> Context:
             log = logging.getLogger(f"ordersync.{kind}.{name}")
@@ -62,24 +62,25 @@ class Runtime:
         # wrong type or hangs fails its own channel, store or notifier only.
         timeouts = plugin_timeouts(settings)
 
-        def instance(kind: Kind, type_name: str, name: str, config: Any) -> Any:
-            cls = registry.types_of(kind)[type_name]
+        # The types as the settings hold them: with this installation's capabilities
+        # (``ordersync_capabilities``), which may differ from the registered class's.
+        def instance(kind: Kind, cls: type[Any], name: str, config: Any) -> Any:
             return instantiate(cls, name, config, context(name, kind),
-                               registry.plugin_of(kind, type_name), timeouts)
+                               registry.plugin_of(kind, cls.type_name), timeouts)
 
         store_config = settings.main_store
-        store: Store = instance("store", store_config.type, "main_store", store_config)
+        store: Store = instance("store", settings.main_store_type, "main_store", store_config)
         channels: dict[str, Channel] = {}
         policies: dict[str, ChannelPolicy] = {}
         for name, config in settings.channels.items():
-            channel_type = registry.channels[config.type]
-            channels[name] = instance("channel", config.type, name, config)
+            channel_type = settings.channel_types[name]
+            channels[name] = instance("channel", channel_type, name, config)
             policies[name] = ChannelPolicy(
                 name=name, options=config.order_sync, capabilities=channel_type.capabilities,
                 inventory_sync=config.inventory_sync,
             )
         notifiers: dict[str, Notifier] = {
-            name: instance("notifier", config.type, name, config)
+            name: instance("notifier", settings.notifier_types[name], name, config)
             for name, config in settings.notifiers.items()
         }
         runtime = cls(settings=settings, registry=registry, engine=engine, store=store,

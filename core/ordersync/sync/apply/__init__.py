@@ -19,6 +19,7 @@ its effects is held; the effects of one order claimed together run in one task),
 pushes are applied after them, one per variant.
 """
 
+from ordersync.sync.apply.announce import announce_created
 from ordersync.sync.apply.appliers import APPLIERS, Applier
 from ordersync.sync.apply.claims import apply_slots
 from ordersync.sync.apply.outcome import MAX_ATTEMPTS, Applied, ApplyStats, ImportOf
@@ -37,6 +38,7 @@ __all__ = [
     "ApplyStats",
     "ImportOf",
     "adopt_store_order",
+    "announce_created",
     "apply_one",
     "apply_pending",
     "apply_slots",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from ordersync.hookcalls import Created
 from ordersync.models import StoreOrder
 
 #: Retriable failures of one effect before it is parked as failed (``orders retry`` revives it).
@@ -41,3 +42,6 @@ class ApplyStats:
     #: Channel -> the fatal error that put it in error while applying (kept, not cleared, when
     #: the pass ends: ``ordersync status`` must show it).
     in_error: dict[str, str] = field(default_factory=dict)
+    #: Imports recorded done, for ``ordersync_store_order_created`` once their transaction
+    #: ended (collected only when a plugin implements it).
+    created: list[Created] = field(default_factory=list)

@@ -12,6 +12,7 @@ from ordersync.errors import FatalPlatformError, OrderError, PlatformError, Retr
 from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
 from ordersync.state.ledger import EffectRow
+from ordersync.sync.apply.announce import announce_created
 from ordersync.sync.apply.appliers import APPLIERS
 from ordersync.sync.apply.claims import Claims, apply_slots, by_order, claim_effects
 from ordersync.sync.apply.outcome import MAX_ATTEMPTS, Applied, ApplyStats
@@ -32,20 +33,24 @@ async def apply_pending(
     Each round applies what it can claim, ``daemon.apply_concurrency`` effects of different
     orders at once, then the stock pushes that caused (and any others). Effects another worker
     holds are left to it. An effect that failed is not tried again in the same call, so each
-    pass counts as one attempt.
+    pass counts as one attempt. The imports recorded are announced to plugins at the end
+    (``ordersync_store_order_created``), also when the work stops early.
     """
     stats = ApplyStats()
     # Still pending after this call tried them (to retry later, or held by another now).
     tried: set[int] = set()
     scope = None if channel is None else (channel, records.STORE_STATE_KEY)
-    for _ in range(rounds):
-        claimed_any = await _apply_effects(runtime, scope, tried, stats)
-        pushes = claim_effects(runtime, scope, tried, pushes=True, limit=PUSH_BATCH)
-        if pushes:
-            claimed_any = True
-            await apply_claimed_pushes(runtime, pushes, stats, tried)
-        if not claimed_any:
-            break
+    try:
+        for _ in range(rounds):
+            claimed_any = await _apply_effects(runtime, scope, tried, stats)
+            pushes = claim_effects(runtime, scope, tried, pushes=True, limit=PUSH_BATCH)
+            if pushes:
+                claimed_any = True
+                await apply_claimed_pushes(runtime, pushes, stats, tried)
+            if not claimed_any:
+                break
+    finally:
+        await announce_created(runtime, stats.created)
     return stats
 
 
@@ -157,7 +162,9 @@ async def apply_one(runtime: Runtime, effect: EffectRow, stats: ApplyStats) -> b
     outcome = await _run(runtime, effect, stats)
     if not isinstance(outcome, Applied):
         return outcome
-    return effect.id in record_done(runtime, [(effect, outcome)], stats)
+    marked = effect.id in record_done(runtime, [(effect, outcome)], stats)
+    await announce_created(runtime, stats.created)
+    return marked
 
 
 async def _run(runtime: Runtime, effect: EffectRow, stats: ApplyStats) -> Applied | bool:

@@ -18,6 +18,7 @@ from ordersync.engine import (
     plan_follow_ups,
     plans_no_follow_ups,
 )
+from ordersync.hookcalls import Created
 from ordersync.models import ChannelOrder, OrderStatus, RecordState, StoreOrder
 from ordersync.platform import Alert, AlertKind
 from ordersync.state import ledger, records
@@ -25,6 +26,7 @@ from ordersync.state.db import session_scope
 from ordersync.state.ledger import EffectRow
 from ordersync.state.tables import Effect, EffectStatus
 from ordersync.sync.alerts import record_alert
+from ordersync.sync.apply import announce
 from ordersync.sync.apply.appliers import CreatePayload
 from ordersync.sync.apply.outcome import Applied, ApplyStats
 from ordersync.sync.apply.pushes import enqueue, push_specs
@@ -113,8 +115,14 @@ def _follow_ups(
     return plan_follow_ups(order, store_order, policy, links)
 
 
-def adopt_store_order(runtime: Runtime, effect: EffectRow, store_order: StoreOrder) -> None:
-    """Finish an interrupted create whose store order exists: done, imported, stock pushed."""
+def adopt_store_order(
+    runtime: Runtime, effect: EffectRow, store_order: StoreOrder
+) -> Created | None:
+    """Finish an interrupted create whose store order exists: done, imported, stock pushed.
+
+    Returns what the caller announces (:func:`.announce.announce_created`) once this returns:
+    the create, when this call marked it done and a plugin wants to hear of it.
+    """
     draft = CreatePayload.model_validate_json(effect.payload).draft
     applied = Applied(store_order=store_order, moved_variants=list(draft.deduct_stock))
     with session_scope(runtime.engine) as session:
@@ -127,6 +135,11 @@ def adopt_store_order(runtime: Runtime, effect: EffectRow, store_order: StoreOrd
             _after_done(session, runtime, row, applied, record)
             if record is not None:
                 records.write_rows(session, [record])
+                if announce.wanted(runtime):
+                    key = (effect.channel, effect.order_id or "")
+                    return next(iter(announce.created_of([(row, applied)], {key: record}, {})),
+                                None)
+    return None
 
 
 def record_done(
@@ -172,6 +185,8 @@ def record_done(
                 else:
                     created[key] = records.order_of(record)
         links = _links_of_created(session, created)
+        if announce.wanted(runtime):
+            stats.created.extend(announce.created_of(done, found, created))
         queue: list[EffectSpec] = []
         for effect, applied in done:
             key = (effect.channel, effect.order_id or "")
