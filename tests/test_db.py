@@ -160,7 +160,7 @@ def test_relative_sqlite_paths_are_relative_to_the_config_folder(tmp_path: Path)
 def test_upgrade_creates_exactly_the_tables_of_the_models(engine: sa.Engine) -> None:
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0006"
+    assert current_revision(engine) == head_revision() == "0007"
     assert set(sa.inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     assert {t.name for t in SQLModel.metadata.sorted_tables} >= TABLES
     assert tables.OrderRecord.__tablename__ == "order_record"
@@ -325,15 +325,15 @@ def test_db_upgrade_creates_the_database_beside_the_config(tmp_path: Path) -> No
     assert first.returncode == 0, first.stderr
     database = tmp_path / "etc" / "state" / "ordersync.db"
     assert database.exists()
-    assert "upgraded from empty to 0006" in first.stdout
+    assert f"upgraded from empty to {head_revision()}" in first.stdout
 
     again = _ordersync("--config", str(config), "db", "upgrade", cwd=elsewhere)
     assert again.returncode == 0, again.stderr
-    assert "already at 0006" in again.stdout
+    assert f"already at {head_revision()}" in again.stdout
 
     current = _ordersync("--config", str(config), "db", "current", cwd=elsewhere)
     assert current.returncode == 0, current.stderr
-    assert "at 0006 (up to date)" in current.stdout
+    assert f"at {head_revision()} (up to date)" in current.stdout
     assert list(elsewhere.iterdir()) == []
 
 

@@ -84,6 +84,8 @@ class OrderRecord(SQLModel, table=True):
     __tablename__ = "order_record"
     __table_args__ = (
         UniqueConstraint("channel", "order_id", name="uq_order_record_channel_order"),
+        # One channel's orders newest first (the console's pages).
+        Index("ix_order_record_channel_id", "channel", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -186,6 +188,7 @@ class AlertRecord(SQLModel, table=True):
     """An alert, unique per (kind, channel, order, reason) so that each is sent once."""
 
     __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_order", "channel", "order_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
