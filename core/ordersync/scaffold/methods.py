@@ -4,8 +4,9 @@ Every public method of :class:`~ordersync.platform.Channel`, ``Store`` or ``Noti
 abstract ones, and the optional ones a capability asks for) is written with the base class's
 signature and contract docstring, what the author should do, and a body from the kind's
 ``methods.txt`` that works against the generated sandbox. So the scaffold follows the base
-class: a method the base class gains before ``methods.txt`` knows it is still written, as a stub
-that raises ``NotImplementedError`` (and ``tests/test_scaffold.py`` fails until it has a body).
+class: an optional method the base class gains before ``methods.txt`` knows it is still written,
+as a stub that raises ``NotImplementedError`` like the base class's default (an abstract one
+without a body fails ``tests/test_scaffold.py``: the generated plugin would not work).
 """
 
 from __future__ import annotations
@@ -104,9 +105,10 @@ def _docstring(func: Callable[..., Any], todo: str, indent: str) -> str:
 def render_method(base: type, name: str, body: Body | None, indent: str = "    ") -> str:
     """One method of a subclass of ``base``: signature, contract and to-do, and ``body``."""
     func = getattr(base, name)
-    if body is None:
+    if body is None:  # an optional method the scaffold has no example of yet
         body = Body(
-            f"implement this method of {base.__name__} (the scaffold has no example of it yet).",
+            "implement it if the platform can, and declare the capability it needs; until then "
+            "it raises NotImplementedError, as the base class does, and the core never calls it.",
             f"msg = \"{name} is not written yet\"\nraise NotImplementedError(msg)",
         )
     code = textwrap.indent(body.code, indent + " " * 4)
