@@ -9,6 +9,8 @@ declares its spec and its behaviour; the plumbing is here:
 - :mod:`~ordersync.sandbox.faults`: one :class:`Fault` type and the queue that serves them;
 - :mod:`~ordersync.sandbox.server`: ``serve`` (uvicorn on 127.0.0.1, in a thread),
   ``DroppedConnection`` and ``fault_response``;
+- :mod:`~ordersync.sandbox.pipeline`: every request of a sandbox API through faults, the
+  platform's refusals, the handler and a check of the answer;
 - :mod:`~ordersync.sandbox.openapi` / :mod:`~ordersync.sandbox.graphql`: request and answer
   validation against the platform's OpenAPI document or GraphQL schema;
 - :mod:`~ordersync.sandbox.instance`: a platform instance pointed at a started sandbox.

@@ -3,7 +3,8 @@
 ``open_platform(sandbox)`` reads :meth:`Sandbox.config`, resolves its ``${VAR}`` references from
 :meth:`Sandbox.environ`, validates it with the platform type's ``Config`` and makes the instance
 with a :class:`~ordersync.platform.Context`. The type is the one the installed plugins register
-under ``sandbox.type_name``, so what is tested is what the daemon would load.
+under ``sandbox.type_name`` (unless the sandbox names a class in ``platform``), so what is
+tested is what the daemon would load.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def _installed_types(kind: str) -> dict[str, Any]:
 
 
 def platform_type(sandbox: Sandbox) -> Any:
-    """The installed platform type ``sandbox`` stands in for."""
+    """The platform type ``sandbox`` stands in for: its ``platform``, else the installed type."""
+    if sandbox.platform is not None:
+        return sandbox.platform
     types = _installed_types(sandbox.kind)
     cls = types.get(sandbox.type_name)
     if cls is None:

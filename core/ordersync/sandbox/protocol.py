@@ -29,6 +29,8 @@ class Sandbox(ABC):
     kind: ClassVar[Literal["channel", "store"]]
     #: The platform type (``type:`` in YAML) this sandbox stands in for.
     type_name: ClassVar[str]
+    #: The class to test against it; None: the installed type registered as ``type_name``.
+    platform: ClassVar[type[Any] | None] = None
 
     @abstractmethod
     async def start(self, workdir: Path) -> None:

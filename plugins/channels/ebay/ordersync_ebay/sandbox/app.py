@@ -1,16 +1,16 @@
 """The sandbox eBay as an ASGI app: OAuth token endpoint, the Fulfillment API calls ordersync
 uses, and the Inventory API calls behind listing quantities.
 
-Every call goes through one pipeline: record it, apply an injected fault, check the bearer token,
-refuse query parameters the operation does not declare, validate the request against eBay's
-document (400 with eBay's error body when it breaks it), run the handler, and validate the
+Every call goes through the core's pipeline (:mod:`ordersync.sandbox.pipeline`) with eBay's own
+parts: record it, apply an injected fault (answered in eBay's error shape), check the bearer
+token, refuse query parameters the operation does not declare, validate the request against
+eBay's document (400 with eBay's error body when it breaks it), run the handler, and validate the
 answer. An answer eBay's document does not allow is a bug in the sandbox: it is recorded in
 ``state.bugs`` and sent as 501 so that the client stops at once instead of retrying.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -21,9 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from ordersync.sandbox import Fault
 from ordersync.sandbox.openapi import body_problems
-from ordersync.sandbox.server import fault_response
+from ordersync.sandbox.pipeline import Pipeline
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -488,8 +487,10 @@ def _render(reply: Reply) -> Response:
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
-def _fault_reply(fault: Fault, api: Api | None) -> Response:
-    def error_body(status: int) -> Any:
+def _error_body(api: Api | None) -> Callable[[int], Any]:
+    """eBay's error body for a status an injected fault answers with."""
+
+    def body(status: int) -> Any:
         if api is None:
             return _oauth_error(status, "temporarily_unavailable",
                                 "The server is temporarily unavailable").body
@@ -499,7 +500,7 @@ def _fault_reply(fault: Fault, api: Api | None) -> Response:
         return ebay_error(status, _SYSTEM_ERROR[api], _DOMAIN[api], "System error",
                           category="APPLICATION").body
 
-    return fault_response(fault, error_body, partial=b'{"orders": [{"orderId": "12-')
+    return body
 
 
 def _unauthorized(request: Request, state: SandboxState) -> Reply | None:
@@ -515,48 +516,49 @@ def _declared_query(api: Api, template: str, method: str) -> set[str]:
     return spec(api).declared_query(template, method)
 
 
-def _endpoint(state: SandboxState, handler: Handler, api: Api | None,
-              template: str | None = None, method: str = "POST") -> Callable[[Request], Any]:
-    operation = (document(api)["paths"][template][method.lower()].get("operationId")
-                 if api is not None and template is not None else "token")
-
-    async def endpoint(request: Request) -> Response:
-        body = await request.body()
+def _observer(state: SandboxState) -> Callable[[Request], Callable[[int], None]]:
+    def observe(request: Request) -> Callable[[int], None]:
         record = RequestRecord(request.method, request.url.path, dict(request.query_params))
         with state.lock:
             state.requests.append(record)
             if not state.base_url:
                 state.base_url = str(request.base_url).rstrip("/")
-        fault = state.take_fault(request.method, request.url.path, operation)
-        if fault is not None and fault.kind == "delay":
-            await asyncio.sleep(fault.delay)
-        elif fault is not None:
-            if fault.after_processing and _precheck(request, body, state, api,
-                                                    template) is None:
-                handler(request, body, state)  # the change happens; only its answer is lost
-            response = _fault_reply(fault, api)
-            record.status = response.status_code
-            return response
-        reply = _precheck(request, body, state, api, template) or handler(request, body, state)
-        response = _render(reply)
-        if api is None:
-            problems = [str(p) for p in _token_reply_problems(response)]
-        else:
-            problems = [str(p) for p in spec(api).response_problems(request, body, response)]
-            if response.status_code >= 400:
-                # An error status has no schema in eBay's documents: eBay's error body it is.
-                problems += [str(p) for p in body_problems(error_body_validator(api),
-                                                           response.body)]
-        if problems:
-            bug = (f"{request.method} {request.url.path} -> {response.status_code}: "
-                   + "; ".join(problems))
-            with state.lock:
-                state.bugs.append(bug)
-            response = JSONResponse({"sandbox_bug": bug}, status_code=501)
-        record.status = response.status_code
-        return response
 
-    return endpoint
+        def answered(status: int) -> None:
+            record.status = status
+
+        return answered
+
+    return observe
+
+
+def _answer_problems(api: Api | None) -> Callable[[Request, bytes, Response], list[str]]:
+    def check(request: Request, body: bytes, response: Response) -> list[str]:
+        if api is None:
+            return _token_reply_problems(response)
+        problems = [str(p) for p in spec(api).response_problems(request, body, response)]
+        if response.status_code >= 400:
+            # An error status has no schema in eBay's documents: eBay's error body it is.
+            problems += [str(p) for p in body_problems(error_body_validator(api),
+                                                       response.body)]
+        return problems
+
+    return check
+
+
+def _endpoint(state: SandboxState, handler: Handler, api: Api | None,
+              template: str | None = None, method: str = "POST") -> Callable[[Request], Any]:
+    operation = (document(api)["paths"][template][method.lower()].get("operationId")
+                 if api is not None and template is not None else "token")
+    pipeline = Pipeline(state.faults, _error_body(api), partial=b'{"orders": [{"orderId": "12-',
+                        observe=_observer(state), bugs=state.bugs, lock=state.lock)
+
+    def refuse(request: Request, body: bytes) -> Response | None:
+        reply = _precheck(request, body, state, api, template)
+        return None if reply is None else _render(reply)
+
+    return pipeline.endpoint(lambda request, body: _render(handler(request, body, state)),
+                             operation=operation, refuse=refuse, check=_answer_problems(api))
 
 
 def _precheck(request: Request, body: bytes, state: SandboxState, api: Api | None,

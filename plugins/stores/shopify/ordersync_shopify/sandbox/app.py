@@ -4,9 +4,10 @@
 and validated against the official schema (errors in the real API's shape, HTTP 200), variables
 are coerced by graphql-core, the requested cost is taken from a leaky bucket (``THROTTLED`` when
 it is short, ``MAX_COST_EXCEEDED`` above 1,000 points) and every answer carries
-``extensions.cost``. Faults queued on the state (``fail_next``, ``malformed_next``,
-``delay_next``), or drawn at random (``randomize_faults``), are served before or after the
-request runs.
+``extensions.cost``. Requests go through the core's pipeline
+(:mod:`ordersync.sandbox.pipeline`): faults queued on the state (``fail_next``,
+``malformed_next``, ``delay_next``, matched on the operation name), or drawn at random
+(``randomize_faults``), are served before or after the request runs.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from functools import cache
 from typing import Any
 
 from graphql import ExecutionResult, execute
-from ordersync.sandbox import Fault
 from ordersync.sandbox.graphql import GraphQLSpec, is_mutation
-from ordersync.sandbox.server import fault_response
+from ordersync.sandbox.pipeline import Pipeline
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,35 +46,31 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     sandbox = state if state is not None else SandboxState()
     admin_schema()  # build it now, not on the first request
 
-    async def graphql_endpoint(request: Request) -> Response:
-        arrived = time.monotonic()
-        if sandbox.latency > 0:
-            await asyncio.sleep(sandbox.latency)
+    def refuse(request: Request, raw: bytes) -> Response | None:
         if request.headers.get("X-Shopify-Access-Token") != sandbox.access_token:
             return JSONResponse({"errors": _BAD_TOKEN}, status_code=401)
-        raw = await request.body()
-        try:
-            body = json.loads(raw)
-            query = body["query"]
-            variables = body.get("variables") or {}
-            operation_name = body.get("operationName")
-            if not isinstance(query, str) or not isinstance(variables, dict):
-                raise TypeError(query)
-        except (ValueError, KeyError, TypeError):
+        if _graphql_request(raw) is None:
             return JSONResponse(
                 {"errors": {"query": "Required parameter missing or invalid"}}, status_code=400
             )
-        fault = sandbox.take_fault(operation_name)
-        if fault is not None and fault.kind == "delay":
-            await asyncio.sleep(fault.delay)
-            fault = None
-        if fault is not None and not fault.after_processing:
-            return _fault_response(fault)
-        payload = _run(sandbox, query, variables, operation_name, arrived)
-        if fault is not None:
-            return _fault_response(fault)
-        return JSONResponse(payload)
+        return None
 
+    def operation_name(request: Request, raw: bytes) -> str | None:
+        parsed = _graphql_request(raw)
+        return parsed[2] if parsed is not None else None
+
+    async def run(request: Request, raw: bytes) -> Response:
+        arrived = time.monotonic()
+        if sandbox.latency > 0:
+            await asyncio.sleep(sandbox.latency)
+        parsed = _graphql_request(raw)
+        assert parsed is not None  # refused otherwise
+        query, variables, name = parsed
+        return JSONResponse(_run(sandbox, query, variables, name, arrived))
+
+    pipeline = Pipeline(sandbox.faults, _error_body, partial=b'{"data": {"orders": {"nodes": [',
+                        lock=sandbox.lock)
+    graphql_endpoint = pipeline.endpoint(run, operation=operation_name, refuse=refuse)
     app = Starlette(routes=[Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"])])
     app.state.sandbox = sandbox
     return app
@@ -87,9 +83,22 @@ _STATUS_MESSAGES = {
 }
 
 
-def _fault_response(fault: Fault) -> Response:
-    return fault_response(fault, lambda status: {"errors": _STATUS_MESSAGES.get(status, "Error")},
-                          partial=b'{"data": {"orders": {"nodes": [')
+def _error_body(status: int) -> Any:
+    return {"errors": _STATUS_MESSAGES.get(status, "Error")}
+
+
+def _graphql_request(raw: bytes) -> tuple[str, dict[str, Any], str | None] | None:
+    """``(query, variables, operationName)`` of a GraphQL POST body; None if it is not one."""
+    try:
+        body = json.loads(raw)
+        query = body["query"]
+        variables = body.get("variables") or {}
+        operation_name = body.get("operationName")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not isinstance(query, str) or not isinstance(variables, dict):
+        return None
+    return query, variables, operation_name
 
 
 def _run(
