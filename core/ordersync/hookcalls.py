@@ -38,6 +38,7 @@ log = logging.getLogger("ordersync.plugins")
 HOOK_TIMEOUT = 30.0
 
 ORDER_FETCHED = "ordersync_order_fetched"
+PREPARE_STORE_ORDER = "ordersync_prepare_store_order"
 STORE_ORDER_CREATED = "ordersync_store_order_created"
 CAPABILITIES = "ordersync_capabilities"
 ALERT = "ordersync_alert"
@@ -79,6 +80,15 @@ async def _call_async(impl: HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
             msg = f"did not answer within {HOOK_TIMEOUT:g} s"
             raise PluginError(msg) from None
     return result
+
+
+def call(impl: HookImpl, hook: str, kwargs: dict[str, Any]) -> HookFailure | None:
+    """Call one implementation of a synchronous hook; what failed, or None."""
+    try:
+        _call(impl, hook, kwargs)
+    except Exception as exc:  # charged to this plugin only
+        return _failure(impl, hook, exc)
+    return None
 
 
 def _failure(impl: HookImpl, hook: str, exc: BaseException) -> HookFailure:

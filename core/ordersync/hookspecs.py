@@ -170,7 +170,8 @@ def ordersync_prepare_store_order(
     Called once per import, after the core built ``draft`` from ``order`` and the channel's
     options, and before ``dry-run`` output and creation. Implementations change ``draft`` in
     place; they must not change lines, amounts, ``reference`` or ``deduct_stock``, which the
-    core checks afterwards. An implementation that raises fails the import of this order only.
+    core checks after each implementation. An implementation that raises, or changes what
+    belongs to the core, fails the import of this order only, with a reason naming the plugin.
 
     :param draft: the store order about to be created.
     :param order: the channel order it comes from (read-only).

@@ -202,6 +202,35 @@ async def test_a_raising_order_fetched_hook_holds_only_that_order(world: World) 
     assert len(world.store_orders()) == 3
 
 
+class FailingPreparer:
+    @ordersync.hookimpl
+    def ordersync_prepare_store_order(
+        self, draft: StoreOrderDraft, order: ChannelOrder, channel: str
+    ) -> None:
+        if order.id == "A-2":
+            msg = "no note template for this buyer"
+            raise KeyError(msg)
+
+
+async def test_a_raising_prepare_hook_fails_only_that_order_naming_the_plugin(
+    world: World,
+) -> None:
+    world_with(world, FailingPreparer())
+    seed_shop(world)
+    await link_all(world)
+    world.put_order("shop-a", mug_order("A-1", mug_line(1)))
+    world.put_order("shop-a", mug_order("A-2", mug_line(1)))
+
+    await world.sync()
+
+    orders = await world.orders()
+    assert orders["A-1"]["state"] == "imported"
+    assert orders["A-2"]["state"] == "failed"
+    assert orders["A-2"]["reason"] == (
+        f"plugin {PLUGIN!r} failed in ordersync_prepare_store_order: KeyError: "
+        "'no note template for this buyer'")
+
+
 # -------------------------------------------------------------------------------------------------
 # ordersync_store_order_created
 # -------------------------------------------------------------------------------------------------

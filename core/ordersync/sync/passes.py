@@ -33,7 +33,15 @@ from ordersync.engine import (
     plan_tracking_uploads,
 )
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError
-from ordersync.hookcalls import ALERT, ORDER_FETCHED, Held, implementations, order_fetched
+from ordersync.hookcalls import (
+    ALERT,
+    ORDER_FETCHED,
+    PREPARE_STORE_ORDER,
+    Held,
+    call,
+    implementations,
+    order_fetched,
+)
 from ordersync.models import (
     REFERENCE_PREFIX,
     ChannelOrder,
@@ -56,7 +64,7 @@ from ordersync.sync.apply import (
 from ordersync.sync.runtime import Runtime
 
 if TYPE_CHECKING:
-    from pluggy import HookCaller
+    from pluggy import HookImpl
     from sqlmodel import Session
 
     from ordersync.capabilities import StoreCapabilities
@@ -477,28 +485,34 @@ def _known(record: OrderRecord | None, keys: dict[str, str]) -> Known:
 def _draft(runtime: Runtime, name: str, order: ChannelOrder, links: Links) -> StoreOrderDraft:
     policy = runtime.policies[name]
     draft = build_draft(order, name, policy.options, type(runtime.store).capabilities, links)
-    hook = runtime.registry.manager.hook.ordersync_prepare_store_order
-    if hook.get_hookimpls():  # (comparing before and after costs more than deciding)
-        _prepare(hook, draft, order, name)
+    impls = implementations(runtime.registry.manager, PREPARE_STORE_ORDER)
+    if impls:  # (comparing before and after costs more than deciding)
+        _prepare(impls, draft, order, name)
         check_draft_total(draft, order.id)  # (build_draft checked it before the plugins)
     return draft
 
 
-def _prepare(hook: HookCaller, draft: StoreOrderDraft, order: ChannelOrder, name: str) -> None:
-    """Let plugins add to ``draft`` (tags, note, metafields): never what belongs to the core."""
-    frozen = draft.model_dump(include={"lines", "total", "reference", "deduct_stock",
-                                       "currency", "tax_lines", "shipping_lines"})
-    try:
-        hook(draft=draft, order=order, channel=name)
-    except Exception as exc:
-        msg = f"a plugin's ordersync_prepare_store_order failed: {type(exc).__name__}: {exc}"
-        raise OrderError(order.id, msg) from exc
-    after = draft.model_dump(include=set(frozen))
-    if after != frozen:
-        changed = ", ".join(sorted(k for k in frozen if frozen[k] != after[k]))
-        msg = (f"a plugin's ordersync_prepare_store_order changed {changed}, "
-               "which belong to the core")
-        raise OrderError(order.id, msg)
+#: What a plugin's ``ordersync_prepare_store_order`` must leave as the core made it.
+_CORE_FIELDS = {"lines", "total", "reference", "deduct_stock", "currency", "tax_lines",
+                "shipping_lines"}
+
+
+def _prepare(
+    impls: list[HookImpl], draft: StoreOrderDraft, order: ChannelOrder, name: str
+) -> None:
+    """Let plugins add to ``draft`` (tags, note, metafields): never what belongs to the core.
+    Each implementation is checked on its own, so that the reason names the one at fault."""
+    frozen = draft.model_dump(include=_CORE_FIELDS)
+    kwargs = {"draft": draft, "order": order, "channel": name}
+    for impl in impls:
+        if (failure := call(impl, PREPARE_STORE_ORDER, kwargs)) is not None:
+            raise OrderError(order.id, str(failure))
+        after = draft.model_dump(include=_CORE_FIELDS)
+        if after != frozen:
+            changed = ", ".join(sorted(k for k in frozen if frozen[k] != after[k]))
+            msg = (f"plugin {impl.plugin_name!r}: ordersync_prepare_store_order changed "
+                   f"{changed}, which belong to the core")
+            raise OrderError(order.id, msg)
 
 
 def _decided_state(
