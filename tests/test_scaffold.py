@@ -70,6 +70,14 @@ def test_an_existing_folder_is_never_overwritten(tmp_path: Path) -> None:
     assert [p.name for p in folder.iterdir()] == ["mine.txt"]
 
 
+def test_a_dir_that_cannot_hold_the_plugin_is_reported(tmp_path: Path) -> None:
+    parent = tmp_path / "a-file"
+    parent.write_text("not a folder")
+    with pytest.raises(ScaffoldError, match=r"cannot write the plugin into .*a-file"):
+        new_plugin(plugin_names("channel", "acme"), parent)
+    assert parent.read_text() == "not a folder"
+
+
 # -- the command ------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from :mod:`ordersync.scaffold.methods`.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -180,7 +181,8 @@ def render(names: PluginNames) -> dict[Path, str]:
 def new_plugin(names: PluginNames, parent: Path) -> Path:
     """Write the plugin into ``parent / names.distribution`` and return that folder.
 
-    :raises ScaffoldError: the folder exists (nothing is written), or cannot be written.
+    :raises ScaffoldError: the folder exists, or cannot be written; either way nothing of the
+        plugin is left behind.
     """
     folder = parent / names.distribution
     if folder.exists() or folder.is_symlink():
@@ -188,11 +190,14 @@ def new_plugin(names: PluginNames, parent: Path) -> Path:
         raise ScaffoldError(msg)
     files_ = render(names)  # every template is filled in before anything is written
     try:
+        folder.mkdir(parents=True)
         for path, text in files_.items():
             target = folder / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
     except OSError as exc:
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
         msg = f"cannot write the plugin into {folder}: {exc.strerror or exc}"
         raise ScaffoldError(msg) from exc
     return folder
