@@ -87,10 +87,12 @@ def requires(capability_declared: bool, reason: str) -> None:
 
 def undeclared_methods(cls: type[Any], base: type[Any], promises: dict[str, str]) -> list[str]:
     """The capabilities ``cls`` declares whose method (``promises``: capability -> method) it
-    leaves as ``base`` has it, i.e. not implemented."""
+    leaves as ``base`` has it, i.e. not implemented. A capability this version of the core does
+    not know is not declared."""
     declared = cls.capabilities
     return [f"{capability} (needs {method})" for capability, method in promises.items()
-            if getattr(declared, capability) and getattr(cls, method) is getattr(base, method)]
+            if getattr(declared, capability, False)
+            and getattr(cls, method, None) is getattr(base, method, None)]
 
 
 def webhook_event(instance: Any, sandbox: Sandbox, order_id: str, *,

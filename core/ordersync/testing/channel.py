@@ -34,7 +34,9 @@ MANY_ORDERS = 105
 #: The optional method each capability promises.
 CAPABILITY_METHODS = {"upload_tracking": "upload_tracking",
                       "set_listing_quantity": "set_listing_quantity",
-                      "webhooks": "parse_webhook"}
+                      "webhooks": "parse_webhook",
+                      "cancel_orders": "cancel_order",
+                      "refund_orders": "refund"}
 
 
 async def fetch_all(
