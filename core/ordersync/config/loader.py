@@ -23,6 +23,7 @@ from ordersync.config.settings import (
     TOP_LEVEL_KEYS,
     DaemonSettings,
     PluginsSettings,
+    RetentionSettings,
     Settings,
 )
 from ordersync.config.values import duration
@@ -91,6 +92,7 @@ class _Loader:
         if isinstance(plugins, PluginsSettings):
             self.plugins = plugins
         daemon = self.model("daemon", DaemonSettings, raw.get("daemon"))
+        retention = self.model("retention", RetentionSettings, raw.get("retention"))
         database = self.database(raw.get("database", DEFAULT_DATABASE))
 
         store: tuple[type[Any], Any] | None = None
@@ -116,6 +118,8 @@ class _Loader:
             notifier_types={name: cls for name, (cls, _) in notifiers.items()},
             plugins_disabled=list(self.plugins.disabled),
             daemon=daemon if isinstance(daemon, DaemonSettings) else DaemonSettings(),
+            retention=(retention if isinstance(retention, RetentionSettings)
+                       else RetentionSettings()),
             raw=raw,
             secret_values=frozenset(self.secret_values),
         )

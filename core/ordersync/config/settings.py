@@ -18,7 +18,8 @@ from ordersync.platform import Channel, ChannelConfig, Notifier, NotifierConfig,
 from ordersync.secrets import scrubber
 
 DEFAULT_DATABASE = "sqlite:///ordersync.db"
-TOP_LEVEL_KEYS = ("database", "main_store", "channels", "notifiers", "plugins", "daemon")
+TOP_LEVEL_KEYS = ("database", "main_store", "channels", "notifiers", "plugins", "daemon",
+                  "retention")
 #: Channel and notifier names: they appear in logs, URLs and store order references.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -92,6 +93,24 @@ class DaemonSettings(BaseModel):
         return duration(self.overlap)
 
 
+class RetentionSettings(BaseModel):
+    """``retention:``: how long buyers' personal data is kept in the state database."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    personal_data_days: int | None = Field(
+        default=None, ge=1, le=36500,
+        description="days after an order's last change when its buyer's name, email, phone "
+                    "and addresses are removed (null: kept as long as the order)",
+    )
+
+    @property
+    def personal_data(self) -> timedelta | None:
+        """``personal_data_days`` as a ``timedelta`` (None: kept)."""
+        days = self.personal_data_days
+        return None if days is None else timedelta(days=days)
+
+
 class PluginsSettings(BaseModel):
     """``plugins:``: which installed plugins not to load."""
 
@@ -119,6 +138,7 @@ class Settings:
     notifier_types: dict[str, type[Notifier]] = field(default_factory=dict)
     plugins_disabled: list[str] = field(default_factory=list)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     #: The YAML as written, references unresolved (``config show`` prints it redacted).
     raw: dict[str, Any] = field(default_factory=dict)
     #: Valid options that may not do what was meant (``option_warnings``); never fatal.

@@ -41,6 +41,7 @@ from ordersync.errors import PlatformError
 from ordersync.models import StoreOrder
 from ordersync.state import leases, records
 from ordersync.state.db import session_scope
+from ordersync.state.privacy import purge_personal_data
 from ordersync.sync.passes import sync_channel, sync_store
 from ordersync.sync.reconcile import DEFAULT_WINDOW, reconcile_channel, store_orders_since
 from ordersync.sync.runtime import Runtime
@@ -426,6 +427,12 @@ class Scheduler:
         """Read the store's orders over the window, then queue a reconciliation job for every
         enabled channel (it runs in the channel's turn, like a pass)."""
         now = datetime.now(UTC)
+        retention = self.runtime.settings.retention.personal_data
+        if retention is not None:  # (counts only are logged: see state/privacy.py)
+            try:
+                await asyncio.to_thread(purge_personal_data, self.runtime.engine, retention)
+            except Exception as exc:  # the round goes on; the next one tries again
+                log.exception("privacy purge failed: %s", exc)
         store = self.sources[records.STORE_STATE_KEY]
         try:
             async with self._semaphore(store):
