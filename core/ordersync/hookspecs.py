@@ -220,7 +220,8 @@ def ordersync_alert(alert: Alert) -> None:
     (whether or not they take it; a notifier that failed retries later without the hook). An
     implementation that raises is logged with the plugin's name and recorded with the alert's
     delivery error; it never stops the notifiers or the other implementations, and does not
-    count as a notifier's failure.
+    count as a notifier's failure. With an implementation installed, the alert options may be
+    on without any notifier configured.
 
     :param alert: the alert (kind, channel, order, reason).
     :returns: nothing; every implementation is called.

@@ -433,6 +433,24 @@ class BrokenChat:
         raise RuntimeError(msg)
 
 
+async def test_an_alert_plugin_alone_is_somewhere_for_alerts_to_go(world: World) -> None:
+    world.configure({"shop-a": channel_section("shop-a", alerts={"unlinked_products": True})})
+    code, _, err = await world.cli("config", "check")
+    assert code == 2
+    assert "channels.shop-a.order_sync.alerts.unlinked_products" in err
+
+    room = ChatRoom()
+    world_with(world, room)
+    code, _, err = await world.cli("config", "check")
+    assert code == 0, err
+    seed_shop(world)
+    world.put_order("shop-a", mug_order("A-1", card_line(1)))
+    await world.sync()
+    await world.sync()
+
+    assert [(a.kind.value, a.order_id) for a in room.posted] == [("unlinked_products", "A-1")]
+
+
 async def test_the_alert_hook_gets_every_alert_once_and_a_raising_one_stops_no_notifier(
     world: World, smtp_server: SmtpServer,
 ) -> None:

@@ -29,7 +29,7 @@ from ordersync.config.settings import (
 from ordersync.config.values import duration
 from ordersync.config.wording import ConfigErrors, unknown_key_reason, validation_errors
 from ordersync.errors import ConfigError, PluginError
-from ordersync.hookcalls import with_capabilities
+from ordersync.hookcalls import ALERT, implementations, with_capabilities
 from ordersync.platform import ChannelConfig
 from ordersync.plugins import ENV_ONLY, Kind, Registry
 from ordersync.secrets import (
@@ -123,7 +123,8 @@ class _Loader:
             raw=raw,
             secret_values=frozenset(self.secret_values),
         )
-        self.errors.extend(capability_errors(settings))
+        self.errors.extend(capability_errors(
+            settings, alert_plugins=bool(implementations(self.registry.manager, ALERT))))
         if self.errors:
             raise ConfigErrors(self.in_file_order(raw))
         force_capability_options(settings)

@@ -12,10 +12,12 @@ from ordersync.config.wording import ConfigErrors
 from ordersync.errors import ConfigError
 
 
-def capability_errors(settings: Settings) -> list[ConfigError]:
+def capability_errors(settings: Settings, *, alert_plugins: bool = False) -> list[ConfigError]:
     """Every option that the configured platforms cannot carry out, from declared capabilities.
 
     Each rule is documented in ``docs/configuration.md`` ("Capability rules").
+    ``alert_plugins``: a plugin implements ``ordersync_alert``, so alerts reach someone even
+    with no notifier configured.
     """
     errors: list[ConfigError] = []
     store = settings.main_store_type
@@ -82,7 +84,7 @@ def capability_errors(settings: Settings) -> list[ConfigError]:
                       f"consent; set {key}: false")
 
         for key in ("import_failure", "unlinked_products"):
-            if getattr(options.alerts, key) and not settings.notifiers:
+            if getattr(options.alerts, key) and not settings.notifiers and not alert_plugins:
                 error(f"{at}.alerts.{key}",
                       "alerts are sent through notifiers and none is configured: add one "
                       "under notifiers (e.g. type: email), or set this to false")
@@ -116,9 +118,9 @@ def option_warnings(settings: Settings) -> list[ConfigError]:
     return warnings
 
 
-def check_capabilities(settings: Settings) -> None:
+def check_capabilities(settings: Settings, *, alert_plugins: bool = False) -> None:
     """Raise :class:`ConfigErrors` if an option cannot be carried out (``capability_errors``)."""
-    errors = capability_errors(settings)
+    errors = capability_errors(settings, alert_plugins=alert_plugins)
     if errors:
         raise ConfigErrors(errors)
 
