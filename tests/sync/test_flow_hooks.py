@@ -21,6 +21,7 @@ from ordersync.platform import Alert, Store
 from ordersync.plugins import load_plugins
 from ordersync.state.db import session_scope
 from ordersync.state.tables import AlertRecord
+from ordersync.sync.passes import sync_channel
 from ordersync_file_store.store import FileStore
 from sqlmodel import select
 
@@ -304,6 +305,30 @@ async def test_store_order_created_is_heard_once_when_a_retry_finds_the_order_ma
     await world.sync()
 
     assert LostAnswerStore.creates == 1  # the retry created nothing: it found the order
+    [store_order] = world.store_orders()
+    assert announcer.heard == [("shop-a", "A-1", store_order["id"])]
+    assert (await world.orders())["A-1"]["state"] == "imported"
+
+
+async def test_store_order_created_is_heard_once_when_a_later_pass_adopts_the_order(
+    world: World,
+) -> None:
+    announcer = Announcer()
+    world_with(world, announcer, LostAnswerPlugin())
+    world.configure(store_type="lost-answer-file")
+    seed_shop(world)
+    await link_all(world)
+    world.put_order("shop-a", mug_order("A-1"))
+    LostAnswerStore.creates = 0
+
+    async with world.runtime() as runtime:
+        await sync_channel(runtime, "shop-a")  # made in the store, its answer lost
+        assert announcer.heard == []
+        # The order waits to be created: this pass finds its store order before applying.
+        await sync_channel(runtime, "shop-a")
+        await sync_channel(runtime, "shop-a")
+
+    assert LostAnswerStore.creates == 1
     [store_order] = world.store_orders()
     assert announcer.heard == [("shop-a", "A-1", store_order["id"])]
     assert (await world.orders())["A-1"]["state"] == "imported"
