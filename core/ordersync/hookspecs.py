@@ -149,7 +149,8 @@ def ordersync_order_fetched(order: ChannelOrder, channel: str) -> Hold | str | N
     gives is decided again while the channel shows it.
 
     An implementation that raises holds only this order, with a reason naming the plugin and the
-    hook, and raises an import-failure alert; the other orders and channels go on.
+    hook, and raises an import-failure alert (when the channel has them on); the other orders
+    and channels go on.
 
     :param order: the channel order as pulled, in the canonical shape.
     :param channel: the channel's name in ``ordersync.yaml``.
