@@ -24,6 +24,12 @@ class ChannelCapabilities(BaseModel):
     set_listing_quantity: bool = True
     #: The platform pushes events to a webhook (in addition to polling).
     webhooks: bool = False
+    #: Orders can be cancelled through the API (``Channel.cancel_order``): a cancellation the
+    #: seller makes in the main store is carried to the channel.
+    cancel_orders: bool = False
+    #: Lines or an amount can be refunded through the API (``Channel.refund``): a refund the
+    #: seller makes in the main store is carried to the channel.
+    refund_orders: bool = False
 
 
 def always_skips_unpaid(capabilities: ChannelCapabilities) -> bool:

@@ -120,7 +120,10 @@ class Fulfillment(_Model):
 
 class Refund(_Model):
     line_ids: list[str] = Field(default_factory=list, description="Empty: no line restocked")
-    amount: Amount = Field(ge=0, lt=MAX_AMOUNT)
+    amount: Amount = Field(ge=0, lt=MAX_AMOUNT, description="The money returned, shipping and "
+                           "tax included, exactly as the channel states it")
+    shipping: Amount = Field(default=Decimal(0), ge=0, lt=MAX_AMOUNT,
+                             description="The part of amount that refunds shipping")
     created_at: datetime | None = None
     quantities: dict[str, int] = Field(
         default_factory=dict,
@@ -299,6 +302,21 @@ class StoreOrderLine(_Model):
     store_variant_id: str | None = None
 
 
+class StoreRefund(_Model):
+    """A refund the main store holds on one of its orders."""
+
+    id: str = Field(min_length=1, description="The store's id of the refund")
+    reference: str | None = Field(
+        default=None, description="The reference ordersync made it with (Store.refund_lines); "
+        "None: the seller made it in the store")
+    quantities: dict[str, int] = Field(
+        default_factory=dict, description="Store line id -> quantity refunded (empty: money only)")
+    amount: Amount = Field(ge=0, description="The money returned, shipping included")
+    shipping: Amount = Field(default=Decimal(0), ge=0,
+                             description="The part of amount that refunds shipping")
+    created_at: datetime | None = None
+
+
 class StoreOrder(_Model):
     """An order as the main store holds it."""
 
@@ -316,3 +334,11 @@ class StoreOrder(_Model):
         description="The references of the refunds made with one (Store.refund_lines), in the "
         "order they were made",
     )
+    refunds: list[StoreRefund] = Field(
+        default_factory=list,
+        description="Every refund of the order, ordersync's and the seller's, in the order they "
+        "were made (stores that cannot list them leave it empty: the seller's refunds are then "
+        "not carried to the channel)",
+    )
+    cancel_reason: str | None = Field(
+        default=None, description="Why the order was cancelled, when the store says")

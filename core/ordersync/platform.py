@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
@@ -228,6 +229,41 @@ class Channel(_PlatformType):
         """
         raise NotImplementedError
 
+    async def cancel_order(self, order: ChannelOrder, reason: str) -> None:
+        """Cancel ``order`` on the channel: the seller cancelled its store order in the main
+        store (``capabilities.cancel_orders``). The channel refunds the buyer as its own
+        cancellations do. Called once per order (effect ledger), and not for an order the
+        channel already shows cancelled.
+
+        :param order: the channel order to cancel, as the channel shows it now.
+        :param reason: why, in the seller's words when the store gave them.
+        :raises NotImplementedError: the default, for a channel without
+            ``capabilities.cancel_orders``.
+
+        .. versionadded:: 0.3
+        """
+        raise NotImplementedError
+
+    async def refund(
+        self, order: ChannelOrder, quantities: dict[str, int], amount: Decimal, reference: str
+    ) -> None:
+        """Refund the buyer on the channel: the seller refunded in the main store
+        (``capabilities.refund_orders``).
+
+        :param order: the channel order, as the channel shows it now.
+        :param quantities: channel line id -> quantity refunded; empty: money only.
+        :param amount: the money to return, shipping and tax included, exact to the minor unit.
+        :param reference: the refund's effect-ledger key
+            (``channel_refund:<channel>:<order id>:<store refund id>``): a channel that can keep
+            it with the refund should, and should answer a second call with the same reference
+            as done, so that a crash between the refund and its record never refunds twice.
+        :raises NotImplementedError: the default, for a channel without
+            ``capabilities.refund_orders``.
+
+        .. versionadded:: 0.3
+        """
+        raise NotImplementedError
+
     async def set_listing_quantity(self, listing_id: str, quantity: int) -> None:
         """Set the available quantity of one listing.
 
@@ -322,6 +358,10 @@ class Store(_PlatformType):
     async def cancel_order(self, order: StoreOrder, restock_line_ids: list[str]) -> None:
         """Cancel the order and put back the stock of the given store lines.
 
+        Also called for an order the seller already cancelled in the store: then put back only
+        what the given lines took and have not got back (a store whose own cancellation
+        restocked, as the seller chose there, has nothing left to do), and change nothing else.
+
         :param order: the store order to cancel.
         :param restock_line_ids: the store line ids whose quantity goes back to stock (may be
             empty).
@@ -332,9 +372,16 @@ class Store(_PlatformType):
     @abstractmethod
     async def refund_lines(
         self, order: StoreOrder, quantities: dict[str, int], restock: bool,
-        reference: str | None = None,
+        reference: str | None = None, amount: Decimal | None = None,
+        shipping: Decimal | None = None,
     ) -> None:
         """Refund ``quantities`` (store line id -> quantity), restocking them when asked.
+
+        ``amount`` is the money the channel returned, shipping and tax included, exact to the
+        minor unit: refund exactly that (a refund of no line is money only). ``shipping`` is
+        the part of it that refunds shipping. None (both): the store works the amount out
+        from the lines, as before the arguments were added; the core calls a plugin whose
+        ``refund_lines`` lacks them without them.
 
         ``reference`` (the effect-ledger key of the refund, e.g. ``refund:ebay-uk:12-3:0``) is
         recorded with the refund, and :meth:`get_order` lists it in
@@ -349,20 +396,29 @@ class Store(_PlatformType):
         :param quantities: the quantity to refund of each store line, by store line id.
         :param restock: whether the refunded quantities go back to stock.
         :param reference: the refund's effect-ledger key, or None.
+        :param amount: the money to refund, or None.
+        :param shipping: the part of ``amount`` that is shipping, or None.
 
         .. versionadded:: 0.1
         .. versionchanged:: 0.2 the ``reference`` argument.
+        .. versionchanged:: 0.3 the ``amount`` and ``shipping`` arguments.
         """
 
     @abstractmethod
-    async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:
+    async def create_fulfillment(
+        self, order: StoreOrder, fulfillment: Fulfillment, notify_customer: bool = False
+    ) -> None:
         """Record a shipment with tracking on the store order (lines: store line ids).
 
         :param order: the store order that shipped.
         :param fulfillment: the shipment: tracking number, carrier, store line ids (empty: every
             line).
+        :param notify_customer: send the buyer the store's shipping confirmation (the channel's
+            Fulfillment Receipt option, ``emails.fulfillment_receipt``), for every shipment.
+            The core calls a plugin whose ``create_fulfillment`` lacks it without it.
 
         .. versionadded:: 0.1
+        .. versionchanged:: 0.3 the ``notify_customer`` argument.
         """
 
     @abstractmethod

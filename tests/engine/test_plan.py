@@ -102,8 +102,9 @@ def test_partial_refund_restocks_only_refunded_lines() -> None:
     assert refund.key == "refund:ebay-uk:O-1:0"
     assert refund.kind is EffectKind.REFUND
     assert refund.payload == {
-        "store_order_id": "S-1", "refund_index": 0, "amount": "10.00", "full": False,
-        "quantities": {"S-2": 1}, "restock": True, "restock_quantities": {"S-2": 1},
+        "store_order_id": "S-1", "refund_index": 0, "amount": "10.00", "shipping": "0",
+        "full": False, "quantities": {"S-2": 1}, "restock": True,
+        "restock_quantities": {"S-2": 1},
     }
 
 
@@ -193,10 +194,13 @@ def test_tracking_is_not_uploaded_to_a_channel_that_cannot_take_it() -> None:
     assert plan_tracking_uploads(shipped, order(), policy(caps=NO_TRACKING)) == []
 
 
-def test_store_status_is_not_sent_back_for_orders_with_unlinked_products() -> None:
+def test_tracking_of_orders_with_unlinked_products_is_uploaded_like_any_other() -> None:
+    # Only the status of such orders stays on the channel; their shipments go both ways.
     shipped = store_order([("S-1", "1", 2, "V-1"), ("S-2", "2", 1, None)],
-                          fulfillments=[{"tracking_number": "T1"}])
-    assert plan_tracking_uploads(shipped, order(TWO_LINES), policy(import_unlinked=True)) == []
+                          fulfillments=[{"tracking_number": "T1", "line_ids": ["S-2"]}])
+    [upload] = plan_tracking_uploads(shipped, order(TWO_LINES), policy(import_unlinked=True))
+    assert upload.key == "upload_tracking:ebay-uk:O-1:T1"
+    assert upload.payload["fulfillment"]["line_ids"] == ["2"]
 
 
 def test_tracking_is_not_uploaded_for_a_cancelled_channel_order() -> None:

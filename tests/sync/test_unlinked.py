@@ -76,7 +76,7 @@ async def test_refunding_a_text_line_is_reflected_and_moves_no_stock(world: Worl
     assert world.stock() == {MUG: 8, BOWL: 5}
 
 
-async def test_store_side_changes_of_an_order_with_text_lines_are_not_sent_to_the_channel(
+async def test_store_cancellation_of_an_order_with_text_lines_is_left_to_the_channel(
     world: World,
 ) -> None:
     await imported_with_a_card(world)
@@ -93,9 +93,13 @@ async def test_store_side_changes_of_an_order_with_text_lines_are_not_sent_to_th
     await world.sync()
     await world.sync()
 
-    assert world.tracking("shop-a", "A-1") == []
+    # Tracking goes both ways for every order; only the status stays on the channel.
+    assert [t["tracking_number"] for t in world.tracking("shop-a", "A-1")] == ["TRK-STORE-1"]
     assert channel_file.read_bytes() == before
-    assert not (world.channel_dir("shop-a") / "tracking").exists()
+    assert not (world.channel_dir("shop-a") / "cancellations").exists()
+    record = (await world.orders())["A-1"]
+    assert record["state"] == "imported"
+    assert "cancel or refund it on the channel" in record["reason"]
 
 
 async def test_unlinked_order_waits_when_the_option_is_off(world: World) -> None:

@@ -11,6 +11,8 @@ from .decide import Action, Decision, decide
 from .draft import build_draft, check_draft_total
 from .keys import (
     cancel_key,
+    channel_cancel_key,
+    channel_refund_key,
     create_key,
     deduct_key,
     mark_paid_key,
@@ -36,11 +38,19 @@ from .plan import (
     plan_tracking_uploads,
     plans_no_follow_ups,
     refund_quantities,
+    same_refunds,
     says_more_than_its_import,
+    seller_refunds,
     stock_taken,
     takes_stock_without_import,
 )
 from .policy import ChannelPolicy, Known, Link, Links, ordersync_tag, unlinked_listings
+from .store_changes import (
+    cancelled_in_store,
+    left_to_seller,
+    plan_store_changes,
+    refunded_in_store,
+)
 from .tax import TaxSource, TaxSplit, split_tax
 
 __all__ = [
@@ -56,6 +66,9 @@ __all__ = [
     "TaxSplit",
     "build_draft",
     "cancel_key",
+    "cancelled_in_store",
+    "channel_cancel_key",
+    "channel_refund_key",
     "check_draft_total",
     "create_key",
     "decide",
@@ -63,6 +76,7 @@ __all__ = [
     "follow_ups_use_links",
     "fully_refunded",
     "has_text_lines",
+    "left_to_seller",
     "mark_paid_key",
     "ordersync_tag",
     "plan_cancel",
@@ -72,13 +86,17 @@ __all__ = [
     "plan_mark_paid",
     "plan_refunds",
     "plan_stock",
+    "plan_store_changes",
     "plan_tracking_uploads",
     "plans_no_follow_ups",
     "refund_key",
     "refund_quantities",
     "refund_rest_key",
+    "refunded_in_store",
     "restock_key",
+    "same_refunds",
     "says_more_than_its_import",
+    "seller_refunds",
     "split_tax",
     "stock_taken",
     "store_fulfill_key",

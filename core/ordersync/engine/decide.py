@@ -175,8 +175,10 @@ def _follow_up(order: ChannelOrder, policy: ChannelPolicy, links: Links, known: 
         restock = policy.restocks and any(
             line.id not in refunded for line in linked_lines(order, links)
         )
-        stock = ("its linked lines go back into stock" if policy.restocks else
-                 f"no stock goes back: channel {policy.name} does not restock cancellations")
+        stock = ("its linked lines go back into stock" if restock else
+                 f"no stock goes back: channel {policy.name} does not restock cancellations"
+                 if not policy.restocks else
+                 "no stock goes back: no linked line is left to put back")
         return Decision(Action.CANCEL, f"cancelled on the channel: store order {store_id} is "
                         f"cancelled and {stock}{text_note}", unlinked=unlinked,
                         moves_stock=restock)
@@ -190,8 +192,10 @@ def _follow_up(order: ChannelOrder, policy: ChannelPolicy, links: Links, known: 
                     for line_id in quantities}
         rest = keys.refund_rest_key(policy.name, order.id) in pending
         restock = policy.restocks and bool(linked and (rest or refunded & linked))
-        stock = ("the refunded linked lines go back into stock" if policy.restocks else
-                 f"no stock goes back: channel {policy.name} does not restock refunds")
+        stock = ("the refunded linked lines go back into stock" if restock else
+                 f"no stock goes back: channel {policy.name} does not restock refunds"
+                 if not policy.restocks else
+                 "no stock goes back: no linked line is refunded")
         count = f"{len(pending)} refund" + ("s" if len(pending) > 1 else "")
         return Decision(Action.REFUND, f"refunded on the channel: {count} to apply to store "
                         f"order {store_id}; {stock}{text_note}", unlinked=unlinked,

@@ -61,6 +61,21 @@ def upload_tracking_key(channel: str, order_id: str, tracking_number: str) -> st
     return _key("upload_tracking", channel, order_id, tracking_number)
 
 
+def channel_cancel_key(channel: str, order_id: str) -> str:
+    """Carry a cancellation the seller made in the main store to the channel order."""
+    return _key("channel_cancel", channel, order_id)
+
+
+def restock_cancelled_key(channel: str, order_id: str) -> str:
+    """Put back the stock of a store order the seller cancelled in the main store."""
+    return _key("restock_cancelled", channel, order_id)
+
+
+def channel_refund_key(channel: str, order_id: str, store_refund_id: str) -> str:
+    """Carry one refund the seller made in the main store (by its store id) to the channel."""
+    return _key("channel_refund", channel, order_id, store_refund_id)
+
+
 def deduct_key(channel: str, order_id: str, line_id: str) -> str:
     """Take one line's quantity from main-store stock for an order that is not imported."""
     return _key("deduct", channel, order_id, line_id)

@@ -27,6 +27,7 @@ from ordersync.models import (
     StoreOrderDraft,
     StoreOrderLine,
     StoreOrderStatus,
+    StoreRefund,
 )
 
 from . import keys
@@ -41,12 +42,13 @@ class EffectKind(StrEnum):
     #: payload: ``store_order_id``, ``restock_line_ids``, ``restock_quantities``
     #: -> ``Store.cancel_order``.
     CANCEL_ORDER = "cancel_order"
-    #: payload: ``store_order_id``, ``refund_index`` (None for the rest), ``amount``, ``full``,
-    #: ``quantities``, ``restock``, ``restock_quantities`` -> ``Store.refund_lines``.
+    #: payload: ``store_order_id``, ``refund_index`` (None for the rest), ``amount``,
+    #: ``shipping``, ``full``, ``quantities``, ``restock``, ``restock_quantities``
+    #: -> ``Store.refund_lines``.
     REFUND = "refund"
-    #: payload: ``store_order_id``, ``fulfillment`` (store line ids)
-    #: -> ``Store.create_fulfillment``. (The value, as every kind's, is stored in the ledger
-    #: and begins the effect's key.)
+    #: payload: ``store_order_id``, ``fulfillment`` (store line ids), ``notify_customer``
+    #: (Fulfillment Receipt) -> ``Store.create_fulfillment``. (The value, as every kind's, is
+    #: stored in the ledger and begins the effect's key.)
     STORE_FULFILL = "store_fulfil"
     #: payload: ``fulfillment`` (channel line ids), ``store_order_id``
     #: -> ``Channel.upload_tracking``.
@@ -56,6 +58,16 @@ class EffectKind(StrEnum):
     ADJUST_STOCK = "adjust_stock"
     #: payload: ``store_order_id`` -> ``Store.mark_paid``.
     MARK_PAID = "mark_paid"
+    #: payload: ``store_order_id``, ``reason`` -> ``Channel.cancel_order`` (the seller cancelled
+    #: in the main store; :mod:`ordersync.engine.store_changes`).
+    CHANNEL_CANCEL = "channel_cancel"
+    #: payload: ``store_order_id``, ``store_refund_id``, ``quantities`` (channel line ids),
+    #: ``amount``, ``restock_line_ids`` (store lines) -> ``Channel.refund`` (the seller
+    #: refunded in the main store).
+    CHANNEL_REFUND = "channel_refund"
+    #: payload: ``store_order_id``, ``restock_line_ids`` -> ``Store.cancel_order`` of a store
+    #: order the seller cancelled: puts back what its cancellation did not.
+    RESTOCK_CANCELLED = "restock_cancelled"
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,13 @@ def _rest_of_full_refund(order: ChannelOrder) -> tuple[dict[str, int], Decimal]:
              if line.quantity > refunded[line.id]}
     amount = max(Decimal(0), order.total - sum((r.amount for r in order.refunds), Decimal(0)))
     return lines, amount
+
+
+def _shipping_of_rest(order: ChannelOrder, amount: Decimal) -> Decimal:
+    """The shipping a refund of the rest returns: what the listed refunds left of it (never
+    more than the refund's amount)."""
+    left = order.shipping.price - sum((r.shipping for r in order.refunds), Decimal(0))
+    return max(Decimal(0), min(left, amount))
 
 
 def refund_keys(order: ChannelOrder, channel: str) -> list[str]:
@@ -247,6 +266,11 @@ def plan_refunds(
 ) -> list[EffectSpec]:
     """Apply the channel's refunds to the store order: one effect per listed refund.
 
+    ``amount`` is the channel's, exact (a refund of no line is money only), and ``shipping``
+    the part of it that refunds shipping. A channel refund that is the same refund as one the
+    seller made in the store (:func:`same_refunds`: carried there by ordersync, or made on
+    both sides by hand) is not made in the store again.
+
     A refund returns only the lines (and quantities) it lists, mapped to store lines through
     ``StoreOrderLine.line_id``; ``restock_quantities`` is the part of them that carries a product
     (``links`` also counts a line as carrying one when the store did not report its variant).
@@ -256,12 +280,13 @@ def plan_refunds(
     """
     if store_order.status is StoreOrderStatus.REFUNDED:
         return []
+    echoes = same_refunds(order, store_order, policy.name)[0]
     lines = _StoreLines(order, store_order, links)
     done: Counter[str] = Counter()
     specs: list[EffectSpec] = []
 
     def spec(key: str, index: int | None, quantities: dict[str, int], amount: Decimal,
-             full: bool) -> EffectSpec:
+             full: bool, shipping: Decimal) -> EffectSpec:
         store_quantities: dict[str, int] = {}
         for line_id, quantity in quantities.items():
             store_quantities.update(lines.take(line_id, done[line_id], quantity))
@@ -279,6 +304,7 @@ def plan_refunds(
                 "store_order_id": store_order.id,
                 "refund_index": index,
                 "amount": str(amount),
+                "shipping": str(shipping),
                 "full": full,
                 "quantities": store_quantities,
                 "restock": bool(restock),
@@ -289,17 +315,53 @@ def plan_refunds(
     for index, (refund, quantities) in enumerate(
         zip(order.refunds, refund_quantities(order), strict=True)
     ):
-        specs.append(spec(
-            keys.refund_key(policy.name, order.id, index), index, quantities, refund.amount,
-            full=False,
-        ))
+        made = spec(keys.refund_key(policy.name, order.id, index), index, quantities,
+                    refund.amount, full=False, shipping=refund.shipping)
+        if index not in echoes:  # (its units still count as refunded above)
+            specs.append(made)
     if order.status is OrderStatus.REFUNDED:
         rest, amount = _rest_of_full_refund(order)
         if rest or amount > 0:
             specs.append(spec(
-                keys.refund_rest_key(policy.name, order.id), None, rest, amount, full=True
+                keys.refund_rest_key(policy.name, order.id), None, rest, amount, full=True,
+                shipping=_shipping_of_rest(order, amount),
             ))
     return specs
+
+
+def seller_refunds(store_order: StoreOrder) -> list[StoreRefund]:
+    """The refunds of ``store_order`` the seller made in the store (not ordersync: those carry
+    the reference they were made with)."""
+    return [refund for refund in store_order.refunds if refund.reference is None]
+
+
+def same_refunds(
+    order: ChannelOrder, store_order: StoreOrder, channel: str
+) -> tuple[set[int], set[str]]:
+    """The refunds that are one refund seen on both sides: the indexes of such channel refunds
+    and the store ids of such seller refunds.
+
+    A refund the seller makes in the store and ordersync carries to the channel comes back
+    listed on the channel order; one the seller makes on both sides by hand is listed on both.
+    Either must not be made a second time on either side. They are paired by amount, exact to
+    the minor unit, one to one, in the order they were made: each seller refund with the first
+    channel refund of the same amount not paired yet and not made in the store by ordersync.
+    """
+    sellers = seller_refunds(store_order)
+    if not sellers or not order.refunds:
+        return set(), set()
+    made = set(store_order.refund_references)
+    free = [index for index in range(len(order.refunds))
+            if keys.refund_key(channel, order.id, index) not in made]
+    channel_ids: set[int] = set()
+    store_ids: set[str] = set()
+    for refund in sellers:
+        index = next((i for i in free if order.refunds[i].amount == refund.amount), None)
+        if index is not None:
+            free.remove(index)
+            channel_ids.add(index)
+            store_ids.add(refund.id)
+    return channel_ids, store_ids
 
 
 def _line(store_order: StoreOrder, store_line_id: str) -> StoreOrderLine:
@@ -363,7 +425,8 @@ def plan_channel_fulfillments(
             channel=policy.name,
             order_id=order.id,
             payload={"store_order_id": store_order.id,
-                     "fulfillment": carried.model_dump(mode="json")},
+                     "fulfillment": carried.model_dump(mode="json"),
+                     "notify_customer": policy.options.emails.fulfillment_receipt},
         ))
     return specs
 
@@ -378,16 +441,14 @@ def plan_tracking_uploads(
 ) -> list[EffectSpec]:
     """Carry the store order's shipments to the channel order, each tracking number once.
 
-    Nothing when the channel cannot take tracking, when the channel order is cancelled or
-    refunded, and for orders imported with unlinked products: for those the reference says the
-    order status is not synced from the main store to the channel (the seller acts on the
-    channel). Store line ids become the channel line ids they came from.
+    Nothing when the channel cannot take tracking or the channel order is cancelled or
+    refunded. Orders imported with unlinked products get their tracking like any other: only
+    their status is not synced from the main store to the channel. Store line ids become the
+    channel line ids they came from (a text line keeps its channel line id too).
     """
     if not policy.capabilities.upload_tracking:
         return []
     if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
-        return []
-    if has_text_lines(store_order):
         return []
     on_channel = _tracking_numbers(order.fulfillments)
     channel_line: dict[str, str] = {

@@ -30,7 +30,6 @@ from ordersync.engine import (
     plan_follow_ups,
     plan_import,
     plan_stock,
-    plan_tracking_uploads,
 )
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError
 from ordersync.hookcalls import (
@@ -62,6 +61,7 @@ from ordersync.sync.apply import (
     apply_pending,
 )
 from ordersync.sync.runtime import Runtime
+from ordersync.sync.store_orders import carry_store_order
 
 if TYPE_CHECKING:
     from pluggy import HookImpl
@@ -588,8 +588,9 @@ def parse_reference(reference: str | None) -> tuple[str, str] | None:
 
 
 async def sync_store(runtime: Runtime) -> PassResult:
-    """Read store orders changed since the last pass and carry the seller's shipments to the
-    channels they came from (each tracking number once)."""
+    """Read store orders changed since the last pass and carry the seller's shipments (each
+    tracking number once), cancellations and refunds to the channels they came from
+    (:mod:`ordersync.sync.store_orders`)."""
     result = PassResult(channel=records.STORE_STATE_KEY)
     started = datetime.now(UTC)
     with session_scope(runtime.engine, read_only=True) as session:
@@ -603,12 +604,7 @@ async def sync_store(runtime: Runtime) -> PassResult:
                     ref = parse_reference(store_order.reference)
                     if ref is None or ref[0] not in runtime.channels:
                         continue
-                    record = records.get_record(session, *ref)
-                    order = records.order_of(record) if record is not None else None
-                    if order is None:
-                        continue
-                    ledger.enqueue(session, plan_tracking_uploads(
-                        store_order, order, runtime.policies[ref[0]]))
+                    carry_store_order(session, runtime, *ref, store_order)
     except PlatformError as exc:
         result.error = str(exc)
         log.error("main store: %s", exc)

@@ -31,8 +31,16 @@ from urllib.parse import quote
 
 from sqlmodel import Session, col, select
 
-from ordersync.engine import EffectKind, EffectSpec, cancel_key, create_key, plan_cancel
-from ordersync.engine.plan import plan_tracking_uploads
+from ordersync.engine import (
+    ChannelPolicy,
+    EffectKind,
+    EffectSpec,
+    cancel_key,
+    cancelled_in_store,
+    create_key,
+    plan_cancel,
+    plan_store_changes,
+)
 from ordersync.errors import OrderError, PlatformError
 from ordersync.hookcalls import ALERT, implementations
 from ordersync.models import (
@@ -52,6 +60,7 @@ from ordersync.sync.alerts import deliver, record_alert
 from ordersync.sync.apply import ApplyStats, apply_pending
 from ordersync.sync.passes import DecisionRow, parse_reference, process_order
 from ordersync.sync.runtime import Runtime
+from ordersync.sync.store_orders import carry_store_order
 
 log = logging.getLogger("ordersync.reconcile")
 
@@ -166,21 +175,24 @@ async def deliver_alerts(runtime: Runtime) -> None:
 
 
 def plan_store_order(runtime: Runtime, store_order: StoreOrder) -> str | None:
-    """What the store pass does for one store order: carry its shipments to the channel order
-    it came from (tracking uploads into the ledger), and flag a cancellation in the store that
-    the channel order does not share. Returns the channel whose effects to apply, or None when
-    the order is not one ordersync made for an enabled channel it knows."""
+    """What the store pass does for one store order: carry its shipments, and the seller's
+    cancellation or refunds, to the channel order it came from (effects into the ledger;
+    :func:`~ordersync.sync.store_orders.carry_store_order`), and flag a cancellation in the
+    store that the channel order does not share and that is not carried. Returns the channel
+    whose effects to apply, or None when the order is not one ordersync made for an enabled
+    channel it knows."""
     ref = parse_reference(store_order.reference)
     if ref is None or ref[0] not in runtime.channels:
         return None
     name, order_id = ref
     with session_scope(runtime.engine) as session:
+        if not carry_store_order(session, runtime, name, order_id, store_order):
+            return None
         record = records.get_record(session, name, order_id)
         order = records.order_of(record) if record is not None else None
         if record is None or order is None:
             return None
-        ledger.enqueue(session, plan_tracking_uploads(store_order, order, runtime.policies[name]))
-        repair = _store_cancelled(record, order, store_order)
+        repair = _store_cancelled(record, order, store_order, runtime.policies[name])
         if repair is not None and NOTE + repair.detail in (record.reason or ""):
             repair = None  # flagged before
         if repair is not None:
@@ -356,7 +368,11 @@ async def _check_store_order(
         else:
             _recreate(runtime, record, order, result)
             return
-    flag = _store_cancelled(record, order, store_order)
+    if record.state == RecordState.IMPORTED.value:
+        # A change the seller made in the store that no store pass saw (a lost webhook).
+        with session_scope(runtime.engine) as session:
+            carry_store_order(session, runtime, name, record.order_id, store_order)
+    flag = _store_cancelled(record, order, store_order, runtime.policies[name])
     if flag is not None:
         with session_scope(runtime.engine) as session:
             row = records.get_record(session, name, record.order_id)
@@ -371,15 +387,17 @@ async def _check_store_order(
 
 
 def _store_cancelled(
-    record: OrderRecord, order: ChannelOrder, store_order: StoreOrder
+    record: OrderRecord, order: ChannelOrder, store_order: StoreOrder, policy: ChannelPolicy
 ) -> Repair | None:
-    """The seller cancelled the store order; the channel order is still open: flag it."""
+    """The seller cancelled the store order, the channel order is still open, and ordersync
+    cannot carry the cancellation to the channel (``plan_store_changes``): flag it."""
     if record.state != RecordState.IMPORTED.value:
         return None
-    if store_order.status is not StoreOrderStatus.CANCELLED:
+    if not cancelled_in_store(order, store_order):
         return None
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
-        return None
+    if any(spec.kind is EffectKind.CHANNEL_CANCEL
+           for spec in plan_store_changes(store_order, order, policy)):
+        return None  # carried to the channel
     detail = (f"store order {store_order.id} was cancelled in the main store but the channel "
               f"order is still {order.status.value}: cancel it on the channel too, or restore "
               "the store order")

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 
 from ordersync.engine import EffectKind
 from ordersync.errors import OrderError
-from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft
-from ordersync.platform import Store
+from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
 from ordersync.state import ledger
 from ordersync.state.ledger import EffectRow
 from ordersync.sync.apply.outcome import Applied, ImportOf
@@ -81,18 +82,31 @@ async def _refund(runtime: Runtime, effect: EffectRow) -> Applied:
         log.info("store order %s already shows refund %s", order.id, effect.key)
         # The crash may also have lost the stock push that follows; pushing again is safe.
         return Applied(store_order=order, moved_variants=moved)
-    if _takes_reference(runtime.store):
-        await runtime.store.refund_lines(order, quantities, restock, reference=effect.key)
-    else:
-        await runtime.store.refund_lines(order, quantities, restock)
+    extra: dict[str, Any] = {"reference": effect.key}
+    if payload.get("amount") is not None:
+        extra["amount"] = Decimal(str(payload["amount"]))
+        extra["shipping"] = Decimal(str(payload.get("shipping") or 0))
+    await runtime.store.refund_lines(order, quantities, restock,
+                                     **_accepted(runtime.store.refund_lines, extra))
     return Applied(store_order=order, moved_variants=moved)
 
 
-def _takes_reference(store: Store) -> bool:
-    """Whether the store's ``refund_lines`` takes ``reference`` (plugins written before the
-    argument was added do not, and still work, without the re-check)."""
-    parameters = inspect.signature(store.refund_lines).parameters.values()
-    return any(p.name == "reference" or p.kind is p.VAR_KEYWORD for p in parameters)
+def _accepted(method: Callable[..., Any], arguments: dict[str, Any]) -> dict[str, Any]:
+    """The keyword ``arguments`` that ``method`` takes: plugins written before an argument was
+    added (``reference``, ``amount``, ``notify_customer``) still work, without it."""
+    try:
+        parameters = _PARAMETERS[method.__func__]  # type: ignore[attr-defined]
+    except (AttributeError, KeyError):
+        parameters = inspect.signature(method).parameters
+        if hasattr(method, "__func__"):
+            _PARAMETERS[method.__func__] = parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return arguments
+    return {name: value for name, value in arguments.items() if name in parameters}
+
+
+#: The parameters of each plugin method asked about (signatures are read once).
+_PARAMETERS: dict[Any, Mapping[str, inspect.Parameter]] = {}
 
 
 async def _mark_paid(runtime: Runtime, effect: EffectRow) -> Applied:
@@ -114,7 +128,15 @@ async def _store_fulfill(runtime: Runtime, effect: EffectRow) -> Applied:
     fulfillment = Fulfillment.model_validate(payload["fulfillment"])
     if any(f.tracking_number == fulfillment.tracking_number for f in order.fulfillments):
         return Applied(store_order=order)
-    await runtime.store.create_fulfillment(order, fulfillment)
+    # Fulfillment Receipt: asked for every shipment ordersync records (payloads planned
+    # before it was carried have none: the channel's option as it is now).
+    notify = payload.get("notify_customer")
+    if notify is None:
+        policy = runtime.policies.get(effect.channel)
+        notify = bool(policy and policy.options.emails.fulfillment_receipt)
+    await runtime.store.create_fulfillment(
+        order, fulfillment,
+        **_accepted(runtime.store.create_fulfillment, {"notify_customer": bool(notify)}))
     return Applied(store_order=order)
 
 
@@ -132,6 +154,65 @@ async def _upload_tracking(runtime: Runtime, effect: EffectRow) -> Applied:
     return Applied()
 
 
+async def _channel_order(runtime: Runtime, effect: EffectRow) -> ChannelOrder:
+    assert effect.order_id is not None
+    order = await runtime.channels[effect.channel].get_order(effect.order_id)
+    if order is None:
+        msg = f"channel {effect.channel} no longer knows order {effect.order_id}"
+        raise OrderError(effect.order_id, msg)
+    return order
+
+
+async def _channel_cancel(runtime: Runtime, effect: EffectRow) -> Applied:
+    """The seller cancelled the store order: cancel the channel order (once)."""
+    payload = ledger.payload(effect)
+    order = await _channel_order(runtime, effect)
+    store_order = await runtime.store.get_order(str(payload["store_order_id"]))
+    # The seller's restock moved the store's stock: pushing it again is always safe.
+    moved = _variants(store_order, [line.id for line in store_order.lines]) \
+        if store_order is not None else []
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+        return Applied(moved_variants=moved)  # cancelled before a crash, or on the channel
+    try:
+        await runtime.channels[effect.channel].cancel_order(order, str(payload["reason"]))
+    except NotImplementedError as exc:
+        reason = (f"channel {effect.channel} cannot cancel orders through ordersync: cancel "
+                  f"order {order.number} on the channel")
+        raise OrderError(order.id, reason) from exc
+    return Applied(moved_variants=moved)
+
+
+async def _restock_cancelled(runtime: Runtime, effect: EffectRow) -> Applied:
+    """The seller cancelled the store order: put back what its lines took and have not got back
+    (``Store.cancel_order`` of the cancelled order; the store counts what went back)."""
+    payload = ledger.payload(effect)
+    order = await _store_order(runtime, payload["store_order_id"])
+    restock = list(payload.get("restock_line_ids", []))
+    await runtime.store.cancel_order(order, restock)
+    return Applied(store_order=order, moved_variants=_variants(order, restock))
+
+
+async def _channel_refund(runtime: Runtime, effect: EffectRow) -> Applied:
+    """The seller refunded in the store: refund the buyer on the channel (once; the channel
+    is given the effect's key as the refund's reference, and re-checks it)."""
+    payload = ledger.payload(effect)
+    order = await _channel_order(runtime, effect)
+    store_order = await runtime.store.get_order(str(payload["store_order_id"]))
+    moved = _variants(store_order, list(payload.get("store_quantities", {}))) \
+        if store_order is not None else []
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
+        return Applied(moved_variants=moved)  # nothing left to refund there
+    quantities = {str(k): int(v) for k, v in payload.get("quantities", {}).items()}
+    try:
+        await runtime.channels[effect.channel].refund(
+            order, quantities, Decimal(str(payload["amount"])), effect.key)
+    except NotImplementedError as exc:
+        reason = (f"channel {effect.channel} cannot refund through ordersync: refund order "
+                  f"{order.number} on the channel")
+        raise OrderError(order.id, reason) from exc
+    return Applied(moved_variants=moved)
+
+
 async def _adjust_stock(runtime: Runtime, effect: EffectRow) -> Applied:
     payload = ledger.payload(effect)
     variant = str(payload["store_variant_id"])
@@ -147,6 +228,9 @@ APPLIERS: dict[str, Applier] = {
     EffectKind.UPLOAD_TRACKING.value: _upload_tracking,
     EffectKind.ADJUST_STOCK.value: _adjust_stock,
     EffectKind.MARK_PAID.value: _mark_paid,
+    EffectKind.CHANNEL_CANCEL.value: _channel_cancel,
+    EffectKind.CHANNEL_REFUND.value: _channel_refund,
+    EffectKind.RESTOCK_CANCELLED.value: _restock_cancelled,
 }
 
 

@@ -76,12 +76,29 @@ def _after_done(
         elif kind == EffectKind.REFUND.value and (
                 ledger.payload(effect).get("full") or _last_refund(session, effect, record)):
             record.set_state(RecordState.REFUNDED, REFUNDED_REASON)
+        elif kind in _STORE_SIDE:
+            _store_side_done(effect, record)
     if applied.moved_variants:
         specs.extend(push_specs(applied.moved_variants, effect.key))
     if queue is not None:
         queue.extend(specs)
     elif specs:
         enqueue(session, specs)
+
+
+#: Effects that carry a change the seller made in the main store to the channel.
+_STORE_SIDE = (EffectKind.CHANNEL_CANCEL.value, EffectKind.CHANNEL_REFUND.value)
+
+
+def _store_side_done(effect: EffectRow, record: records.RecordRow) -> None:
+    """What carrying the seller's cancellation or refund to the channel means for the record."""
+    if effect.kind == EffectKind.CHANNEL_CANCEL.value:
+        record.set_state(RecordState.CANCELLED,
+                         "cancelled in the main store, and on the channel by ordersync")
+        return
+    amount = ledger.payload(effect).get("amount")
+    record.reason = f"refunded {amount} in the main store, and on the channel by ordersync"
+    record.changed = True
 
 
 def _last_refund(session: Session, effect: EffectRow, record: records.RecordRow) -> bool:

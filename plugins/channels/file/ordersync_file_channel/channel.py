@@ -6,6 +6,11 @@ The folder (a public format, see ``docs/file-platforms.md``)::
     listings.json             [{"listing_id", "sku", "title", "quantity"}]; we set "quantity"
     tracking/<order id>.json  every tracking upload for the order: a list of
                               {"order_id", "tracking_number", "carrier", "line_ids", "shipped_at"}
+    cancellations/<order id>.json  the seller cancelled the order in the main store:
+                              {"order_id", "reason", "cancelled_at"}
+    refunds/<order id>.json   every refund the seller made in the main store: a list of
+                              {"order_id", "line_ids", "quantities", "amount", "refunded_at",
+                              "reference"}
 
 A missing folder reads as empty and is created on the first write. Order files are read again
 whenever they change: ``fetch_orders(since)`` yields an order whose ``updated_at`` or whose file's
@@ -18,6 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from os import stat_result
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,6 +39,8 @@ from pydantic import Field, ValidationError
 ORDERS = "orders"
 LISTINGS = "listings.json"
 TRACKING = "tracking"
+CANCELLATIONS = "cancellations"
+REFUNDS = "refunds"
 #: The lock file every writer of this folder takes (``flock``), ordersync processes among them.
 LOCK = ".ordersync.lock"
 
@@ -76,7 +84,7 @@ class FileChannel(Channel):
 
     type_name = "file"
     Config = FileChannelConfig
-    capabilities = ChannelCapabilities()
+    capabilities = ChannelCapabilities(cancel_orders=True, refund_orders=True)
     config: FileChannelConfig
 
     #: Orders (and failures) per ``OrderPage``.
@@ -247,8 +255,41 @@ class FileChannel(Channel):
                 uploads.append(upload)
             write_json_atomic(path, uploads)
 
+    # -- cancellations and refunds made in the main store ----------------------------------------
+
+    async def cancel_order(self, order: ChannelOrder, reason: str) -> None:
+        await asyncio.to_thread(self._cancel_order, order.id, reason)
+
+    def _cancel_order(self, order_id: str, reason: str) -> None:
+        path = self.folder / CANCELLATIONS / f"{file_stem(order_id)}.json"
+        with locked(self.folder / LOCK):
+            if path.exists():
+                return  # told before (a retry): the first cancellation stands
+            write_json_atomic(path, {"order_id": order_id, "reason": reason,
+                                     "cancelled_at": _stamp()})
+
+    async def refund(
+        self, order: ChannelOrder, quantities: dict[str, int], amount: Decimal, reference: str
+    ) -> None:
+        await asyncio.to_thread(self._refund, order.id, quantities, amount, reference)
+
+    def _refund(
+        self, order_id: str, quantities: dict[str, int], amount: Decimal, reference: str
+    ) -> None:
+        path = self.folder / REFUNDS / f"{file_stem(order_id)}.json"
+        with locked(self.folder / LOCK):
+            refunds = self.read_tracking_file(path, "refund")
+            if any(isinstance(old, dict) and old.get("reference") == reference
+                   for old in refunds):
+                return  # made before (a retry): never refund twice
+            refunds.append({"order_id": order_id, "line_ids": list(quantities),
+                            "quantities": dict(quantities), "amount": str(amount),
+                            "refunded_at": _stamp(), "reference": reference})
+            write_json_atomic(path, refunds)
+
     def read_tracking_file(self, path: Path, operation: str = "read tracking") -> list[Any]:
-        """The uploads in a tracking file: a list, or one object written by hand; [] if none."""
+        """The entries of a tracking (or refunds) file: a list, or one object written by hand;
+        [] if none."""
         try:
             data = read_json(path, exact_decimals=False)
         except FileNotFoundError:
@@ -261,6 +302,10 @@ class FileChannel(Channel):
             reason = f"{path}: expected a list of tracking uploads, found {_json_kind(data)}"
             raise FatalPlatformError(self.name, operation, reason)
         return data
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _listing(entry: Any) -> Listing:

@@ -4,9 +4,10 @@ The folder (a public format, see ``docs/file-platforms.md``)::
 
     products.json              [{"product_id", "variant_id", "sku", "title", "price", "quantity"}]
     orders/<store order id>.json  each store order: the draft's fields plus "id", "number",
-                               "status", "fulfillments", "refunds" (each with the reference it
-                               was made with), and per line its store "id" and what was
-                               refunded and restocked
+                               "status", "fulfillments" (each with "notify_customer"),
+                               "refunds" (each with its amount, and the reference it was made
+                               with: none for a refund the seller adds by hand), and per line
+                               its store "id" and what was refunded and restocked
 
 Store order ids are sequential (1001, 1002, ...). The number is the draft's ``number`` when set
 (Keep Order Number), else the prefix plus the id. Stock moves in ``products.json`` only for the
@@ -34,6 +35,7 @@ from ordersync.models import (
     StoreOrderLine,
     StoreOrderStatus,
     StoreProduct,
+    StoreRefund,
 )
 from ordersync.platform import ConfigPath, Store, StoreConfig
 from pydantic import Field, ValidationError
@@ -90,6 +92,8 @@ def to_store_order(raw: dict[str, Any]) -> StoreOrder:
             status=StoreOrderStatus(raw.get("status") or "open"), lines=lines,
             paid=raw["paid"] if isinstance(raw.get("paid"), bool) else None,
             fulfillments=fulfillments, refund_references=_refund_references(raw),
+            refunds=_refunds(raw, lines),
+            cancel_reason=_id(raw.get("cancel_reason")),
         )
     except KeyError as exc:
         msg = f"missing {exc.args[0]!r}"
@@ -97,6 +101,31 @@ def to_store_order(raw: dict[str, Any]) -> StoreOrder:
     except (TypeError, AttributeError, ArithmeticError, ValidationError) as exc:
         msg = f"not a store order: {exc}"
         raise ValueError(msg) from exc
+
+
+def _refunds(raw: dict[str, Any], lines: list[StoreOrderLine]) -> list[StoreRefund]:
+    """Every refund in the file: ordersync's (with their ``reference``) and the seller's.
+
+    A refund's store id is its ``id`` when it has one, else its position (1, 2, ...): refunds
+    are only ever appended. Without an ``amount``, a refund returns its lines' prices.
+    """
+    price = {line.id: line.unit_price for line in lines}
+    out: list[StoreRefund] = []
+    for position, refund in enumerate(raw.get("refunds") or [], start=1):
+        if not isinstance(refund, dict):
+            msg = f"refund #{position} is not an object"
+            raise ValueError(msg)
+        quantities = {str(k): int(v) for k, v in (refund.get("quantities") or {}).items()}
+        amount = refund.get("amount")
+        out.append(StoreRefund(
+            id=_id(refund.get("id")) or str(position),
+            reference=_id(refund.get("reference")), quantities=quantities,
+            amount=_amount(amount) if amount is not None else sum(
+                (price.get(line_id, Decimal(0)) * count
+                 for line_id, count in quantities.items()), Decimal(0)),
+            shipping=_amount(refund.get("shipping")),
+        ))
+    return out
 
 
 def _refund_references(raw: dict[str, Any]) -> list[str]:
@@ -161,12 +190,17 @@ class FileStore(Store):
 
     async def refund_lines(
         self, order: StoreOrder, quantities: dict[str, int], restock: bool,
-        reference: str | None = None,
+        reference: str | None = None, amount: Decimal | None = None,
+        shipping: Decimal | None = None,
     ) -> None:
-        await asyncio.to_thread(self._refund_lines, order.id, quantities, restock, reference)
+        await asyncio.to_thread(self._refund_lines, order.id, quantities, restock, reference,
+                                amount, shipping)
 
-    async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:
-        await asyncio.to_thread(self._create_fulfillment, order.id, fulfillment)
+    async def create_fulfillment(
+        self, order: StoreOrder, fulfillment: Fulfillment, notify_customer: bool = False
+    ) -> None:
+        await asyncio.to_thread(self._create_fulfillment, order.id, fulfillment,
+                                notify_customer)
 
     async def mark_paid(self, order: StoreOrder) -> None:
         await asyncio.to_thread(self._mark_paid, order.id)
@@ -344,15 +378,18 @@ class FileStore(Store):
             for line_id in restock_line_ids:
                 line = self._require_line(raw, line_id, path, operation)
                 moved |= self._restock(line, products, int(line.get("quantity") or 0), operation)
+            if raw.get("status") == StoreOrderStatus.CANCELLED.value and not moved:
+                return  # cancelled before (by the seller, or a retry): nothing left to do
             raw["status"] = StoreOrderStatus.CANCELLED.value
-            raw["updated_at"] = raw["cancelled_at"] = _now()
+            raw["updated_at"] = now = _now()
+            raw.setdefault("cancelled_at", now)
             transaction.write(path, raw)
             if moved:
                 transaction.write(self.folder.products_path, products)
 
     def _refund_lines(
         self, store_order_id: str, quantities: dict[str, int], restock: bool,
-        reference: str | None,
+        reference: str | None, amount: Decimal | None = None, shipping: Decimal | None = None,
     ) -> None:
         operation = "refund lines"
         with self.folder.transaction() as transaction:
@@ -380,7 +417,12 @@ class FileStore(Store):
                                  else StoreOrderStatus.PARTIALLY_REFUNDED).value
             now = _now()
             refunds = raw.setdefault("refunds", [])
+            if amount is None:  # the lines' prices (a caller that does not say)
+                amount = sum((_amount(line.get("unit_price")) * quantities[str(line.get("id"))]
+                              for line in lines if str(line.get("id")) in quantities),
+                             Decimal(0))
             refund: dict[str, Any] = {"quantities": dict(quantities), "restock": restock,
+                                      "amount": str(amount), "shipping": str(shipping or 0),
                                       "created_at": now}
             if reference is not None:
                 refund["reference"] = reference
@@ -398,7 +440,9 @@ class FileStore(Store):
             raise RejectedError(self.name, operation, f"{path} has no line {line_id!r}")
         return line
 
-    def _create_fulfillment(self, store_order_id: str, fulfillment: Fulfillment) -> None:
+    def _create_fulfillment(
+        self, store_order_id: str, fulfillment: Fulfillment, notify_customer: bool = False
+    ) -> None:
         operation = "create fulfillment"
         with self.folder.transaction() as transaction:
             path, raw = self._open_order(store_order_id, operation)
@@ -406,10 +450,11 @@ class FileStore(Store):
                 self._require_line(raw, line_id, path, operation)
             new = fulfillment.model_dump(mode="json")
             fulfillments = raw.setdefault("fulfillments", [])
+            # (Compared without it below: a retry asking differently is still the same one.)
             if any(isinstance(old, dict) and old.get("tracking_number") == new["tracking_number"]
                    and old.get("line_ids", []) == new["line_ids"] for old in fulfillments):
                 return  # already recorded: a retry must not ship twice
-            fulfillments.append(new)
+            fulfillments.append({**new, "notify_customer": notify_customer})
             raw["updated_at"] = _now()
             transaction.write(path, raw)
 

@@ -230,7 +230,8 @@ async def test_fulfillment_is_appended_in_the_channel_order_shape(
     await store.create_fulfillment(order, make_fulfillment("TRK2", carrier=None))
     first, second = read(store.folder.root / "orders" / "1001.json")["fulfillments"]
     assert first == {"tracking_number": "TRK1", "carrier": "Royal Mail",
-                     "line_ids": ["1001-1"], "shipped_at": "2026-11-21T09:00:00Z"}
+                     "line_ids": ["1001-1"], "shipped_at": "2026-11-21T09:00:00Z",
+                     "notify_customer": False}
     assert (second["tracking_number"], second["carrier"], second["line_ids"]) == (
         "TRK2", None, [])
     with pytest.raises(RejectedError, match="has no line 'x'"):
