@@ -11,7 +11,7 @@ import importlib
 import click
 
 from ordersync import __version__
-from ordersync.cli.app import App, traceback_option
+from ordersync.cli.app import App, traceback_option, whole_summaries
 
 #: Command name -> the module under ``ordersync.cli`` that defines it (in its ``COMMANDS``).
 COMMAND_MODULES = {
@@ -32,7 +32,9 @@ class _LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"ordersync.cli.{module_name}")
         commands: list[click.Command] = module.COMMANDS
-        return next(command for command in commands if command.name == cmd_name)
+        command = next(command for command in commands if command.name == cmd_name)
+        whole_summaries(command)
+        return command
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

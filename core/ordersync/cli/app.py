@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-import yaml
 
 from ordersync.errors import ConfigError
 from ordersync.plugins import ENV_TRACE, Registry, load_plugins, trace_enabled
@@ -54,6 +53,18 @@ traceback_option = click.option(
 )
 
 
+def whole_summaries(command: click.Command) -> None:
+    """Give ``command`` and its subcommands their whole first paragraph as ``short_help``:
+    click cuts a summary to fit the terminal with "...", and a list of commands is read for
+    what each does."""
+    if command.short_help is None and command.help:
+        paragraph = command.help.split("\f", 1)[0].strip().split("\n\n", 1)[0]
+        command.short_help = " ".join(paragraph.split())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            whole_summaries(sub)
+
+
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
@@ -66,22 +77,13 @@ class App:
     def raw_config(self) -> dict[str, Any]:
         """The YAML as written (no secrets resolved); ``{}`` when there is no file."""
         if self._raw is None:
+            from ordersync.config.reading import read_yaml
+
             path = Path(self.config_path)
-            if not path.exists():
-                self._raw = {}
-            else:
-                try:
-                    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-                except yaml.YAMLError as exc:
-                    fail(f"{path}: not valid YAML: {exc}")
-                except UnicodeDecodeError:
-                    fail(f"{path}: the configuration file is not UTF-8 text")
-                except OSError as exc:
-                    fail(f"{path}: cannot read the configuration file: "
-                         f"{exc.strerror or type(exc).__name__}")
-                if data is not None and not isinstance(data, dict):
-                    fail(f"{path}: the top level must be a mapping of keys")
-                self._raw = data or {}
+            try:
+                self._raw = read_yaml(path) if path.exists() else {}
+            except ConfigError as exc:
+                fail_config(self.config_path, exc)
         return self._raw
 
     @cached_property
