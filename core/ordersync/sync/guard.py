@@ -34,6 +34,7 @@ import dataclasses
 import functools
 import inspect
 import logging
+import time
 import types
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
@@ -111,8 +112,14 @@ def _check_of(hint: Any) -> tuple[Check, str]:
         return (lambda v: None if v is None else _name(v)), "None"
     origin = get_origin(hint)
     if origin is Union or origin is types.UnionType:
-        parts = [_check_of(arg) for arg in get_args(hint)]
+        args = get_args(hint)
+        parts = [_check_of(arg) for arg in args]
         wanted = " or ".join(text for _, text in parts)
+        plain = tuple(type(None) if arg is None else arg for arg in args)
+        if all(isinstance(arg, type) and get_origin(arg) is None
+               and not dataclasses.is_dataclass(arg) for arg in plain):
+            # ``X | None``, the common case: one isinstance (the calls per order go this way)
+            return (lambda v: None if isinstance(v, plain) else _name(v)), wanted
 
         def union(value: object) -> str | None:
             if any(check(value) is None for check, _ in parts):
@@ -242,22 +249,23 @@ class _Watch:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, seconds: float | None) -> _Deadline | None:
-        task = asyncio.current_task()
-        if seconds is None or task is None:
+        if seconds is None:
             return None
-        loop = asyncio.get_running_loop()
-        deadline = _Deadline(loop.time() + seconds, task, task.cancelling())
+        task = asyncio.current_task()
+        if task is None:
+            return None
+        deadline = _Deadline(time.monotonic() + seconds, task, task.cancelling())
         self._calls.add(deadline)
-        if self._timer is None or self._loop is not loop:
-            self._loop = loop
-            self._timer = loop.call_later(min(self.TICK, seconds), self._check)
+        if self._timer is None or self._loop is not task.get_loop():
+            self._loop = task.get_loop()
+            self._timer = self._loop.call_later(min(self.TICK, seconds), self._check)
         return deadline
 
     def _check(self) -> None:
         self._timer = None
         if self._loop is None or not self._calls:
             return
-        now = self._loop.time()
+        now = time.monotonic()
         for deadline in list(self._calls):
             if not deadline.fired and now >= deadline.when:
                 deadline.fired = True
@@ -326,7 +334,7 @@ def _call(
             raise
         except Exception as exc:
             raise _unexpected(platform, name, about, exc) from exc
-        if not inspect.isawaitable(pending):
+        if type(pending) is not types.CoroutineType and not inspect.isawaitable(pending):
             rule = f"returned {_name(pending)} instead of a coroutine (define it with async def)"
             raise PluginCallError(platform, name, rule, about)
         deadline = watch.start(timeouts.call)
