@@ -133,6 +133,12 @@ def unquote_all(data: Any, values: set[str]) -> Any:
     return data
 
 
+def purged_payload(payload: str) -> str:
+    """A stored order's JSON as :func:`purge_personal_data` leaves it."""
+    order, found = scrub(json.loads(payload))
+    return _json(unquote_all(order, found))
+
+
 # -- the database -------------------------------------------------------------------------------
 
 
@@ -204,14 +210,14 @@ def _remove(engine: Engine, record_ids: list[int], matches: Callable[[dict[str, 
                 order = json.loads(payload) if payload else {}
                 if not isinstance(order, dict) or not matches(order):
                     continue
-                removed.add(_remove_order(conn, row_id, channel, order_id, order, reason,
+                removed.add(_remove_order(conn, row_id, channel, order_id, payload, reason,
                                           pending_effects=pending_effects))
     return removed
 
 
 def _remove_order(conn: Connection, row_id: int, channel: str, order_id: str,
-                  order: dict[str, Any], reason: str | None, *, pending_effects: bool) -> Removed:
-    cleaned, found = scrub(order)
+                  payload: str, reason: str | None, *, pending_effects: bool) -> Removed:
+    _, found = scrub(json.loads(payload))
     removed = Removed()
     effects = conn.execute(sa.select(
         _EFFECTS.c.id, _EFFECTS.c.payload, _EFFECTS.c.error, _EFFECTS.c.status).where(
@@ -226,8 +232,9 @@ def _remove_order(conn: Connection, row_id: int, channel: str, order_id: str,
             conn.execute(_EFFECTS.update().where(_EFFECTS.c.id == effect_id)
                          .values(payload=_json(after), error=new_error))
             removed.effects += 1
+    # (Exactly what records.changed_orders expects of the same order, purged: unchanged.)
     conn.execute(_RECORDS.update().where(_RECORDS.c.id == row_id).values(
-        payload=_json(unquote_all(cleaned, found)), reason=unquote(reason, found)))
+        payload=purged_payload(payload), reason=unquote(reason, found)))
     removed.orders += 1
     alerts = conn.execute(sa.select(_ALERTS.c.id, _ALERTS.c.reason, _ALERTS.c.error).where(
         _ALERTS.c.channel == channel, _ALERTS.c.order_id == order_id)).all()

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from ordersync.engine.policy import Link
 from ordersync.models import ChannelOrder, RecordState
 from ordersync.state.db import batches, in_batches
+from ordersync.state.privacy import purged_payload
 from ordersync.state.tables import ChannelState, ListingLink, OrderRecord, utcnow
 
 #: The ``channel_state`` row of the main store (store orders are polled for tracking).
@@ -154,8 +155,14 @@ def changed_orders(
     for chunk in in_batches([order.id for order in orders]):
         rows = session.execute(_PAYLOADS_OF, {"channel": channel, "order_ids": chunk})
         stored.update((order_id, payload) for order_id, payload in rows)
-    return [order for order in orders
-            if order.id not in stored or stored[order.id] != payload_of(order)]
+    return [order for order in orders if order.id not in stored
+            or _differs(stored[order.id], payload_of(order))]
+
+
+def _differs(stored: str | None, payload: str) -> bool:
+    """Whether ``payload`` differs from the ``stored`` one, whose personal data may have been
+    removed (``ordersync.state.privacy``): the same order, unchanged, is not stored again."""
+    return stored != payload and stored != purged_payload(payload)
 
 
 UNREAD: object = object()
