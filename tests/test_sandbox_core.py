@@ -114,3 +114,13 @@ def test_serve_runs_an_app_on_a_free_loopback_port_until_stopped() -> None:
         served.stop()
     with pytest.raises(httpx.ConnectError):
         httpx.get(served.url + "/")
+
+
+def test_a_garbled_answer_to_a_write_is_a_lost_answer_only_where_writes_run_first() -> None:
+    rest = FaultPlan(mix=(Fault("malformed"),), writes_run_before_garbled_answers=True)
+    graphql = FaultPlan(mix=(Fault("malformed"),))
+    for plan in (rest, graphql):
+        plan.randomize(1.0)
+    assert [f.after_processing for f in (rest.take(method="GET"), rest.take(method="POST"))
+            if f] == [False, True]
+    assert [f.after_processing for f in (graphql.take(method="POST"),) if f] == [False]

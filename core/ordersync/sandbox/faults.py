@@ -87,6 +87,9 @@ class FaultPlan:
     #: Seconds a random ``delay`` fault waits (make it longer than the client's timeout).
     delay: float = 1.0
     mix: tuple[Fault, ...] = RANDOM_FAULTS
+    #: A REST API that acts on a write before it answers: a random ``malformed`` answer to any
+    #: method but GET is served after the request ran (a GraphQL API, all POST, says False).
+    writes_run_before_garbled_answers: bool = False
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
     #: Random faults served so far, by :attr:`Fault.label`.
     random_served: Counter[str] = field(default_factory=Counter)
@@ -129,8 +132,8 @@ class FaultPlan:
                 fault = replace(self.rng.choice(self.mix), headers={})
                 if fault.kind == "delay":
                     fault.delay = self.delay
-                if fault.kind == "malformed" and method is not None and method.upper() != "GET":
-                    # A garbled 2xx answer to a write means the server did act.
+                if (self.writes_run_before_garbled_answers and fault.kind == "malformed"
+                        and method is not None and method.upper() != "GET"):
                     fault.after_processing = True
                 self.random_served[fault.label] += 1
                 return fault

@@ -75,7 +75,8 @@ class SandboxState:
     access_tokens: dict[str, datetime] = field(default_factory=dict)
     refresh_token_revoked: bool = False
     #: Injected and random faults (:class:`ordersync.sandbox.FaultPlan`).
-    faults: FaultPlan = field(default_factory=lambda: FaultPlan(mix=RANDOM_FAULTS))
+    faults: FaultPlan = field(default_factory=lambda: FaultPlan(
+        mix=RANDOM_FAULTS, writes_run_before_garbled_answers=True))
     requests: list[RequestRecord] = field(default_factory=list)
     token_grants: int = 0
     #: Responses that failed validation against eBay's documents (see ``check``).
