@@ -32,8 +32,8 @@ def check(app: App) -> None:
         for warning in info.warnings:
             click.echo(f"warning: plugin {info.name} {info.version}: {warning}", err=True)
     settings = app.settings
-    for warning in settings.warnings:
-        click.echo(f"warning: {app.config_path}: {warning}", err=True)
+    for problem in settings.warnings:
+        click.echo(f"warning: {app.config_path}: {problem}", err=True)
     click.echo(
         f"ok: {len(settings.channels)} channels, "
         f"main store {settings.main_store_type.type_name}"

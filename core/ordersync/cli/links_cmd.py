@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ordersync.cli.app import App, echo_json, fail, run_async
+from ordersync.cli.table import echo_table
 from ordersync.errors import PlatformError
 from ordersync.state.db import session_scope
 from ordersync.sync.links import LinkReport, add_link, auto_link, list_links, remove_link
@@ -102,7 +103,10 @@ def links_remove(app: App, channel: str, listing_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_obj
 def links_list(app: App, channel: str | None, as_json: bool) -> None:
-    """List links: channel, listing, store variant, SKU and how it was made (auto/manual)."""
+    """List links: channel, listing, store variant, SKU and how it was made (auto/manual).
+
+    One row per link under a header row (CHANNEL, LISTING, STORE VARIANT, SKU, SOURCE).
+    """
     with session_scope(app.engine, read_only=True) as session:
         rows = [{"channel": r.channel, "listing_id": r.listing_id,
                  "store_variant_id": r.store_variant_id, "sku": r.sku, "source": r.source}
@@ -110,9 +114,9 @@ def links_list(app: App, channel: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    for r in rows:
-        click.echo(f"{r['channel']:<16} {r['listing_id']:<20} -> {r['store_variant_id']:<20} "
-                   f"{r['sku'] or '-':<16} {r['source']}")
+    echo_table(["CHANNEL", "LISTING", "STORE VARIANT", "SKU", "SOURCE"],
+               [[str(r["channel"]), str(r["listing_id"]), str(r["store_variant_id"]),
+                 str(r["sku"] or "-"), str(r["source"])] for r in rows])
 
 
 COMMANDS = [links_group]

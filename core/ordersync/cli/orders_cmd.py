@@ -6,13 +6,12 @@ import click
 from sqlmodel import col, select
 
 from ordersync.cli.app import App, echo_json, fail, run_async
-from ordersync.errors import OrderError, PlatformError
+from ordersync.cli.table import echo_table
+from ordersync.console.actions import RetryOutcome, reset_failed_effects, retry_orders
 from ordersync.models import RecordState
 from ordersync.state import records
 from ordersync.state.db import session_scope
-from ordersync.state.tables import Effect, EffectStatus, OrderRecord
-from ordersync.sync.apply import apply_pending
-from ordersync.sync.passes import process_order
+from ordersync.state.tables import Effect, OrderRecord
 from ordersync.sync.runtime import Runtime
 
 STATES = [state.value for state in RecordState]
@@ -35,7 +34,11 @@ def orders_group() -> None:
               help="JSON list of {channel, order_id, state, reason, store_order_id}.")
 @click.pass_obj
 def orders_list(app: App, state: str | None, channel: str | None, as_json: bool) -> None:
-    """List orders with their state and the reason for it."""
+    """List orders with their state, store order and the reason for it.
+
+    One row per order, oldest first, under a header row (CHANNEL, ORDER, STATE, STORE ORDER,
+    REASON).
+    """
     with session_scope(app.engine, read_only=True) as session:
         query = select(OrderRecord)
         if state:
@@ -46,9 +49,9 @@ def orders_list(app: App, state: str | None, channel: str | None, as_json: bool)
     if as_json:
         echo_json(rows)
         return
-    for r in rows:
-        store = f" -> {r['store_order_id']}" if r["store_order_id"] else ""
-        click.echo(f"{r['channel']:<16} {r['order_id']:<24} {r['state']:<12}{store}  {r['reason']}")
+    echo_table(["CHANNEL", "ORDER", "STATE", "STORE ORDER", "REASON"],
+               [[str(r["channel"]), str(r["order_id"]), str(r["state"]),
+                 str(r["store_order_id"] or "-"), str(r["reason"] or "")] for r in rows])
 
 
 def _one(app: App, ref: str) -> OrderRecord:
@@ -117,61 +120,21 @@ def orders_retry(app: App, refs: tuple[str, ...], all_failed: bool) -> None:
                     fail(f"{ref!r}: {'no such order' if not found else 'on several channels'}")
                 targets.append(found[0])
         keys = [(r.channel, r.order_id) for r in targets]
-        for record in targets:
-            for effect in session.exec(select(Effect).where(
-                    Effect.channel == record.channel, Effect.order_id == record.order_id,
-                    Effect.status == EffectStatus.FAILED.value)):
-                effect.status = EffectStatus.PENDING.value
-                effect.attempts = 0
-                session.add(effect)
+        reset_failed_effects(session, keys)
 
-    async def work(runtime: Runtime) -> tuple[int, int]:
-        retried: list[tuple[str, str]] = []
-        problems = 0
-        for channel, order_id in keys:
-            if channel not in runtime.channels:
-                click.echo(f"{channel}:{order_id}: channel {channel} is no longer configured",
-                           err=True)
-                problems += 1
-                continue
-            try:
-                order = await runtime.channels[channel].get_order(order_id)
-            except OrderError as exc:  # the channel still holds a broken order
-                click.echo(f"{channel}:{order_id}: still cannot be read: {exc.reason}", err=True)
-                problems += 1
-                continue
-            except PlatformError as exc:
-                # Decide again from the order as last read; the next pass reads it anew.
-                click.echo(f"{channel}:{order_id}: the channel cannot be read now ({exc}); "
-                           "retrying with the order as last seen", err=True)
-                order = None
-            if order is None:
-                with session_scope(runtime.engine, read_only=True) as session:
-                    record = records.get_record(session, channel, order_id)
-                    order = records.order_of(record) if record else None
-            if order is None:
-                click.echo(f"{channel}:{order_id}: the channel does not have it any more",
-                           err=True)
-                problems += 1
-                continue
-            with session_scope(runtime.engine) as session:
-                records.save_order(session, channel, order)
-            await process_order(runtime, channel, order)
-            retried.append((channel, order_id))
-        await apply_pending(runtime)
-        # Say where each order stands now that its effects were applied, not what was decided.
-        with session_scope(runtime.engine, read_only=True) as session:
-            for channel, order_id in retried:
-                record = records.get_record(session, channel, order_id)
-                if record is None:
-                    continue
-                click.echo(f"{channel}:{order_id}: {record.state}: {record.reason}")
-                problems += record.state == RecordState.FAILED.value
-        return len(retried), problems
+    async def work(runtime: Runtime) -> list[RetryOutcome]:
+        return await retry_orders(runtime, keys)
 
-    count, problems = run_async(app, work)
-    click.echo(f"retried {count} order(s)", err=True)
-    if problems:
+    outcomes = run_async(app, work)
+    for outcome in outcomes:
+        where = f"{outcome.channel}:{outcome.order_id}"
+        if outcome.state is None:
+            click.echo(f"{where}: {outcome.message}", err=True)
+        else:
+            click.echo(f"{where}: {outcome.state}: {outcome.message}")
+    retried = sum(outcome.state is not None for outcome in outcomes)
+    click.echo(f"retried {retried} order(s)", err=True)
+    if any(outcome.problem for outcome in outcomes):
         raise SystemExit(1)
 
 

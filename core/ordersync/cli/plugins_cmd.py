@@ -21,12 +21,14 @@ def list_plugins(app: App, as_json: bool) -> None:
     A plugin that failed to load is listed with its error, one that loaded but may not do what
     its author meant (it registers nothing, names a hook that does not exist, ...) with a
     warning per reason; the others still work. The JSON rows all have the same keys: kind,
-    name, version, plugin, capabilities, error, warnings (docs/plugins.md).
+    name, version, plugin, capabilities, error, warnings (docs/plugins.md). The text list has
+    a header row: KIND, NAME, VERSION, CAPABILITIES (BROKEN or WARNING in the kind column).
     """
     rows = app.registry.rows()
     if as_json:
         echo_json(rows)
         return
+    click.echo(f"{'KIND':>8}  {'NAME':<16} {'VERSION':<10} CAPABILITIES")
     for row in rows:
         if row["error"]:
             click.echo(f"  BROKEN  {row['name']} {row['version']}: {row['error']}")

@@ -59,8 +59,8 @@ def run(app: App, listen: str | None, log_format: str | None, log_level: str,
             log.warning("plugin %s %s failed to load: %s", info.name, info.version, info.error)
         for warning in info.warnings:
             log.warning("plugin %s %s: %s", info.name, info.version, warning)
-    for warning in settings.warnings:
-        log.warning("%s: %s", app.config_path, warning)
+    for problem in settings.warnings:
+        log.warning("%s: %s", app.config_path, problem)
     options = DaemonOptions(host=host, port=port, stop_timeout=stop_timeout,
                             reconcile_window=window)
     sys.exit(run_daemon(settings, app.registry, options))

@@ -1,4 +1,5 @@
-"""``ordersync status``: per channel, whether order sync is active and how it is going."""
+"""``ordersync status``: per channel and for the main store, whether sync is active and how it
+is going."""
 
 from __future__ import annotations
 
@@ -7,35 +8,46 @@ from typing import Any
 import click
 
 from ordersync.cli.app import App, echo_json
+from ordersync.cli.table import echo_table
 from ordersync.console.queries import COUNTED as COUNTED  # (the counts the demo shows too)
 from ordersync.console.queries import source_status
 
+_KEYS = ("kind", "type", "state", "last_sync", "error", "counts")
 
-def channel_status(app: App) -> dict[str, dict[str, Any]]:
-    """Per channel: ``state``, ``last_sync``, ``error`` and ``counts``, as the console's
+
+def sources_status(app: App) -> dict[str, dict[str, Any]]:
+    """Per channel and for the main store (``main_store``, last): ``kind``, ``type``,
+    ``state``, ``last_sync``, ``error`` and ``counts`` (None for the store), as the console's
     overview reads them (:func:`ordersync.console.queries.source_status`)."""
-    return {name: {key: info[key] for key in ("state", "last_sync", "error", "counts")}
-            for name, info in source_status(app.settings, app.engine).items()
-            if info["kind"] == "channel"}
+    return {name: {key: info[key] for key in _KEYS}
+            for name, info in source_status(app.settings, app.engine).items()}
 
 
 @click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON keyed by channel name.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON keyed by channel name, and main_store for the main store.")
 @click.pass_obj
 def status(app: App, as_json: bool) -> None:
-    """Show each channel's order sync: active, disabled or error; last sync; order counts."""
-    data = channel_status(app)
+    """Show each channel and the main store: active, disabled or error; last sync; order counts.
+
+    One row per channel, then the main store, under a header row; the error a channel or the
+    main store is in is the last column. With --json, an object keyed by channel name (and
+    ``main_store``), each with kind, type, state, last_sync, error and counts (null for the
+    main store).
+    """
+    data = sources_status(app)
     if as_json:
         echo_json(data)
         return
+    rows = []
     for name, info in data.items():
-        c = info["counts"]
-        click.echo(f"{name}")
-        error = f" ({info['error']})" if info["error"] else ""
-        click.echo(f"  order sync: {info['state']}{error}")
-        click.echo(f"  last sync:  {info['last_sync'] or 'never'}")
-        click.echo(f"  orders:     {c['imported']} imported, {c['waiting_link']} waiting for a "
-                   f"link, {c['skipped']} skipped, {c['failed']} failed")
+        c = info["counts"] or {}
+        rows.append([name, info["kind"], info["type"], info["state"],
+                     info["last_sync"] or "never",
+                     *(str(c[s.value]) if c else "-" for s in COUNTED),
+                     info["error"] or ""])
+    counted = [s.value.upper().replace("_", " ") for s in COUNTED]
+    echo_table(["NAME", "KIND", "TYPE", "STATE", "LAST SYNC", *counted, "ERROR"], rows)
 
 
 COMMANDS = [status]
