@@ -415,6 +415,43 @@ def test_a_channel_that_restocks_must_yield_a_cancellation(pytester: pytest.Pyte
     result.assert_outcomes(failed=1)
 
 
+def test_a_cancellation_or_refund_that_never_reaches_the_platform_fails(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(pytester, """
+        import uuid
+
+        import pytest
+        from ordersync_file_channel import FileChannel
+        from ordersync_file_channel.sandbox import FileChannelSandbox
+
+        class Forgetful(FileChannel):
+            async def cancel_order(self, order, reason):
+                pass                                  # never reaches the platform
+
+            async def refund(self, order, quantities, amount, reference):
+                # loses the reference: a retry refunds again
+                await super().refund(order, quantities, amount, uuid.uuid4().hex)
+
+        class Sandbox(FileChannelSandbox):
+            platform = Forgetful
+
+        @pytest.fixture
+        def channel_sandbox():
+            return Sandbox()
+    """, """
+        from ordersync.testing import ChannelConformance
+
+        class TestForgetful(ChannelConformance):
+            pass
+    """, select="cancel_order or refund")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines([
+        "FAILED *::test_cancel_order_is_visible_on_platform*",
+        "FAILED *::test_refund_with_a_reference_already_made_is_not_made_again*",
+    ], consecutive=False)
+
+
 def test_the_kit_runs_in_a_package_outside_this_repository_in_strict_mode(
     tmp_path: Path,
 ) -> None:

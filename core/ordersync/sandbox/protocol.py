@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -79,6 +80,18 @@ class ChannelSandbox(Sandbox):
     @abstractmethod
     async def listing_quantity(self, listing_id: str) -> int:
         """The listing's quantity on the platform now."""
+
+    async def cancellation(self, order_id: str) -> str | None:
+        """The reason the seller gave when cancelling the order on the platform; None if it is
+        not cancelled that way (channels that declare ``cancel_orders``)."""
+        msg = f"the {self.type_name} channel sandbox does not show cancellations"
+        raise NotImplementedError(msg)
+
+    async def refunded(self, order_id: str) -> Decimal:
+        """The money refunded to the buyer on the platform so far (channels that declare
+        ``refund_orders``)."""
+        msg = f"the {self.type_name} channel sandbox does not show refunds"
+        raise NotImplementedError(msg)
 
 
 class StoreSandbox(Sandbox):

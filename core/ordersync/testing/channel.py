@@ -360,6 +360,43 @@ class ChannelConformance(Conformance):
         listings = await all_listings(sandboxed_channel.channel)
         assert listings[listing.listing_id].quantity == 4
 
+    # -- cancellations and refunds made in the main store -----------------------------------
+
+    async def test_cancel_order_is_visible_on_platform(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
+        requires(type(sandboxed_channel.channel).capabilities.cancel_orders,
+                 "the channel does not declare cancel_orders")
+        order = self.build_order(unique_number())
+        await sandboxed_channel.sandbox.seed_order(order)
+        await sandboxed_channel.channel.cancel_order(order, "out of stock")
+        assert await sandboxed_channel.sandbox.cancellation(order.id) == "out of stock"
+
+    async def test_refund_is_visible_on_platform(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
+        requires(type(sandboxed_channel.channel).capabilities.refund_orders,
+                 "the channel does not declare refund_orders")
+        order = self.build_order(unique_number())
+        await sandboxed_channel.sandbox.seed_order(order)
+        line = order.lines[0]
+        await sandboxed_channel.channel.refund(order, {line.id: 1}, line.unit_price,
+                                               f"refund:{order.id}:1")
+        assert await sandboxed_channel.sandbox.refunded(order.id) == line.unit_price
+
+    async def test_refund_with_a_reference_already_made_is_not_made_again(
+        self, sandboxed_channel: SandboxedChannel
+    ) -> None:
+        requires(type(sandboxed_channel.channel).capabilities.refund_orders,
+                 "the channel does not declare refund_orders")
+        order = self.build_order(unique_number())
+        await sandboxed_channel.sandbox.seed_order(order)
+        line = order.lines[0]
+        for _ in range(2):  # a retry after a crash between the refund and its record
+            await sandboxed_channel.channel.refund(
+                order, {line.id: 1}, line.unit_price, f"refund:{order.id}:1")
+        assert await sandboxed_channel.sandbox.refunded(order.id) == line.unit_price
+
     # -- webhooks -------------------------------------------------------------------------------
 
     async def test_webhook_delivery_signed_by_the_platform_names_the_order(

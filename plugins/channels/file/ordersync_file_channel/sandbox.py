@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,15 @@ from ordersync.jsonfiles import locked, read_json, write_json_atomic
 from ordersync.models import ChannelOrder, Fulfillment, Listing
 from ordersync.sandbox import ChannelSandbox
 
-from ordersync_file_channel.channel import LISTINGS, LOCK, ORDERS, TRACKING, file_stem
+from ordersync_file_channel.channel import (
+    CANCELLATIONS,
+    LISTINGS,
+    LOCK,
+    ORDERS,
+    REFUNDS,
+    TRACKING,
+    file_stem,
+)
 
 
 class FileChannelSandbox(ChannelSandbox):
@@ -95,3 +104,18 @@ class FileChannelSandbox(ChannelSandbox):
                 return int(entry["quantity"])
         msg = f"listing {listing_id!r} is not in {self.folder / LISTINGS}"
         raise RejectedError("sandbox", "read listing quantity", msg)
+
+    async def cancellation(self, order_id: str) -> str | None:
+        try:
+            data = read_json(self.folder / CANCELLATIONS / f"{file_stem(order_id)}.json")
+        except FileNotFoundError:
+            return None
+        return str(data.get("reason", ""))
+
+    async def refunded(self, order_id: str) -> Decimal:
+        try:
+            data = read_json(self.folder / REFUNDS / f"{file_stem(order_id)}.json")
+        except FileNotFoundError:
+            return Decimal(0)
+        refunds = [data] if isinstance(data, dict) else data
+        return sum((Decimal(str(refund["amount"])) for refund in refunds), Decimal(0))

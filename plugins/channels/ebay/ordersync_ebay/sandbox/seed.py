@@ -215,6 +215,9 @@ def _number(text: str, digits: int = 12) -> str:
 
 
 def _username(order: ChannelOrder) -> str:
+    given: str | None = getattr(order.buyer, "username", None)
+    if given:
+        return given
     seed = order.buyer.email or order.buyer.name or "buyer"
     return "".join(ch for ch in seed.split("@")[0].lower() if ch.isalnum()) or "buyer"
 
