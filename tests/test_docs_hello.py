@@ -72,11 +72,11 @@ def hello(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return tmp_path / "shop", env
 
 
-def ordersync(shop: Path, env: dict[str, str], *args: str) -> str:
+def ordersync(shop: Path, env: dict[str, str], *args: str, code: int = 0) -> str:
     done = subprocess.run(
         [sys.executable, "-c", "from ordersync.cli import main; main()", *args],
         cwd=shop, env=env, capture_output=True, text=True, check=False, timeout=120)
-    assert done.returncode == 0, f"ordersync {' '.join(args)}:\n{done.stdout}{done.stderr}"
+    assert done.returncode == code, f"ordersync {' '.join(args)}:\n{done.stdout}{done.stderr}"
     return done.stdout
 
 
@@ -108,7 +108,8 @@ def test_a_bad_row_fails_only_its_order(hello: tuple[Path, dict[str, str]]) -> N
     with (shop / "orders.csv").open("a", encoding="utf-8") as csv:
         csv.write("1003,not a time,MUG-RED,Red mug,1,12.00\n")
     ordersync(shop, env, "links", "auto")
-    ordersync(shop, env, "sync", "--once")
+    synced = ordersync(shop, env, "sync", "--once", code=1)  # 1: an order failed
+    assert re.search(r"spreadsheet\s+1003\s+failed.*bad row", synced), synced
     listed = ordersync(shop, env, "orders", "list")
     assert re.search(r"spreadsheet\s+1003\s+failed.*bad row", listed), listed
     assert re.search(r"spreadsheet\s+1001\s+imported", listed), listed

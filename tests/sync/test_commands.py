@@ -115,8 +115,9 @@ async def test_sync_once_imports_and_orders_commands_show_the_result(world: Worl
     world.put_order("shop-b", mug_order("B-1", status="unpaid"))
     world.put_order("shop-b", mug_order("B-2", total=Decimal("1.00")))
 
-    process = world.run("sync", "--once", "--json")
+    process = world.run("sync", "--once", "--json", check=False)
 
+    assert process.returncode == 1  # B-2 failed (docs/operations.md, "Exit status")
     assert {row["order_id"]: row["action"] for row in lines_of(process.stdout)} == {
         "A-1": "import", "A-2": "wait_link", "B-1": "skip", "B-2": "failed"}
     assert world.store_order("shop-a", "A-1")["number"] == "A-A-1"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ordersync.cli.app import App, fail, run_async
-from ordersync.sync.passes import PassResult, sync_once
+from ordersync.sync.passes import DecisionRow, PassResult, sync_once
 from ordersync.sync.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -54,9 +54,17 @@ def sync(app: App, once: bool, backfill: bool, since: datetime | None, channels:
          dry_run: bool, as_json: bool) -> None:
     """Pull changed orders from each channel, decide, import and apply, then exit.
 
-    Give --once for one pass, or --backfill --since DATE to re-pull older orders. Exit status
-    0 when every channel synced, 1 when a channel or the main store failed (the failure is
-    recorded and shown by `ordersync status`).
+    Give --once for one pass, or --backfill --since DATE to re-pull older orders. Prints a
+    row per order decided (CHANNEL, ORDER, ACTION, REASON; --json: one object per line), and
+    a row with action "failed" and its reason for every order that failed or could not be
+    read, then a summary per channel on stderr.
+
+    \b
+    Exit status:
+      0  every order and every channel synced
+      1  an order failed, or a channel or the main store is in error
+         (`ordersync orders list --status failed`, `ordersync status`)
+      2  bad configuration or bad options
     """
     if once == backfill:
         fail("give --once (one pass) or --backfill --since DATE" if not once else
@@ -86,15 +94,23 @@ def sync(app: App, once: bool, backfill: bool, since: datetime | None, channels:
         state_file = sqlite_path(app.settings.database)
         if state_file is not None and not state_file.exists():
             database = "sqlite://"  # no state to read yet, and a dry run creates nothing
+    started = datetime.now(UTC)
     results = run_async(app, work, database=database)
+    failed = _failed_orders(app, results, started, dry_run)
     say = _echo(app)
+    if not as_json:
+        say(_header())
+    shown: set[tuple[str, str]] = set()
     for result in results:
         for row in result.decisions:
-            if as_json:
-                say(json.dumps(row.as_json()))
-            else:
-                say(f"{row.channel:<16} {row.order_id:<24} {row.action:<10} {row.reason}")
-        if not as_json:
+            say(json.dumps(row.as_json()) if as_json else _line(row))
+            if row.action == "failed":
+                shown.add((row.channel, row.order_id))
+    for row in failed:  # failed after their decision (the store refused the order) or unread
+        if (row.channel, row.order_id) not in shown:
+            say(json.dumps(row.as_json()) if as_json else _line(row))
+    if not as_json:
+        for result in results:
             what = "main store" if result.channel.startswith("@") else result.channel
             if result.error:
                 say(f"{what}: FAILED: {result.error}", err=True)
@@ -102,8 +118,50 @@ def sync(app: App, once: bool, backfill: bool, since: datetime | None, channels:
                 a = result.applied
                 say(f"{what}: {result.fetched} read, {a.done} effects applied, "
                     f"{a.retry} to retry, {a.failed} failed", err=True)
-    if any(result.error for result in results):
-        raise SystemExit(1)
+        if failed:
+            say(f"{len(failed)} order(s) failed (action failed above); after fixing the cause: "
+                "ordersync orders retry --failed", err=True)
+    if failed or any(result.error for result in results):
+        raise SystemExit(EXIT_FAILED)
+
+
+#: ``sync`` exits 1 when an order failed, or a channel or the main store is in error.
+EXIT_FAILED = 1
+_COLUMNS = (16, 24, 10)
+
+
+def _header() -> str:
+    return _line(DecisionRow("CHANNEL", "ORDER", "ACTION", "REASON"))
+
+
+def _line(row: DecisionRow) -> str:
+    width = _COLUMNS
+    return (f"{row.channel:<{width[0]}} {row.order_id:<{width[1]}} {row.action:<{width[2]}} "
+            f"{row.reason}")
+
+
+def _failed_orders(app: App, results: list[PassResult], started: datetime,
+                   dry_run: bool) -> list[DecisionRow]:
+    """Every order that failed in this run, once, with its reason: those the passes report
+    (unreadable, decided ``failed``), then those whose import or follow-up failed when
+    applied (their record is ``failed`` since ``started``)."""
+    out = {(row.channel, row.order_id): row for result in results for row in result.failed}
+    if not dry_run:
+        from sqlmodel import col, select
+
+        from ordersync.models import RecordState
+        from ordersync.state.db import session_scope
+        from ordersync.state.tables import OrderRecord
+
+        names = [result.channel for result in results]
+        with session_scope(app.engine, read_only=True) as session:
+            for record in session.exec(select(OrderRecord).where(
+                    OrderRecord.state == RecordState.FAILED.value,
+                    col(OrderRecord.channel).in_(names),
+                    col(OrderRecord.updated_at) >= started).order_by(col(OrderRecord.id))):
+                out.setdefault((record.channel, record.order_id), DecisionRow(
+                    record.channel, record.order_id, "failed", record.reason or "failed"))
+    return list(out.values())
 
 
 def _echo(app: App) -> Callable[..., None]:
@@ -163,8 +221,8 @@ def _backfill(app: App, since: datetime, channels: list[str], as_json: bool) -> 
             f"{result.count('failed')} failed, {result.unreadable} unreadable; "
             f"{a.done} effects applied, {a.retry} to retry, {a.failed} failed")
         say(f"{result.channel}: {status}", err=True)
-    if any(result.error for result in results):
-        raise SystemExit(1)
+    if any(result.error or result.count("failed") or result.unreadable for result in results):
+        raise SystemExit(EXIT_FAILED)
 
 
 COMMANDS = [sync]

@@ -203,6 +203,9 @@ class Scheduler:
                     "channel %s: %d read, %d decided, %d effects applied, %d to retry, "
                     "%d failed", name, result.fetched, result.decided, applied.done,
                     applied.retry, applied.failed, extra={"channel": name})
+            for row in result.failed:  # (an effect that fails is logged where it fails)
+                log.warning("channel %s order %s failed: %s", name, row.order_id, row.reason,
+                            extra={"channel": name, "order_id": row.order_id})
             return result.error
 
         return run

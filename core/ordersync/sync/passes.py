@@ -83,7 +83,7 @@ REVISIT = (RecordState.WAITING_LINK, RecordState.PENDING, RecordState.HELD)
 
 @dataclass
 class DecisionRow:
-    """One line of ``sync --dry-run --json`` (DESIGN.md, "Decision")."""
+    """One line of ``sync --dry-run --json`` (docs/formats.md, "Decisions")."""
 
     channel: str
     order_id: str
@@ -104,6 +104,9 @@ class PassResult:
     decided: int = 0
     fetched: int = 0
     failed_payloads: int = 0
+    #: The orders that failed this pass, with the reason: unreadable, or decided ``failed``
+    #: (kept whatever ``keep_decisions`` says: ``sync --once`` and the daemon's log show them).
+    failed: list[DecisionRow] = field(default_factory=list)
     applied: ApplyStats = field(default_factory=ApplyStats)
     error: str | None = None
 
@@ -154,6 +157,8 @@ async def sync_channel(
             for order, row in zip(batch, rows, strict=True):
                 if row is not None:
                     result.decided += 1
+                    if row.action == "failed":
+                        result.failed.append(row)
                     if keep_decisions:
                         result.decisions.append(row)
                 elif hold is None or order.updated_at < hold:
@@ -165,11 +170,12 @@ async def sync_channel(
         async for page in channel.fetch_orders(since):
             result.fetched += len(page.orders)
             result.failed_payloads += len(page.failures)
+            unreadable = [DecisionRow(name, failure.order_id, "failed", unreadable_reason(failure))
+                          for failure in page.failures]
+            result.failed.extend(unreadable)
             if dry_run:
                 changed = page.orders
-                for failure in page.failures:
-                    result.decisions.append(DecisionRow(name, failure.order_id, "failed",
-                                                        failure.reason))
+                result.decisions.extend(unreadable)
             else:
                 with session_scope(runtime.engine) as session:
                     for failure in page.failures:
@@ -549,12 +555,17 @@ def _decision_alerts(
                                     order_id=order_id, reason=decision.reason))
 
 
+def unreadable_reason(failure: OrderError) -> str:
+    """The reason an order the channel gave but that could not be read is failed with."""
+    return f"the channel's order could not be read: {failure.reason}"
+
+
 def _record_bad_payload(session: Session, runtime: Runtime, name: str, failure: OrderError) -> None:
     record = records.get_record(session, name, failure.order_id)
     if record is None:
         record = OrderRecord(channel=name, order_id=failure.order_id, number=failure.order_id)
         session.add(record)
-    reason = f"the channel's order could not be read: {failure.reason}"
+    reason = unreadable_reason(failure)
     if record.state == RecordState.FAILED.value and record.reason == reason:
         return
     records.set_state(session, record, RecordState.FAILED, reason)
