@@ -53,6 +53,9 @@ class Buyer(_Model):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    username: str | None = Field(
+        default=None, description="The buyer's account name on the channel (eBay's username): "
+        "how the channel's account deletion notices name them")
 
 
 class Address(_Model):

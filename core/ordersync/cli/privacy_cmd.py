@@ -51,7 +51,8 @@ def forget(app: App, email: str, channel: str | None) -> None:
         fail("--email: not an email address (it has no @)")
     if channel is not None and channel not in app.settings.channels:
         fail(f"--channel: no channel {channel!r} in {app.config_path}")
-    removed = forget_buyer(app.engine, email=email, channel=channel)
+    removed = forget_buyer(app.engine, email=email,
+                           channels=None if channel is None else [channel])
     click.echo(f"{removed}.")
 
 

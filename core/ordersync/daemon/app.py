@@ -100,7 +100,7 @@ def build_app(
     from ordersync.console.mount import console_routes
 
     return Starlette(routes=[
-        Route("/webhooks/{name}", webhook, methods=["POST"]),
+        Route("/webhooks/{name}", webhook, methods=["GET", "POST"]),  # (GET: URL checks)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         *console_routes(runtime, scheduler),

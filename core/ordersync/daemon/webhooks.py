@@ -1,6 +1,7 @@
 """Receiving webhook deliveries: verify, deduplicate, queue the work, answer at once.
 
-``POST /webhooks/<channel name>`` and ``POST /webhooks/main_store``. The platform's
+``POST /webhooks/<channel name>`` and ``POST /webhooks/main_store`` (and a channel's account
+deletion notices and checks, ``GET`` too: :mod:`.account_deletion`). The platform's
 ``parse_webhook`` checks the signature (constant-time) and names the orders; a delivery with a
 bad or missing signature is answered 401 and logged without its body. Each event is recorded in
 ``webhook_event`` by (source, event id) before it is acted on, so a repeated delivery is answered
@@ -23,6 +24,7 @@ from sqlmodel import col, select, update
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ordersync.account_deletion import AccountDeletionReceiver
 from ordersync.platform import Channel, Store, WebhookEvent, WebhookSignatureError
 from ordersync.state import records
 from ordersync.state.db import session_scope
@@ -32,6 +34,7 @@ from ordersync.sync.apply import apply_pending
 from ordersync.sync.reconcile import deliver_alerts, reread_orders, reread_store_order
 from ordersync.sync.runtime import Runtime
 
+from . import account_deletion
 from .metrics import STORE_LABEL, DaemonMetrics
 from .scheduler import Job, Scheduler
 
@@ -66,6 +69,13 @@ class WebhookReceiver:
         if found is None:
             return _answer(404, error="no channel or main store by that name")
         source, platform = found
+        if isinstance(platform, AccountDeletionReceiver):  # (account_deletion.py)
+            answer = await account_deletion.receive(self.runtime, name, platform, request,
+                                                    MAX_BODY)
+            if answer is not None:
+                return answer
+        if request.method != "POST":
+            return _answer(405, error="webhook deliveries are POSTed")
         if not type(platform).capabilities.webhooks:
             return _answer(501, error=f"{name} (type {type(platform).type_name}) does not "
                            "take webhooks; it is polled")

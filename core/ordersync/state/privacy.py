@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -165,9 +165,9 @@ def purge_personal_data(engine: Engine, older_than: timedelta, *,
 
 
 def forget_buyer(engine: Engine, *, email: str | None = None, usernames: Iterable[str] = (),
-                 channel: str | None = None) -> Removed:
+                 channels: Collection[str] | None = None) -> Removed:
     """Remove the personal data of every stored order of one buyer, found by ``email`` or by
-    account name (``usernames``, e.g. eBay's username and user id), on ``channel`` or on every
+    account name (``usernames``, e.g. eBay's username and user id), on ``channels`` or on every
     channel. Effects still pending lose it too (the store order is created without it).
     """
     names = {name.casefold() for name in usernames if name}
@@ -188,13 +188,13 @@ def forget_buyer(engine: Engine, *, email: str | None = None, usernames: Iterabl
     query = sa.select(_RECORDS.c.id).where(
         _RECORDS.c.payload.is_not(None),
         sa.or_(*(text.contains(needle.lower(), autoescape=True) for needle in needles)))
-    if channel is not None:
-        query = query.where(_RECORDS.c.channel == channel)
+    if channels is not None:
+        query = query.where(_RECORDS.c.channel.in_(sorted(channels)))
     with engine.connect() as conn:
         ids = list(conn.execute(query).scalars())
     removed = _remove(engine, ids, matches, pending_effects=True)
-    log.info("privacy forget (one buyer%s): %s", f" of channel {channel}" if channel else "",
-             removed)
+    where = f" on {', '.join(sorted(channels))}" if channels is not None else ""
+    log.info("privacy forget (one buyer%s): %s", where, removed)
     return removed
 
 

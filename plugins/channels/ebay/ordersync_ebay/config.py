@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from ordersync.platform import ChannelConfig, Secret
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PRODUCTION_API = "https://api.ebay.com"
 SANDBOX_API = "https://api.sandbox.ebay.com"
@@ -14,6 +17,37 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "https://api.ebay.com/oauth/api_scope/sell.fulfillment",
     "https://api.ebay.com/oauth/api_scope/sell.inventory",
 )
+
+
+class AccountDeletionConfig(BaseModel):
+    """``channels.<name>.account_deletion``: what eBay's check of the notification endpoint
+    needs (``ordersync_ebay.account_deletion``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(
+        description="The notification endpoint URL exactly as entered in eBay's developer "
+                    "portal (https://.../webhooks/<channel>)")
+    verification_token: Secret = Field(
+        description="The verification token entered there (32 to 80 characters: letters, "
+                    "digits, _ and -)")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            msg = f"must be the endpoint's full URL (https://...), got {value!r}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("verification_token")
+    @classmethod
+    def _token_shape(cls, value: Any) -> Any:
+        text = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+        if not re.fullmatch(r"[A-Za-z0-9_-]{32,80}", text):
+            msg = "must be 32 to 80 letters, digits, underscores or hyphens (eBay's rule)"
+            raise ValueError(msg)
+        return value
 
 
 class EbayConfig(ChannelConfig):
@@ -32,6 +66,9 @@ class EbayConfig(ChannelConfig):
         default=PRODUCTION_API,
         description=f"API root: {PRODUCTION_API}, or {SANDBOX_API} for eBay's sandbox",
     )
+    account_deletion: AccountDeletionConfig | None = Field(
+        default=None, description="Marketplace Account Deletion notifications received at "
+        "/webhooks/<channel> (needed to answer eBay's check of the endpoint)")
     scopes: list[str] = Field(
         default_factory=lambda: list(DEFAULT_SCOPES), min_length=1,
         description="OAuth scopes asked for on each token refresh (a subset of those granted)",
