@@ -1,0 +1,127 @@
+"""Access tokens for TikTok Shop: minted from the seller's refresh token, which TikTok rotates.
+
+TikTok's token endpoint is on its own host (``auth.tiktok-shops.com``) and takes GET requests
+with everything in the query string: ``/api/v2/token/refresh?app_key=&app_secret=&
+refresh_token=&grant_type=refresh_token``. Its answer is TikTok's envelope ``{code, message,
+data, request_id}`` (``code`` 0 on success) whose ``data`` carries a new ``access_token``, a new
+``refresh_token`` and their expiry as Unix times (``access_token_expire_in``,
+``refresh_token_expire_in``). Both tokens are kept in the core's token store (``context.tokens``),
+so the next refresh uses the newest refresh token and every daemon process shares them; the
+refresh token in the configuration is used only until TikTok has handed out a newer one, or again
+when the operator replaces it (the seller authorised again). No message carries a token or the
+app secret.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ordersync.errors import FatalPlatformError, PlatformError, RejectedError, RetriableError
+from ordersync.http import Kind, Reply, Verdict, utc_now
+from ordersync.http.oauth import RefreshedTokens
+from ordersync.platform import Context
+from pydantic import BaseModel, ValidationError
+
+from ordersync_tiktok.config import TikTokConfig
+
+PLATFORM = "tiktok"
+TOKEN_GET_PATH = "/api/v2/token/get"
+TOKEN_REFRESH_PATH = "/api/v2/token/refresh"
+
+
+class TokenData(BaseModel):
+    access_token: str
+    access_token_expire_in: int
+    refresh_token: str
+    refresh_token_expire_in: int | None = None
+
+
+class TokenAnswer(BaseModel):
+    code: int
+    message: str = ""
+    data: TokenData | None = None
+
+
+def token_error(reply: Reply) -> Verdict | None:
+    """The token endpoint answers refusals as TikTok's envelope with a ``code`` other than 0,
+    whatever the HTTP status: the code is the error's, and the call is refused."""
+    body = reply.body()
+    if not isinstance(body, dict) or body.get("code") in (0, None):
+        return None
+    kind = None if reply.status >= 500 else Kind.REJECTED
+    return Verdict(kind, code=str(body["code"]), reason=f"{body['code']}: {body.get('message')}")
+
+
+class TikTokTokens(RefreshedTokens):
+    """Hands out a valid access token for one shop, refreshing (and rotating) when needed."""
+
+    def __init__(self, channel: str, config: TikTokConfig, context: Context) -> None:
+        self.channel = channel
+        self.config = config
+        refresh_token = config.refresh_token.get_secret_value()
+        super().__init__(
+            context.http(PLATFORM, config.auth_base, classify=token_error), context.tokens,
+            key=f"tiktok:{channel}", token_url=TOKEN_REFRESH_PATH, form={},
+            credentials=(config.app_key, refresh_token, config.auth_base),
+        )
+
+    async def access_token(self, rejected: str | None = None) -> str:
+        async with self._lock:
+            cached = await self._store.get(self.key)
+            if cached is not None and self._usable(cached, rejected):
+                return str(cached["access_token"])
+            mine = cached is not None and cached.get("grant") == self._grant
+            refresh_token = (str(cached["refresh_token"]) if mine and cached
+                             and cached.get("refresh_token")
+                             else self.config.refresh_token.get_secret_value())
+            data = await self._refresh(refresh_token)
+            await self._store.put(self.key, {
+                "access_token": data.access_token,
+                "expires_at": _expiry(data.access_token_expire_in).isoformat(),
+                "refresh_token": data.refresh_token,
+                "grant": self._grant,
+            })
+            return data.access_token
+
+    async def _refresh(self, refresh_token: str) -> TokenData:
+        params = {"app_key": self.config.app_key,
+                  "app_secret": self.config.app_secret.get_secret_value(),
+                  "refresh_token": refresh_token, "grant_type": "refresh_token"}
+        try:
+            response = await self.http.request("GET", self.token_url, operation=self.operation,
+                                               params=params)
+        except (RejectedError, FatalPlatformError) as exc:
+            raise self.refusal(exc) from None
+        try:
+            answer = TokenAnswer.model_validate_json(response.content)
+        except ValidationError:
+            answer = TokenAnswer(code=-1)
+        if answer.data is None:
+            reason = f"the token endpoint answered HTTP {response.status_code} without a token"
+            raise RetriableError(PLATFORM, self.operation, reason)
+        self.minted += 1
+        return answer.data
+
+    def refusal(self, exc: PlatformError) -> FatalPlatformError:
+        """TikTok's refusal as a message that says what the operator must do."""
+        where = f"channels.{self.channel}"
+        reason = (
+            f"TikTok Shop refused to refresh the access token of channel {self.channel!r} "
+            f"(code {exc.code}): the refresh token was revoked, has expired, or the app key "
+            f"and secret do not match it. Authorise the app for this shop again in TikTok Shop "
+            f"Partner Center, exchange the new auth code for tokens (GET "
+            f"{self.config.auth_base}{TOKEN_GET_PATH}) and put the refresh token in "
+            f"{where}.refresh_token; check {where}.app_key and {where}.app_secret."
+        )
+        return FatalPlatformError(PLATFORM, self.operation, reason, status=exc.status,
+                                  code=exc.code)
+
+
+def _expiry(value: Any) -> datetime:
+    """``access_token_expire_in`` is the Unix time of expiry; a small number is read as
+    seconds from now (older answers), so that either form works."""
+    seconds = int(value)
+    if seconds > 10**9:
+        return datetime.fromtimestamp(seconds, UTC)
+    return utc_now() + timedelta(seconds=seconds)

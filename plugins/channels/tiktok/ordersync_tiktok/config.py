@@ -1,0 +1,35 @@
+"""The ``channels.<name>`` section of a TikTok Shop channel in ``ordersync.yaml``."""
+
+from __future__ import annotations
+
+from ordersync.platform import ChannelConfig, Secret
+from pydantic import Field, field_validator
+
+PRODUCTION_API = "https://open-api.tiktokglobalshop.com"
+PRODUCTION_AUTH = "https://auth.tiktok-shops.com"
+
+
+class TikTokConfig(ChannelConfig):
+    """One TikTok Shop (one shop of a seller), reached through one Partner Center app."""
+
+    app_key: str = Field(min_length=1, description="The app's App key (Partner Center)")
+    app_secret: Secret = Field(description="The app's App secret: signs every request")
+    shop_cipher: str = Field(
+        min_length=1, description="The shop's cipher (GET /authorization/202309/shops)")
+    refresh_token: Secret = Field(
+        description="The seller's refresh token from the authorisation; ordersync keeps the "
+                    "newer ones TikTok hands out in its token store")
+    warehouse_id: str | None = Field(
+        default=None, min_length=1,
+        description="The warehouse whose stock ordersync sets, for SKUs stocked in several "
+                    "warehouses (one warehouse: not needed)")
+    api_base: str = Field(default=PRODUCTION_API, description="Open API root")
+    auth_base: str = Field(default=PRODUCTION_AUTH, description="Token endpoint root")
+
+    @field_validator("api_base", "auth_base")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            msg = f"must be an http(s) URL, got {value!r}"
+            raise ValueError(msg)
+        return value.rstrip("/")
