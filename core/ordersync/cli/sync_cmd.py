@@ -78,6 +78,8 @@ def sync(app: App, once: bool, backfill: bool, since: datetime | None, channels:
     unknown = [c for c in channels if c not in app.settings.channels]
     if unknown:
         fail(f"--channel: no channel named {', '.join(unknown)} in {app.config_path}")
+    for problem in app.settings.warnings:  # a folder that does not exist reads as empty
+        click.echo(f"warning: {app.config_path}: {problem}", err=True)
     _quiet_logs(app)
     if backfill:
         assert since is not None

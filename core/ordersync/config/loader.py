@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import re
@@ -30,11 +31,12 @@ from ordersync.config.values import duration
 from ordersync.config.wording import ConfigErrors, unknown_key_reason, validation_errors
 from ordersync.errors import ConfigError, PluginError
 from ordersync.hookcalls import ALERT, implementations, with_capabilities
-from ordersync.platform import ChannelConfig
+from ordersync.platform import ChannelConfig, NotifierConfig, StoreConfig
 from ordersync.plugins import ENV_ONLY, Kind, Registry
 from ordersync.secrets import (
     clear_text_errors,
     dotted,
+    field_keys,
     is_reference,
     masked,
     resolve_references,
@@ -74,6 +76,13 @@ class _Loader:
         #: Sections left out without an error (a disabled channel whose plugin is missing).
         self.warnings: list[ConfigError] = []
         self.secret_values: set[str] = set()
+        #: Sections with errors that validate once the keys in error are left out: the
+        #: capability rules still check the rest of them, so that every error shows at once.
+        self.partial: dict[str, tuple[type[Any], Any]] = {}
+        #: The keys left out of each partial section (the last part of their paths).
+        self.dropped: dict[str, set[str]] = {}
+        #: The platform type of each section whose ``type:`` is known, by dotted path.
+        self.types: dict[str, type[Any]] = {}
         self.plugins = PluginsSettings()
         #: Platform types with this installation's capabilities, by (kind, type name).
         self.adjusted: dict[tuple[Kind, str], type[Any] | PluginError] = {}
@@ -104,7 +113,8 @@ class _Loader:
         channels = self.named_sections("channel", "channels", raw.get("channels"))
         notifiers = self.named_sections("notifier", "notifiers", raw.get("notifiers"))
 
-        if store is None:
+        self.check_rules(database, store, channels, notifiers, raw)
+        if store is None or self.errors:
             raise ConfigErrors(self.in_file_order(raw))
         settings = Settings(
             path=self.path,
@@ -123,20 +133,73 @@ class _Loader:
             raw=raw,
             secret_values=frozenset(self.secret_values),
         )
-        self.errors.extend(capability_errors(
-            settings, alert_plugins=bool(implementations(self.registry.manager, ALERT))))
-        if self.errors:
-            raise ConfigErrors(self.in_file_order(raw))
         force_capability_options(settings)
         settings.warnings = [*self.warnings, *option_warnings(settings)]
         return settings
 
-    def in_file_order(self, raw: dict[str, Any]) -> list[ConfigError]:
-        """The errors sorted by the position of their top-level key in the file (stable)."""
-        position = {str(key): index for index, key in enumerate(raw)}
-        return sorted(
-            self.errors, key=lambda error: position.get(error.path.split(".", 1)[0], -1)
+    def check_rules(
+        self, database: str | None, store: tuple[type[Any], Any] | None,
+        channels: dict[str, tuple[type[Any], Any]], notifiers: dict[str, tuple[type[Any], Any]],
+        raw: dict[str, Any],
+    ) -> None:
+        """Add the capability rules' errors, also over sections with errors of their own (as
+        far as they validate without the keys in error), skipping paths already reported."""
+        if store is None:
+            store = self.partial.get("main_store")
+        if store is None and "main_store" in self.types:
+            cls = self.types["main_store"]
+            store = (cls, StoreConfig.model_construct(type=cls.type_name))
+        if store is None:
+            return  # no main store type: the rules have nothing to compare with
+        ordered: dict[str, dict[str, tuple[type[Any], Any]]] = {}
+        for prefix, valid in (("channels", channels), ("notifiers", notifiers)):
+            section = raw.get(prefix)
+            names = list(section) if isinstance(section, dict) else []
+            ordered[prefix] = {
+                name: valid.get(name) or self.partial[dotted(prefix, name)]
+                for name in names
+                if isinstance(name, str)
+                and (name in valid or dotted(prefix, name) in self.partial)}
+        # A notifier with errors is still one: the alert rules only ask whether there is one.
+        for path, cls in self.types.items():
+            name = path.removeprefix("notifiers.")
+            if path.startswith("notifiers.") and name not in ordered["notifiers"]:
+                ordered["notifiers"][name] = (
+                    cls, NotifierConfig.model_construct(type=cls.type_name))
+        rules = Settings(
+            path=self.path, base_dir=self.base_dir, database=database or DEFAULT_DATABASE,
+            main_store=store[1], main_store_type=store[0],
+            channels={name: config for name, (_, config) in ordered["channels"].items()},
+            channel_types={name: cls for name, (cls, _) in ordered["channels"].items()},
+            notifiers={name: config for name, (_, config) in ordered["notifiers"].items()},
+            notifier_types={name: cls for name, (cls, _) in ordered["notifiers"].items()},
         )
+        reported = [error.path for error in self.errors]
+        alert_plugins = bool(implementations(self.registry.manager, ALERT))
+        for error in capability_errors(rules, alert_plugins=alert_plugins):
+            if any(error.path == path or error.path.startswith(f"{path}.") for path in reported):
+                continue
+            # A rule names the other keys it rests on ("set inventory_sync: true"): one that
+            # names a key left out would rest on a default the file does not give.
+            if any(error.path.startswith(f"{prefix}.")
+                   and any(re.search(rf"\b{re.escape(key)}\b", error.reason) for key in keys)
+                   for prefix, keys in self.dropped.items()):
+                continue
+            self.errors.append(error)
+
+    def in_file_order(self, raw: dict[str, Any]) -> list[ConfigError]:
+        """The errors sorted by the position of their top-level key in the file, then of their
+        second key (a channel's name) under it (stable: a section's own errors keep theirs)."""
+        position = {str(key): index for index, key in enumerate(raw)}
+
+        def where(error: ConfigError) -> tuple[int, int]:
+            top, _, rest = error.path.partition(".")
+            section = raw.get(top)
+            inner = ({str(key): index for index, key in enumerate(section)}
+                     if isinstance(section, dict) else {})
+            return position.get(top, -1), inner.get(rest.partition(".")[0], -1)
+
+        return sorted(self.errors, key=where)
 
     # --- sections ordersync defines ---------------------------------------------------------
 
@@ -278,6 +341,7 @@ class _Loader:
         cls = self.platform_type(kind, prefix, data.get("type"))
         if cls is None:
             return None
+        self.types[prefix] = cls
         model: type[BaseModel] = cls.Config
         # Every error of the section is wanted at once: a refused credential is masked and an
         # unresolved reference left as written, validation goes on, and an error at a path
@@ -294,6 +358,7 @@ class _Loader:
         self.errors.extend(resolved.errors)
         config = self.validate(model, resolved.data, prefix, cls.type_name, first)
         if config is None or len(self.errors) > first:
+            self.keep_partial(cls, model, resolved.data, prefix, first)
             return None
         if isinstance(config, ChannelConfig):
             try:
@@ -303,7 +368,45 @@ class _Loader:
             except ValueError as exc:
                 self.error(dotted(prefix, "poll_interval"), str(exc))
                 return None
+        self.warnings.extend(self.missing_paths(prefix, config))
         return cls, config
+
+    def missing_paths(self, prefix: str, config: BaseModel) -> list[ConfigError]:
+        """A warning for each path in ``config`` (a ``ConfigPath``, at any depth) that does
+        not exist: a folder or file mistyped would otherwise read as empty, silently."""
+        found: list[ConfigError] = []
+        for name, info in type(config).model_fields.items():
+            value = getattr(config, name, None)
+            path = dotted(prefix, field_keys(name, info)[0])
+            if isinstance(value, BaseModel):
+                found.extend(self.missing_paths(path, value))
+            elif isinstance(value, Path) and not value.exists():
+                found.append(ConfigError(path, (
+                    f"{value} does not exist: nothing is read from it until it does (a relative "
+                    f"path is relative to {self.base_dir}; see docs/file-platforms.md for the "
+                    "file platforms' folders)")))
+        return found
+
+    def keep_partial(
+        self, cls: type[Any], model: type[BaseModel], data: Any, prefix: str, first: int
+    ) -> None:
+        """Remember the section ``data`` without the keys in error since ``first``, if it then
+        validates (:meth:`check_rules`); nothing is reported from this second try."""
+        if not isinstance(data, dict):
+            return
+        trimmed = copy.deepcopy(data)
+        dropped: set[str] = set()
+        for error in self.errors[first:]:
+            if error.path.startswith(f"{prefix}."):
+                keys = error.path.removeprefix(f"{prefix}.").split(".")
+                _drop(trimmed, keys)
+                dropped.add(keys[-1])
+        try:
+            config = model.model_validate(trimmed, context={"base_dir": self.base_dir})
+        except Exception:  # a required key in error, or a plugin's validator: no rules then
+            return
+        self.partial[prefix] = (cls, config)
+        self.dropped[prefix] = dropped
 
     def validate(
         self, model: type[BaseModel], data: Any, prefix: str, type_name: str, first: int
@@ -378,3 +481,14 @@ class _Loader:
             parts.append(f"{ENV_ONLY}={only} restricts which plugins load.")
         parts.append("See 'ordersync plugins list'.")
         return " ".join(parts)
+
+
+def _drop(data: dict[str, Any], keys: list[str]) -> None:
+    """Remove the key at the dotted path ``keys`` from ``data`` (nothing if it is not there)."""
+    for key in keys[:-1]:
+        inner = data.get(key)
+        if not isinstance(inner, dict):
+            return
+        data = inner
+    if keys:
+        data.pop(keys[-1], None)
