@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ordersync.engine import EffectKind
+from ordersync.engine import EffectKind, same_refunds
 from ordersync.errors import OrderError
 from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
 from ordersync.state import ledger
@@ -202,6 +202,11 @@ async def _channel_refund(runtime: Runtime, effect: EffectRow) -> Applied:
         if store_order is not None else []
     if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED):
         return Applied(moved_variants=moved)  # nothing left to refund there
+    if store_order is not None and str(payload["store_refund_id"]) in same_refunds(
+            order, store_order, effect.channel)[1]:
+        # The channel lists it already: refunded before a crash (channels that keep no
+        # reference are recognised by the amount, as an echo is).
+        return Applied(moved_variants=moved)
     quantities = {str(k): int(v) for k, v in payload.get("quantities", {}).items()}
     try:
         await runtime.channels[effect.channel].refund(

@@ -1,5 +1,6 @@
-"""The eBay sales channel: orders and tracking through the Sell Fulfillment API v1, listing
-quantities through the Sell Inventory API v1.
+"""The eBay sales channel: orders, tracking and refunds through the Sell Fulfillment API v1,
+listing quantities through the Sell Inventory API v1, the seller's cancellations through the
+Post-Order API v2.
 
 Transport, retries, paging and ``Retry-After`` are the core's (:mod:`ordersync.http`); tokens
 are :mod:`ordersync_ebay.auth`'s; turning eBay's JSON into canonical orders is
@@ -12,6 +13,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
@@ -44,6 +46,13 @@ ORDERS = f"{FULFILLMENT}/order"
 INVENTORY_ITEMS = f"{INVENTORY}/inventory_item"
 OFFERS = f"{INVENTORY}/offer"
 BULK_PRICE_QUANTITY = f"{INVENTORY}/bulk_update_price_quantity"
+CANCELLATION = "/post-order/v2/cancellation"
+
+#: ``createCancellation``'s seller reasons (``CancelReasonEnum``), by a word of the seller's
+#: reason; anything else is the seller unable to fulfil the order.
+CANCEL_REASONS = (("address", "ADDRESS_ISSUES"), ("buyer", "BUYER_ASKED_CANCEL"),
+                  ("customer", "BUYER_ASKED_CANCEL"))
+CANNOT_FULFIL = "OUT_OF_STOCK_OR_CANNOT_FULFILL"
 
 #: eBay serves orders up to two years old; "all orders" asks for as much as it gives.
 MAX_ORDER_AGE = timedelta(days=729)
@@ -81,6 +90,8 @@ class EbayChannel(Channel):
         upload_tracking=True,
         set_listing_quantity=True,
         webhooks=False,
+        cancel_orders=True,
+        refund_orders=True,
     )
     config: EbayConfig
 
@@ -99,12 +110,20 @@ class EbayChannel(Channel):
             headers={"Accept": "application/json",
                      "X-EBAY-C-MARKETPLACE-ID": config.marketplace_id},
         )
+        # The Post-Order API takes the same user token in its own scheme ("IAF <token>").
+        self.post_order = context.http(
+            PLATFORM, config.api_base, auth=BearerAuth(self.tokens, prefix="IAF "),
+            classify=classify,
+            headers={"Accept": "application/json", "Content-Type": "application/json",
+                     "X-EBAY-C-MARKETPLACE-ID": config.marketplace_id},
+        )
         # legacyItemId -> SKU of single-SKU listings, learnt from listings and order lines; a
         # variation's SKU is in its listing id already.
         self._skus: dict[str, str] = {}
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.post_order.aclose()
         await self.tokens.http.aclose()
 
     # ---------------------------------------------------------------------------------------------
@@ -233,6 +252,40 @@ class EbayChannel(Channel):
         await self.http.request(
             "POST", f"{ORDERS}/{quote(order.id, safe='')}/shipping_fulfillment",
             json=body, operation=operation, idempotent=False,
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    # Cancellations and refunds the seller made in the main store
+    # ---------------------------------------------------------------------------------------------
+
+    async def cancel_order(self, order: ChannelOrder, reason: str) -> None:
+        """``createCancellation`` (Post-Order API) by the seller: eBay cancels the order and
+        refunds the buyer. eBay takes a reason code, chosen from the seller's words."""
+        words = reason.lower()
+        code = next((code for word, code in CANCEL_REASONS if word in words), CANNOT_FULFIL)
+        body = {"legacyOrderId": order.id, "cancelReason": code, "buyerPaid": order.is_paid}
+        # Not replayed blindly: the core reads the order again before a retry and does not
+        # cancel one eBay shows cancelled.
+        await self.post_order.request("POST", CANCELLATION, json=body,
+                                      operation=f"cancel order {order.id}", idempotent=False)
+
+    async def refund(
+        self, order: ChannelOrder, quantities: dict[str, int], amount: Decimal, reference: str
+    ) -> None:
+        """``issueRefund``: the amount at the line when the refund names one line, else at the
+        order (eBay then lists one refund of exactly that amount, which is how the core
+        recognises it as the store's refund: eBay keeps no reference of ours)."""
+        money = {"value": str(amount), "currency": order.currency}
+        body: dict[str, Any] = {"reasonForRefund": "OTHER", "comment": reference[:100]}
+        lines = [line_id for line_id, count in quantities.items() if count > 0]
+        if len(lines) == 1 and order.line(lines[0]) is not None:
+            body["refundItems"] = [{"lineItemId": lines[0], "refundAmount": money}]
+        else:
+            body["orderLevelRefundAmount"] = money
+        await self.http.request(
+            "POST", f"{ORDERS}/{quote(order.id, safe='')}/issue_refund", json=body,
+            operation=f"refund {amount} of order {order.id}", idempotent=False,
+            headers={"Content-Type": "application/json"},
         )
 
     # ---------------------------------------------------------------------------------------------

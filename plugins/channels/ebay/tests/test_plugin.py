@@ -23,7 +23,8 @@ def test_the_entry_point_registers_the_ebay_channel_type():
     assert row["error"] is None
     assert row["capabilities"] == {
         "paid_orders_only": False, "restock_on_cancel": True, "upload_tracking": True,
-        "set_listing_quantity": True, "webhooks": False,
+        "set_listing_quantity": True, "webhooks": False, "cancel_orders": True,
+        "refund_orders": True,
     }
 
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -43,8 +44,19 @@ from ordersync_ebay.sandbox.state import RequestRecord, SandboxState
 TOKEN_PATH = "/identity/v1/oauth2/token"
 _TRACKING = re.compile(r"^[A-Za-z0-9]+$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-_DOMAIN: dict[Api, str] = {"fulfillment": "API_FULFILLMENT", "inventory": "API_INVENTORY"}
-_SYSTEM_ERROR: dict[Api, int] = {"fulfillment": 30500, "inventory": 25001}
+_DOMAIN: dict[Api, str] = {"fulfillment": "API_FULFILLMENT", "inventory": "API_INVENTORY",
+                           "cancellation": "postOrderErrorDomain"}
+_SYSTEM_ERROR: dict[Api, int] = {"fulfillment": 30500, "inventory": 25001, "cancellation": 1500}
+#: The reasons a seller may give ``createCancellation`` (Post-Order ``CancelReasonEnum``; the
+#: others are the buyer's).
+SELLER_CANCEL_REASONS = frozenset({"ADDRESS_ISSUES", "BUYER_ASKED_CANCEL",
+                                   "OUT_OF_STOCK_OR_CANNOT_FULFILL"})
+#: ``CreateCancelRequest``'s fields (the Post-Order document publishes no schema for it).
+_CANCEL_FIELDS = frozenset({"legacyOrderId", "cancelReason", "buyerPaid", "buyerPaidDate"})
+#: ``issueRefund``'s ``reasonForRefund`` (``ReasonForRefundEnum``).
+REFUND_REASONS = frozenset({"BUYER_CANCEL", "BUYER_RETURN", "ITEM_NOT_RECEIVED",
+                            "SELLER_WRONG_ITEM", "SELLER_OUT_OF_STOCK",
+                            "SELLER_FOUND_CHEAPER_PRICE", "OTHER"})
 
 
 @dataclass
@@ -326,6 +338,133 @@ def _mark_shipped(order: dict[str, Any], shipments: list[dict[str, Any]]) -> Non
         else "IN_PROGRESS" if any(s != "NOT_STARTED" for s in states) else "NOT_STARTED")
 
 
+def _money(value: Any) -> Decimal | None:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() and amount > 0 else None
+
+
+def issue_refund(request: Request, body: bytes, state: SandboxState) -> Reply:
+    """``issueRefund``: checks what eBay checks, then records the refund on the order: at the
+    line (``lineItems[].refunds``) and in ``paymentSummary.refunds`` with one ``refundId``, and
+    moves ``orderPaymentStatus`` to partly or fully refunded."""
+    order_id = request.path_params["order_id"]
+    data = json.loads(body) if body else {}
+    if not data:
+        return _fulfillment_error(400, 34902, "Request can't be empty.")
+    if data.get("reasonForRefund") not in REFUND_REASONS:
+        return _fulfillment_error(400, 34903, "The refund reason must be specified.")
+    items = data.get("refundItems") or []
+    whole = data.get("orderLevelRefundAmount")
+    if bool(items) == bool(whole):
+        return _fulfillment_error(400, 34905, "Either orderLevelRefundAmount or refundItems "
+                                  "must be specified.")
+    with state.lock:
+        order = state.orders.get(order_id)
+        if order is None:
+            return _fulfillment_error(404, 32100, f"Invalid order ID: {order_id}")
+        currency = order["pricingSummary"]["total"]["currency"]
+        total = Decimal(order["pricingSummary"]["total"]["value"])
+        refunds = order.setdefault("paymentSummary", {}).setdefault("refunds", [])
+        done = sum((Decimal(r["amount"]["value"]) for r in refunds), Decimal(0))
+        lines = {line.get("lineItemId"): line for line in order.get("lineItems", [])}
+        asked: list[tuple[dict[str, Any] | None, Decimal]] = []
+        for item in items or [{"refundAmount": whole}]:
+            amount = item.get("refundAmount") or {}
+            value = _money(amount.get("value"))
+            if value is None:
+                return _fulfillment_error(400, 34906, "The amount value must be specified.")
+            if amount.get("currency") != currency:
+                return _fulfillment_error(400, 34907, "Invalid currency.")
+            line = lines.get(item.get("lineItemId")) if items else None
+            if items and line is None:
+                return _fulfillment_error(400, 32200,
+                                          f"Invalid line item id: {item.get('lineItemId')}")
+            asked.append((line, value))
+        if done + sum(value for _, value in asked) > total:
+            return _fulfillment_error(400, 34908, "The refund amount exceeds the order amount.")
+        refund_id = f"5{len(state.refunds) + 1:09d}"
+        now = state.now()
+        for line, value in asked:
+            money = {"value": f"{value:.2f}", "currency": currency}
+            if line is not None:
+                line.setdefault("refunds", []).append(
+                    {"refundId": refund_id, "amount": money, "refundDate": now})
+            refunds.append({"refundId": refund_id, "amount": money, "refundDate": now,
+                            "refundStatus": "REFUNDED"})
+        done += sum(value for _, value in asked)
+        order["orderPaymentStatus"] = "FULLY_REFUNDED" if done >= total else "PARTIALLY_REFUNDED"
+        order["lastModifiedDate"] = now
+        state.refunds.append({"orderId": order_id, "refundId": refund_id, **data})
+    return Reply(200, {"refundId": refund_id, "refundStatus": "REFUNDED"})
+
+
+# -------------------------------------------------------------------------------------------------
+# Post-Order API: cancellations
+# -------------------------------------------------------------------------------------------------
+
+
+def _cancellation_error(status: int, error_id: int, message: str) -> Reply:
+    return ebay_error(status, error_id, "postOrderErrorDomain", message)
+
+
+def create_cancellation(request: Request, body: bytes, state: SandboxState) -> Reply:
+    """``createCancellation`` by the seller: the request as eBay's ``CreateCancelRequest`` type
+    describes it (checked here: the document has no schema), then the order is cancelled at
+    once (a seller's cancellation needs no approval): ``cancelStatus`` CANCELED with the
+    request, and a paid order refunded in full."""
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not data:
+        return _cancellation_error(400, 1702, "Invalid input data: a CreateCancelRequest "
+                                   "object is required")
+    unknown = sorted(set(data) - _CANCEL_FIELDS)
+    if unknown:
+        return _cancellation_error(400, 1702, f"Invalid input data: unknown field(s) "
+                                   f"{', '.join(unknown)}")
+    order_id = data.get("legacyOrderId")
+    reason = data.get("cancelReason")
+    if not isinstance(order_id, str) or not order_id:
+        return _cancellation_error(400, 1702, "Invalid input data: legacyOrderId is required")
+    if reason not in SELLER_CANCEL_REASONS:
+        return _cancellation_error(400, 1702, f"Invalid input data: cancelReason {reason!r} "
+                                   "is not a seller's CancelReasonEnum value")
+    paid = data.get("buyerPaid")
+    if paid is not None and not isinstance(paid, bool):
+        return _cancellation_error(400, 1702, "Invalid input data: buyerPaid is a boolean")
+    paid_date = data.get("buyerPaidDate")
+    if paid_date is not None and (not isinstance(paid_date, dict) or set(paid_date) != {"value"}
+                                  or _time(str(paid_date["value"])) is None):
+        return _cancellation_error(400, 1702, "Invalid input data: buyerPaidDate is "
+                                   '{"value": <ISO 8601 time>}')
+    with state.lock:
+        order = state.orders.get(order_id)
+        if order is None:
+            return _cancellation_error(400, 1610, f"The order {order_id} is not valid")
+        status = order.setdefault("cancelStatus", {})
+        if status.get("cancelState") == "CANCELED":
+            return _cancellation_error(400, 1614, "The order is already cancelled")
+        if order.get("orderFulfillmentStatus") == "FULFILLED":
+            return _cancellation_error(400, 1613, "The order has shipped and cannot be "
+                                       "cancelled")
+        now = state.now()
+        cancel_id = f"5{len(state.cancellations) + 1:09d}"
+        status.update({"cancelState": "CANCELED", "cancelledDate": now})
+        status.setdefault("cancelRequests", []).append({
+            "cancelRequestId": cancel_id, "cancelReason": reason, "cancelInitiator": "SELLER",
+            "cancelRequestedDate": now, "cancelCompletedDate": now,
+            "cancelRequestState": "COMPLETED"})
+        if order.get("orderPaymentStatus") in ("PAID", "PARTIALLY_REFUNDED"):
+            order["orderPaymentStatus"] = "FULLY_REFUNDED"
+        order["lastModifiedDate"] = now
+        state.cancellations[order_id] = reason
+    return Reply(200, {"cancelId": cancel_id})
+
+
 # -------------------------------------------------------------------------------------------------
 # Inventory API
 # -------------------------------------------------------------------------------------------------
@@ -503,9 +642,11 @@ def _error_body(api: Api | None) -> Callable[[int], Any]:
     return body
 
 
-def _unauthorized(request: Request, state: SandboxState) -> Reply | None:
+def _unauthorized(request: Request, state: SandboxState, api: Api) -> Reply | None:
+    # The Post-Order API takes the same OAuth user token in the "IAF" scheme.
+    wanted = "IAF" if api == "cancellation" else "Bearer"
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme == "Bearer" and value and state.access_token_valid(value):
+    if scheme == wanted and value and state.access_token_valid(value):
         return None
     return ebay_error(401, 1001, "OAuth", "Invalid access token",
                       long_message="Invalid access token. Check the value of the Authorization "
@@ -537,7 +678,8 @@ def _answer_problems(api: Api | None) -> Callable[[Request, bytes, Response], li
         if api is None:
             return _token_reply_problems(response)
         problems = [str(p) for p in spec(api).response_problems(request, body, response)]
-        if response.status_code >= 400:
+        if response.status_code >= 400 and api != "cancellation":
+            # (The Post-Order document has no schemas: its errors take the Sell APIs' shape.)
             # An error status has no schema in eBay's documents: eBay's error body it is.
             problems += [str(p) for p in body_problems(error_body_validator(api),
                                                        response.body)]
@@ -566,7 +708,7 @@ def _precheck(request: Request, body: bytes, state: SandboxState, api: Api | Non
     """What eBay refuses before it looks at the data: bad token, bad query, bad body."""
     if api is None or template is None:
         return None
-    unauthorized = _unauthorized(request, state)
+    unauthorized = _unauthorized(request, state, api)
     if unauthorized is not None:
         return unauthorized
     error_id, domain = SCHEMA_ERROR_IDS[api]
@@ -603,6 +745,8 @@ def create_app(state: SandboxState | None = None) -> Starlette:
                   create_shipment),
         api_route("fulfillment", "/order/{orderId}/shipping_fulfillment/{fulfillmentId}", "GET",
                   get_shipment),
+        api_route("fulfillment", "/order/{order_id}/issue_refund", "POST", issue_refund),
+        api_route("cancellation", "/cancellation", "POST", create_cancellation),
         api_route("inventory", "/inventory_item", "GET", get_inventory_items),
         api_route("inventory", "/inventory_item/{sku}", "GET", get_inventory_item),
         api_route("inventory", "/inventory_item/{sku}", "PUT", put_inventory_item),

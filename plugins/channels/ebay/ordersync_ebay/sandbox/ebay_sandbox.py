@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,3 +70,12 @@ class EbaySandbox(ChannelSandbox):
 
     async def listing_quantity(self, listing_id: str) -> int:
         return self.state.listing_quantity(listing_id)
+
+    async def cancellation(self, order_id: str) -> str | None:
+        """The ``cancelReason`` code of the seller's cancellation (eBay takes a code from its
+        ``CancelReasonEnum``, not the seller's words); None if not cancelled that way."""
+        with self.state.lock:
+            return self.state.cancellations.get(order_id)
+
+    async def refunded(self, order_id: str) -> Decimal:
+        return self.state.refunded(order_id)

@@ -15,21 +15,26 @@ from typing import Any, Literal
 
 from ordersync.sandbox.openapi import OpenApiSpec, Validator
 
-Api = Literal["fulfillment", "inventory"]
+Api = Literal["fulfillment", "inventory", "cancellation"]
 
 BASE_PATHS: dict[Api, str] = {
     "fulfillment": "/sell/fulfillment/v1",
     "inventory": "/sell/inventory/v1",
+    "cancellation": "/post-order/v2",
 }
 _FILES: dict[Api, str] = {
     "fulfillment": "sell_fulfillment_v1_oas3.json",
     "inventory": "sell_inventory_v1_oas3.json",
+    "cancellation": "cancellation_oas3.json",
 }
 #: Error ids the sandbox answers with when a request breaks the schema (eBay's own ids for
 #: "Invalid input data" and "Invalid value for {fieldName}").
 SCHEMA_ERROR_IDS: dict[Api, tuple[int, str]] = {
     "fulfillment": (32600, "API_FULFILLMENT"),
     "inventory": (25709, "API_INVENTORY"),
+    # (The Post-Order document publishes no schemas: its requests are checked by hand, see
+    # ``sandbox/app.py``.)
+    "cancellation": (1702, "postOrderErrorDomain"),
 }
 
 

@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from ordersync.models import ChannelOrder, Fulfillment, Listing
@@ -73,6 +74,10 @@ class SandboxState:
     inventory: dict[str, dict[str, Any]] = field(default_factory=dict)
     offers: dict[str, dict[str, Any]] = field(default_factory=dict)
     access_tokens: dict[str, datetime] = field(default_factory=dict)
+    #: Order id -> the ``cancelReason`` of the seller's cancellation (``createCancellation``).
+    cancellations: dict[str, str] = field(default_factory=dict)
+    #: Every ``issueRefund`` request made, with its order and refund id.
+    refunds: list[dict[str, Any]] = field(default_factory=list)
     refresh_token_revoked: bool = False
     #: Injected and random faults (:class:`ordersync.sandbox.FaultPlan`).
     faults: FaultPlan = field(default_factory=lambda: FaultPlan(
@@ -88,7 +93,7 @@ class SandboxState:
         """Forget every order, listing, token, fault and record (credentials stay)."""
         with self.lock:
             for collection in (self.orders, self.shipments, self.inventory, self.offers,
-                               self.access_tokens):
+                               self.access_tokens, self.cancellations, self.refunds):
                 collection.clear()
             self.faults.clear()
             self.requests.clear()
@@ -182,6 +187,13 @@ class SandboxState:
         """The ``shippingCarrierCode`` of each shipment of the order, as eBay stores it."""
         with self.lock:
             return [s.get("shippingCarrierCode", "") for s in self.shipments.get(order_id, [])]
+
+    def refunded(self, order_id: str) -> Decimal:
+        """The money refunded to the buyer of the order so far."""
+        with self.lock:
+            refunds = self.order(order_id).get("paymentSummary", {}).get("refunds", [])
+            return sum((Decimal(refund["amount"]["value"]) for refund in refunds
+                        if refund.get("refundStatus") != "FAILED"), Decimal(0))
 
     def listing_quantity(self, listing_id: str) -> int:
         """The quantity buyers see on the listing: the offer's own, else the inventory item's."""
