@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
 import click
 
 from ordersync.cli.app import App, echo_json, fail, run_async
 from ordersync.cli.table import echo_table
 from ordersync.errors import PlatformError
+from ordersync.models import Listing, StoreProduct
 from ordersync.state.db import session_scope
 from ordersync.sync.links import LinkReport, add_link, auto_link, list_links, remove_link
 from ordersync.sync.runtime import Runtime
+
+T = TypeVar("T")
 
 
 @click.group("links")
@@ -74,16 +80,62 @@ def links_auto(app: App, channels: tuple[str, ...], as_json: bool) -> None:
 @click.argument("channel")
 @click.argument("listing_id")
 @click.argument("store_variant_id")
-@click.option("--sku", default=None, help="The SKU to remember with the link.")
+@click.option("--sku", default=None,
+              help="The SKU to remember with the link (default: the store variant's).")
+@click.option("--no-check", is_flag=True,
+              help="Link without asking the channel and the main store whether the listing "
+                   "and the variant exist (a listing not published yet).")
 @click.pass_obj
 def links_add(app: App, channel: str, listing_id: str, store_variant_id: str,
-              sku: str | None) -> None:
-    """Link LISTING_ID on CHANNEL to STORE_VARIANT_ID (replaces an earlier link)."""
+              sku: str | None, no_check: bool) -> None:
+    """Link LISTING_ID on CHANNEL to STORE_VARIANT_ID (replaces an earlier link).
+
+    The channel's listings and the main store's products are read first: a listing or a
+    variant that does not exist is an error (exit 2), and so is a platform that cannot be read
+    (exit 1; --no-check links anyway).
+    """
     if channel not in app.settings.channels:
         fail(f"no channel named {channel!r} in {app.config_path}")
+    if not no_check:
+        async def work(runtime: Runtime) -> tuple[Listing | None, StoreProduct | None]:
+            try:
+                listing = await _find(runtime.channels[channel].list_listings(),
+                                      lambda item: item.listing_id == listing_id)
+            except PlatformError as exc:
+                fail(f"cannot read the listings of channel {channel}: {exc} (--no-check links "
+                     "without reading them)", code=1)
+            try:
+                variant = await _find(runtime.store.list_products(),
+                                      lambda item: item.variant_id == store_variant_id)
+            except PlatformError as exc:
+                fail(f"cannot read the main store's products: {exc} (--no-check links without "
+                     "reading them)", code=1)
+            return listing, variant
+
+        listing, variant = run_async(app, work)
+        if listing is None:
+            fail(f"channel {channel} has no listing {listing_id!r}: nothing linked")
+        if variant is None:
+            fail(f"the main store has no variant {store_variant_id!r}: nothing linked (a "
+                 "variant id, not a product id or a SKU)")
+        sku = sku or variant.sku
     with session_scope(app.engine) as session:
         add_link(session, channel, listing_id, store_variant_id, sku)
-    click.echo(f"linked {channel} listing {listing_id} -> store variant {store_variant_id}")
+    click.echo(f"linked {channel} listing {listing_id} -> store variant {store_variant_id}"
+               + (f" (SKU {sku})" if sku else ""))
+
+
+async def _find(items: AsyncIterator[T], wanted: Callable[[T], bool]) -> T | None:
+    """The first of ``items`` that is ``wanted``; the stream is closed at once after it."""
+    try:
+        async for item in items:
+            if wanted(item):
+                return item
+        return None
+    finally:
+        close = getattr(items, "aclose", None)
+        if close is not None:
+            await close()
 
 
 @links_group.command("remove")
