@@ -160,6 +160,11 @@ def verify(key: ec.EllipticCurvePublicKey, header: SignatureHeader, digest: str,
 # -- the channel's receiver ---------------------------------------------------------------------
 
 
+#: eBay's public keys by (API root, kid): (key, digest, when fetched). Shared by the channels
+#: of one process, as eBay's keys are (every eBay channel receives the same notices).
+_KEYS: dict[tuple[str, str], tuple[ec.EllipticCurvePublicKey, str, float]] = {}
+
+
 class ApplicationTokens(RefreshedTokens):
     """eBay's application access token (client credentials grant): what reads public keys."""
 
@@ -186,8 +191,6 @@ class AccountDeletions:
             PLATFORM, config.api_base, auth=BearerAuth(self.tokens),
             headers={"Accept": "application/json"})
         self._clock = clock
-        #: kid -> (key, digest, when fetched)
-        self._keys: dict[str, tuple[ec.EllipticCurvePublicKey, str, float]] = {}
         #: Public keys fetched (for tests and status).
         self.fetched = 0
 
@@ -239,7 +242,7 @@ class AccountDeletions:
             again).
         :raises WebhookSignatureError: eBay has no such key.
         """
-        cached = self._keys.get(kid)
+        cached = _KEYS.get((self.config.api_base, kid))
         now = self._clock()
         if cached is not None and now - cached[2] < KEY_LIFETIME:
             return cached[0], cached[1]
@@ -256,6 +259,6 @@ class AccountDeletions:
             reason = f"eBay's public key {kid!r} cannot be read: {exc}"
             raise RetriableError(PLATFORM, "fetch eBay's notification public key",
                                  reason) from None
-        self._keys[kid] = (key, answer.digest, now)
+        _KEYS[(self.config.api_base, kid)] = (key, answer.digest, now)
         self.fetched += 1
         return key, answer.digest

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
+from ordersync.account_deletion import AccountDeletion
 from ordersync.capabilities import ChannelCapabilities
 from ordersync.errors import OrderError, RejectedError, RetriableError
 from ordersync.http import (
@@ -36,6 +37,7 @@ from pydantic import BaseModel, ValidationError
 
 from ordersync_ebay import mapping
 from ordersync_ebay import payloads as p
+from ordersync_ebay.account_deletion import AccountDeletions
 from ordersync_ebay.auth import PLATFORM, EbayTokens
 from ordersync_ebay.carriers import UnknownCarrierError, carrier_code
 from ordersync_ebay.config import EbayConfig
@@ -120,11 +122,21 @@ class EbayChannel(Channel):
         # legacyItemId -> SKU of single-SKU listings, learnt from listings and order lines; a
         # variation's SKU is in its listing id already.
         self._skus: dict[str, str] = {}
+        #: Marketplace Account Deletion notices (ordersync.account_deletion receives them).
+        self.account_deletions = AccountDeletions(name, config, context)
 
     async def aclose(self) -> None:
+        await self.account_deletions.aclose()
         await self.http.aclose()
         await self.post_order.aclose()
         await self.tokens.http.aclose()
+
+    def webhook_challenge(self, query: Mapping[str, str]) -> dict[str, Any] | None:
+        return self.account_deletions.webhook_challenge(query)
+
+    async def account_deletion(self, headers: Mapping[str, str],
+                               body: bytes) -> AccountDeletion | None:
+        return await self.account_deletions.account_deletion(headers, body)
 
     # ---------------------------------------------------------------------------------------------
     # Orders

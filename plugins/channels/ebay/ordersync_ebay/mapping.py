@@ -186,6 +186,7 @@ def _buyer_and_address(order: p.Order) -> tuple[Buyer, Address | None]:
                    ship_to.full_name if ship_to else None, order.buyer.username),
         email=first(registered.email if registered else None, ship_to.email if ship_to else None),
         phone=first(phone(registered), phone(ship_to)),
+        username=order.buyer.username,
     )
     address = None
     if ship_to is not None and ship_to.contact_address is not None:

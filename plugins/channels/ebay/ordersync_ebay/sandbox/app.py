@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ordersync_ebay.carriers import EBAY_CARRIER_CODES
+from ordersync_ebay.sandbox import notifications
 from ordersync_ebay.sandbox.filters import DateRange, FilterError, OrderFilter, parse_order_filter
 from ordersync_ebay.sandbox.spec import (
     BASE_PATHS,
@@ -113,6 +114,10 @@ def token(request: Request, body: bytes, state: SandboxState) -> Reply:
                                                             state.client_secret):
         return _oauth_error(401, "invalid_client", "client authentication failed")
     form = {key: values[-1] for key, values in parse_qs(body.decode()).items()}
+    if form.get("grant_type") == "client_credentials":  # an application token (notifications)
+        return Reply(200, {"access_token": state.issue_access_token(),
+                           "expires_in": state.token_lifetime,
+                           "token_type": "Application Access Token"})
     if form.get("grant_type") != "refresh_token":
         return _oauth_error(400, "unsupported_grant_type",
                             "grant type in request is not supported by the authorization server")
@@ -724,6 +729,16 @@ def _precheck(request: Request, body: bytes, state: SandboxState, api: Api | Non
     return None
 
 
+async def get_public_key(request: Request) -> Response:
+    """The Notification API's ``getPublicKey`` (:mod:`.notifications`), with a bearer token."""
+    state: SandboxState = request.app.state.sandbox
+    refused = _unauthorized(request, state, "fulfillment")  # (a Bearer token, like the Sell APIs)
+    if refused is not None:
+        return _render(refused)
+    key_id = request.path_params["public_key_id"]
+    return _render(Reply(*notifications.public_key_reply(state, key_id)))
+
+
 async def _not_found(request: Request) -> Response:
     return _render(ebay_error(404, 2002, "ACCESS", "Resource not found",
                               long_message=f"No resource at {request.url.path}"))
@@ -753,6 +768,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
         api_route("inventory", "/offer", "GET", get_offers),
         api_route("inventory", "/bulk_update_price_quantity", "POST",
                   bulk_update_price_quantity),
+        Route(notifications.PUBLIC_KEY_PATH, get_public_key, methods=["GET"]),
         Route("/{rest:path}", _not_found,
               methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,14 +50,12 @@ class NotificationKeys:
         return body, base64.b64encode(json.dumps(header).encode()).decode()
 
 
-_KEYS: weakref.WeakKeyDictionary[Any, NotificationKeys] = weakref.WeakKeyDictionary()
-
-
 def keys_of(state: Any) -> NotificationKeys:
-    """The notification keys of one sandbox (its ``SandboxState``)."""
-    found = _KEYS.get(state)
+    """The notification keys of one sandbox (kept on its ``SandboxState``)."""
+    found: NotificationKeys | None = getattr(state, "notification_keys", None)
     if found is None:
-        found = _KEYS[state] = NotificationKeys()
+        found = NotificationKeys()
+        state.notification_keys = found
     return found
 
 

@@ -191,7 +191,8 @@ def ebay_order(order: ChannelOrder, marketplace_id: str = "EBAY_GB") -> dict[str
         "orderFulfillmentStatus": _fulfillment_status(order),
         "sellerId": "sandbox_seller",
         "buyer": {
-            "username": _username(order),
+            # (Only a username given: mapped back, a made-up one would not be the order seeded.)
+            **({"username": order.buyer.username} if order.buyer.username else {}),
             "buyerRegistrationAddress": _contact(
                 order.buyer.name, order.buyer.email, order.buyer.phone),
         },
@@ -212,14 +213,6 @@ def ebay_order(order: ChannelOrder, marketplace_id: str = "EBAY_GB") -> dict[str
 def _number(text: str, digits: int = 12) -> str:
     """A stable eBay-looking numeric id derived from ``text``."""
     return str(zlib.crc32(text.encode()) % 10**digits)
-
-
-def _username(order: ChannelOrder) -> str:
-    given: str | None = getattr(order.buyer, "username", None)
-    if given:
-        return given
-    seed = order.buyer.email or order.buyer.name or "buyer"
-    return "".join(ch for ch in seed.split("@")[0].lower() if ch.isalnum()) or "buyer"
 
 
 def ebay_shipment(order: ChannelOrder, fulfillment: Fulfillment) -> dict[str, Any]:
