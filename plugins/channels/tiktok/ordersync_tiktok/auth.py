@@ -14,12 +14,14 @@ app secret.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from ordersync.errors import FatalPlatformError, PlatformError, RejectedError, RetriableError
 from ordersync.http import Kind, Reply, Verdict, utc_now
-from ordersync.http.oauth import RefreshedTokens
+from ordersync.http.oauth import BearerAuth, RefreshedTokens
 from ordersync.platform import Context
 from pydantic import BaseModel, ValidationError
 
@@ -116,6 +118,35 @@ class TikTokTokens(RefreshedTokens):
         )
         return FatalPlatformError(PLATFORM, self.operation, reason, status=exc.status,
                                   code=exc.code)
+
+
+class TokenHeaderAuth(BearerAuth):
+    """The access token in ``x-tts-access-token``; a new one and a second try only when TikTok
+    says the token is the problem (codes 105xxx), not for any 401 (a wrong ``sign`` is one too,
+    and a new token would not help)."""
+
+    def __init__(self, tokens: RefreshedTokens) -> None:
+        super().__init__(tokens, header="x-tts-access-token", prefix="")
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.tokens.access_token()
+        request.headers[self.header] = token
+        response = yield request
+        if response.status_code == 401:
+            await response.aread()
+        if response.status_code == 401 and _token_code(response):
+            request.headers[self.header] = await self.tokens.access_token(rejected=token)
+            yield request
+
+
+def _token_code(response: httpx.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and str(body.get("code", "")).startswith("105")
 
 
 def _expiry(value: Any) -> datetime:

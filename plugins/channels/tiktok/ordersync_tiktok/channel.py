@@ -20,7 +20,6 @@ from urllib.parse import quote
 from ordersync.capabilities import ChannelCapabilities
 from ordersync.errors import OrderError, RejectedError, RetriableError
 from ordersync.http import (
-    BearerAuth,
     CursorPaginator,
     HmacQuerySigner,
     Kind,
@@ -36,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from ordersync_tiktok import mapping
 from ordersync_tiktok import payloads as p
-from ordersync_tiktok.auth import PLATFORM, TikTokTokens
+from ordersync_tiktok.auth import PLATFORM, TikTokTokens, TokenHeaderAuth
 from ordersync_tiktok.carriers import UnknownCarrierError, provider_for
 from ordersync_tiktok.config import TikTokConfig
 
@@ -123,7 +122,7 @@ class TikTokChannel(Channel):
         signer = HmacQuerySigner(config.app_secret.get_secret_value(), add=self._common_params)
         self.http = context.http(
             PLATFORM, config.api_base, classify=classify, sign=signer,
-            auth=BearerAuth(self.tokens, header="x-tts-access-token", prefix=""),
+            auth=TokenHeaderAuth(self.tokens),
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
         # sku_id -> (product_id, inventory by warehouse), learnt from listings and orders.

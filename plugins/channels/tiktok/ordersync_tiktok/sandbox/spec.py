@@ -46,7 +46,7 @@ def envelope_validator() -> Validator:
     """TikTok's envelope of an error answer: ``{code, message, data, request_id}``."""
     return spec().validator({
         "type": "object",
-        "properties": {"code": {"type": "integer", "not": {"const": 0}},
+        "properties": {"code": {"type": "integer", "minimum": 1},
                        "message": {"type": "string"}, "data": {"nullable": True},
                        "request_id": {"type": "string"}},
         "required": ["code", "message", "request_id"],
