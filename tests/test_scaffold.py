@@ -88,6 +88,7 @@ def test_plugin_new_writes_the_plugin_into_dir(tmp_path: Path) -> None:
     assert str(folder) in result.output
     assert (folder / "pyproject.toml").is_file()
     assert (folder / "ordersync_acme" / "notifier.py").is_file()
+    assert "__pycache__/" in (folder / ".gitignore").read_text()
 
 
 def test_plugin_new_with_a_bad_name_exits_2_with_the_reason(tmp_path: Path) -> None:

@@ -2,9 +2,9 @@
 
 Templates are package data under ``templates/``: ``common/`` for every kind, ``api/`` for the
 platforms with an HTTP API (channels and stores), and one folder per kind. A path segment
-``{package}`` becomes the package's name and the ``.tmpl`` suffix goes; the text is a
-:class:`string.Template` (``$$`` is a dollar sign). The platform class's methods and imports come
-from :mod:`ordersync.scaffold.methods`.
+``{package}`` becomes the package's name, a leading ``dot-`` a dot, and the ``.tmpl`` suffix
+goes; the text is a :class:`string.Template` (``$$`` is a dollar sign). The platform class's
+methods and imports come from :mod:`ordersync.scaffold.methods`.
 """
 
 from __future__ import annotations
@@ -164,6 +164,14 @@ def _release(version: str) -> str:
     return ".".join(parts[:2]) if all(p.isdigit() for p in parts[:2]) else "0.1"
 
 
+def _file_name(part: str, names: PluginNames) -> str:
+    """A template path segment as a file name: ``{package}`` and ``dot-gitignore`` (package
+    data globs skip names that start with a dot)."""
+    if part == "{package}":
+        return names.package
+    return "." + part.removeprefix("dot-") if part.startswith("dot-") else part
+
+
 def render(names: PluginNames) -> dict[Path, str]:
     """Every file of the new plugin: its path in the plugin's folder and its text."""
     substitute = variables(names)
@@ -173,7 +181,7 @@ def render(names: PluginNames) -> dict[Path, str]:
     out: dict[Path, str] = {}
     for layer in LAYERS[names.kind]:
         for parts, text in _walk(root / layer):
-            path = Path(*(names.package if p == "{package}" else p for p in parts))
+            path = Path(*(_file_name(part, names) for part in parts))
             out[path] = Template(text).substitute(substitute)
     return out
 
