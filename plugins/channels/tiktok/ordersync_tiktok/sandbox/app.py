@@ -377,13 +377,13 @@ def _error_body(status: int) -> Any:
     return tiktok_error(status, INTERNAL, "Internal error. Retry request.").body
 
 
-def expected_sign(secret: str, request: Request, body: bytes) -> str:
+def expected_sign(secret: str, path: str, query: list[tuple[str, str]], body: bytes,
+                  content_type: str = "application/json") -> str:
     """TikTok's ``sign``: path, sorted query (less ``sign`` and ``access_token``) and body,
     wrapped in the app secret, HMAC-SHA256 with the app secret, hex."""
-    params = sorted((k, v) for k, v in request.query_params.multi_items()
-                    if k not in ("sign", "access_token"))
-    text = request.url.path.encode() + b"".join(f"{k}{v}".encode() for k, v in params)
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+    params = sorted((k, v) for k, v in query if k not in ("sign", "access_token"))
+    text = path.encode() + b"".join(f"{k}{v}".encode() for k, v in params)
+    if not content_type.startswith("multipart/form-data"):
         text += body
     return hmac_sha256(secret.encode(), secret.encode() + text + secret.encode())
 
@@ -400,7 +400,10 @@ def _precheck(request: Request, body: bytes, state: SandboxState, template: str,
         return tiktok_error(401, BAD_PARAMETER, "Invalid common parameter: timestamp must be "
                             "a 10-digit Unix time within 5 minutes of now")
     given = query.get("sign", "")
-    if not secrets.compare_digest(given, expected_sign(state.app_secret, request, body)):
+    wanted = expected_sign(state.app_secret, request.url.path,
+                           request.query_params.multi_items(), body,
+                           request.headers.get("content-type", ""))
+    if not secrets.compare_digest(given, wanted):
         return tiktok_error(401, BAD_SIGN, "Invalid credentials. The 'sign' query parameter is "
                             "invalid. For more details: https://m.tiktok.shop/s/AIu6dbFhs2XW")
     token_state = state.access_token_state(request.headers.get("x-tts-access-token", ""))
