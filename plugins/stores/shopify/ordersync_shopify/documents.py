@@ -39,6 +39,7 @@ fragment OrderFields on Order {
   sourceIdentifier
   tags
   cancelledAt
+  cancelReason
   displayFinancialStatus
   updatedAt
   lineItems(first: 50) {
@@ -52,7 +53,13 @@ fragment OrderFields on Order {
     trackingInfo(first: 2) { number company }
     fulfillmentLineItems(first: 30) { nodes { quantity lineItem { id } } }
   }
-  refunds { note }
+  refunds {
+    id
+    note
+    createdAt
+    totalRefundedSet { shopMoney { amount } }
+    refundLineItems(first: 20) { nodes { quantity lineItem { id } } }
+  }
 }
 """
     + _LINE_FIELDS
@@ -66,7 +73,7 @@ query GetOrder($id: ID!) {
 }
 """
     + _ORDER_FIELDS,
-    cost=579,
+    cost=623,
 )
 
 ORDER_LINES = Document(

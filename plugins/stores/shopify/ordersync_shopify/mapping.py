@@ -19,6 +19,7 @@ from ordersync.models import (
     StoreOrderDraft,
     StoreOrderLine,
     StoreOrderStatus,
+    StoreRefund,
 )
 
 from ordersync_shopify.documents import LINE_ATTRIBUTE, VARIANT_ATTRIBUTE
@@ -44,6 +45,43 @@ def refund_references(node: dict[str, Any]) -> list[str]:
     notes = [str(refund.get("note") or "") for refund in node.get("refunds") or []]
     return [note[len(REFUND_NOTE):] for note in notes
             if note.startswith(REFUND_NOTE) and len(note) > len(REFUND_NOTE)]
+
+
+#: The start of the staff note of a cancellation ordersync makes (``documents.ORDER_CANCEL``),
+#: which Shopify puts on the cancellation's refund too.
+CANCEL_NOTE = "Cancelled on the sales channel; ordersync"
+#: ``Order.cancelReason`` in the seller's words (the reason carried to the channel).
+CANCEL_REASONS = {
+    "CUSTOMER": "the customer asked to cancel the order",
+    "DECLINED": "the payment was declined",
+    "FRAUD": "the order was fraudulent",
+    "INVENTORY": "the items are out of stock",
+    "STAFF": "a staff error",
+    "OTHER": "cancelled in Shopify",
+}
+
+
+def refunds(node: dict[str, Any]) -> list[StoreRefund]:
+    """Every refund of an ``Order`` node, oldest first: ordersync's carry their reference (a
+    refund's note, or a cancellation's staff note), the seller's none."""
+    out = []
+    for refund in node.get("refunds") or []:
+        if not refund.get("id"):
+            continue
+        note = str(refund.get("note") or "")
+        reference = (note[len(REFUND_NOTE):] if note.startswith(REFUND_NOTE)
+                     else note if note.startswith(CANCEL_NOTE) else None)
+        quantities: dict[str, int] = {}
+        for item in (refund.get("refundLineItems") or {}).get("nodes") or []:
+            line_id = (item.get("lineItem") or {}).get("id")
+            if line_id:
+                quantities[line_id] = quantities.get(line_id, 0) + int(item.get("quantity") or 0)
+        amount = ((refund.get("totalRefundedSet") or {}).get("shopMoney") or {}).get("amount")
+        out.append(StoreRefund(
+            id=refund["id"], reference=reference or None, quantities=quantities,
+            amount=Decimal(str(amount or "0")), created_at=_datetime(refund.get("createdAt")),
+        ))
+    return out
 
 
 def money(amount: Decimal, currency: str) -> dict[str, Any]:
@@ -202,6 +240,9 @@ def store_order(node: dict[str, Any], lines: list[dict[str, Any]] | None = None)
         lines=[store_line(line) for line in line_nodes],
         fulfillments=_fulfillments(node.get("fulfillments") or []),
         refund_references=refund_references(node),
+        refunds=refunds(node),
+        cancel_reason=CANCEL_REASONS.get(str(node.get("cancelReason") or ""))
+        if node.get("cancelledAt") else None,
     )
 
 

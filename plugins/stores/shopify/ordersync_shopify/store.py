@@ -246,9 +246,12 @@ class ShopifyStore(Store):
 
     async def refund_lines(
         self, order: StoreOrder, quantities: dict[str, int], restock: bool,
-        reference: str | None = None,
+        reference: str | None = None, amount: Decimal | None = None,
+        shipping: Decimal | None = None,
     ) -> None:
-        """The refund's ``note`` carries ``reference``; the order's refunds are read back by it."""
+        """The refund's ``note`` carries ``reference``; the order's refunds are read back by it.
+        ``amount`` is refunded as one ``REFUND`` transaction (the order was created paid,
+        through the ``manual`` gateway), ``shipping`` as the refund's shipping."""
         operation = f"refund lines of order {order.id}"
         node = await self._read_order(order.id)
         if node is None:
@@ -257,9 +260,13 @@ class ShopifyStore(Store):
             return  # made before (a retry after a lost answer, or a crash)
         lines = await self._all_lines(node, operation)
         await self._refund(order.id, lines, quantities, restock=restock, operation=operation,
-                           reference=reference)
+                           reference=reference, amount=amount, shipping=shipping)
 
-    async def create_fulfillment(self, order: StoreOrder, fulfillment: Fulfillment) -> None:
+    async def create_fulfillment(
+        self, order: StoreOrder, fulfillment: Fulfillment, notify_customer: bool = False
+    ) -> None:
+        """``fulfillmentCreate``; ``notifyCustomer`` is the channel's Fulfillment Receipt
+        option, for every shipment (not only the order's first)."""
         operation = f"add tracking {fulfillment.tracking_number} to order {order.id}"
         data = await self.graphql.run(
             docs.FULFILLMENT_ORDERS, {"id": order.id}, operation=operation
@@ -296,8 +303,7 @@ class ShopifyStore(Store):
             variables = {"fulfillment": {
                 "lineItemsByFulfillmentOrder": groups,
                 "trackingInfo": tracking,
-                # The channel tells the buyer about its own shipments.
-                "notifyCustomer": False,
+                "notifyCustomer": notify_customer,
             }}
             try:
                 answer = await self.graphql.run(
@@ -451,6 +457,7 @@ class ShopifyStore(Store):
     async def _refund(
         self, order_id: str, lines: list[dict[str, Any]], quantities: dict[str, int],
         *, restock: bool, operation: str, reference: str | None = None,
+        amount: Decimal | None = None, shipping: Decimal | None = None,
     ) -> None:
         by_id = {line["id"]: line for line in lines}
         location = await self._location() if restock else None
@@ -471,6 +478,11 @@ class ShopifyStore(Store):
         refund: dict[str, Any] = {"orderId": order_id, "refundLineItems": items, "notify": False}
         if reference is not None:
             refund["note"] = refund_note(reference)
+        if amount:
+            refund["transactions"] = [{"orderId": order_id, "amount": str(amount),
+                                       "gateway": "manual", "kind": "REFUND"}]
+        if shipping:
+            refund["shipping"] = {"amount": str(shipping)}
         variables = {"input": refund}
         before = {line["id"]: int(line["currentQuantity"]) for line in lines}
         try:

@@ -571,7 +571,7 @@ class Views:
     def refund(self, number: int) -> View:
         record = self.state.refunds[number]
         order = self.state.orders[record.order_id]
-        total = Decimal(0)
+        total = record.amount
 
         def line_view(refund_line: Any) -> View:
             line = order.line(refund_line.line_item_id)

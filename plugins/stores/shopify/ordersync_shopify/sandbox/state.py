@@ -170,6 +170,10 @@ class Refund:
     lines: list[RefundLine]
     note: str | None
     created_at: datetime
+    #: The money returned: the sum of the refund's ``REFUND`` transactions.
+    amount: Decimal = Decimal(0)
+    #: The shipping refunded (``RefundInput.shipping.amount``).
+    shipping: Decimal = Decimal(0)
 
 
 @dataclass
@@ -751,12 +755,28 @@ class SandboxState:
                         unshipped_left[line.id] -= taken
                         shipped_left[line.id] -= quantity - taken
                     planned.append((line, RefundLine(line.id, quantity, restock_type, location)))
+            amount = Decimal(0)
+            for index, transaction in enumerate(data.get("transactions") or []):
+                where = ("transactions", str(index))
+                if transaction.get("kind") != "REFUND":
+                    errors.append(_error("A refund's transactions must be of kind REFUND.",
+                                         *where, "kind", code=None))
+                elif parse_gid(str(transaction.get("orderId")), "Order") != order.id:
+                    errors.append(_error("The transaction is for another order.",
+                                         *where, "orderId", code=None))
+                else:
+                    amount += Decimal(str(transaction["amount"]))
+            shipping = Decimal(str((data.get("shipping") or {}).get("amount") or "0"))
+            if amount < 0 or shipping < 0:
+                errors.append(_error("Amounts cannot be negative.", "transactions", code=None))
             if errors:
                 return None, errors
             for line, refund_line in planned:
                 self._apply_refund_line(order, line, refund_line)
             record = Refund(self.next_id(), order.id, [p[1] for p in planned], data.get("note"),
-                            self.now())
+                            self.now(), amount, shipping)
+            if amount > 0 and order.financial_status in ("PAID", "PARTIALLY_REFUNDED"):
+                order.financial_status = "PARTIALLY_REFUNDED"
             self.refunds[record.id] = record
             order.refund_ids.append(record.id)
             self._touch(order)
