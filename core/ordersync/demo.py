@@ -8,7 +8,6 @@ the seller makes in the store. Everything runs on loopback or in a work folder, 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +36,7 @@ from ordersync.sandbox import ChannelSandbox, StoreSandbox
 from ordersync.state.db import session_scope
 from ordersync.state.records import get_record
 from ordersync.state.tables import OrderRecord
+from ordersync.state.tokens import key_file_while_unset
 from ordersync.sync.links import auto_link
 from ordersync.sync.runtime import Runtime
 
@@ -155,6 +155,34 @@ def demo_config(channel: ChannelSandbox, store: StoreSandbox) -> dict[str, Any]:
     }
 
 
+#: Where the demo keeps the sandboxes' credentials, one file each, beside its ordersync.yaml.
+SECRETS = "secrets"
+
+
+def secrets_in_files(config: Any, environ: dict[str, str], workdir: Path) -> Any:
+    """``config`` with each ``${VAR}`` of ``environ`` read from ``secrets/VAR`` instead, the
+    files written (owner only): the commands the demo suggests then work as pasted, in any
+    shell, without exporting anything."""
+    folder = workdir / SECRETS
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for name, value in environ.items():
+        path = folder / name
+        path.touch(mode=0o600)
+        path.write_text(value, encoding="utf-8")
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: rewrite(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rewrite(item) for item in value]
+        if isinstance(value, str):
+            for name in environ:
+                value = value.replace(f"${{{name}}}", f"${{file:{SECRETS}/{name}}}")
+        return value
+
+    return rewrite(config)
+
+
 @dataclass
 class DemoResult:
     channel_type: str
@@ -181,7 +209,8 @@ async def run_demo(
     await channel_sb.start(workdir / "channel")
     await store_sb.start(workdir / "store")
     try:
-        return await _run(workdir, registry, channel_sb, store_sb, step)
+        with key_file_while_unset(workdir / SECRETS / "token.key"):  # (docs/operations.md)
+            return await _run(workdir, registry, channel_sb, store_sb, step)
     finally:
         await channel_sb.stop()
         await store_sb.stop()
@@ -202,9 +231,9 @@ async def _run(workdir: Path, registry: Registry, channel_sb: ChannelSandbox,
         await channel_sb.seed_order(order)
 
     config_path = workdir / "ordersync.yaml"
-    config_path.write_text(yaml.safe_dump(demo_config(channel_sb, store_sb), sort_keys=False))
-    os.environ.update(channel_sb.environ())
-    os.environ.update(store_sb.environ())
+    config = secrets_in_files(demo_config(channel_sb, store_sb),
+                              {**channel_sb.environ(), **store_sb.environ()}, workdir)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     settings = load_config(config_path, registry)
 
     async with Runtime.open(settings, registry) as runtime:

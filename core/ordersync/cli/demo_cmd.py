@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 from pathlib import Path
 
 import click
@@ -69,8 +70,22 @@ def _show(console: Console, result: DemoResult) -> None:
     uploaded = {k: v for k, v in result.tracking.items() if v}
     for order_id, numbers in uploaded.items():
         console.print(f"tracking on channel order {order_id}: {', '.join(numbers)}")
-    console.print(f"\nState and config are in {result.workdir}; try "
-                  f"`ordersync --config {result.workdir / 'ordersync.yaml'} orders list`.")
+    console.print(f"\nState, config and the sandboxes' credentials are in {result.workdir}. "
+                  "The sandboxes have stopped; these read what the demo did:")
+    for command in suggested_commands(result):
+        console.print(f"  {command}", soft_wrap=True, markup=False, highlight=False)
+
+
+def suggested_commands(result: DemoResult) -> list[str]:
+    """Commands that work on the demo's state once it ended (none needs a sandbox running)."""
+    config = shlex.quote(str(result.workdir / "ordersync.yaml"))
+    waiting = next((row["order_id"] for row in result.orders
+                    if row["state"] == "waiting_link"), None)
+    commands = [f"ordersync --config {config} {args}" for args in (
+        "status", "orders list", "links list")]
+    if waiting is not None:
+        commands.append(f"ordersync --config {config} orders show {waiting}")
+    return commands
 
 
 COMMANDS = [demo]
