@@ -25,7 +25,8 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,25 @@ def read_key_file(path: Path, source: str) -> list[str]:
         msg = f"the key file {str(path)!r} is empty; {_NEW_KEY_HINT}"
         raise TokenKeyError(source, msg)
     return keys
+
+
+@contextmanager
+def key_file_while_unset(path: Path) -> Iterator[None]:
+    """Within the block, the key in the file at ``path`` (made if missing, owner only) when
+    neither ``ORDERSYNC_TOKEN_KEY`` nor ``ORDERSYNC_TOKEN_KEY_FILE`` is set: for the demo, whose
+    state database is its own."""
+    if os.environ.get(KEY_ENV) or os.environ.get(KEY_FILE_ENV):
+        yield
+        return
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(new_key() + "\n", encoding="utf-8")
+    os.environ[KEY_FILE_ENV] = str(path)
+    try:
+        yield
+    finally:
+        os.environ.pop(KEY_FILE_ENV, None)
 
 
 class DbTokenStore:
