@@ -65,7 +65,7 @@ PRODUCTS = 6
 INITIAL_STOCK = 5000
 #: Every effect kind the crash hook can stop after (``push_stock`` is the stock push).
 EFFECT_KINDS = ("create_order", "cancel_order", "refund", "store_fulfil", "upload_tracking",
-                "push_stock")
+                "push_stock", "restock_cancelled", "channel_cancel", "channel_refund")
 WARMUP = "tests.reliability.crash_warmup"
 
 
@@ -221,22 +221,57 @@ class Shop:
     def ship_in_store(self, reference: str, tracking_number: str) -> bool:
         """The seller adds a shipment to the store order carrying ``reference``, under the
         folder's lock as every writer of it does; False while there is no such order yet."""
+        def ship(raw: dict[str, Any]) -> None:
+            raw.setdefault("fulfillments", []).append({
+                "tracking_number": tracking_number, "carrier": "DPD", "line_ids": [],
+                "shipped_at": datetime.now(UTC).replace(microsecond=0)
+                .isoformat().replace("+00:00", "Z")})
+
+        return self.edit_in_store(reference, ship)
+
+    def cancel_in_store(self, reference: str) -> bool:
+        """The seller cancels the store order in the store (``"status": "cancelled"``)."""
+        def cancel(raw: dict[str, Any]) -> None:
+            raw["status"] = "cancelled"
+            raw["cancel_reason"] = "cancelled by the seller"
+
+        return self.edit_in_store(reference, cancel)
+
+    def refund_in_store(self, reference: str) -> bool:
+        """The seller refunds one unit of the first line in the store, with no stock move."""
+        def refund(raw: dict[str, Any]) -> None:
+            first = (raw.get("lines") or [{}])[0]
+            raw.setdefault("refunds", []).append(
+                {"quantities": {str(first.get("id")): 1}, "amount": SELLER_REFUND})
+
+        return self.edit_in_store(reference, refund)
+
+    def edit_in_store(self, reference: str, edit: Callable[[dict[str, Any]], None]) -> bool:
+        """The seller changes the store order carrying ``reference`` with ``edit``, under the
+        folder's lock as every writer of it does; False while there is no such order yet."""
         path = self.store_order_path(reference)
         if path is None:
             return False
         folder = StoreFolder(self.store_dir, platform="seller")
         with folder.transaction() as transaction:
-            raw = folder.read_order(path, "ship")
+            raw = folder.read_order(path, "seller's edit")
             if raw.get("reference") == reference:
-                raw.setdefault("fulfillments", []).append({
-                    "tracking_number": tracking_number, "carrier": "DPD", "line_ids": [],
-                    "shipped_at": datetime.now(UTC).replace(microsecond=0)
-                    .isoformat().replace("+00:00", "Z")})
+                edit(raw)
                 raw["updated_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
                 transaction.write(path, raw)
                 return True
         msg = f"store order file {path.name} no longer carries {reference}"
         raise AssertionError(msg)
+
+    def told_channel(self, channel: str, folder: str) -> dict[str, list[Any]]:
+        """Order id -> what ordersync wrote into the channel's ``cancellations`` or ``refunds``
+        folder for it (one entry per cancellation or refund)."""
+        out: dict[str, list[Any]] = {}
+        for path in sorted((self.channel_dir(channel) / folder).glob("*.json")):
+            entries = read_json(path, exact_decimals=False)
+            for entry in entries if isinstance(entries, list) else [entries]:
+                out.setdefault(str(entry["order_id"]), []).append(entry)
+        return out
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -253,11 +288,17 @@ class Fate(StrEnum):
     SHIP_CHANNEL = "ship_channel"
     SHIP_CHANNEL_REFUND = "ship_channel_refund"
     SHIP_STORE = "ship_store"
+    #: The seller cancels the order in the store: carried to the channel, stock back once.
+    STORE_CANCEL = "store_cancel"
+    #: The seller refunds one unit in the store: carried to the channel once.
+    STORE_REFUND = "store_refund"
 
 
 _WEIGHTS = {Fate.KEEP: 20, Fate.CANCEL: 14, Fate.REFUND_PART: 12, Fate.REFUND_TWICE: 6,
             Fate.REFUND_FULL: 10, Fate.SHIP_CHANNEL: 14, Fate.SHIP_CHANNEL_REFUND: 6,
-            Fate.SHIP_STORE: 18}
+            Fate.SHIP_STORE: 18, Fate.STORE_CANCEL: 12, Fate.STORE_REFUND: 8}
+#: What the seller's refund in the store returns (Fate.STORE_REFUND).
+SELLER_REFUND = "10.00"
 #: Fates whose order may never reach the store (the news came before the import did).
 MAY_STAY_OUT = (Fate.CANCEL, Fate.REFUND_FULL)
 
@@ -280,6 +321,17 @@ class StepKind(StrEnum):
     PLACE = "place"
     UPDATE = "update"
     SHIP_IN_STORE = "ship_in_store"
+    CANCEL_IN_STORE = "cancel_in_store"
+    REFUND_IN_STORE = "refund_in_store"
+
+
+#: The seller's changes in the store, each waiting until the store order exists.
+IN_STORE = {StepKind.SHIP_IN_STORE: frozenset({"upload_tracking"}),
+            StepKind.CANCEL_IN_STORE: frozenset({"restock_cancelled", "channel_cancel",
+                                                 "push_stock"}),
+            StepKind.REFUND_IN_STORE: frozenset({"channel_refund"})}
+_IN_STORE_OF = {Fate.STORE_CANCEL: StepKind.CANCEL_IN_STORE,
+                Fate.STORE_REFUND: StepKind.REFUND_IN_STORE}
 
 
 @dataclass
@@ -331,6 +383,10 @@ class Scenario:
                 due += rng.randint(3, 40)
                 timeline.append((due, len(timeline), Step(StepKind.SHIP_IN_STORE, plan,
                                                           causes=frozenset({"upload_tracking"}))))
+            if fate in _IN_STORE_OF:
+                due += rng.randint(3, 40)
+                kind = _IN_STORE_OF[fate]
+                timeline.append((due, len(timeline), Step(kind, plan, causes=IN_STORE[kind])))
         timeline.sort(key=lambda item: item[:2])
         return cls(planned, [step for _, _, step in timeline])
 
@@ -421,9 +477,15 @@ class Driver:
 
     def _write(self, step: Step) -> bool:
         plan = step.planned
-        if step.kind is StepKind.SHIP_IN_STORE:
-            assert plan.store_tracking is not None
-            if not self.shop.ship_in_store(plan.reference, plan.store_tracking):
+        if step.kind in IN_STORE:
+            if step.kind is StepKind.SHIP_IN_STORE:
+                assert plan.store_tracking is not None
+                written = self.shop.ship_in_store(plan.reference, plan.store_tracking)
+            elif step.kind is StepKind.CANCEL_IN_STORE:
+                written = self.shop.cancel_in_store(plan.reference)
+            else:
+                written = self.shop.refund_in_store(plan.reference)
+            if not written:
                 self.waiting.append(step)
                 return False
         else:
@@ -443,7 +505,8 @@ def expected_stock(scenario: Scenario) -> dict[str, int]:
         returned = _refunded(plan.final)
         for line in plan.final.lines:
             gives_back = line.quantity if plan.final.status in (
-                OrderStatus.CANCELLED, OrderStatus.REFUNDED) else returned[line.id]
+                OrderStatus.CANCELLED, OrderStatus.REFUNDED) or plan.fate is Fate.STORE_CANCEL \
+                else returned[line.id]
             stock[f"V-{line.listing_id[2:]}"] -= line.quantity - gives_back
     return stock
 
@@ -477,9 +540,14 @@ def violations(shop: Shop, scenario: Scenario) -> list[str]:
     for reference in by_reference.keys() - planned.keys():
         problems.append(f"store order {reference} belongs to no order of the run")
     uploads = {channel: shop.tracking(channel) for channel in shop.channels}
+    told = {(channel, folder): shop.told_channel(channel, folder)
+            for channel in shop.channels for folder in ("cancellations", "refunds")}
     for reference, plan in planned.items():
         found = by_reference.get(reference, [])
         problems += _order_problems(plan, found, uploads[plan.channel].get(plan.final.id, []))
+        problems += _told_problems(plan, {
+            folder: told[plan.channel, folder].get(plan.final.id, [])
+            for folder in ("cancellations", "refunds")})
 
     want = expected_stock(scenario)
     have = shop.stock()
@@ -496,6 +564,21 @@ def violations(shop: Shop, scenario: Scenario) -> list[str]:
     problems += _state_problems(shop, scenario)
     if (shop.store_dir / ".ordersync-journal.json").exists():
         problems.append("the store folder still holds an unfinished transaction's journal")
+    return problems
+
+
+def _told_problems(plan: Planned, told: dict[str, list[Any]]) -> list[str]:
+    """The seller's cancellation or refund in the store reached the channel exactly once, and
+    nothing else did (a change that came from the channel is never sent back to it)."""
+    where = f"{plan.reference} ({plan.fate})"
+    want = {"cancellations": int(plan.fate is Fate.STORE_CANCEL),
+            "refunds": int(plan.fate is Fate.STORE_REFUND)}
+    problems = [f"{where}: {len(entries)} {folder} told to the channel, want {want[folder]}"
+                for folder, entries in told.items() if len(entries) != want[folder]]
+    for entry in told["refunds"]:
+        if entry.get("amount") != SELLER_REFUND or entry.get("line_ids") != ["1"]:
+            problems.append(f"{where}: channel refund {entry}, want 1 of line 1, "
+                            f"{SELLER_REFUND}")
     return problems
 
 
@@ -516,7 +599,7 @@ def _order_problems(
         return problems
     raw = found[0]
     refunded = _refunded(order) if order.status is not OrderStatus.CANCELLED else Counter()
-    status = _store_status(order, refunded)
+    status = "cancelled" if plan.fate is Fate.STORE_CANCEL else _store_status(order, refunded)
     if raw.get("status") != status:
         problems.append(f"{where}: store order status {raw.get('status')}, want {status}")
     for line in raw.get("lines") or []:
@@ -524,7 +607,12 @@ def _order_problems(
         if int(line.get("refunded_quantity") or 0) != want:
             problems.append(f"{where}: line {line.get('line_id')} refunded "
                             f"{line.get('refunded_quantity')}, want {want}")
-    references = sorted(str(refund.get("reference")) for refund in raw.get("refunds") or [])
+    references = sorted(str(refund.get("reference")) for refund in raw.get("refunds") or []
+                        if refund.get("reference"))  # (none: the seller's own)
+    if plan.fate is Fate.STORE_CANCEL:
+        restocked = [int(line.get("restocked_quantity") or 0) for line in raw.get("lines") or []]
+        if restocked != [line.quantity for line in order.lines]:
+            problems.append(f"{where}: restocked {restocked}, want every unit once")
     want_refs = refund_keys(order, plan.channel) if order.status is not OrderStatus.CANCELLED \
         else []
     # When the listed refunds returned every unit, the store order is fully refunded before

@@ -4,7 +4,8 @@ The eBay and Shopify sandboxes answer 20% of requests (seeded) with a fault draw
 real platforms fail: 429 with ``Retry-After``, 500 and 503, an answer slower than the client's
 timeout, a connection dropped mid-answer, a body that is not JSON; Shopify also loses answers to
 requests it did run. ordersync runs whole passes until nothing is left; then buyers cancel, get
-refunds, and the seller ships on both sides, and it runs until nothing is left again. One run
+refunds, the seller ships on both sides and cancels or refunds orders in Shopify, and it runs
+until nothing is left again. One run
 serves every test of the first part of this module, each checking one promise against an oracle
 computed from the orders alone.
 
@@ -43,7 +44,7 @@ from ordersync.state.tables import Effect, EffectStatus
 from ordersync.sync.links import auto_link
 from ordersync.sync.passes import sync_channel, sync_store
 from ordersync.testing.builders import make_line, make_order
-from ordersync_shopify.documents import GET_ORDER
+from ordersync_shopify.documents import GET_ORDER, LINE_ATTRIBUTE
 from ordersync_shopify.store import ShopifyStore
 from sqlmodel import col, select
 
@@ -90,17 +91,24 @@ class Plan:
     refunded: dict[str, list[str]] = field(default_factory=dict)  # order -> refunded line ids
     shipped_on_channel: dict[str, str] = field(default_factory=dict)  # order -> tracking
     shipped_in_store: dict[str, str] = field(default_factory=dict)  # order -> tracking
+    #: Cancelled by the seller in Shopify (restocked there): carried to eBay once.
+    cancelled_in_store: set[str] = field(default_factory=set)
+    #: One unit of the first line refunded by the seller in Shopify (restocked there), for its
+    #: price: carried to eBay once, and never back.
+    refunded_in_store: set[str] = field(default_factory=set)
 
     def expected_stock(self) -> dict[str, int]:
         """SKU -> what the main store holds at the end: only what stayed sold is gone."""
         stock = dict.fromkeys(SKUS, START_STOCK)
         for order in self.placed:
-            if order.id in self.cancelled:
+            if order.id in self.cancelled or order.id in self.cancelled_in_store:
                 continue
             returned = set(self.refunded.get(order.id, []))
             for line in order.lines:
                 if line.id not in returned:
                     stock[line.sku or ""] -= line.quantity
+            if order.id in self.refunded_in_store:
+                stock[order.lines[0].sku or ""] += 1
         return stock
 
 
@@ -133,6 +141,8 @@ def make_plan(rng: random.Random, start: datetime, orders: int) -> Plan:
         plan.shipped_on_channel[order_id] = f"CH{order_id.replace('-', '')}"
     for order_id in ids[3 * share:4 * share]:
         plan.shipped_in_store[order_id] = f"ST{order_id.replace('-', '')}"
+    plan.cancelled_in_store = set(ids[4 * share:4 * share + share // 2])
+    plan.refunded_in_store = set(ids[4 * share + share // 2:5 * share])
     return plan
 
 
@@ -227,6 +237,23 @@ def act_after_import(plan: Plan, ebay: EbayServer, shopify: ShopifyServer,
             ebay.state.seed_order(after)
     for order_id, tracking in plan.shipped_in_store.items():
         shopify.state.ship(store_id[order_id], tracking, "Royal Mail")
+    by_id = {order.id: order for order in plan.placed}
+    for order_id in plan.cancelled_in_store:
+        assert shopify.state.cancel_order(store_id[order_id], refund=True, restock=True,
+                                          reason="CUSTOMER") == []
+    for order_id in plan.refunded_in_store:
+        first = by_id[order_id].lines[0]
+        shop_order = shopify.state.order(store_id[order_id])
+        line = next(line for line in shop_order.lines
+                    if dict(line.attributes).get(LINE_ATTRIBUTE) == first.id)
+        _, errors = shopify.state.create_refund({
+            "orderId": store_id[order_id],
+            "refundLineItems": [{"lineItemId": f"gid://shopify/LineItem/{line.id}",
+                                 "quantity": 1, "restockType": "CANCEL"}],
+            "transactions": [{"orderId": store_id[order_id], "amount": str(first.unit_price),
+                              "gateway": "manual", "kind": "REFUND"}],
+        })
+        assert errors == []
 
 
 def start_faults(ebay: EbayServer, shopify: ShopifyServer) -> None:
@@ -369,9 +396,31 @@ def test_orders_cancelled_on_the_channel_are_cancelled_in_the_store(outcome: Out
     with outcome.shopify.state.lock:
         cancelled = {order.source_identifier for order in outcome.shopify.state.orders.values()
                      if order.cancelled_at is not None}
-    assert cancelled == {order_reference(CHANNEL, i) for i in outcome.plan.cancelled}
-    assert {i for i, state in outcome.record_states.items() if state == "cancelled"} == \
-        outcome.plan.cancelled
+    both = outcome.plan.cancelled | outcome.plan.cancelled_in_store
+    assert cancelled == {order_reference(CHANNEL, i) for i in both}
+    assert {i for i, state in outcome.record_states.items() if state == "cancelled"} == both
+
+
+def test_the_sellers_cancellations_in_the_store_reached_ebay_once(outcome: Outcome) -> None:
+    ebay = outcome.ebay.state
+    with ebay.lock:
+        cancelled = dict(ebay.cancellations)
+    assert set(cancelled) == outcome.plan.cancelled_in_store
+    assert set(cancelled.values()) == {"BUYER_ASKED_CANCEL"}  # Shopify's CUSTOMER reason
+
+
+def test_the_sellers_refunds_in_the_store_reached_ebay_once_and_never_came_back(
+    outcome: Outcome,
+) -> None:
+    by_id = {order.id: order for order in outcome.plan.placed}
+    for order_id in outcome.plan.refunded_in_store:
+        assert outcome.ebay.state.refunded(order_id) == by_id[order_id].lines[0].unit_price
+        with outcome.shopify.state.lock:
+            refunds = outcome.shopify.state.order(outcome.store_id[order_id]).refund_ids
+        assert len(refunds) == 1, f"{order_id}: the eBay refund came back to Shopify"
+    with outcome.ebay.state.lock:
+        refunded = {refund["orderId"] for refund in outcome.ebay.state.refunds}
+    assert refunded == outcome.plan.refunded_in_store
 
 
 def test_stock_is_exact_in_the_store_and_on_every_listing(outcome: Outcome) -> None:
