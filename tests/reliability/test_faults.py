@@ -222,7 +222,9 @@ def seed(bed: Bed, ebay: EbayServer, shopify: ShopifyServer, plan: Plan) -> dict
                                        title=f"Product {sku}", quantity=START_STOCK))
     for order in plan.placed:
         ebay.state.seed_order(order)
-    bed.configure({CHANNEL: bed.ebay_channel(ebay)}, bed.shopify_store(shopify))
+    # Fulfillment Receipt on: every shipment ordersync records in Shopify asks for the email.
+    bed.configure({CHANNEL: bed.ebay_channel(ebay, emails={"fulfillment_receipt": True})},
+                  bed.shopify_store(shopify))
     return variant_of
 
 
@@ -441,6 +443,31 @@ def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
     untouched = {o.id for o in plan.placed} - set(plan.shipped_in_store) - set(
         plan.shipped_on_channel)
     assert [i for i in untouched if outcome.ebay.state.tracking(i)] == []
+
+
+def test_refunds_reached_the_store_with_the_channels_amounts(outcome: Outcome) -> None:
+    by_id = {order.id: order for order in outcome.plan.placed}
+    state = outcome.shopify.state
+    for order_id, lines in outcome.plan.refunded.items():
+        order = by_id[order_id]
+        whole = len(lines) == len(order.lines)
+        want = order.total if whole else sum(
+            (line.unit_price * line.quantity for line in order.lines if line.id in lines),
+            Decimal(0))
+        with state.lock:
+            made = [state.refunds[n] for n in state.order(outcome.store_id[order_id]).refund_ids]
+        assert sum((refund.amount for refund in made), Decimal(0)) == want, order_id
+
+
+def test_every_shipment_recorded_in_the_store_asked_for_the_fulfillment_receipt(
+    outcome: Outcome,
+) -> None:
+    state = outcome.shopify.state
+    for order_id in outcome.plan.shipped_on_channel:
+        with state.lock:
+            shipments = [state.fulfillments[n]
+                         for n in state.order(outcome.store_id[order_id]).fulfillment_ids]
+        assert [f.notify_customer for f in shipments] == [True], order_id
 
 
 def test_no_effect_was_given_up(outcome: Outcome) -> None:
