@@ -1,0 +1,177 @@
+"""Faults with TikTok Shop as the channel: with a fifth of all platform calls failing, every
+order still arrives exactly once.
+
+The scenario of :mod:`tests.reliability.test_faults` (orders, then buyers' cancellations and
+returns, shipments on both sides) with the TikTok Shop sandbox as the channel and Shopify as the
+main store, both answering 20% of requests (seeded) with a fault drawn from the ways platforms
+fail; TikTok's lose the answers of writes they ran. Every TikTok order is units (one line item
+each), every request is signed and checked against TikTok's document. TikTok Shop cannot be
+told of the seller's cancellations and refunds in the store (it declares neither
+``cancel_orders`` nor ``refund_orders``), so the run has none of those. One run serves every
+test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+from ordersync.models import Listing, order_reference
+from ordersync.plugins import Registry
+from ordersync.sync.links import auto_link
+from ordersync_tiktok import TikTokChannel
+
+from .conftest import (
+    FAULT_DELAY,
+    Bed,
+    ShopifyServer,
+    failed_effects,
+    records,
+    running_shopify,
+    settle,
+)
+from .test_faults import (
+    FAULT_RATE,
+    SEED,
+    SKUS,
+    START_STOCK,
+    Plan,
+    act_after_import,
+    listing_id,
+    new_plan,
+)
+from .tiktok_server import TikTokServer, running_tiktok, tiktok_channel
+
+pytestmark = pytest.mark.slow
+
+CHANNEL = "tiktok-uk"
+#: Orders of the run, and orders per search page: enough calls that every kind of fault is
+#: drawn (TikTok's searches carry whole orders, so a run makes few calls per order).
+ORDERS = 100
+PAGE = 5
+
+
+@dataclass
+class Outcome:
+    plan: Plan
+    tiktok: TikTokServer
+    shopify: ShopifyServer
+    variant_of: dict[str, str]
+    store_id: dict[str, str]
+    record_states: dict[str, str]
+    gave_up: list[tuple[str, str | None]]
+    passes: list[int]
+
+    def shopify_tracking(self, order_id: str) -> list[str]:
+        state = self.shopify.state
+        with state.lock:
+            order = state.order(self.store_id[order_id])
+            return [str(info["number"]) for fid in order.fulfillment_ids
+                    for info in state.fulfillments[fid].tracking if info.get("number")]
+
+
+def tiktok_plan() -> Plan:
+    plan = new_plan(ORDERS)
+    # The seller's cancellations and refunds in the store do not reach TikTok Shop.
+    plan.cancelled_in_store = set()
+    plan.refunded_in_store = set()
+    return plan
+
+
+def seed(bed: Bed, tiktok: TikTokServer, shopify: ShopifyServer, plan: Plan) -> dict[str, str]:
+    shopify.state.set_bucket(2000, 100_000)
+    variant_of = {}
+    for sku in SKUS:
+        ids = shopify.state.seed_product(sku, f"Product {sku}", "20.00", quantity=START_STOCK)
+        variant_of[sku] = ids["variant_id"]
+        tiktok.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
+                                         title=f"Product {sku}", quantity=START_STOCK))
+    for order in plan.placed:
+        tiktok.state.seed_order(order)
+    bed.configure({CHANNEL: tiktok_channel(bed.env, tiktok)}, bed.shopify_store(shopify))
+    return variant_of
+
+
+async def run(bed: Bed, tiktok: TikTokServer, shopify: ShopifyServer) -> Outcome:
+    plan = tiktok_plan()
+    variant_of = seed(bed, tiktok, shopify, plan)
+    async with bed.runtime() as runtime:
+        channel = runtime.channels[CHANNEL]
+        assert isinstance(channel, TikTokChannel)
+        channel.page_size = PAGE
+        await auto_link(runtime)
+        tiktok.state.randomize_faults(FAULT_RATE, SEED, delay=FAULT_DELAY)
+        shopify.state.randomize_faults(FAULT_RATE, SEED + 1, delay=FAULT_DELAY)
+        passes = [await settle(runtime)]
+        imported = records(runtime, CHANNEL)
+        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
+        act_after_import(plan, tiktok, shopify, store_id)  # type: ignore[arg-type]
+        passes.append(await settle(runtime))
+        states = {order_id: r.state for (_, order_id), r in records(runtime, CHANNEL).items()}
+        gave_up = failed_effects(runtime)
+    return Outcome(plan, tiktok, shopify, variant_of, store_id, states, gave_up, passes)
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Outcome:
+    bed = Bed(root=tmp_path_factory.mktemp("faults-tiktok"), registry=registry)
+    with running_tiktok() as tiktok, running_shopify() as shopify:
+        return asyncio.run(run(bed, tiktok, shopify))
+
+
+def test_a_fifth_of_the_tiktok_calls_failed_in_every_way(outcome: Outcome) -> None:
+    state = outcome.tiktok.state
+    assert {label.removesuffix(" after") for label in state.random_served} == {
+        "status 429", "status 500", "status 503", "delay", "reset", "malformed"}
+    assert any(label.endswith(" after") for label in state.random_served)  # lost answers
+    assert 0.15 < sum(state.random_served.values()) / len(state.requests) < 0.25
+
+
+def test_every_tiktok_order_is_in_the_main_store_exactly_once(outcome: Outcome) -> None:
+    with outcome.shopify.state.lock:
+        orders = list(outcome.shopify.state.orders.values())
+    references = Counter(order.source_identifier for order in orders)
+    assert set(references) == {order_reference(CHANNEL, o.id) for o in outcome.plan.placed}
+    assert {ref: count for ref, count in references.items() if count != 1} == {}
+
+
+def test_orders_cancelled_on_tiktok_are_cancelled_in_the_store(outcome: Outcome) -> None:
+    with outcome.shopify.state.lock:
+        cancelled = {order.source_identifier for order in outcome.shopify.state.orders.values()
+                     if order.cancelled_at is not None}
+    assert cancelled == {order_reference(CHANNEL, i) for i in outcome.plan.cancelled}
+    assert {i for i, state in outcome.record_states.items() if state == "cancelled"} == \
+        outcome.plan.cancelled
+
+
+def test_stock_is_exact_in_the_store_and_on_every_tiktok_sku(outcome: Outcome) -> None:
+    want = outcome.plan.expected_stock()
+    store = {sku: outcome.shopify.state.available(outcome.variant_of[sku]) for sku in SKUS}
+    listings = {sku: outcome.tiktok.state.listing_quantity(listing_id(sku)) for sku in SKUS}
+    assert store == want
+    assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
+
+
+def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
+    plan = outcome.plan
+    for order_id, tracking in plan.shipped_in_store.items():  # Shopify -> TikTok
+        assert [f.tracking_number for f in outcome.tiktok.state.tracking(order_id)] == [tracking]
+        with outcome.tiktok.state.lock:
+            packages = outcome.tiktok.state.orders[order_id]["packages"]
+        assert len(packages) == 1, f"{order_id}: {packages}"
+    for order_id, tracking in plan.shipped_on_channel.items():  # TikTok -> Shopify
+        assert outcome.shopify_tracking(order_id) == [tracking]
+    untouched = {o.id for o in plan.placed} - set(plan.shipped_in_store) - set(
+        plan.shipped_on_channel)
+    assert [i for i in untouched if outcome.tiktok.state.tracking(i)] == []
+
+
+def test_nothing_was_given_up_and_every_answer_was_inside_the_document(
+        outcome: Outcome) -> None:
+    assert outcome.gave_up == []
+    assert outcome.tiktok.state.bugs == []
+    assert all(passes <= 40 for passes in outcome.passes), outcome.passes
+
+
