@@ -7,6 +7,7 @@ from __future__ import annotations
 from ordersync.sandbox import Fault
 from ordersync_ebay.sandbox import SandboxState as EbayState
 from ordersync_shopify.sandbox import SandboxState as ShopifyState
+from ordersync_tiktok.sandbox import SandboxState as TikTokState
 
 
 def ebay_draws(seed: int, count: int = 2000) -> list[str | None]:
@@ -23,8 +24,16 @@ def shopify_draws(seed: int, count: int = 2000) -> list[str | None]:
     return [fault.label if fault else None for fault in faults]
 
 
+def tiktok_draws(seed: int, count: int = 2000) -> list[str | None]:
+    state = TikTokState()
+    state.randomize_faults(0.2, seed, delay=0.25)
+    faults = [state.faults.take(None, "POST", "/order/202309/orders/search")
+              for _ in range(count)]
+    return [fault.label if fault else None for fault in faults]
+
+
 def test_random_faults_come_at_the_rate_asked_of_every_kind_and_repeat_with_the_seed() -> None:
-    for draws, kinds in ((ebay_draws, 6), (shopify_draws, 8)):
+    for draws, kinds in ((ebay_draws, 6), (shopify_draws, 8), (tiktok_draws, 6)):
         first = draws(7)
         assert first == draws(7)
         assert first != draws(8)
@@ -38,6 +47,15 @@ def test_a_random_malformed_answer_to_an_ebay_write_is_a_lost_answer() -> None:
     state.randomize_faults(1.0, 3, mix=(Fault("malformed"),))
     read = state.take_fault("GET", "/sell/inventory/v1/offer")
     write = state.take_fault("POST", "/sell/inventory/v1/bulk_update_price_quantity")
+    assert read is not None and not read.after_processing
+    assert write is not None and write.after_processing
+
+
+def test_a_random_malformed_answer_to_a_tiktok_write_is_a_lost_answer() -> None:
+    state = TikTokState()
+    state.randomize_faults(1.0, 3, mix=(Fault("malformed"),))
+    read = state.faults.take(None, "GET", "/order/202309/orders")
+    write = state.faults.take(None, "POST", "/fulfillment/202309/orders/1/packages")
     assert read is not None and not read.after_processing
     assert write is not None and write.after_processing
 
