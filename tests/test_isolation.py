@@ -244,6 +244,31 @@ async def test_a_hung_call_times_out_as_a_retriable_error(tmp_path: Path) -> Non
     assert await store.get_stock([]) == {}  # and the instance still answers
 
 
+async def test_a_call_inside_a_longer_page_times_out_on_its_own_deadline(tmp_path: Path) -> None:
+    class Reading(FileChannel):
+        type_name = "reading"
+
+        async def fetch_orders(self, since: datetime | None) -> AsyncIterator[OrderPage]:
+            order = await self.get_order("1")  # guarded too: a call inside the page
+            yield OrderPage(orders=[order] if order else [])
+
+        async def get_order(self, order_id: str) -> ChannelOrder | None:
+            await asyncio.sleep(3600)
+            return None
+
+    config = FileChannelConfig(type="reading", path=tmp_path)
+    channel = guard(Reading("c", config, Context(name="c")), INFO,
+                    PluginTimeouts(call=0.3, page=30))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    with pytest.raises(PluginTimeoutError, match=r"^reading\.get_order did not answer within "
+                       r"0\.3s"):
+        async for _ in channel.fetch_orders(None):
+            pass
+    assert loop.time() - started < 2.0
+
+
 async def test_cancelling_a_guarded_call_from_outside_stays_a_cancellation(
     tmp_path: Path,
 ) -> None:

@@ -232,20 +232,21 @@ class _Deadline:
 
 
 class _Watch:
-    """The deadlines of one instance's calls in flight, checked by one timer every
-    :data:`TICK` seconds while there are any.
+    """The deadlines of one instance's calls in flight, and one timer of the event loop set
+    to the earliest of them.
 
-    ``asyncio.timeout`` schedules (and cancels) a timer of the event loop per call: five times
-    what a call through the guard costs otherwise, and a tenth of the core's CPU per order. A
-    deadline here is an entry in a set; a call past it is cancelled as ``asyncio.timeout``
-    would, and the cancellation is told apart from any other the same way (``uncancel``).
+    ``asyncio.timeout`` schedules (and cancels) a timer per call: five times what a call
+    through the guard costs otherwise, and a tenth of the core's CPU per order. A deadline here
+    is an entry in a set; the timer is moved only when a call's deadline comes before it (a call
+    started during a longer page), and when it fires it cancels the calls past their deadline as
+    ``asyncio.timeout`` would, told apart from any other cancellation the same way
+    (``uncancel``), then waits for the next deadline.
     """
-
-    TICK = 0.25
 
     def __init__(self) -> None:
         self._calls: set[_Deadline] = set()
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, seconds: float | None) -> _Deadline | None:
@@ -256,21 +257,32 @@ class _Watch:
             return None
         deadline = _Deadline(time.monotonic() + seconds, task, task.cancelling())
         self._calls.add(deadline)
-        if self._timer is None or self._loop is not task.get_loop():
-            self._loop = task.get_loop()
-            self._timer = self._loop.call_later(min(self.TICK, seconds), self._check)
+        if self._timer is None or deadline.when < self._timer_at \
+                or self._loop is not task.get_loop():
+            self._wake_at(deadline.when, task.get_loop())
         return deadline
+
+    def _wake_at(self, when: float, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._loop = loop
+        self._timer_at = when
+        self._timer = loop.call_later(max(0.0, when - time.monotonic()), self._check)
 
     def _check(self) -> None:
         self._timer = None
-        if self._loop is None or not self._calls:
-            return
         now = time.monotonic()
+        waiting = []
         for deadline in list(self._calls):
-            if not deadline.fired and now >= deadline.when:
+            if deadline.fired:
+                continue
+            if now >= deadline.when:
                 deadline.fired = True
                 deadline.task.cancel()
-        self._timer = self._loop.call_later(self.TICK, self._check)
+            else:
+                waiting.append(deadline.when)
+        if waiting and self._loop is not None:
+            self._wake_at(min(waiting), self._loop)
 
     def expired(self, deadline: _Deadline | None) -> bool:
         """Whether the cancellation being handled is this deadline's (and only its own)."""
