@@ -17,7 +17,7 @@ from ordersync.platform import Channel, Context, Notifier, Store
 from ordersync.plugins import Kind, Registry
 from ordersync.state.db import make_engine, upgrade
 from ordersync.state.leases import lease_duration, new_worker_id
-from ordersync.state.tokens import DbTokenStore
+from ordersync.state.tokens import open_token_store
 from ordersync.sync.guard import PluginTimeouts, instantiate
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class Runtime:
         engine = make_engine(database or settings.database)
         if migrate:
             upgrade(engine)
-        tokens = DbTokenStore(engine)
+        tokens = open_token_store(engine)  # (TokenKeyError: a missing or wrong key)
 
         def context(name: str, kind: str) -> Context:
             log = logging.getLogger(f"ordersync.{kind}.{name}")
