@@ -140,6 +140,20 @@ async def test_forget_removes_one_buyers_data_at_once_whatever_its_age(world: Wo
     assert all(value in text for value in OTHER)
 
 
+async def test_forget_by_account_name_on_one_channel(world: World) -> None:
+    await imported(world)
+    code, out, err = await world.cli("privacy", "forget", "--account", "Zyxwv Canary",
+                                     "--channel", "shop-a")
+    assert code == 0, err
+    assert "from 1 order(s)" in out
+    assert [value for value in CANARY if value in database_text(world)] == []
+    code, _, err = await world.cli("privacy", "forget")
+    assert code == 2
+    assert "--email ADDRESS or --account NAME" in err
+    code, _, err = await world.cli("privacy", "forget", "--account", "x", "--channel", "nope")
+    assert (code, "--channel: no channel 'nope'" in err) == (2, True)
+
+
 async def test_forget_finds_nobody_for_an_unknown_address(world: World) -> None:
     await imported(world)
     engine = make_engine(f"sqlite:///{world.db_path}")

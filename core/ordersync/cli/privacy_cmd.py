@@ -35,23 +35,29 @@ def purge(app: App, days: int | None) -> None:
 
 
 @privacy.command("forget")
-@click.option("--email", required=True, metavar="ADDRESS",
+@click.option("--email", default=None, metavar="ADDRESS",
               help="The buyer's email address, as the channel gave it (any case).")
+@click.option("--account", "accounts", multiple=True, metavar="NAME",
+              help="The buyer's account name on the channel (eBay's username or user id); "
+                   "repeatable.")
 @click.option("--channel", default=None, help="Only this channel's orders.")
 @click.pass_obj
-def forget(app: App, email: str, channel: str | None) -> None:
-    """Remove one buyer's personal data from every stored order (a buyer's request).
+def forget(app: App, email: str | None, accounts: tuple[str, ...], channel: str | None) -> None:
+    """Remove one buyer's personal data from every stored order (a buyer's request), found by
+    --email or --account.
 
     The orders stay (ids, amounts, SKUs, statuses); their buyer's name, email, phone and
     addresses go, from the drafted store orders and alerts too. Prints counts only.
     """
     from ordersync.state.privacy import forget_buyer
 
-    if "@" not in email:
+    if not email and not accounts:
+        fail("say whose data to remove: --email ADDRESS or --account NAME")
+    if email is not None and "@" not in email:
         fail("--email: not an email address (it has no @)")
     if channel is not None and channel not in app.settings.channels:
         fail(f"--channel: no channel {channel!r} in {app.config_path}")
-    removed = forget_buyer(app.engine, email=email,
+    removed = forget_buyer(app.engine, email=email, usernames=accounts,
                            channels=None if channel is None else [channel])
     click.echo(f"{removed}.")
 
