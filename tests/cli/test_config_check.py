@@ -66,3 +66,13 @@ def test_a_folder_that_exists_gives_no_warning(tmp_path: Path) -> None:
     shop = make_shop(tmp_path)
     done = ordersync(shop, "config", "check")
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_channel_may_not_take_the_main_stores_name(tmp_path: Path) -> None:
+    data = config()
+    data["channels"]["main_store"] = data["channels"].pop("shop")
+    shop = make_shop(tmp_path, data)
+    done = ordersync(shop, "config", "check")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ordersync.yaml: channels.main_store: main_store is the "
+                                  "main store's name")

@@ -45,6 +45,9 @@ from ordersync.secrets import (
     secret_locations,
 )
 
+#: The name the main store goes by beside the channels; no channel may take it.
+STORE_NAME = "main_store"
+
 
 def load_config(
     path: Path, registry: Registry, environ: Mapping[str, str] | None = None
@@ -310,6 +313,11 @@ class _Loader:
                     f"{kind} names must be lowercase letters, digits, - and _, starting with a "
                     "letter or digit (e.g. ebay-uk)",
                 )
+                continue
+            if kind == "channel" and name == STORE_NAME:
+                self.error(dotted(prefix, name), (
+                    f"{STORE_NAME} is the main store's name (ordersync status, /healthz, "
+                    f"/metrics, /webhooks/{STORE_NAME}): give the channel another name"))
                 continue
             if self.disabled_without_type(kind, dotted(prefix, name), section):
                 continue
