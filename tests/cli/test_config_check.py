@@ -3,9 +3,13 @@ configured folder that does not exist (as ``sync --once`` and ``run`` do when th
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
-from tests.cli.shop import config, make_shop, ordersync
+from tests.cli.shop import ORDERSYNC, config, make_shop, ordersync
 
 
 def _errors(stderr: str) -> list[str]:
@@ -76,3 +80,18 @@ def test_a_channel_may_not_take_the_main_stores_name(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("error: ordersync.yaml: channels.main_store: main_store is the "
                                   "main store's name")
+
+
+def test_the_daemon_warns_at_start_about_a_folder_that_does_not_exist(tmp_path: Path) -> None:
+    shop = make_shop(tmp_path, config(path="chanel"))
+    environ = {key: value for key, value in os.environ.items()
+               if not key.startswith("ORDERSYNC_")}
+    daemon = subprocess.Popen([ORDERSYNC, "run", "--listen", "127.0.0.1:0"], cwd=shop,
+                              env=environ, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, log = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, log
+    assert f"channels.shop.path: {shop / 'chanel'} does not exist" in log
