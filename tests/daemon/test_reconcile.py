@@ -116,18 +116,24 @@ async def test_a_cancellation_no_pass_saw_is_found_and_carried_to_the_store(
     assert "now cancelled, was paid" in (reason or "")
 
 
-async def test_a_store_order_cancelled_by_the_seller_is_flagged_once(imported: Install) -> None:
+async def test_a_store_order_cancelled_by_the_seller_is_carried_to_the_channel_once(
+    imported: Install,
+) -> None:
+    stock = _stock(imported)
     _edit(_store_file(imported, "A-3"), status="cancelled")
     time.sleep(0.01)
 
     first = await _reconcile(imported)
     second = await _reconcile(imported)
 
-    assert _repairs(first) == [("A-3", "store_cancelled")]
+    assert _repairs(first) == [("A-3", "store_changed")]
     assert second.repairs == []
     state, _, reason = _record(imported, "A-3")
-    assert state == "imported"
-    assert "cancel it on the channel too" in (reason or "")
+    assert state == "cancelled"
+    assert "carried to the channel" in (reason or "")
+    cancellation = imported.root / "channels" / "shop" / "cancellations" / "A-3.json"
+    assert json.loads(cancellation.read_text())["order_id"] == "A-3"
+    assert _stock(imported) == stock + 1  # the mug went back once
 
 
 async def test_a_store_order_found_under_another_id_is_relinked(imported: Install) -> None:

@@ -14,8 +14,10 @@ does two things for the orders of one channel seen within a window (30 days by d
 2. it compares them with the main store's orders (found by their reference) and repairs what
    does not match: a store order that vanished is created again, one found under another id is
    re-linked, a cancellation that did not reach the store is planned again, a store order whose
-   record never learnt of it is adopted. What cannot be repaired from here (the seller cancelled
-   in the store an order that is still open on the channel) is flagged on the record.
+   record never learnt of it is adopted, a cancellation or refund the seller made in the store
+   is carried to the channel (:mod:`ordersync.sync.store_orders`). What cannot be repaired from
+   here (the seller cancelled in the store an order that ordersync cannot cancel on the
+   channel) is flagged on the record.
 
 Each repair is a :class:`Repair`: it is logged, noted in the record's reason, and counted by the
 daemon (``ordersync_repairs_total``).
@@ -82,8 +84,9 @@ class Repair:
 
     channel: str
     order_id: str
-    #: ``missed_change``, ``relinked``, ``recreated``, ``cancelled``, ``adopted`` or
-    #: ``store_cancelled`` (flagged for a person: nothing ordersync can do).
+    #: ``missed_change``, ``relinked``, ``recreated``, ``cancelled``, ``adopted``,
+    #: ``store_changed`` (the seller's cancellation or refund in the store, carried to the
+    #: channel) or ``store_cancelled`` (flagged for a person: nothing ordersync can do).
     kind: str
     detail: str
 
@@ -186,7 +189,7 @@ def plan_store_order(runtime: Runtime, store_order: StoreOrder) -> str | None:
         return None
     name, order_id = ref
     with session_scope(runtime.engine) as session:
-        if not carry_store_order(session, runtime, name, order_id, store_order):
+        if carry_store_order(session, runtime, name, order_id, store_order) is None:
             return None
         record = records.get_record(session, name, order_id)
         order = records.order_of(record) if record is not None else None
@@ -371,7 +374,17 @@ async def _check_store_order(
     if record.state == RecordState.IMPORTED.value:
         # A change the seller made in the store that no store pass saw (a lost webhook).
         with session_scope(runtime.engine) as session:
-            carry_store_order(session, runtime, name, record.order_id, store_order)
+            added = carry_store_order(session, runtime, name, record.order_id, store_order)
+        carried = [key.partition(":")[0] for key in added or []
+                   if key.startswith(("channel_cancel:", "channel_refund:"))]
+        if carried:
+            what = " and ".join(dict.fromkeys(
+                "cancellation" if kind == "channel_cancel" else "refund" for kind in carried))
+            repair = Repair(name, record.order_id, "store_changed",
+                            f"store order {store_order.id} has a {what} the seller made in the "
+                            "main store that no pass saw: carried to the channel")
+            _save_note(runtime, repair)
+            _found(repair, result)
     flag = _store_cancelled(record, order, store_order, runtime.policies[name])
     if flag is not None:
         with session_scope(runtime.engine) as session:

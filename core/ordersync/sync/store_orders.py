@@ -20,15 +20,16 @@ from ordersync.sync.runtime import Runtime
 
 def carry_store_order(
     session: Session, runtime: Runtime, channel: str, order_id: str, store_order: StoreOrder
-) -> bool:
+) -> list[str] | None:
     """Plan what ``store_order`` (made from ``order_id`` on ``channel``) needs on the channel.
 
-    Returns False when the state knows no such order (nothing planned).
+    Returns the keys of the effects it added (none: all planned before), or None when the state
+    knows no such order (nothing planned).
     """
     record = records.get_record(session, channel, order_id)
     order = records.order_of(record) if record is not None else None
     if record is None or order is None:
-        return False
+        return None
     policy = runtime.policies[channel]
     specs = plan_tracking_uploads(store_order, order, policy)
     # Only the store order this record made, while the record says it is open: a record
@@ -39,5 +40,4 @@ def carry_store_order(
         if note is not None and not (record.reason or "").startswith(note):
             record.reason = note
             session.add(record)
-    ledger.enqueue(session, specs)
-    return True
+    return ledger.enqueue(session, specs)
