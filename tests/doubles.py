@@ -9,7 +9,9 @@ capability rules can be proven end to end on real folders:
 - ``norestock-file`` channel: Etsy-like, cancelled and refunded orders are not restocked;
 - ``textless-file`` store: Squarespace-like, cannot take text lines (no Import Orders with
   Unlinked Products);
-- ``woo-file`` store: WooCommerce-like, tax labels and the store's own email switches.
+- ``woo-file`` store: WooCommerce-like, tax labels and the store's own email switches;
+- ``first-release-file`` store: a plugin written before ``refund_lines`` took ``reference``,
+  ``amount`` and ``shipping`` and ``create_fulfillment`` took ``notify_customer``.
 
 Registered as the plugin ``sync-doubles``: in-process with
 ``load_plugins(extra=[("sync-doubles", tests.doubles)])``, and for CLI subprocesses through a
@@ -18,11 +20,13 @@ distribution with an entry point (:func:`install_entry_point`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 
 import ordersync
 from ordersync.capabilities import ChannelCapabilities, StoreCapabilities
+from ordersync.models import Fulfillment, StoreOrder
 from ordersync.platform import Channel, Store
 from ordersync_file_channel.channel import FileChannel
 from ordersync_file_store.store import FileStore
@@ -61,6 +65,32 @@ class WooFileStore(FileStore):
     )
 
 
+class FirstReleaseFileStore(FileStore):
+    """A store plugin written for the first release: ``refund_lines`` without ``reference``,
+    ``amount`` and ``shipping``, ``create_fulfillment`` without ``notify_customer``, and store
+    orders without ``refunds`` (the field came later)."""
+
+    type_name = "first-release-file"
+
+    async def get_order(self, store_order_id: str) -> StoreOrder | None:
+        order = await super().get_order(store_order_id)
+        return None if order is None else order.model_copy(update={"refunds": []})
+
+    async def fetch_orders(self, since: datetime | None) -> AsyncIterator[list[StoreOrder]]:
+        async for page in super().fetch_orders(since):
+            yield [order.model_copy(update={"refunds": []}) for order in page]
+
+    async def refund_lines(  # type: ignore[override]
+        self, order: StoreOrder, quantities: dict[str, int], restock: bool
+    ) -> None:
+        await super().refund_lines(order, quantities, restock)
+
+    async def create_fulfillment(  # type: ignore[override]
+        self, order: StoreOrder, fulfillment: Fulfillment
+    ) -> None:
+        await super().create_fulfillment(order, fulfillment)
+
+
 @ordersync.hookimpl
 def ordersync_register_channel_types(register: Callable[[type[Channel]], None]) -> None:
     for cls in (PaidOnlyFileChannel, NoRestockFileChannel):
@@ -69,7 +99,7 @@ def ordersync_register_channel_types(register: Callable[[type[Channel]], None]) 
 
 @ordersync.hookimpl
 def ordersync_register_store_types(register: Callable[[type[Store]], None]) -> None:
-    for cls in (TextlessFileStore, WooFileStore):
+    for cls in (TextlessFileStore, WooFileStore, FirstReleaseFileStore):
         register(cls)
 
 

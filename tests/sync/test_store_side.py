@@ -334,3 +334,29 @@ async def test_no_fulfillment_receipt_when_the_option_is_off(world: World) -> No
 
     [recorded] = world.store_order("shop-a", "A-1")["fulfillments"]
     assert recorded["notify_customer"] is False
+
+
+async def test_a_store_plugin_of_the_first_release_still_refunds_and_ships(
+    world: World,
+) -> None:
+    world.configure({"shop-a": channel_section("shop-a", emails={"fulfillment_receipt": True})},
+                    store_type="first-release-file")
+    order = await imported(world)
+
+    world.put_order("shop-a", changed(order, status="partially_refunded", refunds=[
+        Refund(line_ids=["2"], amount=Decimal("7.00"))],
+        fulfillments=[Fulfillment(tracking_number="TRK-1", line_ids=["1"])]))
+    await world.sync()
+    await world.sync()
+
+    store_order = world.store_order("shop-a", "A-1")
+    [refund] = store_order["refunds"]
+    # Called without the new arguments: no reference, and the lines' price as the amount.
+    assert (refund["quantities"], refund["amount"]) == ({store_order["lines"][1]["id"]: 1},
+                                                        "8.00")
+    assert "reference" not in refund
+    assert channel_file(world, "refunds") is None  # ordersync's refund is not the seller's
+    [shipment] = store_order["fulfillments"]
+    assert (shipment["tracking_number"], shipment["notify_customer"]) == ("TRK-1", False)
+    assert world.stock() == {MUG: 8, BOWL: 5}
+    assert (await world.orders())["A-1"]["state"] == "imported"
