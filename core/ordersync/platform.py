@@ -339,6 +339,11 @@ class Store(_PlatformType):
     async def get_order(self, store_order_id: str) -> StoreOrder | None:
         """Read one store order with its lines and fulfillments.
 
+        A store that can list its refunds fills ``StoreOrder.refunds`` (each with the reference
+        it was made with, None for the seller's own) and, for a cancelled order,
+        ``cancel_reason``: the seller's cancellations and refunds are then carried to the
+        channel (docs/engine.md, "From the main store to the channel").
+
         :param store_order_id: the store's id of the order.
         :returns: the order, or None if the store does not know it.
 
