@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import core, latency, limit, memory, scaleout
+from bench import core, latency, limit, memory, scaleout, startup
 from bench.results import Result, markdown, table, write
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +48,8 @@ BENCHMARKS: dict[str, tuple[str, Runner]] = {
                 lambda a: latency.run(a.quick)),
     "scaleout": ("orders/s with 1, 2, 3 workers on PostgreSQL",
                  lambda a: scaleout.run(a.quick, a.postgres_url)),
+    "startup": ("ordersync --version and status, as a multiple of python -c pass",
+                lambda a: startup.run(a.quick)),
 }
 
 
