@@ -10,8 +10,7 @@ import importlib
 
 import click
 
-from ordersync import __version__
-from ordersync.cli.app import App, traceback_option, whole_summaries
+from ordersync.cli.app import App, traceback_option, version_option, whole_summaries
 
 #: Command name -> the module under ``ordersync.cli`` that defines it (in its ``COMMANDS``).
 COMMAND_MODULES = {
@@ -44,7 +43,7 @@ class _LazyGroup(click.Group):
     help="The configuration file (env ORDERSYNC_CONFIG).",
 )
 @traceback_option
-@click.version_option(__version__, prog_name="ordersync")
+@version_option
 @click.pass_context
 def cli(ctx: click.Context, config_path: str) -> None:
     """ordersync: import sales-channel orders into your main store and keep stock right."""
