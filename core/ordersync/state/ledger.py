@@ -302,9 +302,10 @@ def _candidates(pushes: bool, by_channel: bool, excluding: bool) -> Any:
     other = _TABLE.alias("other").c
     busy: Any
     if pushes:
+        # (A push waiting out its backoff is held by nobody: it holds no other push back.)
         busy = _C.payload.in_(sa.select(other.payload).where(
             other.kind == PUSH_KIND, other.status == EffectStatus.PENDING.value,
-            other.lease_until > _NOW))
+            other.lease_until > _NOW, other.claimed_by.is_not(None)))
     else:
         busy = sa.and_(_C.order_id.is_not(None), sa.exists().where(
             other.channel == _C.channel, other.order_id == _C.order_id,
@@ -319,7 +320,8 @@ def _candidates(pushes: bool, by_channel: bool, excluding: bool) -> Any:
             .with_for_update(skip_locked=True, of=_TABLE))
 
 
-_CLAIMANTS = sa.select(_C.claimed_by).distinct().where(_PENDING, _C.lease_until > _NOW)
+_CLAIMANTS = sa.select(_C.claimed_by).distinct().where(
+    _PENDING, _C.lease_until > _NOW, _C.claimed_by.is_not(None))
 
 
 def _free_claims_of_gone_workers(session: Session, now: datetime) -> bool:
@@ -423,6 +425,22 @@ def mark_failed(
     effect.lease_until = None
     if final:
         effect.status = EffectStatus.FAILED.value
+    session.add(effect)
+    return True
+
+
+def retry_later(
+    session: Session, effect: Effect, error: str, delay: timedelta, worker: str | None = None
+) -> bool:
+    """Record a failed attempt at ``effect`` that is tried again, by any worker, once ``delay``
+    has passed (a backoff): it stays pending, nobody holds it, and it is not claimable before
+    then. With ``worker``, only the claimant records it (as :func:`mark_failed`)."""
+    if not _held_by(effect, worker):
+        return False
+    effect.attempts += 1
+    effect.error = error
+    effect.claimed_by = None
+    effect.lease_until = database_now(session) + delay
     session.add(effect)
     return True
 

@@ -313,9 +313,16 @@ def mark_synced(
         row.cursor = cursor
     if ok:
         row.last_sync = utcnow()
-        row.error = None
-        row.error_since = None
+        if not (row.error or "").startswith(PUSH_ERROR):  # (kept until a push succeeds)
+            row.error = None
+            row.error_since = None
     session.add(row)
+
+
+#: How the error of a channel a stock push could not update begins: it stays on the channel
+#: (``ordersync status``) until a push to it succeeds (:func:`clear_push_error`), whatever
+#: the passes meanwhile.
+PUSH_ERROR = "stock push failed: "
 
 
 def mark_error(session: Session, channel: str, error: str) -> None:
@@ -324,6 +331,15 @@ def mark_error(session: Session, channel: str, error: str) -> None:
         row.error_since = utcnow()
     row.error = error
     session.add(row)
+
+
+def clear_push_error(session: Session, channel: str) -> None:
+    """A stock push to ``channel`` succeeded: the error a failed one left (only) is cleared."""
+    row = session.get(ChannelState, channel)
+    if row is not None and (row.error or "").startswith(PUSH_ERROR):
+        row.error = None
+        row.error_since = None
+        session.add(row)
 
 
 def dumps(data: object) -> str:

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
 from ordersync.engine import EffectKind, EffectSpec
-from ordersync.errors import PlatformError, RetriableError
+from ordersync.errors import PlatformError
 from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
 from ordersync.state.ledger import EffectRow
 from ordersync.state.tables import Effect, EffectStatus, ListingLink
 from ordersync.sync.apply.claims import Claims
-from ordersync.sync.apply.outcome import MAX_ATTEMPTS, ApplyStats
+from ordersync.sync.apply.outcome import ApplyStats
 from ordersync.sync.runtime import Runtime
 
 log = logging.getLogger("ordersync.apply")
@@ -58,14 +59,16 @@ def enqueue(session: Session, specs: list[EffectSpec]) -> None:
 
 
 async def push_stock(
-    runtime: Runtime, variants: list[str], *, oversold: dict[str, int] | None = None
+    runtime: Runtime, variants: list[str], *, oversold: dict[str, int] | None = None,
+    pushed: set[str] | None = None,
 ) -> list[tuple[ListingLink, PlatformError]]:
     """Set every linked listing, on every channel with inventory sync, to the store's quantity.
 
     One listing that cannot be set never keeps the others from being set: each failure is
     returned with its link. Reading the store's stock failing raises (nothing was pushed).
     A variant the store holds less than nothing of (oversold) is set to 0 on every listing,
-    and its quantity is put in ``oversold`` when given.
+    and its quantity is put in ``oversold`` when given. ``pushed``, when given, receives the
+    channels at least one listing was set on.
     """
     if not variants:
         return []
@@ -86,6 +89,9 @@ async def push_stock(
             await channel.set_listing_quantity(link.listing_id, quantity)
         except PlatformError as exc:
             failures.append((link, exc))
+        else:
+            if pushed is not None:
+                pushed.add(link.channel)
     return failures
 
 
@@ -101,41 +107,53 @@ async def apply_claimed_pushes(
         await _apply_pushes(runtime, pushes, stats)
 
 
+#: The wait before a failed stock push is tried again: doubled at each failure, up to
+#: :data:`RETRY_CAP`. A push is never given up: the quantity it carries is the store's truth.
+RETRY_BASE = timedelta(seconds=15)
+RETRY_CAP = timedelta(minutes=15)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The backoff after a push's ``attempts``-th failure (1, 2, ...)."""
+    return min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 16)), RETRY_CAP)
+
+
 async def _apply_pushes(
     runtime: Runtime, pushes: Sequence[EffectRow], stats: ApplyStats
 ) -> None:
     """One push per variant, however many effects asked for it.
 
-    A listing a channel refuses (gone, or the channel needs a person) puts that channel in
-    error and is not pushed again until stock moves again; a transient failure leaves the
-    push pending for the next pass (failed for good after ``MAX_ATTEMPTS``).
+    A push with a listing that could not be set (any failure: the channel is down, refuses
+    the listing, or needs a person) is not done: it is tried again, for all of the variant's
+    listings, after a backoff (:func:`retry_delay`), and every channel it failed on shows the
+    error (``ordersync status``) until a push to it succeeds.
     """
     variants = list(dict.fromkeys(ledger.payload(e)["variant"] for e in pushes))
     oversold: dict[str, int] = {}
+    pushed: set[str] = set()
     try:
-        failures = await push_stock(runtime, variants, oversold=oversold)
+        failures = await push_stock(runtime, variants, oversold=oversold, pushed=pushed)
     except PlatformError as unread:  # the store's stock could not be read: push it all later
         log.warning("stock push failed, will retry: %s", unread)
         failures = []
         again = set(variants)
         error: str | None = str(unread)
     else:
-        again = {link.store_variant_id for link, problem in failures
-                 if isinstance(problem, RetriableError)}
+        again = {link.store_variant_id for link, _ in failures}
         error = None
+    failed_on = {link.channel for link, _ in failures}
     with session_scope(runtime.engine) as session:
         for link, problem in failures:
-            if isinstance(problem, RetriableError):
-                log.warning("stock push to %s listing %s failed, will retry: %s",
-                            link.channel, link.listing_id, problem)
-                continue
-            log.warning("stock push to %s listing %s failed: %s",
+            log.warning("stock push to %s listing %s failed, will retry: %s",
                         link.channel, link.listing_id, problem)
             reason = runtime.settings.scrub(
-                f"listing {link.listing_id} (linked to store variant "
-                f"{link.store_variant_id}) could not be updated: {problem}")
+                f"{records.PUSH_ERROR}listing {link.listing_id} (linked to store variant "
+                f"{link.store_variant_id}) could not be updated: {problem}; tried again "
+                "until it is")
             records.mark_error(session, link.channel, reason)
             stats.in_error[link.channel] = reason
+        for channel in pushed - failed_on:
+            records.clear_push_error(session, channel)
         rows = ledger.rows(session, [effect.id for effect in pushes if effect.id])
         for effect in pushes:
             row = rows.get(effect.id or 0)
@@ -143,13 +161,13 @@ async def _apply_pushes(
                 continue
             variant = ledger.payload(row)["variant"]
             if variant in again:
-                why = error or next(str(problem) for link, problem in failures
-                                    if link.store_variant_id == variant)
-                final = row.attempts + 1 >= MAX_ATTEMPTS
-                if ledger.mark_failed(session, row, why, final=final,
+                why = error or "; ".join(
+                    f"{link.channel} listing {link.listing_id}: {problem}"
+                    for link, problem in failures if link.store_variant_id == variant)
+                if ledger.retry_later(session, row, runtime.settings.scrub(why),
+                                      retry_delay(row.attempts + 1),
                                       worker=runtime.worker_id):
-                    stats.failed += final
-                    stats.retry += not final
+                    stats.retry += 1
             elif ledger.mark_done(session, row, runtime.worker_id):
                 stats.done += 1
         _note_oversold(session, pushes, oversold)
