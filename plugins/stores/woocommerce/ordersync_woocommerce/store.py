@@ -84,7 +84,11 @@ class WooCommerceConfig(StoreConfig):
     find_window_days: int = Field(
         default=14, ge=1, le=366, description="How far back find_order looks for an order "
         "created with a reference (by creation date)")
-    requests_per_second: float = Field(default=5.0, gt=0, le=100)
+    requests_per_second: float = Field(
+        default=10.0, gt=0, le=1000, description="Most requests a second ordersync sends "
+        "(WooCommerce has no limit of its own; the host may)")
+    page_size: int = Field(default=PAGE_SIZE, ge=1, le=PAGE_SIZE,
+                           description="Orders and products read per page")
     timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for one answer")
 
     @field_validator("url")
@@ -156,7 +160,7 @@ class WooCommerceStore(Store):
         ``find_window_days``: WooCommerce cannot filter orders by meta, so they are read."""
         after = datetime.now(UTC) - timedelta(days=self.config.find_window_days)
         params = {"after": _stamp(after), "dates_are_gmt": "true", "orderby": "date",
-                  "order": "desc", "per_page": str(PAGE_SIZE)}
+                  "order": "desc", "per_page": str(self.config.page_size)}
         async for page in pages().pages(self.http, "GET", f"{API}/orders", params=params,
                                         operation=f"find order {reference}"):
             for raw in page:
@@ -193,7 +197,7 @@ class WooCommerceStore(Store):
         return await self._complete(raw)
 
     async def fetch_orders(self, since: datetime | None) -> AsyncIterator[list[StoreOrder]]:
-        params = {"orderby": "modified", "order": "asc", "per_page": str(PAGE_SIZE),
+        params = {"orderby": "modified", "order": "asc", "per_page": str(self.config.page_size),
                   "dates_are_gmt": "true"}
         if since is not None:
             # modified_after is exclusive, and WooCommerce keeps whole seconds.
@@ -357,7 +361,7 @@ class WooCommerceStore(Store):
                              operation=f"set stock of {variant_id} to {quantity}")
 
     async def list_products(self) -> AsyncIterator[StoreProduct]:
-        params = {"per_page": str(PAGE_SIZE)}
+        params = {"per_page": str(self.config.page_size)}
         async for page in pages().pages(self.http, "GET", f"{API}/products", params=params,
                                         operation="list products"):
             for product in page:

@@ -513,6 +513,22 @@ class SandboxState:
             if order.status in ("processing", "on-hold"):
                 self._transition(order, "completed")
 
+    def seller_cancel(self, order_id: int) -> None:
+        """The seller cancels the order in the admin: WooCommerce gives its stock back."""
+        with self.lock:
+            self._transition(self.orders[order_id], "cancelled")
+
+    def seller_refund(self, order_id: int, item_id: int, quantity: int, amount: Decimal,
+                      *, restock: bool = True) -> Refund:
+        """The seller refunds ``quantity`` of one item by hand in the admin ("Refund manually",
+        "Restock refunded items" ticked or not)."""
+        with self.lock:
+            order = self.orders[order_id]
+            return self.create_refund(order, {
+                "amount": str(amount), "api_refund": False, "api_restock": restock,
+                "line_items": [{"id": item_id, "quantity": quantity,
+                                "refund_total": float(amount)}]})
+
     def available(self, variant_id: str) -> int:
         product, _, variation = variant_id.partition(":")
         with self.lock:

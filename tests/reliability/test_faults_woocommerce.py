@@ -1,0 +1,205 @@
+"""Faults with WooCommerce as the main store: with a fifth of all platform calls failing, every
+order still arrives exactly once, and WooCommerce's own stock moves add up exactly.
+
+The scenario of :mod:`tests.reliability.test_faults` (eBay orders, then cancellations, refunds
+and shipments on both sides) against the WooCommerce sandbox, which answers 20% of requests
+(seeded) with a fault drawn from the ways platforms fail, losing the answers of requests it did
+run among them. WooCommerce takes an order's stock when the order is created paid and gives it
+back on a cancellation or a refund with restock; the stock check below proves ordersync's
+effects and WooCommerce's never add up to a double move. One run serves every test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from ordersync.models import Listing, order_reference
+from ordersync.plugins import Registry
+from ordersync.sync.links import auto_link
+
+from .conftest import (
+    FAULT_DELAY,
+    Bed,
+    EbayServer,
+    WooCommerceServer,
+    failed_effects,
+    records,
+    running_ebay,
+    running_woocommerce,
+    settle,
+)
+from .test_faults import (
+    CHANNEL,
+    FAULT_RATE,
+    SEED,
+    SKUS,
+    START_STOCK,
+    Plan,
+    changed,
+    listing_id,
+    new_plan,
+)
+
+pytestmark = pytest.mark.slow
+
+#: Orders of the run: every kind of change still happens to ten of them.
+ORDERS = 60
+REFERENCE = "_ordersync_reference"
+#: Seconds the WooCommerce client waits for an answer here: every request is checked against
+#: the OpenAPI document on both ways, which takes longer than eBay's on a busy machine.
+CLIENT_TIMEOUT = 1.5
+
+
+@dataclass
+class Outcome:
+    plan: Plan
+    ebay: EbayServer
+    woo: WooCommerceServer
+    variant_of: dict[str, str]
+    store_id: dict[str, str]
+    record_states: dict[str, str]
+    gave_up: list[tuple[str, str | None]]
+    passes: list[int]
+
+    def store_tracking(self, order_id: str) -> list[str]:
+        state = self.woo.state
+        with state.lock:
+            order = state.orders[int(self.store_id[order_id])]
+            return [note.note.split()[2] for note in order.notes
+                    if note.note.startswith("Shipped: tracking ")]
+
+
+def seed(bed: Bed, ebay: EbayServer, woo: WooCommerceServer, plan: Plan) -> dict[str, str]:
+    variant_of = {}
+    for sku in SKUS:
+        product = woo.state.seed_product(sku, f"Product {sku}", "20.00", quantity=START_STOCK)
+        variant_of[sku] = str(product.id)
+        ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
+                                       title=f"Product {sku}", quantity=START_STOCK))
+    for order in plan.placed:
+        ebay.state.seed_order(order)
+    bed.configure({CHANNEL: bed.ebay_channel(ebay)}, bed.woocommerce_store(woo))
+    return variant_of
+
+
+def act_after_import(plan: Plan, ebay: EbayServer, woo: WooCommerceServer,
+                     store_id: dict[str, str]) -> None:
+    """Buyers cancel and get refunds on eBay; the seller ships on eBay and in WooCommerce."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    for order in plan.placed:
+        after = changed(order, plan, now)
+        if after is not None:
+            ebay.state.seed_order(after)
+    for order_id, tracking in plan.shipped_in_store.items():
+        woo.state.ship(int(store_id[order_id]), tracking, "Royal Mail")
+    by_id = {order.id: order for order in plan.placed}
+    for order_id in plan.cancelled_in_store:
+        woo.state.seller_cancel(int(store_id[order_id]))
+    for order_id in plan.refunded_in_store:
+        first = by_id[order_id].lines[0]
+        with woo.state.lock:
+            order = woo.state.orders[int(store_id[order_id])]
+            item = next(i for i in order.items if i.get("_ordersync_line") == first.id)
+        woo.state.seller_refund(order.id, item.id, 1, first.unit_price)
+
+
+async def run(bed: Bed, ebay: EbayServer, woo: WooCommerceServer) -> Outcome:
+    plan = new_plan(ORDERS)
+    variant_of = seed(bed, ebay, woo, plan)
+    async with bed.runtime() as runtime:
+        await auto_link(runtime)
+        ebay.state.randomize_faults(FAULT_RATE, SEED, delay=FAULT_DELAY)
+        woo.state.faults.randomize(FAULT_RATE, SEED + 2, delay=CLIENT_TIMEOUT + 0.5)
+        passes = [await settle(runtime)]
+        imported = records(runtime, CHANNEL)
+        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
+        act_after_import(plan, ebay, woo, store_id)
+        passes.append(await settle(runtime))
+        states = {order_id: r.state for (_, order_id), r in records(runtime, CHANNEL).items()}
+        gave_up = failed_effects(runtime)
+    return Outcome(plan, ebay, woo, variant_of, store_id, states, gave_up, passes)
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Outcome:
+    bed = Bed(root=tmp_path_factory.mktemp("faults-woocommerce"), registry=registry,
+              client_timeout=CLIENT_TIMEOUT)
+    with running_ebay() as ebay, running_woocommerce() as woo:
+        return asyncio.run(run(bed, ebay, woo))
+
+
+def test_a_fifth_of_the_woocommerce_calls_failed_in_every_way(outcome: Outcome) -> None:
+    state = outcome.woo.state
+    assert set(state.faults.random_served) == {
+        "status 429", "status 500", "status 503 after", "delay", "reset", "reset after",
+        "malformed", "malformed after"}
+    assert 0.15 < sum(state.faults.random_served.values()) / len(state.requests) < 0.25
+
+
+def test_every_order_is_in_woocommerce_exactly_once(outcome: Outcome) -> None:
+    with outcome.woo.state.lock:
+        references = Counter(order.get(REFERENCE) for order in outcome.woo.state.orders.values())
+    assert set(references) == {order_reference(CHANNEL, o.id) for o in outcome.plan.placed}
+    assert {ref: count for ref, count in references.items() if count != 1} == {}
+
+
+def test_cancellations_and_refunds_reached_woocommerce_once(outcome: Outcome) -> None:
+    state = outcome.woo.state
+    with state.lock:
+        by_reference = {order.get(REFERENCE): order for order in state.orders.values()}
+        cancelled = {ref for ref, order in by_reference.items() if order.status == "cancelled"}
+        refunded = {ref for ref, order in by_reference.items() if order.refund_ids}
+        reasons = Counter(state.refunds[r].reason for order in state.orders.values()
+                          for r in order.refund_ids if state.refunds[r].reason)
+    plan = outcome.plan
+    both = plan.cancelled | plan.cancelled_in_store
+    assert cancelled == {order_reference(CHANNEL, i) for i in both}
+    assert {i for i, state in outcome.record_states.items() if state == "cancelled"} == both
+    assert refunded == {order_reference(CHANNEL, i)
+                        for i in set(plan.refunded) | plan.refunded_in_store}
+    # Each refund ordersync made carries its own reference, once (the seller's have none).
+    assert {reason: count for reason, count in reasons.items() if count != 1} == {}
+
+
+def test_the_sellers_cancellations_and_refunds_reached_ebay_once(outcome: Outcome) -> None:
+    ebay = outcome.ebay.state
+    with ebay.lock:
+        cancelled = set(ebay.cancellations)
+        refunded = [refund["orderId"] for refund in ebay.refunds]
+    assert cancelled == outcome.plan.cancelled_in_store
+    assert sorted(refunded) == sorted(outcome.plan.refunded_in_store)
+    by_id = {order.id: order for order in outcome.plan.placed}
+    for order_id in outcome.plan.refunded_in_store:
+        assert ebay.refunded(order_id) == by_id[order_id].lines[0].unit_price
+        with outcome.woo.state.lock:
+            refunds = outcome.woo.state.orders[int(outcome.store_id[order_id])].refund_ids
+        assert len(refunds) == 1, f"{order_id}: the eBay refund came back to WooCommerce"
+
+
+def test_stock_is_exact_in_woocommerce_and_on_every_listing(outcome: Outcome) -> None:
+    want = outcome.plan.expected_stock()
+    store = {sku: outcome.woo.state.available(outcome.variant_of[sku]) for sku in SKUS}
+    listings = {sku: outcome.ebay.state.listing_quantity(listing_id(sku)) for sku in SKUS}
+    assert store == want
+    assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
+
+
+def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
+    plan = outcome.plan
+    for order_id, tracking in plan.shipped_in_store.items():  # WooCommerce -> eBay
+        assert [f.tracking_number for f in outcome.ebay.state.tracking(order_id)] == [tracking]
+    for order_id, tracking in plan.shipped_on_channel.items():  # eBay -> WooCommerce
+        assert outcome.store_tracking(order_id) == [tracking]
+
+
+def test_nothing_was_given_up_and_every_request_was_inside_the_spec(outcome: Outcome) -> None:
+    state = outcome.woo.state
+    assert outcome.gave_up == []
+    assert [(r.method, r.path, r.problems) for r in state.requests if r.problems] == []
+    assert state.bugs == []
+    assert all(passes <= 40 for passes in outcome.passes), outcome.passes
+
