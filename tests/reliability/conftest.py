@@ -1,7 +1,8 @@
 """The reliability suite's test bed: real sandbox platforms on 127.0.0.1 and a whole ordersync
 installation against them in ``tmp_path``.
 
-``ebay`` and ``shopify`` start the plugins' own sandboxes (uvicorn in a thread, ephemeral port).
+``ebay`` and ``shopify`` (and ``running_woocommerce``) start the plugins' own sandboxes
+(uvicorn in a thread, ephemeral port).
 ``bed`` lays out an installation::
 
     tmp_path/ordersync.yaml    written by ``bed.configure(channels, store)``
@@ -57,6 +58,8 @@ from ordersync_ebay.sandbox import create_app as ebay_app
 from ordersync_file_channel.channel import file_stem
 from ordersync_shopify.sandbox import SandboxState as ShopifyState
 from ordersync_shopify.sandbox import create_app as shopify_app
+from ordersync_woocommerce.sandbox import SandboxState as WooCommerceState
+from ordersync_woocommerce.sandbox import create_app as woocommerce_app
 from sqlmodel import col, select
 
 from tests.conftest import empty_postgres
@@ -76,6 +79,8 @@ EBAY_PAGE = 20
 EBAY_SECRET_VAR = "RELIABILITY_EBAY_CLIENT_SECRET"
 EBAY_REFRESH_VAR = "RELIABILITY_EBAY_REFRESH_TOKEN"
 SHOPIFY_TOKEN_VAR = "RELIABILITY_SHOPIFY_TOKEN"
+WOOCOMMERCE_KEY_VAR = "RELIABILITY_WOOCOMMERCE_KEY"
+WOOCOMMERCE_SECRET_VAR = "RELIABILITY_WOOCOMMERCE_SECRET"
 
 #: The lease of every pass and effect claim of a :class:`Crew` (``ORDERSYNC_LEASE=2s``): a
 #: dead worker's claims are taken over this long after its last heartbeat.
@@ -135,6 +140,32 @@ def running_shopify() -> Iterator[ShopifyServer]:
     url, stop = serve(shopify_app(state), "shopify", HOST)
     try:
         yield ShopifyServer(state, url)
+    finally:
+        stop()
+
+
+@dataclass
+class WooCommerceServer:
+    """A running WooCommerce sandbox: seed and read it through ``state``."""
+
+    state: WooCommerceState
+    url: str
+
+
+@contextmanager
+def running_woocommerce() -> Iterator[WooCommerceServer]:
+    """A fresh WooCommerce site served on 127.0.0.1, its OpenAPI document loaded (a few
+    seconds, once per process) before the short client timeouts of these tests apply."""
+    state = WooCommerceState(consumer_key=f"ck_{secrets.token_hex(20)}",
+                             consumer_secret=f"cs_{secrets.token_hex(20)}")
+    url, stop = serve(woocommerce_app(state), "woocommerce", HOST)
+    try:
+        with httpx.Client(base_url=url, auth=(state.consumer_key, state.consumer_secret),
+                          timeout=60) as client:
+            client.get("/wp-json/wc/v3/orders")
+        with state.lock:
+            state.requests.clear()
+        yield WooCommerceServer(state, url)
     finally:
         stop()
 
@@ -253,6 +284,15 @@ class Bed:
         self.env[SHOPIFY_TOKEN_VAR] = server.state.access_token
         return {"type": "shopify", "shop": server.state.shop,
                 "access_token": f"${{{SHOPIFY_TOKEN_VAR}}}", "base_url": server.url,
+                "timeout": self.client_timeout}
+
+    def woocommerce_store(self, server: WooCommerceServer) -> dict[str, Any]:
+        self.env[WOOCOMMERCE_KEY_VAR] = server.state.consumer_key
+        self.env[WOOCOMMERCE_SECRET_VAR] = server.state.consumer_secret
+        return {"type": "woocommerce", "url": "https://shop.example", "base_url": server.url,
+                "consumer_key": f"${{{WOOCOMMERCE_KEY_VAR}}}",
+                "consumer_secret": f"${{{WOOCOMMERCE_SECRET_VAR}}}",
+                "shipment_tracking": True, "page_size": 20, "requests_per_second": 1000,
                 "timeout": self.client_timeout}
 
     def file_store(self) -> dict[str, Any]:
