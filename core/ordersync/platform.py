@@ -32,6 +32,7 @@ from ordersync.models import (
 from ordersync.options import OrderSyncOptions
 
 if TYPE_CHECKING:
+    from ordersync.connect import AuthorizationFlow, Check
     from ordersync.http import PlatformHttp
 
 
@@ -108,12 +109,16 @@ class Context:
     name: str
     tokens: TokenStore = field(default_factory=MemoryTokenStore)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("ordersync.platform"))
+    #: ``PlatformHttp`` arguments that win over the plugin's (``ordersync doctor`` gives
+    #: ``{"max_attempts": 1}``: a refused credential is reported at once, not retried).
+    http_overrides: dict[str, Any] = field(default_factory=dict)
 
     def http(self, platform: str, base_url: str, **kwargs: Any) -> PlatformHttp:
         """An HTTP client with the core's retries, backoff and rate limiting (see ``http.py``)."""
         from ordersync.http import PlatformHttp
 
-        return PlatformHttp(platform=platform, base_url=base_url, log=self.log, **kwargs)
+        return PlatformHttp(platform=platform, base_url=base_url, log=self.log,
+                            **{**kwargs, **self.http_overrides})
 
 
 @dataclass
@@ -186,6 +191,24 @@ class _PlatformType(ABC):
 
         .. versionadded:: 0.1
         """
+
+    def authorization(self) -> AuthorizationFlow | None:
+        """The platform's authorization-code flow for ``ordersync auth`` (see
+        :class:`ordersync.connect.AuthorizationFlow`); None: credentials come from the
+        configuration only.
+
+        .. versionadded:: 0.4
+        """
+        return None
+
+    async def diagnose(self) -> list[Check] | None:
+        """Checks for ``ordersync doctor``: reachable, authenticated, scopes missing, rate-limit
+        headroom, webhooks registered (see :class:`ordersync.connect.Check`). None: the core's
+        generic check (one cheap read) runs instead.
+
+        .. versionadded:: 0.4
+        """
+        return None
 
 
 class Channel(_PlatformType):

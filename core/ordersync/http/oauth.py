@@ -4,8 +4,12 @@ Most platforms give a seller's app a long-lived refresh token and short-lived ac
 (eBay, Amazon's Login with Amazon, Etsy, TikTok Shop). :class:`RefreshedTokens` keeps the
 access token in the core's :class:`~ordersync.platform.TokenStore` (every daemon process shares
 it; a restart does not mint a new one), mints a new one ``margin`` before it expires or when the
-platform refused it (401), and forgets it when the credentials it was minted with change.
-:class:`BearerAuth` puts it on every request. No error or log line carries a token or a secret.
+platform refused it (401), and forgets it when the credentials it was minted with change. The
+refresh token is the one ``ordersync auth`` stored (``grant_key``) when there is one, else the
+configured one; a platform that returns a new refresh token on refresh has it replace the stored
+one (rotation). :class:`BearerAuth` puts the access token on every request;
+:class:`StoredTokenAuth` puts a long-lived one (Shopify's) there. No error or log line carries a
+token or a secret.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ REFRESH_MARGIN = timedelta(minutes=5)
 class _TokenAnswer(BaseModel):
     access_token: str
     expires_in: int
+    refresh_token: str | None = None
+    refresh_token_expires_in: int | None = None
 
 
 def oauth_error(reply: Reply) -> Verdict | None:
@@ -58,6 +64,9 @@ class RefreshedTokens:
     :param client_auth: the app's client id and secret, sent as HTTP basic auth.
     :param credentials: what the token is minted with; a stored token minted with other
         credentials (the seller re-authorised) is not used. Only a hash of them is stored.
+    :param grant_key: where ``ordersync auth`` keeps the account's grant
+        (:func:`ordersync.connect.grant_key`): its refresh token replaces ``form``'s, and a
+        refresh token the platform returns replaces it there.
     """
 
     operation = "refresh the access token"
@@ -66,6 +75,7 @@ class RefreshedTokens:
         self, http: PlatformHttp, store: TokenStore, *, key: str, token_url: str,
         form: Mapping[str, str], client_auth: tuple[str, str] | None = None,
         credentials: Sequence[str] = (), margin: timedelta = REFRESH_MARGIN,
+        grant_key: str | None = None,
     ) -> None:
         self.http = http
         self.key = key
@@ -74,7 +84,8 @@ class RefreshedTokens:
         self._store = store
         self._form = dict(form)
         self._client_auth = client_auth
-        self._grant = hashlib.sha256("\0".join(credentials).encode()).hexdigest()[:16]
+        self._credentials = tuple(credentials)
+        self._grant_key = grant_key
         self._lock = asyncio.Lock()
         #: Tokens minted by this instance (for tests and status).
         self.minted = 0
@@ -86,28 +97,45 @@ class RefreshedTokens:
         :raises RetriableError: the token endpoint failed, or answered without a token.
         """
         async with self._lock:
+            form, grant = await self._current_grant()
             cached = await self._store.get(self.key)
-            if cached is not None and self._usable(cached, rejected):
+            if cached is not None and self._usable(cached, rejected, grant):
                 return str(cached["access_token"])
-            token, expires_at = await self._mint()
+            token, expires_at = await self._mint(form)
             await self._store.put(self.key, {
-                "access_token": token, "expires_at": expires_at.isoformat(), "grant": self._grant,
+                "access_token": token, "expires_at": expires_at.isoformat(), "grant": grant,
             })
             return token
 
-    def _usable(self, cached: dict[str, Any], rejected: str | None) -> bool:
+    async def _current_grant(self) -> tuple[dict[str, str], str]:
+        """The refresh grant's form, and a hash of what it was minted with."""
+        form = dict(self._form)
+        credentials = self._credentials
+        stored = await self._store.get(self._grant_key) if self._grant_key else None
+        if stored is not None and stored.get("refresh_token"):
+            form["refresh_token"] = str(stored["refresh_token"])
+            # Not the refresh token itself: a rotation keeps the access token minted with it.
+            credentials = (*credentials, "authorized", str(stored.get("authorized_at")))
+        if "refresh_token" in form and not form["refresh_token"]:
+            reason = ("no refresh token is configured or stored: authorise the account with "
+                      "`ordersync auth`")
+            raise FatalPlatformError(self.http.platform, self.operation, reason,
+                                     code="invalid_grant")
+        return form, hashlib.sha256("\0".join(credentials).encode()).hexdigest()[:16]
+
+    def _usable(self, cached: dict[str, Any], rejected: str | None, grant: str) -> bool:
         try:
             expires_at = datetime.fromisoformat(str(cached["expires_at"]))
             token = str(cached["access_token"])
         except (KeyError, ValueError):
             return False
-        return (cached.get("grant") == self._grant and token != rejected
+        return (cached.get("grant") == grant and token != rejected
                 and expires_at - utc_now() > self.margin)
 
-    async def _mint(self) -> tuple[str, datetime]:
+    async def _mint(self, form: dict[str, str]) -> tuple[str, datetime]:
         try:
             response = await self.http.request(
-                "POST", self.token_url, operation=self.operation, data=self._form,
+                "POST", self.token_url, operation=self.operation, data=form,
                 auth=self._client_auth or httpx.USE_CLIENT_DEFAULT,
                 headers={"Accept": "application/json"},
             )
@@ -119,7 +147,18 @@ class RefreshedTokens:
             reason = f"the token endpoint answered HTTP {response.status_code} without a token"
             raise RetriableError(self.http.platform, self.operation, reason) from None
         self.minted += 1
+        if answer.refresh_token and self._grant_key:
+            await self._rotate(answer.refresh_token, answer.refresh_token_expires_in)
         return answer.access_token, utc_now() + timedelta(seconds=answer.expires_in)
+
+    async def _rotate(self, refresh_token: str, expires_in: int | None) -> None:
+        """Keep the refresh token the platform returned in place of the one it replaces."""
+        assert self._grant_key is not None
+        stored = dict(await self._store.get(self._grant_key) or {})
+        stored["refresh_token"] = refresh_token
+        stored["refresh_expires_at"] = (
+            (utc_now() + timedelta(seconds=expires_in)).isoformat() if expires_in else None)
+        await self._store.put(self._grant_key, stored)
 
     def refusal(self, exc: PlatformError) -> FatalPlatformError:
         """The error for a refused refresh (``exc.code`` is the OAuth error, e.g.
@@ -160,3 +199,51 @@ class BearerAuth(httpx.Auth):
             token = await self.tokens.access_token(rejected=token)
             request.headers[self.header] = f"{self.prefix}{token}"
             yield request
+
+
+class StoredTokenAuth(httpx.Auth):
+    """Puts a long-lived access token on every request: the one ``ordersync auth`` stored under
+    ``grant_key`` when there is one, else ``fallback`` (the configured one). Read once; read
+    again after a 401 (the seller authorised again while the daemon ran).
+
+    :raises FatalPlatformError: neither is there.
+    """
+
+    def __init__(self, store: TokenStore, grant_key: str, fallback: str | None, *,
+                 platform: str, header: str = "Authorization", prefix: str = "Bearer ") -> None:
+        self.store = store
+        self.grant_key = grant_key
+        self.fallback = fallback
+        self.platform = platform
+        self.header = header
+        self.prefix = prefix
+        self._token: str | None = None
+
+    async def token(self, *, reread: bool = False) -> str:
+        if self._token is None or reread:
+            stored = await self.store.get(self.grant_key)
+            token = (stored or {}).get("access_token") or self.fallback
+            if not token:
+                reason = ("no access token is configured or stored: authorise the account "
+                          "with `ordersync auth`")
+                raise FatalPlatformError(self.platform, "authenticate", reason)
+            self._token = str(token)
+        return self._token
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        msg = "StoredTokenAuth works with httpx.AsyncClient only"
+        raise RuntimeError(msg)
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.token()
+        request.headers[self.header] = f"{self.prefix}{token}"
+        response = yield request
+        if response.status_code == 401:
+            fresh = await self.token(reread=True)
+            if fresh != token:
+                request.headers[self.header] = f"{self.prefix}{fresh}"
+                yield request
