@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ordersync.capabilities import ChannelCapabilities
+from ordersync.capabilities import ChannelCapabilities, StoreCapabilities
 from ordersync.engine import (
+    Action,
     EffectKind,
+    Known,
+    decide,
+    deduct_key,
     left_to_seller,
     plan_refunds,
     plan_store_changes,
@@ -118,3 +122,18 @@ def test_nothing_goes_back_once_the_channel_order_is_closed() -> None:
     for status in ("cancelled", "refunded"):
         assert plan_store_changes(refunded, order(TWO_LINES, status=status),
                                   policy(caps=CAN)) == []
+
+
+def test_a_money_only_refund_is_never_said_to_restock() -> None:
+    money_only = order(TWO_LINES, status="partially_refunded",
+                       refunds=[Refund(amount=Decimal("1.00"))])
+    in_store = decide(money_only, policy(), StoreCapabilities(), links("L-1", "L-2"),
+                      Known(store_order_id="S-1"))
+    assert in_store.action is Action.REFUND
+    assert "go back into stock" not in in_store.reason
+    assert not in_store.moves_stock
+    taken = Known(effect_keys=frozenset({deduct_key("ebay-uk", "O-1", "1")}))
+    never_imported = decide(money_only, policy(import_orders=False), StoreCapabilities(),
+                            links("L-1", "L-2"), taken)
+    assert "goes back into stock" not in never_imported.reason
+    assert "money only" in never_imported.reason

@@ -104,7 +104,11 @@ def _before_import(
         # Importing it now would take its stock a second time.
         if order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) or order.refunds:
             what = "cancelled" if order.status is OrderStatus.CANCELLED else "refunded"
-            returned = ("what it returns goes back into stock" if policy.restocks else
+            returns_units = order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDED) \
+                or any(refund_quantities(order))
+            returned = ("no stock goes back: its refunds return money only"
+                        if not returns_units else
+                        "what it returns goes back into stock" if policy.restocks else
                         f"channel {policy.name} does not restock, so its stock stays taken")
             return Decision(Action.SKIP, f"{what} on the channel, and never imported because "
                             f"Import Orders to Main Store was off when it came: {returned}",
