@@ -14,6 +14,8 @@ app secret.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,7 +58,12 @@ def token_error(reply: Reply) -> Verdict | None:
 
 
 class TikTokTokens(RefreshedTokens):
-    """Hands out a valid access token for one shop, refreshing (and rotating) when needed."""
+    """Hands out a valid access token for one shop, refreshing (and rotating) when needed.
+
+    The core's :class:`RefreshedTokens` gives the token client, the store key, the margin and
+    the refusal; the refresh is TikTok's own (GET, query parameters, envelope, rotated refresh
+    token kept in the store), so :meth:`access_token` is this class's.
+    """
 
     def __init__(self, channel: str, config: TikTokConfig, context: Context) -> None:
         self.channel = channel
@@ -65,26 +72,39 @@ class TikTokTokens(RefreshedTokens):
         super().__init__(
             context.http(PLATFORM, config.auth_base, classify=token_error), context.tokens,
             key=f"tiktok:{channel}", token_url=TOKEN_REFRESH_PATH, form={},
-            credentials=(config.app_key, refresh_token, config.auth_base),
         )
+        self.store = context.tokens
+        self.lock = asyncio.Lock()
+        #: What the stored tokens were minted from: another app or a new refresh token in the
+        #: configuration (the seller authorised again) starts over from the configuration.
+        self.grant = hashlib.sha256("\0".join(
+            (config.app_key, refresh_token, config.auth_base)).encode()).hexdigest()[:16]
 
     async def access_token(self, rejected: str | None = None) -> str:
-        async with self._lock:
-            cached = await self._store.get(self.key)
-            if cached is not None and self._usable(cached, rejected):
+        async with self.lock:
+            cached = await self.store.get(self.key)
+            mine = cached is not None and cached.get("grant") == self.grant
+            if mine and cached is not None and self._fresh(cached, rejected):
                 return str(cached["access_token"])
-            mine = cached is not None and cached.get("grant") == self._grant
             refresh_token = (str(cached["refresh_token"]) if mine and cached
                              and cached.get("refresh_token")
                              else self.config.refresh_token.get_secret_value())
             data = await self._refresh(refresh_token)
-            await self._store.put(self.key, {
+            await self.store.put(self.key, {
                 "access_token": data.access_token,
                 "expires_at": _expiry(data.access_token_expire_in).isoformat(),
                 "refresh_token": data.refresh_token,
-                "grant": self._grant,
+                "grant": self.grant,
             })
             return data.access_token
+
+    def _fresh(self, cached: dict[str, Any], rejected: str | None) -> bool:
+        try:
+            expires_at = datetime.fromisoformat(str(cached["expires_at"]))
+            token = str(cached["access_token"])
+        except (KeyError, ValueError):
+            return False
+        return token != rejected and expires_at - utc_now() > self.margin
 
     async def _refresh(self, refresh_token: str) -> TokenData:
         params = {"app_key": self.config.app_key,

@@ -146,8 +146,7 @@ def token_refresh(request: Request, body: bytes, state: SandboxState) -> Reply:
     if query.get("grant_type") not in ("refresh_token", "authorized_code"):
         return tiktok_error(200, BAD_PARAMETER, "grant_type must be refresh_token")
     if not state.refresh_token_valid(query.get("refresh_token", "")):
-        return tiktok_error(200, BAD_REFRESH, "Invalid refresh_token: it is expired, revoked "
-                            "or was replaced by a newer one")
+        return tiktok_error(200, BAD_REFRESH, "Invalid refresh_token: it is expired or revoked")
     return ok(state.issue_tokens())
 
 

@@ -91,8 +91,9 @@ class SandboxState:
     #: Order id -> line item id -> canonical line id, for orders seeded from canonical ones.
     line_of: dict[str, dict[str, str]] = field(default_factory=dict)
     access_tokens: dict[str, float] = field(default_factory=dict)
-    #: Refresh tokens TikTok still honours (the newest, and the one before until the newest is
-    #: used: a client that lost the answer to a refresh can repeat it).
+    #: Refresh tokens TikTok honours: every one it handed out, until the seller deauthorises the
+    #: app (TikTok documents no invalidation on use, and real answers' refresh tokens expire
+    #: years ahead); a refresh hands out a new one all the same, which the client keeps.
     refresh_tokens: list[str] = field(default_factory=list)
     refresh_token_revoked: bool = False
     faults: FaultPlan = field(default_factory=lambda: FaultPlan(
@@ -284,7 +285,7 @@ class SandboxState:
             expires = time.time() + self.token_lifetime
             self.access_tokens[access] = expires
             refresh = "TTP_" + secrets.token_urlsafe(24)
-            self.refresh_tokens = [self.refresh_tokens[-1], refresh]
+            self.refresh_tokens.append(refresh)
             self.token_grants += 1
             return {"access_token": access, "access_token_expire_in": int(expires),
                     "refresh_token": refresh,
