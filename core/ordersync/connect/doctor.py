@@ -62,7 +62,8 @@ def unknown(*names: str, detail: str = "not checked: an earlier check failed") -
 
 
 #: OAuth error codes (RFC 6749, section 5.2) and the credential each points at.
-_OAUTH_FIX = {"invalid_grant": ("refresh_token",), "invalid_client": ("client_id", "client_secret")}
+_OAUTH_FIX = {"invalid_grant": ("refresh_token",), "invalid_client": ("client_id", "client_secret"),
+              "invalid_scope": ("scopes",)}
 
 
 def checks_from_error(exc: PlatformError, credentials: tuple[str, ...]) -> list[Check]:

@@ -10,6 +10,7 @@ asks to re-authorise); no message ever carries a token or the client secret.
 
 from __future__ import annotations
 
+from ordersync.connect import grant_key
 from ordersync.errors import FatalPlatformError, PlatformError
 from ordersync.http.oauth import RefreshedTokens, oauth_error
 from ordersync.platform import Context
@@ -26,7 +27,8 @@ class EbayTokens(RefreshedTokens):
     def __init__(self, channel: str, config: EbayConfig, context: Context) -> None:
         self.channel = channel
         self.config = config
-        refresh_token = config.refresh_token.get_secret_value()
+        # ``ordersync auth``'s grant, in the token store, wins over the configured token.
+        refresh_token = config.refresh_token.get_secret_value() if config.refresh_token else ""
         scopes = " ".join(config.scopes)
         super().__init__(
             # Token calls go through their own client: no bearer auth on them.
@@ -35,6 +37,7 @@ class EbayTokens(RefreshedTokens):
             form={"grant_type": "refresh_token", "refresh_token": refresh_token, "scope": scopes},
             client_auth=(config.client_id, config.client_secret.get_secret_value()),
             credentials=(config.client_id, refresh_token, config.api_base, scopes),
+            grant_key=grant_key(channel),
         )
 
     def refusal(self, exc: PlatformError) -> FatalPlatformError:
@@ -46,8 +49,8 @@ class EbayTokens(RefreshedTokens):
                 f"eBay refused the refresh token of channel {self.channel!r} (invalid_grant: "
                 "it was revoked, has expired after about 18 months, or was issued to another "
                 "application). Re-authorise ordersync for this eBay account (sign in through the "
-                "application's consent page to get a new refresh token) and update "
-                f"{where}.refresh_token."
+                "application's consent page: `ordersync auth "
+                f"{self.channel}`), or update {where}.refresh_token."
             )
         elif error == "invalid_client":
             reason = (

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from ordersync.account_deletion import AccountDeletion
 from ordersync.capabilities import ChannelCapabilities
+from ordersync.connect import Check
 from ordersync.errors import OrderError, RejectedError, RetriableError
 from ordersync.http import (
     BearerAuth,
@@ -41,6 +42,8 @@ from ordersync_ebay.account_deletion import AccountDeletions
 from ordersync_ebay.auth import PLATFORM, EbayTokens
 from ordersync_ebay.carriers import UnknownCarrierError, carrier_code
 from ordersync_ebay.config import EbayConfig
+from ordersync_ebay.consent import EbayAuthorization
+from ordersync_ebay.diagnose import diagnose
 
 FULFILLMENT = "/sell/fulfillment/v1"
 INVENTORY = "/sell/inventory/v1"
@@ -130,6 +133,12 @@ class EbayChannel(Channel):
         await self.http.aclose()
         await self.post_order.aclose()
         await self.tokens.http.aclose()
+
+    def authorization(self) -> EbayAuthorization:
+        return EbayAuthorization(self.name, self.config, self.context)
+
+    async def diagnose(self) -> list[Check]:
+        return await diagnose(self)
 
     def webhook_challenge(self, query: Mapping[str, str]) -> dict[str, Any] | None:
         return self.account_deletions.webhook_challenge(query)

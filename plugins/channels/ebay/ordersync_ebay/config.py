@@ -55,9 +55,14 @@ class EbayConfig(ChannelConfig):
 
     client_id: str = Field(min_length=1, description="The application's App ID (Client ID)")
     client_secret: Secret = Field(description="The application's Cert ID (Client Secret)")
-    refresh_token: Secret = Field(
-        description="The seller's OAuth refresh token (valid about 18 months)"
+    refresh_token: Secret | None = Field(
+        default=None,
+        description="The seller's OAuth refresh token (valid about 18 months); leave it out "
+                    "and run `ordersync auth <channel>` to keep one in the token store instead",
     )
+    ru_name: str | None = Field(
+        default=None, description="The application's RuName (eBay Redirect URL name), for "
+                                  "`ordersync auth`")
     marketplace_id: str = Field(
         default="EBAY_GB", pattern=r"^EBAY_[A-Z_]+$",
         description="The eBay marketplace of the listings, e.g. EBAY_GB, EBAY_US, EBAY_DE",
@@ -66,6 +71,9 @@ class EbayConfig(ChannelConfig):
         default=PRODUCTION_API,
         description=f"API root: {PRODUCTION_API}, or {SANDBOX_API} for eBay's sandbox",
     )
+    auth_base: str | None = Field(
+        default=None, description="Where eBay's consent page is (default: auth.ebay.com, or "
+                                  "auth.sandbox.ebay.com with the sandbox API root)")
     account_deletion: AccountDeletionConfig | None = Field(
         default=None, description="Marketplace Account Deletion notifications received at "
         "/webhooks/<channel> (needed to answer eBay's check of the endpoint)")

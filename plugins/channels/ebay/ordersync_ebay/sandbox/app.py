@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ordersync_ebay.carriers import EBAY_CARRIER_CODES
-from ordersync_ebay.sandbox import notifications
+from ordersync_ebay.sandbox import consent, notifications
 from ordersync_ebay.sandbox.filters import DateRange, FilterError, OrderFilter, parse_order_filter
 from ordersync_ebay.sandbox.spec import (
     BASE_PATHS,
@@ -100,7 +100,8 @@ def _time(text: str | None) -> datetime | None:
 
 
 def token(request: Request, body: bytes, state: SandboxState) -> Reply:
-    """``POST /identity/v1/oauth2/token`` with the refresh-token grant."""
+    """``POST /identity/v1/oauth2/token``: the refresh-token grant, the authorization-code
+    grant (:mod:`.consent`) and the client-credentials grant."""
     if not request.headers.get("content-type", "").startswith(
             "application/x-www-form-urlencoded"):
         return _oauth_error(400, "invalid_request", "request is missing a required parameter "
@@ -118,13 +119,15 @@ def token(request: Request, body: bytes, state: SandboxState) -> Reply:
         return Reply(200, {"access_token": state.issue_access_token(),
                            "expires_in": state.token_lifetime,
                            "token_type": "Application Access Token"})
+    if form.get("grant_type") == "authorization_code":
+        return Reply(*consent.exchange_code(form, state))
     if form.get("grant_type") != "refresh_token":
         return _oauth_error(400, "unsupported_grant_type",
                             "grant type in request is not supported by the authorization server")
     if "refresh_token" not in form:
         return _oauth_error(400, "invalid_request",
                             "request is missing a required parameter or malformed")
-    if state.refresh_token_revoked or form["refresh_token"] != state.refresh_token:
+    if not state.refresh_token_valid(form["refresh_token"]):
         return _oauth_error(400, "invalid_grant", "the provided authorization refresh token is "
                             "invalid or was issued to another client")
     scopes = set(form.get("scope", "").split())
@@ -136,6 +139,8 @@ def token(request: Request, body: bytes, state: SandboxState) -> Reply:
 
 
 _TOKEN_REPLY_KEYS = {"access_token", "expires_in", "token_type"}
+#: The authorization-code grant's answer has the refresh token too.
+_GRANT_REPLY_KEYS = _TOKEN_REPLY_KEYS | {"refresh_token", "refresh_token_expires_in"}
 _OAUTH_ERROR_KEYS = {"error", "error_description"}
 
 
@@ -145,7 +150,8 @@ def _token_reply_problems(response: Response) -> list[str]:
     except ValueError:
         return ["token answer is not JSON"]
     expected = _TOKEN_REPLY_KEYS if response.status_code == 200 else _OAUTH_ERROR_KEYS
-    if not isinstance(data, dict) or set(data) != expected:
+    if not isinstance(data, dict) or (set(data) != expected and set(data) != (
+            _GRANT_REPLY_KEYS if response.status_code == 200 else expected)):
         return [f"token answer {data!r} is not eBay's shape ({sorted(expected)})"]
     return []
 
@@ -753,6 +759,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
 
     routes = [
         Route(TOKEN_PATH, _endpoint(state, token, None), methods=["POST"]),
+        Route(consent.AUTHORIZE_PATH, consent.authorize, methods=["GET"]),
         api_route("fulfillment", "/order", "GET", get_orders),
         api_route("fulfillment", "/order/{orderId}", "GET", get_order),
         api_route("fulfillment", "/order/{orderId}/shipping_fulfillment", "GET", get_shipments),

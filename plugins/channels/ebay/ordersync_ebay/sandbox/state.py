@@ -68,6 +68,16 @@ class SandboxState:
     marketplace_id: str = "EBAY_GB"
     #: Seconds an access token lives (eBay: 7200).
     token_lifetime: int = 7200
+    #: The application's RuName, and the accept URL registered for it (eBay's developer
+    #: portal maps one to the other): the consent page redirects there (``sandbox.consent``).
+    ru_name: str = "ordersync-ordersync-SBX-sandbox"
+    accept_url: str | None = None
+    #: Authorization codes the consent page issued: expiry and scopes.
+    auth_codes: dict[str, tuple[datetime, frozenset[str]]] = field(default_factory=dict)
+    #: Refresh tokens issued for authorization codes, with their expiry.
+    issued_refresh_tokens: dict[str, datetime] = field(default_factory=dict)
+    #: Seconds a refresh token lives (eBay: 47,304,000, about 18 months).
+    refresh_token_lifetime: int = 47_304_000
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     shipments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -243,6 +253,15 @@ class SandboxState:
         """End every access token now (as a password change does): the next call gets 401."""
         with self.lock:
             self.access_tokens.clear()
+
+    def refresh_token_valid(self, token: str) -> bool:
+        """The configured refresh token, or one issued for an authorization code, unexpired."""
+        with self.lock:
+            if self.refresh_token_revoked:
+                return False
+            expires = self.issued_refresh_tokens.get(token)
+            return token == self.refresh_token or (
+                expires is not None and expires > datetime.now(UTC))
 
     def revoke_refresh_token(self) -> None:
         """The seller revoked the application (or 18 months passed): refreshes get invalid_grant."""
