@@ -16,6 +16,7 @@ before a cancellation, on every line not to be restocked.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -176,7 +177,8 @@ class WooCommerceStore(Store):
         try:
             raw = await self.http.json("POST", f"{API}/orders", json=body, operation=operation,
                                        idempotent=False)
-        except RetriableError:
+        except RetriableError as error:
+            await self._wait_if_unanswered(error)
             existing = await self.find_order(draft.reference)
             if existing is not None:
                 await self._clear_untouched_marks(await self._read(existing.id, operation))
@@ -288,7 +290,8 @@ class WooCommerceStore(Store):
         try:
             await self.http.json("POST", f"{API}/orders/{order.id}/refunds", json=body,
                                  operation=operation, idempotent=False)
-        except RetriableError:
+        except RetriableError as error:
+            await self._wait_if_unanswered(error)
             if reference is not None and reference in _references(
                     await self._read(order.id, operation)):
                 return
@@ -306,7 +309,8 @@ class WooCommerceStore(Store):
         try:
             await self.http.json("POST", f"{API}/orders/{order.id}/notes", json=body,
                                  operation=operation, idempotent=False)
-        except RetriableError:
+        except RetriableError as error:
+            await self._wait_if_unanswered(error)
             if await self._has_tracking(order.id, fulfillment.tracking_number, operation):
                 return
             raise
@@ -397,6 +401,13 @@ class WooCommerceStore(Store):
     # ---------------------------------------------------------------------------------------------
     # Helpers
     # ---------------------------------------------------------------------------------------------
+
+    async def _wait_if_unanswered(self, error: RetriableError) -> None:
+        """A write that got no answer (a timeout, a dropped connection) may still be running on
+        the site: PHP carries on after the client gave up. Give it as long again before looking
+        for what it made, so that the look does not miss it and the write is not made twice."""
+        if error.status is None:
+            await asyncio.sleep(self.config.timeout)
 
     async def _read(self, order_id: str, operation: str) -> dict[str, Any]:
         raw = await self.http.json("GET", f"{API}/orders/{order_id}", operation=operation,
