@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, WrapValidator
 
 from ordersync.capabilities import ChannelCapabilities, NotifierCapabilities, StoreCapabilities
+from ordersync.connect import AuthorizationFlow, Check  # (the core reads hook signatures)
 from ordersync.errors import OrderError
 from ordersync.models import (
     ChannelOrder,
@@ -32,7 +33,6 @@ from ordersync.models import (
 from ordersync.options import OrderSyncOptions
 
 if TYPE_CHECKING:
-    from ordersync.connect import AuthorizationFlow, Check
     from ordersync.http import PlatformHttp
 
 

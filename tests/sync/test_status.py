@@ -28,6 +28,7 @@ async def test_status_json_shape_before_any_sync(world: World) -> None:
     assert status["shop-a"] == {
         "kind": "channel", "type": "file", "state": "active", "last_sync": None, "error": None,
         "counts": {"imported": 0, "waiting_link": 0, "skipped": 0, "failed": 0},
+        "token_expires": None,
     }
     assert status["shop-b"]["state"] == "disabled"  # Import Orders to Main Store is off
     assert status["shop-c"]["state"] == "disabled"  # the channel is turned off
@@ -61,7 +62,8 @@ async def test_status_counts_orders_by_state_and_shows_the_last_sync(world: Worl
     assert code == 0
     header, shop_a = out.splitlines()[:2]
     assert header.split() == ["NAME", "KIND", "TYPE", "STATE", "LAST", "SYNC", "IMPORTED",
-                              "WAITING", "LINK", "SKIPPED", "FAILED", "ERROR"]
+                              "WAITING", "LINK", "SKIPPED", "FAILED", "TOKEN", "EXPIRES",
+                              "ERROR"]
     assert shop_a.split() == ["shop-a", "channel", "file", "active",
                               status["shop-a"]["last_sync"], "2", "1", "1", "1"]
 

@@ -12,12 +12,13 @@ from ordersync.cli.table import echo_table
 from ordersync.console.queries import COUNTED as COUNTED  # (the counts the demo shows too)
 from ordersync.console.queries import source_status
 
-_KEYS = ("kind", "type", "state", "last_sync", "error", "counts")
+_KEYS = ("kind", "type", "state", "last_sync", "error", "counts", "token_expires")
 
 
 def sources_status(app: App) -> dict[str, dict[str, Any]]:
     """Per channel and for the main store (``main_store``, last): ``kind``, ``type``,
-    ``state``, ``last_sync``, ``error`` and ``counts`` (None for the store), as the console's
+    ``state``, ``last_sync``, ``error``, ``counts`` (None for the store) and
+    ``token_expires``, as the console's
     overview reads them (:func:`ordersync.console.queries.source_status`)."""
     return {name: {key: info[key] for key in _KEYS}
             for name, info in source_status(app.settings, app.engine).items()}
@@ -31,9 +32,10 @@ def status(app: App, as_json: bool) -> None:
     """Show each channel and the main store: active, disabled or error; last sync; order counts.
 
     One row per channel, then the main store, under a header row; the error a channel or the
-    main store is in is the last column. With --json, an object keyed by channel name (and
-    ``main_store``), each with kind, type, state, last_sync, error and counts (null for the
-    main store).
+    main store is in is the last column. TOKEN EXPIRES is when the authorization of
+    ``ordersync auth`` ends (blank: not authorised that way, or no token key set). With
+    --json, an object keyed by channel name (and ``main_store``), each with kind, type, state,
+    last_sync, error, counts (null for the main store) and token_expires.
     """
     data = sources_status(app)
     if as_json:
@@ -45,9 +47,10 @@ def status(app: App, as_json: bool) -> None:
         rows.append([name, info["kind"], info["type"], info["state"],
                      info["last_sync"] or "never",
                      *(str(c[s.value]) if c else "-" for s in COUNTED),
-                     info["error"] or ""])
+                     info["token_expires"] or "", info["error"] or ""])
     counted = [s.value.upper().replace("_", " ") for s in COUNTED]
-    echo_table(["NAME", "KIND", "TYPE", "STATE", "LAST SYNC", *counted, "ERROR"], rows)
+    echo_table(["NAME", "KIND", "TYPE", "STATE", "LAST SYNC", *counted, "TOKEN EXPIRES",
+                "ERROR"], rows)
 
 
 COMMANDS = [status]

@@ -40,7 +40,11 @@ PAGE_SIZE = 50
 def source_status(settings: Settings, engine: Engine) -> dict[str, dict[str, Any]]:
     """Per channel (by name) and for the main store (``main_store``, last): ``kind``
     (channel or store), ``type``, ``state`` (active, disabled or error), ``last_sync``,
-    ``error``, ``error_since`` and, for channels, ``counts`` of :data:`COUNTED` states."""
+    ``error``, ``error_since``, ``token_expires`` (when the grant of ``ordersync auth`` ends;
+    None: not known) and, for channels, ``counts`` of :data:`COUNTED` states."""
+    from ordersync.connect.expiry import grant_expiries
+
+    expiries = grant_expiries(engine, [*settings.channels, STORE_LABEL])
     out: dict[str, dict[str, Any]] = {}
     with session_scope(engine, read_only=True) as session:
         rows = {row.channel: row for row in session.exec(select(ChannelState))}
@@ -51,9 +55,11 @@ def source_status(settings: Settings, engine: Engine) -> dict[str, dict[str, Any
                 "kind": "channel", "type": config.type,
                 **_state_of(rows.get(name), enabled),
                 "counts": {s.value: counts.get(s.value, 0) for s in COUNTED},
+                "token_expires": expiries[name],
             }
         out[STORE_LABEL] = {"kind": "store", "type": settings.main_store.type,
-                            **_state_of(rows.get(STORE_STATE_KEY), True), "counts": None}
+                            **_state_of(rows.get(STORE_STATE_KEY), True), "counts": None,
+                            "token_expires": expiries[STORE_LABEL]}
     return out
 
 
