@@ -36,7 +36,7 @@ def order_reference(channel: str, order_id: str) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid", frozen=False, defer_build=True)
 
 
 class OrderStatus(StrEnum):
