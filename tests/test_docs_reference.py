@@ -69,7 +69,7 @@ def _fields(doc: str) -> tuple[str, list[tuple[str, str]], list[str]]:
     fields: list[tuple[str, str]] = []
     versions: list[str] = []
     for line in doc.splitlines():
-        field = re.match(r":(\w+)(?: ([\w.]+))?: ?(.*)", line)
+        field = re.match(r":(param|raises|returns|yields)(?: ([\w.]+))?: ?(.*)", line)
         version = re.match(r"\.\. version(added|changed):: (\S+) ?(.*)", line)
         if field:
             kind, name, text = field.groups()
@@ -215,7 +215,8 @@ def test_inline_markup_becomes_markdown_code() -> None:
 
 def test_fields_become_a_list_and_versions_a_note() -> None:
     def example(self: Any, since: int) -> None:
-        """Do it.
+        """Do it, as
+        :class:`Channel` does.
 
         :param since: the start,
             inclusive.
@@ -225,7 +226,7 @@ def test_fields_become_a_list_and_versions_a_note() -> None:
         """
 
     rendered = render_method(Channel, "example", example)
-    assert "*Optional.* *New in 0.3.*" in rendered
+    assert "*Optional.* *New in 0.3.*\n\nDo it, as `Channel` does." in rendered
     assert "- `since`: the start, inclusive.\n- raises `ValueError`: when not." in rendered
 
 

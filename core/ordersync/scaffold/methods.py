@@ -5,12 +5,13 @@ abstract ones, and the optional ones a capability asks for) is written with the 
 signature and contract docstring, what the author should do, and a body from the kind's
 ``methods.txt`` that works against the generated sandbox. So the scaffold follows the base
 class: an optional method the base class gains before ``methods.txt`` knows it is still written,
-as a stub that raises ``NotImplementedError`` like the base class's default (an abstract one
-without a body fails ``tests/test_scaffold.py``: the generated plugin would not work).
+with a body that calls the base class's default (an abstract one without a body fails
+``tests/test_scaffold.py``: the generated plugin would not work).
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
 import inspect
 import re
@@ -102,15 +103,25 @@ def _docstring(func: Callable[..., Any], todo: str, indent: str) -> str:
     return "\n".join([*lines, f'{indent}"""'])
 
 
+def _delegate(name: str, func: Callable[..., Any]) -> str:
+    """A body that runs the base class's default, with the same arguments."""
+    params = list(inspect.signature(func).parameters.values())[1:]  # not self
+    args = ", ".join(p.name if p.kind is p.POSITIONAL_OR_KEYWORD else f"{p.name}={p.name}"
+                     for p in params)
+    call = f"super().{name}({args})"
+    if inspect.isasyncgenfunction(func):
+        return f"async for item in {call}:\n    yield item"
+    if _is_async(func) and not inspect.iscoroutinefunction(func):  # an abstract async iterator
+        return f"async for item in {call}:\n    yield item"
+    return f"return await {call}" if inspect.iscoroutinefunction(func) else f"return {call}"
+
+
 def render_method(base: type, name: str, body: Body | None, indent: str = "    ") -> str:
     """One method of a subclass of ``base``: signature, contract and to-do, and ``body``."""
     func = getattr(base, name)
     if body is None:  # an optional method the scaffold has no example of yet
-        body = Body(
-            "implement it if the platform can, and declare the capability it needs; until then "
-            "it raises NotImplementedError, as the base class does, and the core never calls it.",
-            f"msg = \"{name} is not written yet\"\nraise NotImplementedError(msg)",
-        )
+        body = Body("implement it if the platform can (and declare the capability it needs, if "
+                    "any); until then the base class's default runs.", _delegate(name, func))
     code = textwrap.indent(body.code, indent + " " * 4)
     return "\n".join([_def_line(name, func, indent), _docstring(func, body.todo, indent + " " * 4),
                       code])
@@ -118,7 +129,9 @@ def render_method(base: type, name: str, body: Body | None, indent: str = "    "
 
 def annotation_names(base: type) -> Iterator[tuple[str, str]]:
     """``(module, name)`` for every name the public methods' annotations use, to import them."""
-    namespace = vars(sys.modules[base.__module__])
+    module = sys.modules[base.__module__]
+    namespace = vars(module)
+    imported = _imported_names(inspect.getsource(module))
     for _, func in public_methods(base):
         signature = inspect.signature(func)
         annotations = [p.annotation for p in signature.parameters.values()]
@@ -129,8 +142,20 @@ def annotation_names(base: type) -> Iterator[tuple[str, str]]:
                 if name == "None" or hasattr(builtins, name):
                     continue
                 value = namespace.get(name)
-                if value is None:
-                    msg = (f"{base.__name__}.{name}: annotation name {name!r} is not importable "
+                if name in imported:  # from where the base class's module imports it
+                    yield imported[name], name
+                elif value is not None:  # defined there
+                    yield getattr(value, "__module__", base.__module__), name
+                else:
+                    msg = (f"{base.__name__}: annotation name {name!r} is not importable "
                            f"from {base.__module__}")
                     raise LookupError(msg)
-                yield getattr(value, "__module__", base.__module__), name
+
+
+def _imported_names(source: str) -> dict[str, str]:
+    """``name -> module`` of every ``from module import name`` in ``source``, at any depth
+    (``if TYPE_CHECKING:`` blocks included)."""
+    return {alias.asname or alias.name: node.module
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+            for alias in node.names}
