@@ -133,6 +133,7 @@ async def test_effects_of_one_order_follow_each_other_in_id_order(
 ) -> None:
     state, _ = shop
     runtime = await runtime_of(orders=0, concurrency=8)
+    await apply_pending(runtime)  # (the stock pushes of the links the installation made)
     variant = next(iter(state.variants.values()))
     product = await anext(p async for p in runtime.store.list_products()
                           if p.sku == variant.sku)

@@ -18,11 +18,13 @@ from tests.sync.helpers import MUG, link_all, mug_line, mug_order, seed_shop
 
 
 async def _pushes(world: World) -> list[tuple[Effect, timedelta]]:
-    """The stock pushes, each with the time left before it may be tried again."""
+    """The stock pushes an import caused, each with the time left before it may be tried
+    again."""
     async with world.runtime() as runtime:
         with _session(runtime) as session:
             now = database_now(session)
-            rows = list(session.exec(select(Effect).where(Effect.kind == "push_stock")))
+            rows = list(session.exec(select(Effect).where(
+                Effect.kind == "push_stock", col(Effect.key).contains(":create"))))
             session.expunge_all()
             return [(row, (row.lease_until or now) - now) for row in rows]
 
@@ -47,6 +49,7 @@ async def test_a_failed_push_is_retried_with_backoff_and_the_error_shows_until_o
     world.configure({"shop-a": channel_section("shop-a"), "shop-b": channel_section("shop-b")})
     seed_shop(world, "shop-a", "shop-b")
     await link_all(world, "shop-a", "shop-b")
+    await world.sync()  # (the pushes of the links)
     listings = world.channel_dir("shop-b") / "listings.json"
     good = listings.read_text()
     listings.write_text("{ not json")  # shop-b's listings cannot be updated for now

@@ -18,7 +18,7 @@ COMMAND_MODULES = {
     "links": "links_cmd", "sync": "sync_cmd", "run": "run_cmd", "orders": "orders_cmd",
     "status": "status_cmd", "schema": "schema_cmd", "plugin": "plugin_cmd",
     "auth": "auth_cmd",
-    "tokens": "tokens_cmd", "privacy": "privacy_cmd",
+    "tokens": "tokens_cmd", "privacy": "privacy_cmd", "stock": "stock_cmd",
 }
 
 

@@ -8,12 +8,14 @@ from typing import TypeVar
 import click
 
 from ordersync.cli.app import App, echo_json, fail, run_async
+from ordersync.cli.stock_cmd import echo_stock_report
 from ordersync.cli.table import echo_table
 from ordersync.errors import PlatformError
 from ordersync.models import Listing, StoreProduct
 from ordersync.state.db import session_scope
 from ordersync.sync.links import LinkReport, add_link, auto_link, list_links, remove_link
 from ordersync.sync.runtime import Runtime
+from ordersync.sync.stock import PushReport, apply_stock_pushes
 
 T = TypeVar("T")
 
@@ -37,13 +39,14 @@ def links_auto(app: App, channels: tuple[str, ...], as_json: bool) -> None:
     if unknown:
         fail(f"--channel: no channel named {', '.join(unknown)} in {app.config_path}")
 
-    async def work(runtime: Runtime) -> list[LinkReport]:
+    async def work(runtime: Runtime) -> tuple[list[LinkReport], PushReport]:
         try:
-            return await auto_link(runtime, list(channels) or None)
+            reports = await auto_link(runtime, list(channels) or None)
         except PlatformError as exc:
             fail(f"cannot read the main store's products: {exc}", code=1)
+        return reports, await apply_stock_pushes(runtime)
 
-    reports = run_async(app, work)
+    reports, pushed = run_async(app, work)
     for r in reports:
         if r.error is not None:
             click.echo(f"error: {r.channel}: its listings cannot be read, nothing linked: "
@@ -61,6 +64,7 @@ def links_auto(app: App, channels: tuple[str, ...], as_json: bool) -> None:
         if failed:
             raise SystemExit(1)
         return
+    echo_stock_report(pushed)
     for r in reports:
         if r.error is not None:
             continue
@@ -123,6 +127,7 @@ def links_add(app: App, channel: str, listing_id: str, store_variant_id: str,
         add_link(session, channel, listing_id, store_variant_id, sku)
     click.echo(f"linked {channel} listing {listing_id} -> store variant {store_variant_id}"
                + (f" (SKU {sku})" if sku else ""))
+    echo_stock_report(run_async(app, apply_stock_pushes))
 
 
 async def _find(items: AsyncIterator[T], wanted: Callable[[T], bool]) -> T | None:

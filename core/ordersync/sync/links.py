@@ -1,4 +1,6 @@
-"""Linking channel listings to store variants: by SKU automatically, or by hand."""
+"""Linking channel listings to store variants: by SKU automatically, or by hand; a listing
+linked gets a stock push queued (:mod:`.stock`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from sqlmodel import Session, select
 from ordersync.errors import PlatformError
 from ordersync.state.db import session_scope
 from ordersync.state.tables import ListingLink
+from ordersync.sync import stock
 from ordersync.sync.runtime import Runtime
 
 
@@ -64,6 +67,7 @@ async def auto_link(runtime: Runtime, channels: list[str] | None = None) -> list
                 if len(variants) == 1:
                     session.add(ListingLink(channel=name, listing_id=listing.listing_id,
                                             store_variant_id=variants[0], sku=sku, source="auto"))
+                    stock.queue_pushes(session, variants, f"link:{name}:{listing.listing_id}")
                     existing.add(listing.listing_id)
                     report.linked.append((listing.listing_id, variants[0], sku))
                 elif len(variants) > 1:
@@ -76,7 +80,8 @@ async def auto_link(runtime: Runtime, channels: list[str] | None = None) -> list
 
 def add_link(session: Session, channel: str, listing_id: str, variant_id: str,
              sku: str | None = None) -> ListingLink:
-    """Link ``listing_id`` to ``variant_id``, replacing any earlier link of that listing."""
+    """Link ``listing_id`` to ``variant_id``, replacing any earlier link of that listing, and
+    queue a stock push of the variant: the listing shows the store's quantity at once."""
     row = session.exec(select(ListingLink).where(
         ListingLink.channel == channel, ListingLink.listing_id == listing_id)).first()
     if row is None:
@@ -87,6 +92,7 @@ def add_link(session: Session, channel: str, listing_id: str, variant_id: str,
         row.sku = sku
         row.source = "manual"
     session.add(row)
+    stock.queue_pushes(session, [variant_id], f"link:{channel}:{listing_id}")
     return row
 
 
