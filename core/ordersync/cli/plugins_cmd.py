@@ -43,4 +43,17 @@ def list_plugins(app: App, as_json: bool) -> None:
         click.echo(f"{row['kind']:>8}  {row['name']:<16} {row['version']:<10} {caps}")
 
 
+@plugins_group.command("matrix")
+@click.pass_obj
+def matrix(app: App) -> None:
+    """Print which order-sync options each installed platform supports (Markdown).
+
+    Made from the capabilities each plugin declares, as `config check` applies them;
+    docs/platforms/README.md is this output for the platforms that ship.
+    """
+    from ordersync.matrix import render_markdown
+
+    click.echo(render_markdown(app.registry.channels, app.registry.stores), nl=False)
+
+
 COMMANDS = [plugins_group]
