@@ -65,7 +65,7 @@ def test_a_redirect_with_another_state_is_refused(folder: Folder, ebay: Any) -> 
     process = folder.popen("auth", "ebay-uk", "--listen", f"127.0.0.1:{port}", "--no-browser")
     consent_url(process)
     httpx.get(f"http://127.0.0.1:{port}/callback", params={"code": "x", "state": "forged"})
-    out, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=30)
 
     assert process.returncode == 1
     assert "state does not match" in err

@@ -14,9 +14,11 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from ordersync.capabilities import StoreCapabilities
+from ordersync.connect import Check, grant_key
 from ordersync.errors import RejectedError, RetriableError
 from ordersync.http import TokenBucket, read_graphql_cost
 from ordersync.http.graphql import GraphQL, user_error_codes
+from ordersync.http.oauth import StoredTokenAuth
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft, StoreProduct
 from ordersync.platform import (
     Context,
@@ -26,7 +28,7 @@ from ordersync.platform import (
     WebhookEvent,
     WebhookSignatureError,
 )
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ordersync_shopify import documents as docs
 from ordersync_shopify.client import (
@@ -36,6 +38,7 @@ from ordersync_shopify.client import (
     classify,
     raise_user_errors,
 )
+from ordersync_shopify.diagnose import diagnose
 from ordersync_shopify.mapping import (
     ORDERSYNC_TAG,
     order_create_variables,
@@ -44,8 +47,13 @@ from ordersync_shopify.mapping import (
     search_value,
     store_order,
 )
+from ordersync_shopify.oauth import ShopifyAuthorization
 from ordersync_shopify.webhooks import parse_webhook, verify_webhook
 
+#: What ordersync does in the shop: orders, fulfillments, stock, products, locations.
+SCOPES = ("read_orders", "write_orders", "read_products", "read_inventory", "write_inventory",
+          "read_locations", "read_merchant_managed_fulfillment_orders",
+          "write_merchant_managed_fulfillment_orders")
 _SHOP = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 #: Fulfillment orders that can still be fulfilled.
 _OPEN_FULFILLMENT_ORDERS = frozenset({"OPEN", "IN_PROGRESS"})
@@ -57,7 +65,15 @@ class ShopifyConfig(StoreConfig):
     """``main_store:`` keys for ``type: shopify``."""
 
     shop: str = Field(description="The shop's myshopify.com domain, e.g. example.myshopify.com")
-    access_token: Secret = Field(description="Admin API access token of the custom app")
+    access_token: Secret | None = Field(
+        default=None, description="Admin API access token of the custom app; leave it out "
+        "and run `ordersync auth main_store` (with client_id) to keep one in the token store")
+    client_id: str | None = Field(
+        default=None, description="The app's client ID, for `ordersync auth main_store` (its "
+                                  "client secret is webhook_secret)")
+    scopes: list[str] = Field(
+        default_factory=lambda: list(SCOPES), min_length=1,
+        description="Access scopes `ordersync auth` asks for and `ordersync doctor` checks")
     api_version: str = Field(default="2025-01", pattern=r"^\d{4}-\d{2}$")
     base_url: str | None = Field(
         default=None, description="Send requests here instead of https://<shop> (the sandbox)"
@@ -78,6 +94,14 @@ class ShopifyConfig(StoreConfig):
             msg = f"{value!r} is not a shop domain like example.myshopify.com"
             raise ValueError(msg)
         return shop
+
+    @model_validator(mode="after")
+    def _a_credential(self) -> ShopifyConfig:
+        if self.access_token is None and self.client_id is None:
+            msg = ("give access_token (a custom app's Admin API token), or client_id and "
+                   "webhook_secret and run `ordersync auth main_store`")
+            raise ValueError(msg)
+        return self
 
     @field_validator("location_id")
     @classmethod
@@ -115,10 +139,12 @@ class ShopifyStore(Store):
         self.http = context.http(
             PLATFORM,
             base,
-            headers={
-                "X-Shopify-Access-Token": config.access_token.get_secret_value(),
-                "Accept": "application/json",
-            },
+            # ``ordersync auth``'s token, in the token store, wins over the configured one.
+            auth=StoredTokenAuth(
+                context.tokens, grant_key(name),
+                config.access_token.get_secret_value() if config.access_token else None,
+                platform=PLATFORM, header="X-Shopify-Access-Token", prefix=""),
+            headers={"Accept": "application/json"},
             limiter=self.bucket,
             classify=classify,
             limit_readers=(read_graphql_cost,),
@@ -129,6 +155,12 @@ class ShopifyStore(Store):
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    def authorization(self) -> ShopifyAuthorization:
+        return ShopifyAuthorization(self.config, self.context)
+
+    async def diagnose(self) -> list[Check]:
+        return await diagnose(self)
 
     # ---------------------------------------------------------------------------------------------
     # Orders

@@ -27,6 +27,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ordersync_shopify.sandbox.cost import MAX_QUERY_COST, query_cost
+from ordersync_shopify.sandbox.oauth import OAuthApp
+from ordersync_shopify.sandbox.oauth import routes as oauth_routes
 from ordersync_shopify.sandbox.resolvers import Root, resolve_field, resolve_type
 from ordersync_shopify.sandbox.state import Received, SandboxState
 from ordersync_shopify.schema import API_VERSION, admin_schema
@@ -41,8 +43,9 @@ def spec() -> GraphQLSpec:
     return GraphQLSpec(admin_schema())
 
 
-def create_app(state: SandboxState | None = None) -> Starlette:
-    """The sandbox as an ASGI app; ``app.state.sandbox`` is its :class:`SandboxState`."""
+def create_app(state: SandboxState | None = None, oauth: OAuthApp | None = None) -> Starlette:
+    """The sandbox as an ASGI app; ``app.state.sandbox`` is its :class:`SandboxState`. With
+    ``oauth``, the app's authorization endpoints too (:mod:`.oauth`)."""
     sandbox = state if state is not None else SandboxState()
     admin_schema()  # build it now, not on the first request
 
@@ -71,7 +74,8 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     pipeline = Pipeline(sandbox.faults, _error_body, partial=b'{"data": {"orders": {"nodes": [',
                         lock=sandbox.lock)
     graphql_endpoint = pipeline.endpoint(run, operation=operation_name, refuse=refuse)
-    app = Starlette(routes=[Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"])])
+    app = Starlette(routes=[Route(GRAPHQL_PATH, graphql_endpoint, methods=["POST"]),
+                            *(oauth_routes(sandbox, oauth) if oauth is not None else ())])
     app.state.sandbox = sandbox
     return app
 

@@ -625,6 +625,15 @@ class Root:
                 "myshopifyDomain": self.state.shop, "currencyCode": self.state.currency,
                 "email": "owner@example.com", "ianaTimezone": "UTC"}
 
+    def currentAppInstallation(self) -> View:
+        return {"__typename": "AppInstallation",
+                "accessScopes": [{"handle": s} for s in self.state.access_scopes]}
+
+    def webhookSubscriptions(self, **args: Any) -> View:
+        topics = sorted(self.state.webhook_topics)
+        return connection(topics, "WebhookSubscription", topics.index,
+                          lambda t: {"__typename": "WebhookSubscription", "topic": t}, **args)
+
     def order(self, id: str) -> View | None:
         number = _gid_or_error(id, "Order")
         order = self.state.orders.get(number)

@@ -17,6 +17,7 @@ from ordersync.sandbox import StoreSandbox, WebhookDelivery
 from ordersync.sandbox.server import Served, serve
 
 from ordersync_shopify.sandbox.app import create_app
+from ordersync_shopify.sandbox.oauth import OAuthApp
 from ordersync_shopify.sandbox.state import SandboxState, gid, parse_gid
 from ordersync_shopify.webhooks import sign_webhook
 
@@ -36,6 +37,8 @@ class ShopifySandbox(StoreSandbox):
         self.state = state if state is not None else SandboxState(
             access_token=f"shpat_{secrets.token_hex(16)}")
         self.webhook_secret = secrets.token_urlsafe(24)
+        #: The app's authorization (its client secret signs webhooks too).
+        self.oauth = OAuthApp(client_secret=self.webhook_secret)
         self.extra_config = config
         self._served: Served | None = None
 
@@ -47,7 +50,8 @@ class ShopifySandbox(StoreSandbox):
         return self._served.url
 
     async def start(self, workdir: Path) -> None:
-        self._served = await asyncio.to_thread(serve, create_app(self.state), "shopify")
+        self._served = await asyncio.to_thread(serve, create_app(self.state, self.oauth),
+                                          "shopify")
 
     async def stop(self) -> None:
         if self._served is not None:

@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 from ordersync.sandbox import Fault, FaultPlan
 
+from ordersync_shopify.store import SCOPES
+
 #: Reasons ``inventorySetQuantities`` accepts (Shopify's list of quantity change reasons).
 INVENTORY_REASONS = frozenset({
     "correction", "cycle_count_available", "damaged", "movement_canceled", "movement_created",
@@ -280,6 +282,9 @@ class SandboxState:
     ) -> None:
         self.access_token = access_token
         self.shop = shop
+        #: The app's granted access scopes and its webhook subscriptions' topics (doctor).
+        self.access_scopes: list[str] = list(SCOPES)
+        self.webhook_topics: list[str] = []
         self.currency = currency
         self.bucket = CostBucket(maximum_available, restore_rate)
         #: Seconds every request waits before it is served (a network round trip;
