@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from ordersync.cli.app import App, fail
-from ordersync.demo import DemoResult, run_demo
+
+if TYPE_CHECKING:  # the demo's imports (sandboxes, the daemon) are for running it, not --help
+    from rich.console import Console
+
+    from ordersync.demo import DemoResult
 
 
 @click.command("demo")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               default=Path(".demo"), show_default=True,
               help="Where the demo keeps its config, SQLite state and sandbox data.")
-@click.option("--channel-type", default=None, help="Sandbox channel to use (default: ebay).")
-@click.option("--store-type", default=None, help="Sandbox main store to use (default: shopify).")
+@click.option("--channel", "--channel-type", "channel_type", default=None, metavar="TYPE",
+              help="Sandbox sales channel to use: a channel type whose plugin has a sandbox "
+                   "(default: ebay).")
+@click.option("--store", "--store-type", "store_type", default=None, metavar="TYPE",
+              help="Sandbox main store to use: a store type with a sandbox (default: shopify).")
 @click.pass_obj
 def demo(app: App, workdir: Path, channel_type: str | None, store_type: str | None) -> None:
     """Run a whole sync against sandbox platforms on loopback and show what happened.
@@ -29,6 +34,12 @@ def demo(app: App, workdir: Path, channel_type: str | None, store_type: str | No
     a cancellation, shipments both ways), syncs with SQLite state in WORKDIR, then prints the
     channel status, the orders and the stock on both sides. Needs no configuration file.
     """
+    import asyncio
+
+    from rich.console import Console
+
+    from ordersync.demo import run_demo
+
     console = Console()
     with console.status("starting…") as status:
         def step(text: str) -> None:
@@ -45,6 +56,8 @@ def demo(app: App, workdir: Path, channel_type: str | None, store_type: str | No
 
 
 def _show(console: Console, result: DemoResult) -> None:
+    from rich.table import Table
+
     console.rule(f"[bold]{result.channel_type} channel → {result.store_type} main store")
     for channel, counts in result.status.items():
         console.print(f"[bold]{channel}[/]: order sync active — " + ", ".join(
