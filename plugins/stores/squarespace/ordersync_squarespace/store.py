@@ -170,6 +170,13 @@ class SquarespaceStore(Store):
             node = await self.http.json(
                 "POST", ORDERS, operation=operation, json=body,
                 headers={"Idempotency-Key": key})
+        except RejectedError as exc:
+            # A key already used with another body (an import made before a crash, whose
+            # createdOn differed) is a 400: the order is there, under its reference.
+            existing = await self.find_order(draft.reference) if exc.status == 400 else None
+            if existing is None:
+                raise
+            return mapping.with_channel_lines(existing, draft)
         finally:
             self.create_bucket.settle(ticket=ticket)
         if deduct and not whole:
