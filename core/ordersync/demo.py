@@ -138,6 +138,21 @@ async def _passes(daemon: Scheduler, count: int, timeout: float = 60.0) -> None:
 
 
 def demo_config(channel: ChannelSandbox, store: StoreSandbox) -> dict[str, Any]:
+    config = _demo_config(channel, store)
+    # Only what the store can do: Keep Order Number where it can set numbers (WooCommerce
+    # cannot), so that every pair of sandboxes passes the capability rules.
+    from ordersync.sandbox.instance import platform_type
+
+    caps = platform_type(store).capabilities
+    options = config["channels"][CHANNEL]["order_sync"]
+    if not caps.set_order_number:
+        del options["keep_order_number"], options["order_number_prefix"]
+    if not caps.tax_labels:
+        del options["tax"]["label"]
+    return config
+
+
+def _demo_config(channel: ChannelSandbox, store: StoreSandbox) -> dict[str, Any]:
     return {
         "database": "sqlite:///ordersync.db",
         "main_store": store.config(),
