@@ -160,7 +160,7 @@ def test_relative_sqlite_paths_are_relative_to_the_config_folder(tmp_path: Path)
 def test_upgrade_creates_exactly_the_tables_of_the_models(engine: sa.Engine) -> None:
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0007"
+    assert current_revision(engine) == head_revision() == "0008"
     assert set(sa.inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
     assert {t.name for t in SQLModel.metadata.sorted_tables} >= TABLES
     assert tables.OrderRecord.__tablename__ == "order_record"

@@ -35,6 +35,7 @@ from ordersync.sync.runtime import Runtime, settle_heap
 from .app import build_app
 from .metrics import DaemonMetrics
 from .scheduler import Scheduler
+from .webhooks import WebhookReceiver
 
 log = logging.getLogger("ordersync.daemon")
 
@@ -187,6 +188,8 @@ async def _serve(
              "reconciliation every %s", shown, port, ", ".join(enabled) or "none",
              runtime.settings.daemon.reconcile_interval)
     settle_heap()  # started: what is left now lives as long as the daemon
+    # Deliveries accepted before the last stop but never processed: their work runs first.
+    WebhookReceiver(runtime, scheduler, metrics).replay_unprocessed()
     work = asyncio.create_task(scheduler.run(), name="scheduler")
     stop = asyncio.create_task(signals.stop.wait(), name="signals")
     await asyncio.wait([stop, http, work], return_when=asyncio.FIRST_COMPLETED)

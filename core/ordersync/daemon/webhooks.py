@@ -16,6 +16,7 @@ Answers are JSON: ``{"status": "accepted"|"duplicate"|"ignored", "event_id"}`` o
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -141,10 +142,39 @@ class WebhookReceiver:
             try:
                 with session.begin_nested():
                     session.add(WebhookEventRow(source=source, event_id=event.event_id,
-                                                topic=event.topic))
+                                                topic=event.topic,
+                                                order_ids=json.dumps(list(event.order_ids))))
             except IntegrityError:  # another daemon recorded it in the meantime
                 return False
         return True
+
+    def replay_unprocessed(self) -> int:
+        """Queue again every delivery accepted but not processed (the daemon stopped first,
+        or died): its orders are read again as when it arrived. Returns how many were queued.
+
+        A row of a channel no longer configured, or disabled, stays as it is. Reading an order
+        again is harmless when it was processed after all (the ledger applies nothing twice).
+        """
+        with session_scope(self.runtime.engine, read_only=True) as session:
+            rows = list(session.exec(select(WebhookEventRow).where(
+                col(WebhookEventRow.processed_at).is_(None),
+                col(WebhookEventRow.order_ids).is_not(None),  # (older rows: the start's pass)
+            ).order_by(col(WebhookEventRow.id))))
+        queued = 0
+        for row in rows:
+            found = self._platform(row.source)
+            if found is None or not self.scheduler.enabled(found[0]):
+                continue
+            source, _ = found
+            ids = tuple(str(i) for i in json.loads(row.order_ids or "[]"))
+            event = WebhookEvent(event_id=row.event_id, topic=row.topic, order_ids=ids)
+            job = self._job(source, row.source, event)
+            if self.scheduler.submit(source, job):
+                queued += 1
+                log.info("webhook %s for %s was accepted but not processed before the daemon "
+                         "stopped: processing it now", row.event_id, row.source,
+                         extra={"channel": row.source, "event_id": row.event_id})
+        return queued
 
     def _job(self, source: str, name: str, event: WebhookEvent) -> Job:
         what = f"webhook {event.event_id}"

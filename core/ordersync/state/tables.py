@@ -202,7 +202,8 @@ class AlertRecord(SQLModel, table=True):
 
 
 class WebhookEvent(SQLModel, table=True):
-    """A webhook delivery, kept to drop repeated deliveries of the same event."""
+    """A webhook delivery, kept to drop repeated deliveries of the same event, and to replay
+    at start-up one accepted but not processed (``processed_at`` NULL) when the daemon stopped."""
 
     __tablename__ = "webhook_event"
     __table_args__ = (UniqueConstraint("source", "event_id", name="uq_webhook_event"),)
@@ -213,6 +214,8 @@ class WebhookEvent(SQLModel, table=True):
     topic: str | None = None
     received_at: datetime = Field(default_factory=utcnow, sa_column=_ts(False))
     processed_at: datetime | None = Field(default=None, sa_column=_ts())
+    #: The orders the delivery named: a JSON list of channel (or store) order ids.
+    order_ids: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class StoredToken(SQLModel, table=True):
