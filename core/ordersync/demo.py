@@ -290,7 +290,7 @@ async def _run(workdir: Path, registry: Registry, channel_sb: ChannelSandbox,
                       "listing": await channel_sb.listing_quantity(listing.listing_id)})
     tracking = {o.id: [f.tracking_number for f in await channel_sb.tracking(o.id)]
                 for o in placed}
-    from ordersync.cli.status_cmd import COUNTED  # the same counts `status` shows
+    from ordersync.console.queries import COUNTED  # the same counts `status` shows
 
     counts: dict[str, int] = {s.value: 0 for s in COUNTED}
     for row in orders:

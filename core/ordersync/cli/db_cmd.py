@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from alembic.util.exc import CommandError
-from sqlalchemy.exc import SQLAlchemyError
 
 from ordersync.cli.app import App, fail
 from ordersync.errors import ConfigError
-from ordersync.state.db import (
-    CONFIG_KEY,
-    DEFAULT_URL,
-    current_revision,
-    head_revision,
-    make_engine,
-    redact,
-    resolve_database_url,
-    sqlite_path,
-    upgrade,
-)
+
+if TYPE_CHECKING:  # the state database's modules (sqlalchemy) are for running, not for --help
+    from sqlalchemy.exc import SQLAlchemyError
 
 #: Exit status when the database itself fails (unreachable server, failed migration).
 EXIT_DATABASE = 1
@@ -37,6 +28,8 @@ def database_url(app: App, override: str | None) -> str:
 
     A relative SQLite path in the configuration is relative to the configuration file's folder.
     """
+    from ordersync.state.db import CONFIG_KEY, DEFAULT_URL, resolve_database_url
+
     # TODO(config): read app.settings.database once ordersync.config lands.
     if override is not None:
         return resolve_database_url(override, Path.cwd())
@@ -66,6 +59,11 @@ def upgrade_command(app: App, override: str | None, revision: str) -> None:
     Safe to run any time and more than once: a database that is up to date is left as it is.
     The daemon needs an upgraded database; run this after every ordersync upgrade.
     """
+    from alembic.util.exc import CommandError  # alembic is imported only to migrate
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ordersync.state.db import CONFIG_KEY, current_revision, make_engine, redact, upgrade
+
     try:
         url = database_url(app, override)
         engine = make_engine(url)
@@ -96,6 +94,17 @@ def current_command(app: App, override: str | None) -> None:
 
     Says whether it is up to date or needs `ordersync db upgrade`; never changes anything.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ordersync.state.db import (
+        CONFIG_KEY,
+        current_revision,
+        head_revision,
+        make_engine,
+        redact,
+        sqlite_path,
+    )
+
     try:
         url = database_url(app, override)
         path = sqlite_path(url)

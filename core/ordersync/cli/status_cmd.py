@@ -9,8 +9,6 @@ import click
 
 from ordersync.cli.app import App, echo_json
 from ordersync.cli.table import echo_table
-from ordersync.console.queries import COUNTED as COUNTED  # (the counts the demo shows too)
-from ordersync.console.queries import source_status
 
 _KEYS = ("kind", "type", "state", "last_sync", "error", "counts", "token_expires")
 
@@ -20,6 +18,8 @@ def sources_status(app: App) -> dict[str, dict[str, Any]]:
     ``state``, ``last_sync``, ``error``, ``counts`` (None for the store) and
     ``token_expires``, as the console's
     overview reads them (:func:`ordersync.console.queries.source_status`)."""
+    from ordersync.console.queries import source_status  # the state database: not for --help
+
     return {name: {key: info[key] for key in _KEYS}
             for name, info in source_status(app.settings, app.engine).items()}
 
@@ -37,6 +37,8 @@ def status(app: App, as_json: bool) -> None:
     --json, an object keyed by channel name (and ``main_store``), each with kind, type, state,
     last_sync, error, counts (null for the main store) and token_expires.
     """
+    from ordersync.console.queries import COUNTED
+
     data = sources_status(app)
     if as_json:
         echo_json(data)

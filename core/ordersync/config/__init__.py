@@ -15,20 +15,59 @@ The format is documented in ``docs/configuration.md``; secrets are handled by
 :mod:`ordersync.secrets`.
 """
 
-from ordersync.config.loader import load_config
-from ordersync.config.reading import read_yaml
-from ordersync.config.redaction import redacted_config
-from ordersync.config.rules import capability_errors, check_capabilities, option_warnings
-from ordersync.config.settings import (
-    DEFAULT_DATABASE,
-    NAME_PATTERN,
-    TOP_LEVEL_KEYS,
-    DaemonSettings,
-    PluginsSettings,
-    Settings,
-)
-from ordersync.config.values import parse_duration, parse_listen
-from ordersync.config.wording import ConfigErrors, unknown_key_reason, validation_errors
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ordersync.config.loader import load_config
+    from ordersync.config.reading import read_yaml
+    from ordersync.config.redaction import redacted_config
+    from ordersync.config.rules import capability_errors, check_capabilities, option_warnings
+    from ordersync.config.settings import (
+        DEFAULT_DATABASE,
+        NAME_PATTERN,
+        TOP_LEVEL_KEYS,
+        DaemonSettings,
+        PluginsSettings,
+        Settings,
+    )
+    from ordersync.config.values import parse_duration, parse_listen
+    from ordersync.config.wording import ConfigErrors, unknown_key_reason, validation_errors
+
+#: Where each name of the package is defined: imported on first use, so that a module that
+#: needs a duration parser does not import the loader, the plugins and every model with it.
+_WHERE = {
+    "ConfigErrors": "wording",
+    "DEFAULT_DATABASE": "settings",
+    "DaemonSettings": "settings",
+    "NAME_PATTERN": "settings",
+    "PluginsSettings": "settings",
+    "Settings": "settings",
+    "TOP_LEVEL_KEYS": "settings",
+    "capability_errors": "rules",
+    "check_capabilities": "rules",
+    "load_config": "loader",
+    "option_warnings": "rules",
+    "parse_duration": "values",
+    "parse_listen": "values",
+    "read_yaml": "reading",
+    "redacted_config": "redaction",
+    "unknown_key_reason": "wording",
+    "validation_errors": "wording",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_DATABASE",
