@@ -8,6 +8,7 @@ from ordersync.sandbox import Fault
 from ordersync_ebay.sandbox import SandboxState as EbayState
 from ordersync_shopify.sandbox import SandboxState as ShopifyState
 from ordersync_tiktok.sandbox import SandboxState as TikTokState
+from ordersync_woocommerce.sandbox import SandboxState as WooCommerceState
 
 
 def ebay_draws(seed: int, count: int = 2000) -> list[str | None]:
@@ -74,3 +75,20 @@ def test_injected_faults_come_before_random_ones_and_rate_zero_turns_them_off() 
     assert shopify.take_fault(None).status == 418  # type: ignore[union-attr]
     shopify.randomize_faults(0.0)
     assert shopify.take_fault(None) is None
+
+
+def test_the_woocommerce_sandbox_draws_the_core_faults_at_the_rate_asked() -> None:
+    def draws(seed: int) -> list[str | None]:
+        state = WooCommerceState()
+        state.faults.randomize(0.2, seed, delay=0.25)
+        faults = [state.faults.take("POST /orders", "POST", "/wp-json/wc/v3/orders")
+                  for _ in range(2000)]
+        return [fault.label if fault else None for fault in faults]
+
+    first = draws(7)
+    assert first == draws(7) and first != draws(8)
+    served = [label for label in first if label is not None]
+    assert 0.17 < len(served) / len(first) < 0.23
+    assert {label.removesuffix(" after") for label in served} == {
+        "status 429", "status 500", "status 503", "delay", "reset", "malformed"}
+    assert {"status 503 after", "reset after"} <= set(served)  # answers lost after the write
