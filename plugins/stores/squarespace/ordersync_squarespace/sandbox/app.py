@@ -96,8 +96,11 @@ def create_order(request: Request, body: Any, state: SandboxState) -> Response:
         raise Refusal(429, "TOO_MANY_REQUESTS", None,
                       "Create Order is limited to 100 requests per hour per website")
     order = state.create_order(body)
-    state.remember(key, raw, "orders", 201, order)
-    return _json(201, order)
+    # The answer echoes the key, beside the Order (a live capture: AGG973/squarespace-connector
+    # fixtures/create-order-response.json); reads of the order do not.
+    answer = {**order, "idempotencyKey": key}
+    state.remember(key, raw, "orders", 201, answer)
+    return _json(201, answer)
 
 
 def fulfill_order(request: Request, body: Any, state: SandboxState) -> Response:

@@ -21,9 +21,8 @@ What Squarespace itself does is modelled here, each from its source:
   ``STOCK_NOT_TRACKED`` (adjustInventoryStockLevels).
 - Limits: 300 requests a minute, 100 creates an hour (commerce-apis/rate-limits); smaller
   limits can be set for tests. Counted over a sliding window, the strictest reading.
-- Imported orders read back ``paymentState: PAID``: the import records a sale the channel took
-  (commerce-apis/create-order: imported "without affecting accounting data"). Assumed, not
-  confirmed.
+- Imported orders read back ``channel: "external"`` and ``paymentState: "PAID"``, as a live
+  capture shows (github.com/AGG973/squarespace-connector ``fixtures/create-order-response.json``).
 """
 
 from __future__ import annotations
@@ -271,7 +270,9 @@ class SandboxState:
             "orderNumber": str(next(self._numbers)),
             "createdOn": request["createdOn"],
             "modifiedOn": stamp,
-            "channel": "web",
+            # (Imported orders read back channel "external": AGG973/squarespace-connector
+            # fixtures/create-order-response.json, a live capture.)
+            "channel": "external",
             "channelName": request["channelName"],
             "externalOrderReference": request["externalOrderReference"],
             "testmode": False,
