@@ -19,6 +19,9 @@ does two things for the orders of one channel seen within a window (30 days by d
    here (the seller cancelled in the store an order that ordersync cannot cancel on the
    channel) is flagged on the record.
 
+It also reads the channel's listings and queues a stock push for each linked listing whose
+quantity drifted from the main store's (:mod:`ordersync.sync.listing_drift`).
+
 Each repair is a :class:`Repair`: it is logged, noted in the record's reason, and counted by the
 daemon (``ordersync_repairs_total``).
 """
@@ -58,6 +61,7 @@ from ordersync.platform import Alert, AlertKind
 from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, OrderRecord
+from ordersync.sync import listing_drift
 from ordersync.sync.alerts import deliver, record_alert
 from ordersync.sync.apply import ApplyStats, apply_pending
 from ordersync.sync.passes import DecisionRow, parse_reference, process_order
@@ -85,6 +89,8 @@ class Repair:
     channel: str
     order_id: str
     #: ``missed_change``, ``relinked``, ``recreated``, ``cancelled``, ``adopted``,
+    #: ``listing_quantity`` (a linked listing that drifted from the store's quantity: pushed
+    #: again; ``order_id`` is empty),
     #: ``store_changed`` (the seller's cancellation or refund in the store, carried to the
     #: channel) or ``store_cancelled`` (flagged for a person: nothing ordersync can do).
     kind: str
@@ -252,6 +258,8 @@ async def reconcile_channel(
     try:
         await _reread_open(runtime, name, recent, result)
         await _compare_with_store(runtime, name, since, store_orders, result)
+        for drift in await listing_drift.find_and_queue(runtime, name):
+            _found(Repair(name, "", "listing_quantity", drift.detail), result)
     except PlatformError as exc:
         result.error = str(exc)
         log.warning("reconciliation of channel %s stopped: %s", name, exc,
@@ -533,7 +541,8 @@ def _found(repair: Repair, result: ReconcileResult) -> None:
 
 
 def _log(repair: Repair) -> None:
-    log.warning("reconciliation: %s order %s: %s: %s", repair.channel, repair.order_id,
+    what = f"order {repair.order_id}" if repair.order_id else "listings"
+    log.warning("reconciliation: %s %s: %s: %s", repair.channel, what,
                 repair.kind, repair.detail,
                 extra={"channel": repair.channel, "order_id": repair.order_id,
                        "repair": repair.kind})
