@@ -153,6 +153,7 @@ class TikTokChannel(Channel):
         paging = CursorPaginator(token=("data", "next_page_token"), param="page_token",
                                  items=("data", "orders"))
         position = 0
+        seen: set[str] = set()
         async for data in paging.pages(
                 self.http, "POST", ORDERS_SEARCH, operation="fetch orders",
                 params={"page_size": self.page_size, "sort_field": "update_time",
@@ -162,7 +163,11 @@ class TikTokChannel(Channel):
             if raws is None:
                 reason = "TikTok's answer has no data object"
                 raise RetriableError(PLATFORM, f"fetch orders (order {position})", reason)
-            yield await self._order_page(raws, position)
+            # An order changed while this pass pages comes again after the cursor: once a pass,
+            # and the next pass (update_time_ge) reads its new state.
+            fresh = [raw for raw in raws if not (isinstance(raw, dict) and raw.get("id") in seen)]
+            seen.update(str(raw.get("id")) for raw in fresh if isinstance(raw, dict))
+            yield await self._order_page(fresh, position)
             position += len(raws)
 
     async def get_order(self, order_id: str) -> ChannelOrder | None:

@@ -159,3 +159,19 @@ def test_units_of_one_sku_at_two_prices_are_two_lines() -> None:
         ("a", 1, Decimal("10.00"), Decimal(0)), ("b", 1, Decimal("5.00"), Decimal(0)),
         ("c", 1, Decimal("10.00"), Decimal("10.00"))]
     assert mapped.total == Decimal("15.00") and mapped.shipping.price == 0
+
+
+async def test_an_order_changed_while_a_pass_pages_is_neither_skipped_nor_yielded_twice(
+        channel: TikTokChannel, sandbox: Sandbox) -> None:
+    channel.page_size = 2
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    for n in range(6):
+        sandbox.state.seed_order(canonical_order(f"60{n}", updated_at=base + timedelta(minutes=n)))
+    seen: list[str] = []
+    async for page in channel.fetch_orders(base):
+        if not seen:  # the buyer changes an order of the first page while the pass goes on
+            raw = sandbox.state.order("600")
+            raw["update_time"] = int(datetime.now(UTC).timestamp())
+            sandbox.state.add_order(raw)
+        seen += [order.id for order in page.orders]
+    assert sorted(seen) == [f"60{n}" for n in range(6)]

@@ -78,18 +78,23 @@ def _copy(data: Any) -> Any:
     return json.loads(json.dumps(data))
 
 
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+SortKey = Callable[[dict[str, Any]], tuple[Any, ...]]
 
 
-def _offset(request: Request) -> int | Reply:
+def _page_token(key: tuple[Any, ...]) -> str:
+    """A cursor after the record with sort key ``key``: base64 of the key as JSON, the form of a
+    page token a public integration shows (``[<time in ms>, "<id>"]``)."""
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def _after(request: Request) -> tuple[Any, ...] | Reply | None:
     token = request.query_params.get("page_token")
     if not token:
-        return 0
+        return None
     try:
-        kind, _, number = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind == "offset" and number.isdigit():
-            return int(number)
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if isinstance(key, list) and key:
+            return tuple(key)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     return bad(f"page_token {token!r} is not a token this API gave")
@@ -106,18 +111,23 @@ def _page_size(request: Request, default: int, high: int) -> int | Reply:
     return size
 
 
-def _paged(request: Request, records: list[Any], key: str, default: int,
-           high: int) -> Reply:
+def _paged(request: Request, records: list[dict[str, Any]], key: str, default: int,
+           high: int, sort: SortKey, *, descending: bool = False) -> Reply:
+    """One page of ``records`` in ``sort`` order, after the page token's record: a cursor, so
+    a record that changes while a client pages is never skipped (it may come again later)."""
     size = _page_size(request, default, high)
     if isinstance(size, Reply):
         return size
-    offset = _offset(request)
-    if isinstance(offset, Reply):
-        return offset
-    page = records[offset:offset + size]
-    more = offset + size < len(records)
+    after = _after(request)
+    if isinstance(after, Reply):
+        return after
+    ordered = sorted(records, key=sort, reverse=descending)
+    if after is not None:
+        ordered = [r for r in ordered if (sort(r) < after if descending else sort(r) > after)]
+    page = ordered[:size]
+    more = len(ordered) > size
     return ok({key: page, "total_count": len(records),
-               "next_page_token": _page_token(offset + size) if more else ""})
+               "next_page_token": _page_token(sort(page[-1])) if more else ""})
 
 
 # -------------------------------------------------------------------------------------------------
@@ -190,8 +200,8 @@ def orders_search(request: Request, body: bytes, state: SandboxState) -> Reply:
                       wanted.get("update_time_lt"))
         and wanted.get("order_status") in (None, order.get("status"))
     ]
-    selected.sort(key=lambda order: (order.get(field_name, 0), order["id"]), reverse=descending)
-    return _paged(request, selected, "orders", 20, 100)
+    return _paged(request, selected, "orders", 20, 100,
+                  lambda order: (order.get(field_name, 0), order["id"]), descending=descending)
 
 
 def orders_detail(request: Request, body: bytes, state: SandboxState) -> Reply:
@@ -281,7 +291,7 @@ def products_search(request: Request, body: bytes, state: SandboxState) -> Reply
         products = [_copy(p) for _, p in sorted(state.products.items())
                     if status in ("ALL", p.get("status"))
                     and (not skus or any(s.get("seller_sku") in skus for s in p["skus"]))]
-    return _paged(request, products, "products", 20, 100)
+    return _paged(request, products, "products", 20, 100, lambda p: (p["id"],))
 
 
 def update_inventory(request: Request, body: bytes, state: SandboxState) -> Reply:
@@ -341,8 +351,8 @@ def _reverse(request: Request, body: bytes, records: list[dict[str, Any]], key: 
                 and (not ids or r[id_key.removesuffix("s")] in ids)
                 and _in_range(r.get("update_time"), wanted.get("update_time_ge"),
                               wanted.get("update_time_lt"))]
-    selected.sort(key=lambda r: (r.get("create_time", 0), r[id_key.removesuffix("s")]))
-    return _paged(request, selected, key, 10, 50)
+    name = id_key.removesuffix("s")
+    return _paged(request, selected, key, 10, 50, lambda r: (r.get("create_time", 0), r[name]))
 
 
 def cancellations_search(request: Request, body: bytes, state: SandboxState) -> Reply:
