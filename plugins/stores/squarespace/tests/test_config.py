@@ -1,0 +1,62 @@
+"""``ordersync config check`` with a Squarespace main store refuses what Squarespace cannot do,
+naming it (run as the user runs it: the installed command, in a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONFIG = """\
+main_store:
+  type: squarespace
+  api_key: ${SQSP_KEY}
+channels:
+  shop:
+    type: file
+    path: channel
+    inventory_sync: true
+    order_sync:
+      import_orders: true
+      import_unlinked: %(unlinked)s
+      keep_order_number: %(keep)s
+      tax:
+        label: %(label)s
+"""
+
+
+def _check(tmp_path: Path, **options: str) -> subprocess.CompletedProcess[str]:
+    values = {"unlinked": "false", "keep": "false", "label": "null", **options}
+    (tmp_path / "ordersync.yaml").write_text(CONFIG % values)
+    (tmp_path / "channel").mkdir(exist_ok=True)
+    command = shutil.which("ordersync", path=str(Path(sys.executable).parent))
+    if command is None:
+        pytest.skip("the ordersync command is not installed beside this Python")
+    return subprocess.run(
+        [command, "--config", "ordersync.yaml", "config", "check"], cwd=tmp_path,
+        env={**os.environ, "SQSP_KEY": "sandbox-key"}, capture_output=True, text=True,
+        timeout=60, check=False)
+
+
+def test_a_squarespace_store_with_options_it_can_do_checks_ok(tmp_path: Path) -> None:
+    result = _check(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ok" in result.stdout
+
+
+def test_unlinked_lines_tax_labels_and_kept_numbers_are_refused_naming_squarespace(
+    tmp_path: Path,
+) -> None:
+    result = _check(tmp_path, unlinked="true", keep="true", label="VAT")
+    assert result.returncode == 2
+    errors = result.stderr
+    assert ("channels.shop.order_sync.import_unlinked: the squarespace main store cannot take "
+            "lines linked to no product") in errors
+    assert "channels.shop.order_sync.tax.label: the squarespace main store does not take tax " \
+        "labels" in errors
+    assert "channels.shop.order_sync.keep_order_number: the squarespace main store cannot set " \
+        "the number" in errors
