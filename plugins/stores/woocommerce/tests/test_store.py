@@ -198,8 +198,10 @@ async def test_customer_notifications_email_the_buyer_on_each_update(site: Any,
     line = order.lines[0]
     await site.store.refund_lines(order, {line.id: 1}, restock=True, amount=Decimal("12.00"))
     await site.store.create_fulfillment(order, make_fulfillment("TRK1"), notify_customer=True)
+    await site.store.cancel_order(order, [])
     assert [kind for kind, _ in state.emails_of(int(order.id))] == [
-        "customer_processing_order", "customer_refunded_order", "customer_note"]
+        "customer_processing_order", "customer_refunded_order", "customer_note",
+        "cancelled_order", "customer_cancelled_order"]
 
 
 async def test_without_customer_emails_updates_reach_no_buyer(site: Any, state: Any) -> None:

@@ -9,8 +9,9 @@ What WooCommerce does on its own, modelled here (sources in docs/platforms/wooco
   units of marked items and lowers their mark.
 - Emails (``includes/emails``): the admin "New order" on pending/failed/cancelled ->
   processing/completed/on-hold, once per order (``_new_order_email_sent``); the customer's
-  "Processing order", "Order on-hold", "Completed order", "Refunded order" and "Customer note";
-  the admin "Cancelled order" on processing/on-hold -> cancelled. Customer emails go to the
+  "Processing order", "Order on-hold" (from pending or failed), "Completed order", "Refunded
+  order" and "Customer note"; on processing/on-hold -> cancelled the admin "Cancelled order"
+  and, in current versions, the customer's "Cancelled order". Customer emails go to the
   billing email and are not sent without one. :attr:`SandboxState.emails` records them.
 - ``set_paid`` (``WC_Order::payment_complete``): from pending, on-hold, failed or cancelled to
   processing, with a paid date.
@@ -411,12 +412,13 @@ class SandboxState:
             order.new_order_email_sent = True
         if new == "processing" and old in ("cancelled", "failed", "on-hold", "pending"):
             self._customer_email(order, "customer_processing_order")
-        if new == "on-hold" and old in ("pending", "failed", "cancelled"):
+        if new == "on-hold" and old in ("pending", "failed"):
             self._customer_email(order, "customer_on_hold_order")
         if new == "completed":
             self._customer_email(order, "customer_completed_order")
         if new == "cancelled" and old in ("processing", "on-hold"):
             self.emails.append(Email("cancelled_order", order.id, ADMIN_EMAIL))
+            self._customer_email(order, "customer_cancelled_order")
 
     def _customer_email(self, order: Order, kind: str) -> None:
         recipient = order.billing.get("email")
