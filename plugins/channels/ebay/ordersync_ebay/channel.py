@@ -14,7 +14,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote
 
 from ordersync.account_deletion import AccountDeletion
@@ -38,12 +38,14 @@ from pydantic import BaseModel, ValidationError
 
 from ordersync_ebay import mapping
 from ordersync_ebay import payloads as p
-from ordersync_ebay.account_deletion import AccountDeletions
 from ordersync_ebay.auth import PLATFORM, EbayTokens
 from ordersync_ebay.carriers import UnknownCarrierError, carrier_code
 from ordersync_ebay.config import EbayConfig
 from ordersync_ebay.consent import EbayAuthorization
 from ordersync_ebay.diagnose import diagnose
+
+if TYPE_CHECKING:  # its signature checks import cryptography: only a channel that runs needs it
+    from ordersync_ebay.account_deletion import AccountDeletions
 
 FULFILLMENT = "/sell/fulfillment/v1"
 INVENTORY = "/sell/inventory/v1"
@@ -125,8 +127,10 @@ class EbayChannel(Channel):
         # legacyItemId -> SKU of single-SKU listings, learnt from listings and order lines; a
         # variation's SKU is in its listing id already.
         self._skus: dict[str, str] = {}
+        from ordersync_ebay.account_deletion import AccountDeletions
+
         #: Marketplace Account Deletion notices (ordersync.account_deletion receives them).
-        self.account_deletions = AccountDeletions(name, config, context)
+        self.account_deletions: AccountDeletions = AccountDeletions(name, config, context)
 
     async def aclose(self) -> None:
         await self.account_deletions.aclose()
