@@ -17,7 +17,7 @@ COMMAND_MODULES = {
     "demo": "demo_cmd", "plugins": "plugins_cmd", "config": "config_cmd", "db": "db_cmd",
     "links": "links_cmd", "sync": "sync_cmd", "run": "run_cmd", "orders": "orders_cmd",
     "status": "status_cmd", "schema": "schema_cmd", "plugin": "plugin_cmd",
-    "auth": "auth_cmd", "doctor": "doctor_cmd",
+    "auth": "auth_cmd", "doctor": "doctor_cmd", "init": "init_cmd",
     "tokens": "tokens_cmd", "privacy": "privacy_cmd", "stock": "stock_cmd",
 }
 

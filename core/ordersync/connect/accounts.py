@@ -45,10 +45,10 @@ def build(settings: Settings, name: str, tokens: TokenStore,
 def credential_keys(platform: Channel | Store) -> tuple[str, ...]:
     """The names of the platform's secret configuration keys (``Secret`` fields)."""
     return tuple(name for name, info in type(platform).Config.model_fields.items()
-                 if _is_secret(info))
+                 if is_secret(info))
 
 
-def _is_secret(info: FieldInfo) -> bool:
+def is_secret(info: FieldInfo) -> bool:
     """A ``Secret`` field, or an optional one (``Secret | None``)."""
     metadata = [*info.metadata, *(item for arg in typing.get_args(info.annotation)
                                   for item in getattr(arg, "__metadata__", ()))]

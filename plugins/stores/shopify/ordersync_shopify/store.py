@@ -64,6 +64,9 @@ _SET_STOCK_TRIES = 3
 class ShopifyConfig(StoreConfig):
     """``main_store:`` keys for ``type: shopify``."""
 
+    #: What ``ordersync init`` writes as ``${ENV}`` though optional: a custom app's token.
+    starter_credentials: ClassVar[tuple[str, ...]] = ("access_token",)
+
     shop: str = Field(description="The shop's myshopify.com domain, e.g. example.myshopify.com")
     access_token: Secret | None = Field(
         default=None, description="Admin API access token of the custom app; leave it out "
