@@ -164,6 +164,12 @@ class SquarespaceStore(Store):
                 deduct=bool(deduct) and whole, created_on=self._placed(draft))
         except mapping.MappingError as exc:
             raise RejectedError(PLATFORM, operation, str(exc)) from exc
+        if draft.send_receipt or draft.buyer_accepts_marketing:
+            # (Only the Fulfillment Receipt has a switch in the Orders API: per shipment.)
+            self.context.log.warning(
+                "main store %s: Squarespace cannot send an order receipt or record marketing "
+                "consent for imported orders; order %s is imported without them",
+                self.name, draft.reference)
         key = idempotency_key("create", draft.reference)
         ticket = await self.create_bucket.acquire()
         try:
