@@ -45,6 +45,7 @@ PACKAGES = "/fulfillment/202309/orders/{order_id}/packages"
 SHIPPING_PROVIDERS = "/logistics/202309/delivery_options/{delivery_option_id}/shipping_providers"
 PRODUCTS_SEARCH = "/product/202309/products/search"
 INVENTORY_UPDATE = "/product/202309/products/{product_id}/inventory/update"
+CANCEL_ORDER = "/return_refund/202309/cancellations"
 CANCELLATIONS_SEARCH = "/return_refund/202309/cancellations/search"
 RETURNS_SEARCH = "/return_refund/202309/returns/search"
 
@@ -111,6 +112,7 @@ class TikTokChannel(Channel):
         upload_tracking=True,
         set_listing_quantity=True,
         webhooks=True,
+        cancel_orders=True,
     )
     config: TikTokConfig
 
@@ -331,6 +333,31 @@ class TikTokChannel(Channel):
                 self._parse(p.ShippingProvider, raw, operation)
                 for raw in p.data_list(data, "shipping_providers") or []]
         return self._providers[delivery_option_id]
+
+    # ---------------------------------------------------------------------------------------------
+    # Cancellations made in the main store
+    # ---------------------------------------------------------------------------------------------
+
+    async def cancel_order(self, order: ChannelOrder, reason: str) -> None:
+        """The seller's cancellation: ``POST /return_refund/202309/cancellations`` with the
+        order id and TikTok's reason code for the seller's words. TikTok cancels the whole order
+        and refunds the buyer; it cancels only orders not shipped yet."""
+        operation = f"cancel order {order.id}"
+        raw = await self._raw_order(order.id, operation)
+        if raw.status == "CANCELLED":
+            return
+        # An earlier attempt may have reached TikTok before its answer was lost.
+        for cancel in (await self._cancellations([order.id])).get(order.id, []):
+            if cancel.cancel_type == "CANCEL" and cancel.cancel_status in (
+                    "CANCELLATION_REQUEST_PENDING", *mapping.DONE_CANCELLATIONS):
+                return
+        if raw.status not in ("ON_HOLD", "AWAITING_SHIPMENT"):
+            reason_ = (f"TikTok Shop cancels only orders not shipped yet; order {order.id} is "
+                       f"{raw.status}: cancel it in Seller Center, or refund the buyer there")
+            raise RejectedError(PLATFORM, operation, reason_)
+        await self.http.json("POST", CANCEL_ORDER, operation=operation, idempotent=False,
+                             json={"order_id": order.id,
+                                   "cancel_reason": mapping.seller_cancel_reason(reason)})
 
     # ---------------------------------------------------------------------------------------------
     # Listings

@@ -65,6 +65,28 @@ class MappingError(ValueError):
     """The order's payload is well-formed JSON but does not make a consistent order."""
 
 
+#: TikTok's reasons a seller may give to cancel a paid order (ON_HOLD, AWAITING_SHIPMENT).
+SELLER_CANCEL_REASONS = frozenset({
+    "seller_cancel_reason_out_of_stock",
+    "seller_cancel_paid_reason_address_not_deliver",
+    "seller_cancel_paid_reason_buyer_requested_cancellation",
+    "seller_cancel_reason_wrong_price",
+})
+
+
+def seller_cancel_reason(words: str) -> str:
+    """TikTok's reason code for the seller's words: TikTok takes a code, not text. An address
+    problem, the buyer's (customer's) request, a wrong price, else out of stock."""
+    text = words.lower()
+    if "address" in text or "deliver" in text:
+        return "seller_cancel_paid_reason_address_not_deliver"
+    if "buyer" in text or "customer" in text:
+        return "seller_cancel_paid_reason_buyer_requested_cancellation"
+    if "price" in text:
+        return "seller_cancel_reason_wrong_price"
+    return "seller_cancel_reason_out_of_stock"
+
+
 def importable(order: p.Order) -> bool:
     """Whether ordersync takes the order in: paid and out of its ``ON_HOLD`` grace period."""
     return order.status not in NOT_READY

@@ -13,6 +13,7 @@ from ordersync.models import Listing
 from ordersync.testing import make_fulfillment
 from ordersync_tiktok import TikTokChannel
 from ordersync_tiktok.channel import (
+    CANCEL_ORDER,
     CANCELLATIONS_SEARCH,
     INVENTORY_UPDATE,
     ORDERS_DETAIL,
@@ -34,7 +35,7 @@ REQUEST_KINDS = {
     ("GET", "/api/v2/token/refresh"),
     ("POST", ORDERS_SEARCH), ("GET", ORDERS_DETAIL), ("POST", PACKAGES),
     ("GET", SHIPPING_PROVIDERS), ("POST", PRODUCTS_SEARCH), ("POST", INVENTORY_UPDATE),
-    ("POST", CANCELLATIONS_SEARCH), ("POST", RETURNS_SEARCH),
+    ("POST", CANCELLATIONS_SEARCH), ("POST", RETURNS_SEARCH), ("POST", CANCEL_ORDER),
 }
 
 
@@ -67,6 +68,9 @@ async def test_one_pass_sends_every_request_kind_and_the_document_allows_each(
     await fetch_all(channel)
     await channel.get_order(order.id)
     await channel.set_listing_quantity(order.lines[0].listing_id, 4)
+    unshipped = canonical_order("576461413038785798")
+    sandbox.state.seed_order(unshipped)
+    await channel.cancel_order(unshipped, "out of stock")
     seen = {(r.method, _template(r.path)) for r in sandbox.state.requests}
     assert seen == REQUEST_KINDS
     assert all(200 <= r.status < 300 for r in sandbox.state.requests), [

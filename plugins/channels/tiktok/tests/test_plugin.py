@@ -22,7 +22,7 @@ def test_the_entry_point_registers_the_tiktok_channel_and_its_sandbox() -> None:
     assert row["error"] is None
     assert row["capabilities"] == {
         "paid_orders_only": True, "restock_on_cancel": True, "upload_tracking": True,
-        "set_listing_quantity": True, "webhooks": True, "cancel_orders": False,
+        "set_listing_quantity": True, "webhooks": True, "cancel_orders": True,
         "refund_orders": False,
     }
 

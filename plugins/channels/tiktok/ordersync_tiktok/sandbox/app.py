@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ordersync_tiktok.auth import TOKEN_GET_PATH, TOKEN_REFRESH_PATH
+from ordersync_tiktok.mapping import SELLER_CANCEL_REASONS
 from ordersync_tiktok.sandbox.spec import COMMON_QUERY, document, envelope_validator, spec
 from ordersync_tiktok.sandbox.state import RequestRecord, SandboxState
 
@@ -355,6 +356,28 @@ def _reverse(request: Request, body: bytes, records: list[dict[str, Any]], key: 
     return _paged(request, selected, key, 10, 50, lambda r: (r.get("create_time", 0), r[name]))
 
 
+def seller_cancel(request: Request, body: bytes, state: SandboxState) -> Reply:
+    """The seller cancels an order not shipped yet, with one of TikTok's reason codes."""
+    data = json.loads(body)
+    order_id = data.get("order_id") or ""
+    reason = data.get("cancel_reason") or ""
+    with state.lock:
+        order = state.orders.get(order_id)
+        if order is None:
+            return bad(f"order {order_id} does not exist")
+        if order.get("status") not in ("ON_HOLD", "AWAITING_SHIPMENT"):
+            return bad(f"order {order_id} is {order.get('status')}: the seller cancels only "
+                       "orders on hold or awaiting shipment")
+        if reason not in SELLER_CANCEL_REASONS:
+            return bad(f"cancel_reason {reason!r} is not a reason a seller may give")
+        items = data.get("order_line_item_ids")
+        unknown = set(items or []) - {item["id"] for item in order["line_items"]}
+        if unknown:
+            return bad(f"order {order_id} has no line item {', '.join(sorted(unknown))}")
+        cancel_id = state.cancel_order(order_id, items, role="SELLER", reason=reason)
+    return ok({"cancel_id": cancel_id, "cancel_status": "CANCELLATION_REQUEST_COMPLETE"})
+
+
 def cancellations_search(request: Request, body: bytes, state: SandboxState) -> Reply:
     with state.lock:
         records = _copy(list(state.cancellations.values()))
@@ -487,6 +510,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
      shipping_providers),
     ("/product/202309/products/search", "POST", products_search),
     ("/product/202309/products/{product_id}/inventory/update", "POST", update_inventory),
+    ("/return_refund/202309/cancellations", "POST", seller_cancel),
     ("/return_refund/202309/cancellations/search", "POST", cancellations_search),
     ("/return_refund/202309/returns/search", "POST", returns_search),
 )

@@ -196,12 +196,15 @@ def tiktok_return(order: ChannelOrder, refund: Refund, return_id: str) -> dict[s
 
 
 def tiktok_cancellation(raw: dict[str, Any], cancel_id: str, item_ids: list[str],
-                        refund_total: str, when: int) -> dict[str, Any]:
-    """A completed cancellation of ``item_ids`` of order ``raw``."""
+                        refund_total: str, when: int, *, role: str = "BUYER",
+                        reason: str = "No longer needed") -> dict[str, Any]:
+    """A completed cancellation of ``item_ids`` of order ``raw``, by the buyer (a
+    ``BUYER_CANCEL`` TikTok approved) or by the seller (``CANCEL``, with TikTok's reason code)."""
     return {
-        "cancel_id": cancel_id, "order_id": raw["id"], "cancel_type": "BUYER_CANCEL",
-        "cancel_status": "CANCELLATION_REQUEST_COMPLETE", "role": "BUYER",
-        "cancel_reason": "No longer needed", "create_time": when, "update_time": when,
+        "cancel_id": cancel_id, "order_id": raw["id"],
+        "cancel_type": "BUYER_CANCEL" if role == "BUYER" else "CANCEL",
+        "cancel_status": "CANCELLATION_REQUEST_COMPLETE", "role": role,
+        "cancel_reason": reason, "create_time": when, "update_time": when,
         "refund_amount": {"currency": raw["payment"]["currency"], "refund_total": refund_total},
         "cancel_line_items": [{"order_line_item_id": item_id, "cancel_line_item_id":
                                f"{cancel_id}{n}"} for n, item_id in enumerate(item_ids)],

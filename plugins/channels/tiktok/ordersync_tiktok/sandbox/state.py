@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ordersync.models import ChannelOrder, Fulfillment, Listing
@@ -177,10 +178,12 @@ class SandboxState:
                 self._move_stock(item["sku_id"], -1)
         return raw
 
-    def cancel_order(self, order_id: str, item_ids: list[str] | None = None) -> None:
-        """The buyer cancels the order (or these units of it) and TikTok agrees: the units are
-        cancelled, the order is ``CANCELLED`` once every unit is, a cancellation is recorded and
-        the units go back to stock."""
+    def cancel_order(self, order_id: str, item_ids: list[str] | None = None, *,
+                     role: str = "BUYER", reason: str = "No longer needed") -> str:
+        """The buyer cancels the order (or these units of it) and TikTok agrees, or the seller
+        cancels it (``role="SELLER"``, TikTok's ``reason`` code): the units are cancelled, the
+        order is ``CANCELLED`` once every unit is, a cancellation is recorded and the units go
+        back to stock. Returns the cancellation's id."""
         with self.lock:
             raw = self.orders[order_id]
             now = int(time.time())
@@ -189,16 +192,26 @@ class SandboxState:
                       and item.get("display_status") != "CANCELLED"]
             for item in chosen:
                 item.update(display_status="CANCELLED", package_status="CANCELLED",
-                            cancel_user="BUYER", cancel_reason="No longer needed")
+                            cancel_user=role, cancel_reason=reason)
                 self._move_stock(item["sku_id"], +1)
-            if all(item.get("display_status") == "CANCELLED" for item in raw["line_items"]):
-                raw.update(status="CANCELLED", cancel_reason="No longer needed",
-                           cancellation_initiator="BUYER", cancel_time=now)
-            refund = sum(float(item.get("sale_price", "0")) for item in chosen)
+            whole = all(item.get("display_status") == "CANCELLED" for item in raw["line_items"])
+            if whole:
+                raw.update(status="CANCELLED", cancel_reason=reason,
+                           cancellation_initiator=role, cancel_time=now)
+            refund = (raw["payment"]["total_amount"] if whole and item_ids is None else
+                      str(sum(Decimal(item.get("sale_price", "0")) for item in chosen)))
             cancel_id = self.new_id("58")
             self.cancellations[cancel_id] = seed.tiktok_cancellation(
-                raw, cancel_id, [item["id"] for item in chosen], f"{refund:.2f}", now)
+                raw, cancel_id, [item["id"] for item in chosen], refund, now, role=role,
+                reason=reason)
             raw["update_time"] = now
+            return cancel_id
+
+    def seller_cancellation(self, order_id: str) -> str | None:
+        """The reason code of the seller's cancellation of the order; None if there is none."""
+        with self.lock:
+            return next((c["cancel_reason"] for c in self.cancellations.values()
+                         if c["order_id"] == order_id and c.get("role") == "SELLER"), None)
 
     def put_listing(self, listing: Listing) -> None:
         """A live product whose one SKU is ``listing.listing_id``."""

@@ -91,3 +91,8 @@ class TikTokSandbox(ChannelSandbox):
 
     async def listing_quantity(self, listing_id: str) -> int:
         return self.state.listing_quantity(listing_id)
+
+    async def cancellation(self, order_id: str) -> str | None:
+        """The reason code of the seller's cancellation (TikTok takes one of its codes, not the
+        seller's words); None if the seller did not cancel the order."""
+        return self.state.seller_cancellation(order_id)

@@ -24,6 +24,7 @@ OPERATIONS: tuple[tuple[str, str], ...] = (
     ("/logistics/202309/delivery_options/{delivery_option_id}/shipping_providers", "get"),
     ("/product/202309/products/search", "post"),
     ("/product/202309/products/{product_id}/inventory/update", "post"),
+    ("/return_refund/202309/cancellations", "post"),
     ("/return_refund/202309/cancellations/search", "post"),
     ("/return_refund/202309/returns/search", "post"),
 )
