@@ -20,6 +20,7 @@ from ordersync.errors import OrderError
 from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, StoreOrder, StoreOrderDraft
 from ordersync.state import ledger
 from ordersync.state.ledger import EffectRow
+from ordersync.sync.apply.adjustments import adjust_stock
 from ordersync.sync.apply.outcome import Applied, ImportOf
 from ordersync.sync.runtime import Runtime
 
@@ -218,20 +219,13 @@ async def _channel_refund(runtime: Runtime, effect: EffectRow) -> Applied:
     return Applied(moved_variants=moved)
 
 
-async def _adjust_stock(runtime: Runtime, effect: EffectRow) -> Applied:
-    payload = ledger.payload(effect)
-    variant = str(payload["store_variant_id"])
-    await runtime.store.adjust_stock(variant, int(payload["quantity"]))
-    return Applied(moved_variants=[variant])
-
-
 APPLIERS: dict[str, Applier] = {
     EffectKind.CREATE_ORDER.value: _create_order,
     EffectKind.CANCEL_ORDER.value: _cancel_order,
     EffectKind.REFUND.value: _refund,
     EffectKind.STORE_FULFILL.value: _store_fulfill,
     EffectKind.UPLOAD_TRACKING.value: _upload_tracking,
-    EffectKind.ADJUST_STOCK.value: _adjust_stock,
+    EffectKind.ADJUST_STOCK.value: adjust_stock,
     EffectKind.MARK_PAID.value: _mark_paid,
     EffectKind.CHANNEL_CANCEL.value: _channel_cancel,
     EffectKind.CHANNEL_REFUND.value: _channel_refund,
