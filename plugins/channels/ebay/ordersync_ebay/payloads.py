@@ -22,12 +22,13 @@ from pydantic.alias_generators import to_camel
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True,
+                              defer_build=True)
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True,
-                              frozen=True)
+                              frozen=True, defer_build=True)
 
     def body(self) -> dict[str, Any]:
         """The JSON body in eBay's names, without the fields left unset."""
