@@ -5,10 +5,10 @@ The scenario of :mod:`tests.reliability.test_faults` (orders, then buyers' cance
 returns, shipments on both sides) with the TikTok Shop sandbox as the channel and Shopify as the
 main store, both answering 20% of requests (seeded) with a fault drawn from the ways platforms
 fail; TikTok's lose the answers of writes they ran. Every TikTok order is units (one line item
-each), every request is signed and checked against TikTok's document. TikTok Shop cannot be
-told of the seller's cancellations and refunds in the store (it declares neither
-``cancel_orders`` nor ``refund_orders``), so the run has none of those. One run serves every
-test.
+each), every request is signed and checked against TikTok's document. The seller's
+cancellations in the store are carried to TikTok (``cancel_orders``); refunds made in the store
+are not (TikTok declares no ``refund_orders``), so the run has none of those. One run serves
+every test.
 """
 
 from __future__ import annotations
@@ -74,9 +74,7 @@ class Outcome:
 
 def tiktok_plan() -> Plan:
     plan = new_plan(ORDERS)
-    # The seller's cancellations and refunds in the store do not reach TikTok Shop.
-    plan.cancelled_in_store = set()
-    plan.refunded_in_store = set()
+    plan.refunded_in_store = set()  # refunds made in the store do not reach TikTok Shop
     return plan
 
 
@@ -137,13 +135,21 @@ def test_every_tiktok_order_is_in_the_main_store_exactly_once(outcome: Outcome) 
     assert {ref: count for ref, count in references.items() if count != 1} == {}
 
 
-def test_orders_cancelled_on_tiktok_are_cancelled_in_the_store(outcome: Outcome) -> None:
+def test_orders_cancelled_on_either_side_are_cancelled_on_both(outcome: Outcome) -> None:
+    plan = outcome.plan
+    both = plan.cancelled | plan.cancelled_in_store
     with outcome.shopify.state.lock:
         cancelled = {order.source_identifier for order in outcome.shopify.state.orders.values()
                      if order.cancelled_at is not None}
-    assert cancelled == {order_reference(CHANNEL, i) for i in outcome.plan.cancelled}
-    assert {i for i, state in outcome.record_states.items() if state == "cancelled"} == \
-        outcome.plan.cancelled
+    assert cancelled == {order_reference(CHANNEL, i) for i in both}
+    assert {i for i, state in outcome.record_states.items() if state == "cancelled"} == both
+    state = outcome.tiktok.state
+    with state.lock:
+        on_tiktok = {i for i, raw in state.orders.items() if raw["status"] == "CANCELLED"}
+        by_seller = Counter(c["order_id"] for c in state.cancellations.values()
+                            if c.get("role") == "SELLER")
+    assert on_tiktok == both
+    assert by_seller == dict.fromkeys(plan.cancelled_in_store, 1)  # once each
 
 
 def test_stock_is_exact_in_the_store_and_on_every_tiktok_sku(outcome: Outcome) -> None:
