@@ -27,7 +27,6 @@ from ordersync.sync.runtime import Runtime
 from ordersync.testing import make_line, make_order
 from ordersync_file_channel.sandbox import FileChannelSandbox
 from ordersync_squarespace.sandbox import SandboxState, SquarespaceSandbox
-from ordersync_squarespace.sandbox.squarespace_sandbox import API_KEY_VAR
 from sqlmodel import select
 
 pytestmark = pytest.mark.slow
