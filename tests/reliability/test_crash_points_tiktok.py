@@ -4,11 +4,12 @@ and right after a platform write (before its ledger record) lose nothing and dup
 The TikTok Shop sandbox runs in this process; daemons (``ordersync run``, forked from a warmed-up
 fork server, :mod:`tests.reliability.crash_harness`) sync it into a ``file`` main store with
 SQLite state. Orders are placed on TikTok (one line item per unit); once they are in the store,
-the seller ships some in the store, buyers cancel some and return part of others on TikTok, and
-the seller ships some on TikTok. Daemons are killed at random, and once per effect kind at its
-crash point (``<kind>:after_platform``: the store written, or TikTok written, the ledger not yet),
-each such life started right after the change that makes its effect; the TikTok writes among
-them are the tracking upload and the stock push. A last daemon runs until
+the seller ships some in the store and cancels others there, buyers cancel some and return part
+of others on TikTok, and the seller ships some on TikTok. Daemons are killed at random, and
+once per effect kind at its crash point (``<kind>:after_platform``: the store written, or TikTok
+written, the ledger not yet), each such life started right after the change that makes its
+effect; the TikTok writes among them are the tracking upload, the seller's cancellation and the
+stock push. A last daemon runs until
 nothing is left and is stopped with SIGTERM; then the oracle: every order in the store once,
 cancellations and refunds once, stock exact in the store and on every TikTok SKU, every tracking
 number once on each side (one TikTok package per shipment), nothing failed in the ledger.
@@ -55,8 +56,9 @@ STOCK = 200
 IMPORT_POINTS = ("create_order:after_platform", "push_stock:after_platform")
 #: Crash points after: tracking to TikTok, the store cancelled and refunded, tracking into the
 #: store; each life starts right after the change that makes its effect.
-CHANGE_POINTS = ("upload_tracking:after_platform", "cancel_order:after_platform",
-                 "refund:after_platform", "store_fulfil:after_platform")
+CHANGE_POINTS = ("upload_tracking:after_platform", "channel_cancel:after_platform",
+                 "cancel_order:after_platform", "refund:after_platform",
+                 "store_fulfil:after_platform")
 
 
 def tiktok_sku(sku: str) -> str:
@@ -70,11 +72,12 @@ class Plan:
     returned: set[str] = field(default_factory=set)  # the first line returned and refunded
     shipped_on_channel: dict[str, str] = field(default_factory=dict)
     shipped_in_store: dict[str, str] = field(default_factory=dict)
+    cancelled_in_store: set[str] = field(default_factory=set)
 
     def expected_stock(self) -> dict[str, int]:
         stock = dict.fromkeys(SKUS, STOCK)
         for order in self.placed:
-            if order.id in self.cancelled:
+            if order.id in self.cancelled or order.id in self.cancelled_in_store:
                 continue
             for position, line in enumerate(order.lines):
                 if not (order.id in self.returned and position == 0):
@@ -101,6 +104,7 @@ def make_plan(rng: random.Random) -> Plan:
     plan.returned = set(ids[share:2 * share])
     plan.shipped_on_channel = {i: f"CH{i[-6:]}" for i in ids[2 * share:3 * share]}
     plan.shipped_in_store = {i: f"ST{i[-6:]}" for i in ids[3 * share:4 * share]}
+    plan.cancelled_in_store = set(ids[4 * share:5 * share])
     return plan
 
 
@@ -193,12 +197,15 @@ def references_in_store(shop: Shop) -> Counter[str]:
 
 def act(run: Run, point: str) -> None:
     """What makes the effect of crash point ``point`` happen: the seller ships in the store
-    (upload_tracking); buyers cancel (cancel_order) or return (refund) on TikTok; the seller
-    ships on TikTok (store_fulfil)."""
+    (upload_tracking) or cancels there (channel_cancel); buyers cancel (cancel_order) or return
+    (refund) on TikTok; the seller ships on TikTok (store_fulfil)."""
     now = datetime.now(UTC).replace(microsecond=0)
     state = run.tiktok.state
     by_id = {order.id: order for order in run.plan.placed}
-    if point.startswith("upload_tracking"):
+    if point.startswith("channel_cancel"):
+        for order_id in run.plan.cancelled_in_store:
+            assert run.shop.cancel_in_store(order_reference(CHANNEL, order_id))
+    elif point.startswith("upload_tracking"):
         for order_id, tracking in run.plan.shipped_in_store.items():
             assert run.shop.ship_in_store(order_reference(CHANNEL, order_id), tracking)
     elif point.startswith("cancel_order"):
@@ -223,8 +230,15 @@ def violations(run: Run) -> list[str]:
     for order in plan.placed:
         raw = by_ref.get(order_reference(CHANNEL, order.id), {})
         cancelled = raw.get("status") == "cancelled"
-        if cancelled != (order.id in plan.cancelled):
+        if cancelled != (order.id in plan.cancelled | plan.cancelled_in_store):
             problems.append(f"{order.id}: store status {raw.get('status')}")
+        with state.lock:
+            status = state.orders[order.id]["status"]
+            by_seller = sum(1 for c in state.cancellations.values()
+                            if c["order_id"] == order.id and c.get("role") == "SELLER")
+        if (status == "CANCELLED") != (order.id in plan.cancelled | plan.cancelled_in_store) or \
+                by_seller != (order.id in plan.cancelled_in_store):
+            problems.append(f"{order.id}: {status} on TikTok, {by_seller} seller cancellations")
         refunds = len(raw.get("refunds") or [])
         if refunds != (1 if order.id in plan.returned else 0):
             problems.append(f"{order.id}: {refunds} refunds in the store")
