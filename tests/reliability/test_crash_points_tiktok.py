@@ -9,10 +9,10 @@ of others on TikTok, and the seller ships some on TikTok. Daemons are killed at 
 once per effect kind at its crash point (``<kind>:after_platform``: the store written, or TikTok
 written, the ledger not yet), each such life started right after the change that makes its
 effect; the TikTok writes among them are the tracking upload, the seller's cancellation and the
-stock push. A last daemon runs until
-nothing is left and is stopped with SIGTERM; then the oracle: every order in the store once,
-cancellations and refunds once, stock exact in the store and on every TikTok SKU, every tracking
-number once on each side (one TikTok package per shipment), nothing failed in the ledger.
+stock push. A last daemon runs until nothing is left and is stopped with SIGTERM; then the
+oracle: every order in the store once, cancellations and refunds once on both sides, stock exact
+in the store and on every TikTok SKU, every tracking number once on each side (one TikTok
+package per shipment), nothing failed in the ledger.
 """
 
 from __future__ import annotations
