@@ -4,13 +4,14 @@ registered for the RuName), and the tokens land encrypted in the token store."""
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
-from tests.connect.conftest import Folder, consent_url, free_port
+from tests.connect.conftest import ORDERSYNC, Folder, consent_url, free_port
 
 
 def _ebay_channel(ebay: Any) -> dict[str, Any]:
@@ -82,3 +83,21 @@ def test_auth_without_a_token_key_says_how_to_make_one(folder: Folder, ebay: Any
 
     assert done.returncode == 2
     assert "ORDERSYNC_TOKEN_KEY" in done.stderr and "tokens new-key" in done.stderr
+
+
+def test_on_a_headless_server_the_landed_url_is_pasted(folder: Folder, ebay: Any) -> None:
+    ebay.state.accept_url = "https://seller.example/ordersync-accepted"  # loads nowhere
+    folder.env.update(ebay.environ())
+    folder.write(channels={"ebay-uk": _ebay_channel(ebay)})
+
+    process = subprocess.Popen(
+        [ORDERSYNC, "auth", "ebay-uk", "--paste"], cwd=folder.path, env=folder.environ(),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = consent_url(process)
+    landed = httpx.get(url).headers["location"]  # the address bar of the seller's browser
+    assert process.stdin is not None
+    out, err = process.communicate(landed + "\n", timeout=30)
+
+    assert process.returncode == 0, err
+    assert "ebay-uk: authorised" in out
+    assert folder.status()["ebay-uk"]["token_expires"] is not None
