@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ordersync.errors import PlatformError
+from ordersync.errors import FatalPlatformError, PlatformError
 
 if TYPE_CHECKING:
     from ordersync.platform import Channel, Store
@@ -77,8 +77,9 @@ def checks_from_error(exc: PlatformError, credentials: tuple[str, ...]) -> list[
         return [Check("reachable", Status.FAIL, exc.reason),
                 *unknown("authenticated", "scopes", "rate limit", "webhooks")]
     reachable = Check("reachable", Status.OK, f"answered HTTP {exc.status}" if exc.status else "")
-    if exc.code in _OAUTH_FIX or exc.status in (401, 403) or (
-            exc.final and not exc.not_found and exc.status is None):
+    # A fatal error (a refused credential or permission: a person must act) is the
+    # authentication's; a rejected call (400, 404) only says the read was refused.
+    if exc.code in _OAUTH_FIX or exc.status in (401, 403) or isinstance(exc, FatalPlatformError):
         fix = _OAUTH_FIX.get(exc.code or "", credentials)
         return [reachable, Check("authenticated", Status.FAIL, exc.reason, fix=fix),
                 *unknown("scopes", "rate limit", "webhooks")]
