@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -264,3 +265,86 @@ def test_nothing_was_given_up_and_every_request_was_inside_the_spec(run: dict[st
     assert run["gave_up"] == []
     assert [(r.method, r.path, r.problems) for r in state.requests if r.problems] == []
     assert state.bugs == []
+
+
+# -- a daemon killed at random moments ------------------------------------------------------------
+
+#: Lives of the daemon killed at a random moment, and the orders written before each.
+LIVES = 8
+ORDERS_PER_LIFE = 3
+ORDERSYNC = str(Path(sys.executable).with_name("ordersync"))
+
+
+def killed_at_random(bed: Bed, rng: random.Random) -> int:
+    """``ordersync run`` started and SIGKILLed after a random while; whether it was still
+    running then (1) or had stopped by itself (0)."""
+    env = {**os.environ, **bed.env}
+    with (bed.root / "run.log").open("ab") as log:
+        proc = subprocess.Popen([ORDERSYNC, "--config", str(bed.config_path), "run",
+                                 "--listen", "127.0.0.1:0"], cwd=bed.root, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        proc.wait(rng.uniform(1.5, 4.0))
+        return 0
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(30)
+        return 1
+
+
+async def random_kills(bed: Bed, woo: WooCommerceServer) -> dict[str, Any]:
+    rng = random.Random(20261207)
+    variant_of = {sku: str(woo.state.seed_product(sku, f"Product {sku}", "10.00",
+                                                  quantity=START).id) for sku in SKUS}
+    bed.file_listings(CHANNEL, *[Listing(listing_id=listing(sku), sku=sku, quantity=START)
+                                 for sku in SKUS])
+    bed.configure({CHANNEL: {**bed.file_channel(CHANNEL), "poll_interval": "1s"}},
+                  bed.woocommerce_store(woo))
+    async with bed.runtime() as runtime:
+        await auto_link(runtime)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    placed: list[ChannelOrder] = []
+    kills = 0
+    for life in range(LIVES):
+        for _ in range(ORDERS_PER_LIFE):
+            number = len(placed)
+            sku = SKUS[number % len(SKUS)]
+            order = make_order(f"K-{number}", created_at=start + timedelta(seconds=number),
+                               lines=[make_line("1", listing_id=listing(sku), sku=sku,
+                                                title=f"Product {sku}",
+                                                quantity=1 + life % 2, unit_price="10.00")])
+            bed.put_order(CHANNEL, order)
+            placed.append(order)
+        kills += killed_at_random(bed, rng)
+    gave_up = await settled(bed)
+    return {"placed": placed, "kills": kills, "gave_up": gave_up, "variant_of": variant_of}
+
+
+@pytest.fixture(scope="module")
+def random_run(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> dict[str, Any]:
+    bed = Bed(root=tmp_path_factory.mktemp("crash-woocommerce-random"), registry=registry,
+              client_timeout=5.0)
+    with running_woocommerce() as woo:
+        outcome = asyncio.run(random_kills(bed, woo))
+        outcome.update(bed=bed, woo=woo)
+        return outcome
+
+
+def test_a_daemon_killed_at_random_moments_imports_each_order_once(
+    random_run: dict[str, Any],
+) -> None:
+    assert random_run["kills"] >= LIVES // 2, "the daemon was rarely running when killed"
+    state = random_run["woo"].state
+    with state.lock:
+        references = Counter(order.get(REFERENCE) for order in state.orders.values())
+    assert references == Counter({order_reference(CHANNEL, o.id): 1
+                                  for o in random_run["placed"]})
+    assert random_run["gave_up"] == []
+    want = dict.fromkeys(SKUS, START)
+    for order in random_run["placed"]:
+        for line in order.lines:
+            want[line.sku or ""] -= line.quantity
+    assert {sku: state.available(random_run["variant_of"][sku]) for sku in SKUS} == want
+    listings = {str(e["listing_id"]): int(e["quantity"]) for e in read_json(
+        random_run["bed"].channel_dir(CHANNEL) / "listings.json", exact_decimals=False)}
+    assert listings == {listing(sku): quantity for sku, quantity in want.items()}
