@@ -92,7 +92,8 @@ def test_version_imports_click_and_nothing_of_the_engine(tmp_path: Path) -> None
 
 
 def test_help_of_a_command_imports_neither_state_nor_plugins(tmp_path: Path) -> None:
-    for command in (["status", "--help"], ["db", "--help"], ["demo", "--help"]):
+    for command in (["status", "--help"], ["db", "--help"], ["demo", "--help"],
+                    ["sync", "--help"], ["run", "--help"]):
         assert loaded(imported_by(command, tmp_path), NEVER_FOR_HELP) == [], command
 
 

@@ -8,7 +8,6 @@ import sys
 import click
 
 from ordersync.cli.app import App, fail
-from ordersync.cli.tokens_cmd import check_token_key
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -36,6 +35,7 @@ def run(app: App, listen: str | None, log_format: str | None, log_level: str,
     Logs go to stderr, credentials masked. Exit status: 0 after a signal, 1 when it cannot
     start (address in use, database unreachable), 2 for a bad configuration.
     """
+    from ordersync.cli.tokens_cmd import check_token_key
     from ordersync.config import parse_duration, parse_listen
     from ordersync.daemon.lifecycle import DaemonOptions, run_daemon
     from ordersync.errors import ConfigError

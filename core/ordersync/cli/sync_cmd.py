@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 import click
 
 from ordersync.cli.app import App, fail, run_async
-from ordersync.sync.passes import DecisionRow, PassResult, sync_once
-from ordersync.sync.runtime import Runtime
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the sync machinery is imported when a sync runs, not for --help
+    from ordersync.sync.passes import DecisionRow, PassResult
+    from ordersync.sync.runtime import Runtime
+
     _ParamType = click.ParamType[datetime]
 else:  # click < 8.2 has no generic ParamType
     _ParamType = click.ParamType
@@ -86,6 +87,8 @@ def sync(app: App, once: bool, backfill: bool, since: datetime | None, channels:
         _backfill(app, since, list(channels), as_json)
         return
 
+    from ordersync.sync.passes import sync_once
+
     async def work(runtime: Runtime) -> list[PassResult]:
         return await sync_once(runtime, list(channels) or None, dry_run=dry_run)
 
@@ -133,6 +136,8 @@ _COLUMNS = (16, 24, 10)
 
 
 def _header() -> str:
+    from ordersync.sync.passes import DecisionRow
+
     return _line(DecisionRow("CHANNEL", "ORDER", "ACTION", "REASON"))
 
 
@@ -154,6 +159,7 @@ def _failed_orders(app: App, results: list[PassResult], started: datetime,
         from ordersync.models import RecordState
         from ordersync.state.db import session_scope
         from ordersync.state.tables import OrderRecord
+        from ordersync.sync.passes import DecisionRow
 
         names = [result.channel for result in results]
         with session_scope(app.engine, read_only=True) as session:
