@@ -264,3 +264,25 @@ async def test_variation_stock_is_read_and_set(site: Any, state: Any) -> None:
     order = await site.store.create_order(draft(linked(small, quantity=3)))
     assert state.available(small.variant_id) == 1
     assert order.lines[0].store_variant_id == small.variant_id
+
+
+# -- reading orders back ---------------------------------------------------------------------------
+
+
+async def test_fetch_orders_yields_only_the_orders_ordersync_made(site: Any, state: Any) -> None:
+    mug = await seed(site, "MUG")
+    ours = await site.store.create_order(draft(linked(mug)))
+    with state.lock:  # an order from the shop's own checkout
+        theirs = state.create_order({"line_items": [{"product_id": int(mug.product_id),
+                                                     "quantity": 1}], "set_paid": True})
+    found = [order.id async for page in site.store.fetch_orders(None) for order in page]
+    assert found == [ours.id]
+    assert await site.store.get_order(str(theirs.id)) is not None  # still readable by id
+
+
+async def test_find_order_matches_the_reference_exactly(site: Any) -> None:
+    mug = await seed(site, "MUG")
+    await site.store.create_order(draft(linked(mug), reference="ordersync:ebay-uk:12-3456"))
+    assert await site.store.find_order("ordersync:ebay-uk:12-345") is None
+    found = await site.store.find_order("ordersync:ebay-uk:12-3456")
+    assert found is not None and found.reference == "ordersync:ebay-uk:12-3456"
