@@ -554,8 +554,8 @@ def store(type_name: str) -> dict[str, Any]:
         ),
         pytest.param(
             {"channels": {"ebay-uk": {"type": "paidonly", "order_sync": {"skip_unpaid": False}}}},
-            "channels.ebay-uk.order_sync.skip_unpaid: paidonly channels only give paid orders, "
-            "so Skip Unpaid Orders is always on for them; remove skip_unpaid or set it to true",
+            "channels.ebay-uk.order_sync.skip_unpaid: paidonly only gives paid orders, "
+            "so Skip Unpaid Orders is always on for it; remove skip_unpaid or set it to true",
             id="skip_unpaid-false-on-paid-only-channel",
         ),
         pytest.param(
@@ -624,7 +624,7 @@ def store(type_name: str) -> dict[str, Any]:
         pytest.param(
             {"channels": {"ebay-uk": {"type": "noquantity",
                                       "order_sync": {"import_orders": False}}}},
-            "channels.ebay-uk.inventory_sync: noquantity channels cannot set listing quantities, "
+            "channels.ebay-uk.inventory_sync: noquantity cannot set listing quantities, "
             "so Inventory Sync is not possible; set inventory_sync: false",
             id="inventory_sync-needs-set-listing-quantity",
         ),

@@ -181,6 +181,18 @@ class _PlatformType(ABC):
     type_name: ClassVar[str]
     """The ``type:`` value in YAML that selects this class."""
 
+    display_name: ClassVar[str]
+    """The platform's name as a seller knows it ("eBay", "TikTok Shop"): the messages that say
+    why a capability forces an option name it. Defaults to ``type_name``.
+
+    .. versionadded:: 0.4
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "display_name" not in cls.__dict__ and "type_name" in cls.__dict__:
+            cls.display_name = cls.type_name
+
     def __init__(self, name: str, config: Any, context: Context) -> None:
         self.name = name
         self.config = config
@@ -209,6 +221,11 @@ class _PlatformType(ABC):
         .. versionadded:: 0.4
         """
         return None
+
+
+def display_name(platform: type[_PlatformType]) -> str:
+    """``platform``'s ``display_name`` (its ``type_name`` when it has none)."""
+    return getattr(platform, "display_name", None) or platform.type_name
 
 
 class Channel(_PlatformType):

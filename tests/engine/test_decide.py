@@ -14,9 +14,10 @@ from ordersync.engine import (
     refund_key,
     store_fulfill_key,
 )
+from ordersync.engine.policy import ChannelPolicy
 from ordersync.models import RecordState
 
-from .builders import CHANNEL, SQUARESPACE, STORE, line, links, order, policy
+from .builders import CHANNEL, SQUARESPACE, STORE, line, links, options, order, policy
 
 IMPORTED = Known(RecordState.IMPORTED, "S-1")
 ETSY = ChannelCapabilities(restock_on_cancel=False)
@@ -60,7 +61,28 @@ def test_paid_only_channel_skips_unpaid_orders_even_with_skip_unpaid_off() -> No
     decision = decide(order(status="unpaid"), policy(caps=TIKTOK), STORE, links("L-1"))
     assert decision.action is Action.SKIP
     assert not decision.moves_stock
-    assert f"channel {CHANNEL} only imports paid orders" in decision.reason
+    assert f"channel {CHANNEL} only gives paid orders" in decision.reason
+
+
+def test_the_reason_of_a_forced_option_names_the_platform_not_the_option() -> None:
+    # The configuration turns Skip Unpaid Orders on for a paid-only channel (it is forced):
+    # the reason is the platform, not an option the seller never set.
+    forced = ChannelPolicy(CHANNEL, options(skip_unpaid=True), TIKTOK, True,
+                           platform="TikTok Shop")
+    decision = decide(order(status="unpaid"), forced, STORE, links("L-1"))
+    assert decision.action is Action.SKIP
+    assert "TikTok Shop only gives paid orders" in decision.reason
+    assert "Skip Unpaid Orders is on" not in decision.reason
+
+
+def test_the_reasons_of_what_a_platform_cannot_do_name_it() -> None:
+    etsy = ChannelPolicy(CHANNEL, options(), ETSY, True, platform="Etsy")
+    cancelled = decide(order(status="cancelled"), etsy, STORE, links("L-1"), IMPORTED)
+    assert "Etsy does not restock cancellations" in cancelled.reason
+    squarespace = ChannelPolicy(CHANNEL, options(import_unlinked=True), ChannelCapabilities(),
+                                True, store_platform="Squarespace")
+    waiting = decide(order(), squarespace, SQUARESPACE, links())
+    assert "the Squarespace main store cannot take text lines" in waiting.reason
 
 
 def test_order_with_unlinked_listing_waits_with_reason() -> None:

@@ -134,4 +134,4 @@ async def test_paid_only_channel_refuses_skip_unpaid_off(world: World) -> None:
 
     assert code == 2
     assert "channels.seller.order_sync.skip_unpaid" in err
-    assert "only give paid orders" in err
+    assert "only gives paid orders" in err

@@ -10,6 +10,7 @@ from ordersync.capabilities import always_skips_unpaid
 from ordersync.config.settings import Settings
 from ordersync.config.wording import ConfigErrors
 from ordersync.errors import ConfigError
+from ordersync.platform import display_name
 
 
 def capability_errors(settings: Settings, *, alert_plugins: bool = False) -> list[ConfigError]:
@@ -22,7 +23,7 @@ def capability_errors(settings: Settings, *, alert_plugins: bool = False) -> lis
     errors: list[ConfigError] = []
     store = settings.main_store_type
     caps = store.capabilities
-    store_name = f"the {store.type_name} main store"
+    store_name = f"the {display_name(store)} main store"
 
     for name, config in settings.channels.items():
         channel = settings.channel_types[name]
@@ -35,7 +36,7 @@ def capability_errors(settings: Settings, *, alert_plugins: bool = False) -> lis
 
         if config.inventory_sync and not channel.capabilities.set_listing_quantity:
             error(f"{here}.inventory_sync",
-                  f"{channel.type_name} channels cannot set listing quantities, so Inventory Sync "
+                  f"{display_name(channel)} cannot set listing quantities, so Inventory Sync "
                   "is not possible; set inventory_sync: false")
         if options.import_orders and not config.inventory_sync:
             error(f"{at}.import_orders",
@@ -44,8 +45,8 @@ def capability_errors(settings: Settings, *, alert_plugins: bool = False) -> lis
         if (always_skips_unpaid(channel.capabilities)
                 and "skip_unpaid" in options.model_fields_set and not options.skip_unpaid):
             error(f"{at}.skip_unpaid",
-                  f"{channel.type_name} channels only give paid orders, so Skip Unpaid Orders is "
-                  "always on for them; remove skip_unpaid or set it to true")
+                  f"{display_name(channel)} only gives paid orders, so Skip Unpaid Orders is "
+                  "always on for it; remove skip_unpaid or set it to true")
         if options.import_unlinked and not caps.text_lines:
             error(f"{at}.import_unlinked",
                   f"{store_name} cannot take lines linked to no product, so Import Orders with "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ordersync.capabilities import StoreCapabilities
+from ordersync.capabilities import StoreCapabilities, always_skips_unpaid
 from ordersync.models import ChannelOrder, OrderStatus, RecordState
 
 from . import keys
@@ -109,7 +109,7 @@ def _before_import(
             returned = ("no stock goes back: its refunds return money only"
                         if not returns_units else
                         "what it returns goes back into stock" if policy.restocks else
-                        f"channel {policy.name} does not restock, so its stock stays taken")
+                        f"{policy.platform_label} does not restock, so its stock stays taken")
             return Decision(Action.SKIP, f"{what} on the channel, and never imported because "
                             f"Import Orders to Main Store was off when it came: {returned}",
                             moves_stock=stock())
@@ -126,8 +126,10 @@ def _before_import(
         return Decision(Action.SKIP, "refunded on the channel before it was imported: "
                         "nothing to do, no stock moved")
     if not order.is_paid and policy.skip_unpaid:
-        why = ("Skip Unpaid Orders is on" if policy.options.skip_unpaid
-               else f"channel {policy.name} only imports paid orders")
+        # A capability that forces the option is named as the reason, not the option.
+        why = (f"{policy.platform_label} only gives paid orders, so Skip Unpaid Orders is "
+               f"always on for channel {policy.name}" if always_skips_unpaid(policy.capabilities)
+               else "Skip Unpaid Orders is on")
         return Decision(Action.SKIP, f"unpaid order and {why}: it moves no stock and is "
                         "imported once it is paid")
     if not policy.options.import_orders:
@@ -145,9 +147,9 @@ def _before_import(
                         "Orders with Unlinked Products", unlinked=unlinked)
     if unlinked and not store_caps.text_lines:
         return Decision(Action.WAIT_LINK, f"{_listing_list(unlinked)} not linked to store "
-                        "products, and the main store cannot take text lines, so Import Orders "
-                        "with Unlinked Products cannot apply; link them with `ordersync links "
-                        "add`", unlinked=unlinked)
+                        f"products, and {policy.store_label} cannot take text lines, so Import "
+                        "Orders with Unlinked Products cannot apply; link them with `ordersync "
+                        "links add`", unlinked=unlinked)
     moves = bool(linked_lines(order, links))
     if order.is_paid:
         reason = "paid order"
@@ -180,7 +182,7 @@ def _follow_up(order: ChannelOrder, policy: ChannelPolicy, links: Links, known: 
             line.id not in refunded for line in linked_lines(order, links)
         )
         stock = ("its linked lines go back into stock" if restock else
-                 f"no stock goes back: channel {policy.name} does not restock cancellations"
+                 f"no stock goes back: {policy.platform_label} does not restock cancellations"
                  if not policy.restocks else
                  "no stock goes back: no linked line is left to put back")
         return Decision(Action.CANCEL, f"cancelled on the channel: store order {store_id} is "
@@ -197,7 +199,7 @@ def _follow_up(order: ChannelOrder, policy: ChannelPolicy, links: Links, known: 
         rest = keys.refund_rest_key(policy.name, order.id) in pending
         restock = policy.restocks and bool(linked and (rest or refunded & linked))
         stock = ("the refunded linked lines go back into stock" if restock else
-                 f"no stock goes back: channel {policy.name} does not restock refunds"
+                 f"no stock goes back: {policy.platform_label} does not restock refunds"
                  if not policy.restocks else
                  "no stock goes back: no linked line is refunded")
         count = f"{len(pending)} refund" + ("s" if len(pending) > 1 else "")

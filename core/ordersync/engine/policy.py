@@ -24,6 +24,22 @@ class ChannelPolicy:
     capabilities: ChannelCapabilities
     #: ``channels.<name>.inventory_sync``: must be on for orders to be imported.
     inventory_sync: bool
+    #: The channel's platform as a seller knows it (its type's ``display_name``: "TikTok
+    #: Shop"), named in the reasons a capability of it forces.
+    platform: str = ""
+    #: The main store's platform, likewise ("Squarespace").
+    store_platform: str = ""
+
+    @property
+    def platform_label(self) -> str:
+        """The channel's platform for a reason: "TikTok Shop", or "channel <name>"."""
+        return self.platform or f"channel {self.name}"
+
+    @property
+    def store_label(self) -> str:
+        """The main store's platform for a reason: "the Squarespace main store"."""
+        return f"the {self.store_platform} main store" if self.store_platform else \
+            "the main store"
 
     @property
     def skip_unpaid(self) -> bool:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from ordersync.engine.policy import ChannelPolicy
-from ordersync.platform import Channel, Context, Notifier, Store
+from ordersync.platform import Channel, Context, Notifier, Store, display_name
 from ordersync.plugins import Kind, Registry
 from ordersync.state.db import make_engine, upgrade
 from ordersync.state.leases import lease_duration, new_worker_id
@@ -77,7 +77,8 @@ class Runtime:
             channels[name] = instance("channel", channel_type, name, config)
             policies[name] = ChannelPolicy(
                 name=name, options=config.order_sync, capabilities=channel_type.capabilities,
-                inventory_sync=config.inventory_sync,
+                inventory_sync=config.inventory_sync, platform=display_name(channel_type),
+                store_platform=display_name(settings.main_store_type),
             )
         notifiers: dict[str, Notifier] = {
             name: instance("notifier", settings.notifier_types[name], name, config)

@@ -90,6 +90,7 @@ class EbayChannel(Channel):
     """One eBay seller account on one marketplace."""
 
     type_name: ClassVar[str] = "ebay"
+    display_name: ClassVar[str] = "eBay"
     Config: ClassVar[type[EbayConfig]] = EbayConfig
     capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
         paid_orders_only=False,

@@ -83,6 +83,7 @@ class FileChannel(Channel):
     """A sales channel kept in a folder (``type: file``)."""
 
     type_name = "file"
+    display_name = "the file channel"
     Config = FileChannelConfig
     capabilities = ChannelCapabilities(cancel_orders=True, refund_orders=True)
     config: FileChannelConfig

@@ -106,6 +106,7 @@ class TikTokChannel(Channel):
 
     type_name: ClassVar[str] = "tiktok"
     Config: ClassVar[type[TikTokConfig]] = TikTokConfig
+    display_name: ClassVar[str] = "TikTok Shop"
     capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
         paid_orders_only=True,
         restock_on_cancel=True,

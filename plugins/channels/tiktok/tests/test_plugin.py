@@ -55,7 +55,8 @@ def test_config_check_refuses_importing_unpaid_tiktok_orders(tmp_path: Path) -> 
         load_config(_write(tmp_path, {"skip_unpaid": False}), load_plugins(), environ)
     message = str(info.value)
     assert "channels.tiktok-uk.order_sync.skip_unpaid" in message
-    assert "tiktok channels only give paid orders" in message
+    # The reason names the platform as the seller knows it.
+    assert "TikTok Shop only gives paid orders" in message
 
 
 def test_skip_unpaid_is_on_for_a_tiktok_channel(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ class EmailNotifier(Notifier):
     """Sends every alert as a plain-text email to the configured recipients."""
 
     type_name: ClassVar[str] = "email"
+    display_name: ClassVar[str] = "email"
     Config: ClassVar[type[EmailConfig]] = EmailConfig
     config: EmailConfig
 

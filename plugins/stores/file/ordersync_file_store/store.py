@@ -150,6 +150,7 @@ class FileStore(Store):
     """A main store kept in a folder (``type: file``)."""
 
     type_name = "file"
+    display_name = "file"
     Config = FileStoreConfig
     capabilities = StoreCapabilities(
         text_lines=True, tax_labels=True, set_order_number=True, order_number_prefix=True,

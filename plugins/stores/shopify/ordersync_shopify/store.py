@@ -121,6 +121,7 @@ class ShopifyStore(Store):
     """Shopify as the main store (Admin GraphQL API)."""
 
     type_name: ClassVar[str] = "shopify"
+    display_name: ClassVar[str] = "Shopify"
     Config: ClassVar[type[StoreConfig]] = ShopifyConfig
     capabilities: ClassVar[StoreCapabilities] = StoreCapabilities(
         text_lines=True,            # custom line items: title + priceSet, no product

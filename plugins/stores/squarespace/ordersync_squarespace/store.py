@@ -103,6 +103,7 @@ class SquarespaceStore(Store):
     """Squarespace as the main store (Commerce API 1.0, Products API v2)."""
 
     type_name: ClassVar[str] = "squarespace"
+    display_name: ClassVar[str] = "Squarespace"
     Config: ClassVar[type[StoreConfig]] = SquarespaceConfig
     capabilities: ClassVar[StoreCapabilities] = StoreCapabilities(
         text_lines=False,           # every imported line names a product variant

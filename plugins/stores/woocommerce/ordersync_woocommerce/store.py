@@ -117,6 +117,7 @@ class WooCommerceStore(Store):
     """WooCommerce as the main store (REST API wc/v3)."""
 
     type_name: ClassVar[str] = "woocommerce"
+    display_name: ClassVar[str] = "WooCommerce"
     Config: ClassVar[type[StoreConfig]] = WooCommerceConfig
     capabilities: ClassVar[StoreCapabilities] = StoreCapabilities(
         text_lines=True,              # as fee lines: a line item needs a product
