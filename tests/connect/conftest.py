@@ -96,3 +96,13 @@ def consent_url(process: subprocess.Popen[str]) -> str:
             return line.strip()
     _, err = process.communicate(timeout=10)
     raise AssertionError(f"ordersync auth printed no URL: {err}")
+
+
+@pytest.fixture
+def tiktok(tmp_path: Path) -> Iterator[Any]:
+    from ordersync_tiktok.sandbox.tiktok_sandbox import TikTokSandbox
+
+    sandbox = TikTokSandbox()
+    asyncio.run(sandbox.start(tmp_path))
+    yield sandbox
+    asyncio.run(sandbox.stop())

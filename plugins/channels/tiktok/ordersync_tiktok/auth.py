@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from ordersync.connect import load_grant
 from ordersync.errors import FatalPlatformError, PlatformError, RejectedError, RetriableError
 from ordersync.http import Kind, Reply, Verdict, utc_now
 from ordersync.http.oauth import BearerAuth, RefreshedTokens
@@ -68,33 +69,43 @@ class TikTokTokens(RefreshedTokens):
     def __init__(self, channel: str, config: TikTokConfig, context: Context) -> None:
         self.channel = channel
         self.config = config
-        refresh_token = config.refresh_token.get_secret_value()
         super().__init__(
             context.http(PLATFORM, config.auth_base, classify=token_error), context.tokens,
             key=f"tiktok:{channel}", token_url=TOKEN_REFRESH_PATH, form={},
         )
         self.store = context.tokens
         self.lock = asyncio.Lock()
-        #: What the stored tokens were minted from: another app or a new refresh token in the
-        #: configuration (the seller authorised again) starts over from the configuration.
-        self.grant = hashlib.sha256("\0".join(
-            (config.app_key, refresh_token, config.auth_base)).encode()).hexdigest()[:16]
+        self.configured = config.refresh_token.get_secret_value() if config.refresh_token else ""
+
+    async def initial_refresh_token(self) -> tuple[str, str]:
+        """The refresh token to start from, ``ordersync auth``'s (in the token store) before the
+        configured one, and the hash of what the stored tokens were minted from: another app or
+        a new refresh token (the seller authorised again) starts over from it."""
+        authorized = await load_grant(self.store, self.channel)
+        initial = (authorized.refresh_token if authorized and authorized.refresh_token
+                   else self.configured)
+        return initial, hashlib.sha256("\0".join(
+            (self.config.app_key, initial, self.config.auth_base)).encode()).hexdigest()[:16]
 
     async def access_token(self, rejected: str | None = None) -> str:
         async with self.lock:
+            initial, grant = await self.initial_refresh_token()
             cached = await self.store.get(self.key)
-            mine = cached is not None and cached.get("grant") == self.grant
+            mine = cached is not None and cached.get("grant") == grant
             if mine and cached is not None and self._fresh(cached, rejected):
                 return str(cached["access_token"])
             refresh_token = (str(cached["refresh_token"]) if mine and cached
-                             and cached.get("refresh_token")
-                             else self.config.refresh_token.get_secret_value())
+                             and cached.get("refresh_token") else initial)
+            if not refresh_token:
+                reason = (f"channel {self.channel!r} has no refresh token: run `ordersync auth "
+                          f"{self.channel}`, or set channels.{self.channel}.refresh_token")
+                raise FatalPlatformError(PLATFORM, self.operation, reason)
             data = await self._refresh(refresh_token)
             await self.store.put(self.key, {
                 "access_token": data.access_token,
                 "expires_at": _expiry(data.access_token_expire_in).isoformat(),
                 "refresh_token": data.refresh_token,
-                "grant": self.grant,
+                "grant": grant,
             })
             return data.access_token
 
@@ -131,10 +142,10 @@ class TikTokTokens(RefreshedTokens):
         reason = (
             f"TikTok Shop refused to refresh the access token of channel {self.channel!r} "
             f"(code {exc.code}): the refresh token was revoked, has expired, or the app key "
-            f"and secret do not match it. Authorise the app for this shop again in TikTok Shop "
-            f"Partner Center, exchange the new auth code for tokens (GET "
-            f"{self.config.auth_base}{TOKEN_GET_PATH}) and put the refresh token in "
-            f"{where}.refresh_token; check {where}.app_key and {where}.app_secret."
+            f"and secret do not match it. Authorise the app for this shop again (`ordersync "
+            f"auth {self.channel}`, or exchange a new auth code at GET "
+            f"{self.config.auth_base}{TOKEN_GET_PATH} and put the refresh token in "
+            f"{where}.refresh_token); check {where}.app_key and {where}.app_secret."
         )
         return FatalPlatformError(PLATFORM, self.operation, reason, status=exc.status,
                                   code=exc.code)

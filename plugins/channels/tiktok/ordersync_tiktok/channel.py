@@ -38,6 +38,7 @@ from ordersync_tiktok import payloads as p
 from ordersync_tiktok.auth import PLATFORM, TikTokTokens, TokenHeaderAuth
 from ordersync_tiktok.carriers import UnknownCarrierError, provider_for
 from ordersync_tiktok.config import TikTokConfig
+from ordersync_tiktok.consent import TikTokAuthorization
 
 ORDERS_SEARCH = "/order/202309/orders/search"
 ORDERS_DETAIL = "/order/202309/orders"
@@ -140,6 +141,9 @@ class TikTokChannel(Channel):
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.tokens.http.aclose()
+
+    def authorization(self) -> TikTokAuthorization:
+        return TikTokAuthorization(self.name, self.config, self.context)
 
     # ---------------------------------------------------------------------------------------------
     # Orders

@@ -7,6 +7,7 @@ from pydantic import Field, field_validator
 
 PRODUCTION_API = "https://open-api.tiktokglobalshop.com"
 PRODUCTION_AUTH = "https://auth.tiktok-shops.com"
+AUTHORIZE_URL = "https://services.tiktokshop.com/open/authorize"
 
 
 class TikTokConfig(ChannelConfig):
@@ -16,9 +17,16 @@ class TikTokConfig(ChannelConfig):
     app_secret: Secret = Field(description="The app's App secret: signs every request")
     shop_cipher: str = Field(
         min_length=1, description="The shop's cipher (GET /authorization/202309/shops)")
-    refresh_token: Secret = Field(
+    refresh_token: Secret | None = Field(
+        default=None,
         description="The seller's refresh token from the authorisation; ordersync keeps the "
-                    "newer ones TikTok hands out in its token store")
+                    "newer ones TikTok hands out in its token store. Leave it out and run "
+                    "`ordersync auth <channel>` to authorise through TikTok's page instead")
+    service_id: str | None = Field(
+        default=None, description="The app's Service ID (Partner Center), for `ordersync auth`")
+    authorize_url: str = Field(
+        default=AUTHORIZE_URL, description="The seller authorisation page (US shops: "
+                                           "https://services.tiktokshops.us/open/authorize)")
     warehouse_id: str | None = Field(
         default=None, min_length=1,
         description="The warehouse whose stock ordersync sets, for SKUs stocked in several "
@@ -26,7 +34,7 @@ class TikTokConfig(ChannelConfig):
     api_base: str = Field(default=PRODUCTION_API, description="Open API root")
     auth_base: str = Field(default=PRODUCTION_AUTH, description="Token endpoint root")
 
-    @field_validator("api_base", "auth_base")
+    @field_validator("api_base", "auth_base", "authorize_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from ordersync_tiktok.auth import TOKEN_GET_PATH, TOKEN_REFRESH_PATH
 from ordersync_tiktok.mapping import SELLER_CANCEL_REASONS
+from ordersync_tiktok.sandbox import consent
 from ordersync_tiktok.sandbox.spec import COMMON_QUERY, document, envelope_validator, spec
 from ordersync_tiktok.sandbox.state import RequestRecord, SandboxState
 
@@ -528,6 +529,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
           for path, method, handler in ROUTES),
         Route("/{rest:path}", _not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]
+    routes.insert(0, Route(consent.AUTHORIZE_PATH, consent.authorize, methods=["GET"]))
     app = Starlette(routes=routes)
     app.state.sandbox = state
     return app

@@ -77,6 +77,9 @@ class SandboxState:
     shop_id: str = "7494049642642441621"
     refresh_token: str = "sandbox-refresh-token"
     auth_code: str = "sandbox-auth-code"
+    #: The app's Service ID, and the redirect URL registered for it (``sandbox.consent``).
+    service_id: str = "7369437808455026474"
+    accept_url: str | None = None
     warehouse_id: str = "6955005333819123123"
     delivery_option_id: str = "7091146663229654785"
     #: Seconds an access token lives (TikTok: 7 days).
