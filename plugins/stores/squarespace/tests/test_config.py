@@ -54,9 +54,9 @@ def test_unlinked_lines_tax_labels_and_kept_numbers_are_refused_naming_squarespa
     result = _check(tmp_path, unlinked="true", keep="true", label="VAT")
     assert result.returncode == 2
     errors = result.stderr
-    assert ("channels.shop.order_sync.import_unlinked: the squarespace main store cannot take "
+    assert ("channels.shop.order_sync.import_unlinked: the Squarespace main store cannot take "
             "lines linked to no product") in errors
-    assert "channels.shop.order_sync.tax.label: the squarespace main store does not take tax " \
+    assert "channels.shop.order_sync.tax.label: the Squarespace main store does not take tax " \
         "labels" in errors
-    assert "channels.shop.order_sync.keep_order_number: the squarespace main store cannot set " \
+    assert "channels.shop.order_sync.keep_order_number: the Squarespace main store cannot set " \
         "the number" in errors
