@@ -56,6 +56,7 @@ def auth(app: App, name: str, listen: str | None, paste: bool, no_browser: bool,
 
     if listen and paste:
         fail("--listen and --paste: choose one")
+    address = _address(listen or DEFAULT_LISTEN)
     settings = app.settings
     try:
         tokens = open_token_store(app.engine, require_key=True)
@@ -68,11 +69,11 @@ def auth(app: App, name: str, listen: str | None, paste: bool, no_browser: bool,
     flow = platform.authorization()
     if flow is None:
         fail(f"{name} ({platform.type_name}) has no authorization flow: its credentials come "
-             f"from the configuration (docs/platforms/{platform.type_name}.md)")
+             f"from its section of {app.config_path} (see the platform's page in docs/platforms)")
     use_listener = bool(listen) or (not paste and sys.stdin.isatty())
     listener = None
     if use_listener:
-        host, port = _address(listen or DEFAULT_LISTEN)
+        host, port = address
         try:
             listener = LoopbackListener(host, port)
         except OSError as exc:
@@ -81,7 +82,7 @@ def auth(app: App, name: str, listen: str | None, paste: bool, no_browser: bool,
     try:
         try:
             listener_url = listener.url if listener else "http://{}:{}/callback".format(
-                *_address(DEFAULT_LISTEN))
+                *address)
             redirect_uri = flow.redirect_uri(listener_url)
             url = flow.consent_url(state, redirect_uri)
         except AuthorizationError as exc:
