@@ -85,4 +85,4 @@ def test_config_check_refuses_what_woocommerce_cannot_do_naming_it(
     result = check(tmp_path, **options)
     assert result.exit_code != 0
     assert where in result.output
-    assert "the woocommerce main store" in result.output
+    assert "the WooCommerce main store" in result.output
