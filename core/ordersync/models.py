@@ -256,12 +256,14 @@ class StoreOrderDraft(_Model):
         keep = (
             "number", "reference", "currency", "lines", "shipping_lines", "tax_lines",
             "taxes_included", "total", "send_receipt", "send_fulfillment_receipt",
-            "buyer_accepts_marketing", "deduct_stock",
+            "buyer_accepts_marketing", "deduct_stock", "number_prefix", "paid",
+            "customer_notifications", "new_order_notifications", "tags", "note",
         )
         out = {key: data[key] for key in keep}
         out["lines"] = [
             {k: line[k] for k in
-             ("sku", "title", "quantity", "unit_price", "linked", "store_variant_id")}
+             ("sku", "title", "quantity", "unit_price", "linked", "store_variant_id",
+              "line_id", "tax")}
             for line in data["lines"]
         ]
         # The public format lists SKUs (what an operator recognises); the draft itself holds
@@ -271,6 +273,10 @@ class StoreOrderDraft(_Model):
             line.sku or line.store_variant_id for line in self.lines
             if line.store_variant_id in moving
         ))
+        # ... and the variant ids the store order holds, each with its SKU beside it.
+        skus = {line.store_variant_id: line.sku for line in self.lines}
+        out["deduct_variants"] = [{"store_variant_id": variant, "sku": skus.get(variant)}
+                                  for variant in self.deduct_stock]
         return out
 
 

@@ -30,7 +30,8 @@ DECISION_KEYS = ["channel", "order_id", "action", "reason", "draft"]
 DRAFT_KEYS = {
     "number", "reference", "currency", "lines", "shipping_lines", "tax_lines", "taxes_included",
     "total", "send_receipt", "send_fulfillment_receipt", "buyer_accepts_marketing",
-    "deduct_stock",
+    "deduct_stock", "number_prefix", "paid", "customer_notifications",
+    "new_order_notifications", "tags", "note", "deduct_variants",
 }
 
 
@@ -77,9 +78,9 @@ async def test_dry_run_changes_nothing_anywhere_and_prints_one_decision_per_orde
     assert draft["reference"] == "ordersync:shop-a:A-1"
     assert draft["lines"] == [
         {"sku": "MUG-RED", "title": "Red mug", "quantity": 2, "unit_price": "12.00",
-         "linked": True, "store_variant_id": MUG},
+         "linked": True, "store_variant_id": MUG, "line_id": "1", "tax": "4.00"},
         {"sku": "BOWL", "title": "Bowl", "quantity": 1, "unit_price": "8.00",
-         "linked": True, "store_variant_id": BOWL},
+         "linked": True, "store_variant_id": BOWL, "line_id": "2", "tax": "1.33"},
     ]
     assert draft["tax_lines"] == [{"title": "VAT", "rate": "20", "amount": "5.33"}]
     assert draft["deduct_stock"] == ["MUG-RED", "BOWL"]  # SKUs, as an operator knows them

@@ -109,6 +109,11 @@ def sync(app: App, once: bool, backfill: bool, since: datetime | None, channels:
     for result in results:
         for row in result.decisions:
             say(json.dumps(row.as_json()) if as_json else _line(row))
+            if dry_run and not as_json and row.draft is not None:
+                from ordersync.cli.draft_text import draft_lines
+
+                for line in draft_lines(row.draft):
+                    say(line)
             if row.action == "failed":
                 shown.add((row.channel, row.order_id))
     for row in failed:  # failed after their decision (the store refused the order) or unread
