@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 SKUS = ("MUG-RED", "MUG-BLUE", "TEE-M")
 ORDERS = 30
 START = 500
-CLIENT_TIMEOUT = 1.0
+CLIENT_TIMEOUT = 1.5
 
 
 def _pending(runtime: Runtime) -> int:
@@ -46,7 +46,7 @@ def _pending(runtime: Runtime) -> int:
     return len(effects) + len(records)
 
 
-async def _settle(runtime: Runtime, passes: int = 40) -> None:
+async def _settle(runtime: Runtime, passes: int = 60) -> None:
     for _ in range(passes):
         await sync_once(runtime)
         if _pending(runtime) == 0:
