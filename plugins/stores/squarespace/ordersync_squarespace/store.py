@@ -64,6 +64,12 @@ REQUESTS: tuple[tuple[str, str, str], ...] = (
     ("GET", PRODUCTS, "getProducts"),
 )
 
+#: How far back of the last walk ``find_order`` looks again: orders another daemon made
+#: around then, and the platform's clock against ours.
+_OVERLAP = timedelta(minutes=5)
+#: modifiedBefore is a little ahead of our clock, so that an order Squarespace stamped a
+#: moment "later" than we think it is now is not left out.
+_CLOCK_SKEW = timedelta(seconds=30)
 #: Where a seller does in Squarespace what its API cannot.
 _ORDERS_PAGE = "Squarespace: Commerce > Orders"
 
@@ -121,6 +127,10 @@ class SquarespaceStore(Store):
         self.bucket = window_bucket(config.request_limit)
         #: Order imports have a limit of their own, taken before the overall one.
         self.create_bucket = window_bucket(config.create_order_limit)
+        #: ordersync references seen by ``find_order`` -> order id, and until when every
+        #: order changed was seen.
+        self._known: dict[str, str] = {}
+        self._walked_until: datetime | None = None
         self.http = context.http(
             PLATFORM,
             config.base_url.rstrip("/"),
@@ -143,12 +153,27 @@ class SquarespaceStore(Store):
 
     async def find_order(self, reference: str) -> StoreOrder | None:
         """The order whose ``externalOrderReference`` is ``reference``, among the orders changed
-        in the last ``find_order_days`` (the Orders API has no search by reference)."""
-        since = datetime.now(UTC) - timedelta(days=self.config.find_order_days)
+        in the last ``find_order_days`` (the Orders API has no search by reference).
+
+        The first call walks the whole window; each later one only the orders changed since
+        the walk before it began (less :data:`_OVERLAP`), remembering the references of
+        ordersync's orders it saw: one page per import instead of the window's every page."""
+        window = datetime.now(UTC) - timedelta(days=self.config.find_order_days)
+        since = window if self._walked_until is None else max(
+            window, self._walked_until - _OVERLAP)
+        began = datetime.now(UTC)
         async for node in self._orders(since, f"find order {reference}"):
-            if node.get("externalOrderReference") == reference:
-                return mapping.store_order(node)
-        return None
+            if mapping.is_ours(node) and isinstance(node.get("id"), str):
+                self._known[node["externalOrderReference"]] = node["id"]
+        self._walked_until = began
+        order_id = self._known.get(reference)
+        if order_id is None:
+            return None
+        found = await self.get_order(order_id)
+        if found is None or found.reference != reference:
+            del self._known[reference]  # gone from the store since it was seen
+            return None
+        return found
 
     async def create_order(self, draft: StoreOrderDraft) -> StoreOrder:
         """Import the order. The ``Idempotency-Key`` is made from the reference, so a second
@@ -353,7 +378,7 @@ class SquarespaceStore(Store):
             # window include ``since`` itself.
             params = {
                 "modifiedAfter": mapping.stamp(since - timedelta(milliseconds=1)),
-                "modifiedBefore": mapping.stamp(datetime.now(UTC) + timedelta(minutes=1)),
+                "modifiedBefore": mapping.stamp(datetime.now(UTC) + _CLOCK_SKEW),
             }
         paging = SquarespaceCursor("result")
         async for body in paging.pages(self.http, "GET", ORDERS, operation=operation,

@@ -339,3 +339,21 @@ async def test_an_order_receipt_asked_for_is_reported_as_not_sent(
         await site.store.create_order(make_draft([mug], send_receipt=True))
     assert "Squarespace cannot send an order receipt" in caplog.text
     assert len(state.orders) == 1
+
+
+async def test_find_order_walks_the_whole_window_once_then_only_what_changed_since(
+    site: Any, state: SandboxState,
+) -> None:
+    mug = _seed(state, quantity=1000)
+    for number in range(120):  # (through the back door: the create limit is 100/h)
+        order = state.create_order(_request(mug, f"ordersync:ebay:{number}"))
+        order["modifiedOn"] = "2026-01-01T00:00:00.000Z"  # changed long before this test
+    site.store.config.find_order_days = 3650
+    assert await site.store.find_order("ordersync:ebay:7") is not None
+    first = len(_sent(state, "getOrders"))
+    assert first == 3  # 120 orders, 50 a page
+    created = await site.store.create_order(make_draft([mug], reference="ordersync:ebay:new"))
+    found = await site.store.find_order("ordersync:ebay:new")
+    assert found is not None and found.id == created.id
+    assert await site.store.find_order("ordersync:ebay:none") is None
+    assert len(_sent(state, "getOrders")) - first == 2  # one recent page each
