@@ -155,6 +155,9 @@ class AlertKind(StrEnum):
     IMPORT_FAILURE = "import_failure"
     UNLINKED_PRODUCTS = "unlinked_products"
     CHANNEL_ERROR = "channel_error"
+    #: More alerts than ``alerts.storm_threshold`` within ``alerts.storm_window``: one summary
+    #: listing them (``Alert.summary``) instead of one message each.
+    ALERT_STORM = "alert_storm"
 
 
 class Alert(BaseModel):
@@ -165,9 +168,18 @@ class Alert(BaseModel):
     order_id: str | None = None
     reason: str
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    #: What to do, computed by the core for this case (the order's state now, the channel's
+    #: options, what the platforms can do): lines of text, and command lines (indented four
+    #: spaces, starting ``ordersync``) that work when pasted. Empty: the notifier's own words.
+    #: (Since 0.4.)
+    advice: list[str] = Field(default_factory=list)
+    #: For an ``alert_storm``: the alerts it stands for. (Since 0.4.)
+    summary: list[Alert] = Field(default_factory=list)
 
     @property
     def subject(self) -> str:
+        if self.kind is AlertKind.ALERT_STORM:
+            return f"[ordersync] {len(self.summary)} alerts: {self.reason}"
         what = {
             AlertKind.IMPORT_FAILURE: "Order import failed",
             AlertKind.UNLINKED_PRODUCTS: "Order has unlinked products",

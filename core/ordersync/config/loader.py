@@ -22,6 +22,7 @@ from ordersync.config.settings import (
     DEFAULT_DATABASE,
     NAME_PATTERN,
     TOP_LEVEL_KEYS,
+    AlertSettings,
     DaemonSettings,
     PluginsSettings,
     RetentionSettings,
@@ -105,6 +106,7 @@ class _Loader:
             self.plugins = plugins
         daemon = self.model("daemon", DaemonSettings, raw.get("daemon"))
         retention = self.model("retention", RetentionSettings, raw.get("retention"))
+        alerts = self.model("alerts", AlertSettings, raw.get("alerts"))
         database = self.database(raw.get("database", DEFAULT_DATABASE))
 
         store: tuple[type[Any], Any] | None = None
@@ -133,6 +135,7 @@ class _Loader:
             daemon=daemon if isinstance(daemon, DaemonSettings) else DaemonSettings(),
             retention=(retention if isinstance(retention, RetentionSettings)
                        else RetentionSettings()),
+            alerts=alerts if isinstance(alerts, AlertSettings) else AlertSettings(),
             raw=raw,
             secret_values=frozenset(self.secret_values),
         )

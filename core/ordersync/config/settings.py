@@ -19,7 +19,7 @@ from ordersync.secrets import scrubber
 
 DEFAULT_DATABASE = "sqlite:///ordersync.db"
 TOP_LEVEL_KEYS = ("database", "main_store", "channels", "notifiers", "plugins", "daemon",
-                  "retention")
+                  "retention", "alerts")
 #: Channel and notifier names: they appear in logs, URLs and store order references.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -111,6 +111,32 @@ class RetentionSettings(BaseModel):
         return None if days is None else timedelta(days=days)
 
 
+class AlertSettings(BaseModel):
+    """``alerts:``: when alerts come in a storm (one cause failing many orders), one summary
+    message listing them instead of one message each."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    storm_threshold: int = Field(
+        default=20, ge=1,
+        description="more alerts than this within storm_window are sent as one summary",
+    )
+    storm_window: str = Field(default="10m", description="the window storm_threshold counts in")
+
+    @field_validator("storm_window")
+    @classmethod
+    def _window_is_positive(cls, value: str) -> str:
+        if duration(value) <= timedelta(0):
+            msg = "must be longer than 0 (e.g. 10m)"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def window(self) -> timedelta:
+        """``storm_window`` as a ``timedelta``."""
+        return duration(self.storm_window)
+
+
 class PluginsSettings(BaseModel):
     """``plugins:``: which installed plugins not to load."""
 
@@ -139,6 +165,7 @@ class Settings:
     plugins_disabled: list[str] = field(default_factory=list)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     #: The YAML as written, references unresolved (``config show`` prints it redacted).
     raw: dict[str, Any] = field(default_factory=dict)
     #: Valid options that may not do what was meant (``option_warnings``); never fatal.

@@ -33,7 +33,6 @@ from ordersync.engine import (
 )
 from ordersync.errors import FatalPlatformError, OrderError, PlatformError
 from ordersync.hookcalls import (
-    ALERT,
     ORDER_FETCHED,
     PREPARE_STORE_ORDER,
     Held,
@@ -52,7 +51,8 @@ from ordersync.platform import Alert, AlertKind
 from ordersync.state import leases, ledger, records
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, OrderRecord
-from ordersync.sync.alerts import deliver, record_alert
+from ordersync.sync.alert_advice import send_alerts
+from ordersync.sync.alerts import record_alert
 from ordersync.sync.apply import (
     REFUNDED_REASON,
     ApplyStats,
@@ -586,8 +586,7 @@ def _channel_failed(runtime: Runtime, name: str, exc: PlatformError) -> None:
 
 async def _deliver_alerts(runtime: Runtime) -> None:
     with session_scope(runtime.engine) as session:
-        await deliver(session, runtime.notifiers,
-                      implementations(runtime.registry.manager, ALERT))
+        await send_alerts(runtime, session)
 
 
 def parse_reference(reference: str | None) -> tuple[str, str] | None:

@@ -47,7 +47,6 @@ from ordersync.engine import (
     plan_store_changes,
 )
 from ordersync.errors import OrderError, PlatformError
-from ordersync.hookcalls import ALERT, implementations
 from ordersync.models import (
     ChannelOrder,
     OrderStatus,
@@ -62,7 +61,8 @@ from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
 from ordersync.state.tables import Effect, EffectStatus, OrderRecord
 from ordersync.sync import listing_drift
-from ordersync.sync.alerts import deliver, record_alert
+from ordersync.sync.alert_advice import send_alerts
+from ordersync.sync.alerts import record_alert
 from ordersync.sync.apply import ApplyStats, apply_pending
 from ordersync.sync.passes import DecisionRow, parse_reference, process_order
 from ordersync.sync.runtime import Runtime
@@ -179,8 +179,7 @@ def record_unreadable(session: Session, runtime: Runtime, name: str, failure: Or
 async def deliver_alerts(runtime: Runtime) -> None:
     """Send the alerts that are not sent yet (as the end of a pass does)."""
     with session_scope(runtime.engine) as session:
-        await deliver(session, runtime.notifiers,
-                      implementations(runtime.registry.manager, ALERT))
+        await send_alerts(runtime, session)
 
 
 def plan_store_order(runtime: Runtime, store_order: StoreOrder) -> str | None:

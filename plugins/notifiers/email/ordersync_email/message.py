@@ -25,10 +25,13 @@ def _one_line(text: str) -> str:
 
 
 def _what_to_do(alert: Alert) -> list[str]:
+    if alert.advice:  # the core's, fitted to the case: commands that work when pasted
+        return list(alert.advice)
+    ref = shlex.quote(f"{alert.channel}:{alert.order_id}" if alert.order_id
+                      else f"{alert.channel}:<order id>")
     channel = shlex.quote(alert.channel)
-    order = shlex.quote(alert.order_id) if alert.order_id else "<order id>"
-    retry = f"    ordersync orders retry {channel} {order}"
-    show = f"    ordersync orders show {channel} {order}"
+    retry = f"    ordersync orders retry {ref}"
+    show = f"    ordersync orders show {ref}"
     if alert.kind is AlertKind.UNLINKED_PRODUCTS:
         return [
             "1. Link each unlinked listing of this order to a product of the main store:",
@@ -55,8 +58,30 @@ def _what_to_do(alert: Alert) -> list[str]:
     ]
 
 
+def _summary_body(alert: Alert, notifier: str) -> str:
+    """A storm's one email: every alert it stands for, each with what to do."""
+    lines = [_one_line(alert.subject.removeprefix("[ordersync] ")), "", alert.reason, ""]
+    for number, each in enumerate(alert.summary, start=1):
+        when = each.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        lines.append(f"{number}. {_one_line(each.subject.removeprefix('[ordersync] '))}")
+        lines.append(f"   Reason: {_one_line(each.reason)}")
+        lines.append(f"   When:   {when}")
+        lines += [f"   {line}" if not line.startswith("    ") else line
+                  for line in _what_to_do(each)]
+        lines.append("")
+    lines += [
+        "-- ",
+        f"Sent by ordersync, notifier {notifier!r}: your address is in its `to` list",
+        "in ordersync.yaml. alerts.storm_threshold and alerts.storm_window say when alerts",
+        "come as one summary.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def alert_body(alert: Alert, notifier: str) -> str:
     """The plain-text body of the alert email."""
+    if alert.kind is AlertKind.ALERT_STORM:
+        return _summary_body(alert, notifier)
     when = alert.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     facts = [
         ("Channel", _one_line(alert.channel)),

@@ -78,7 +78,7 @@ async def test_alert_is_delivered_over_plain_smtp_with_channel_order_and_reason(
     assert "ebay-uk" in body
     assert "12-34567-89012" in body
     assert "listing L-100 (Red mug) is linked to no store product" in body
-    assert "ordersync orders retry ebay-uk 12-34567-89012" in body
+    assert "ordersync orders retry ebay-uk:12-34567-89012" in body
 
 
 async def test_starttls_delivery_trusts_the_server_through_ca_file(

@@ -36,7 +36,7 @@ def test_unlinked_products_email_says_which_order_and_how_to_link_it() -> None:
     assert "When:    2026-11-20 10:05:00 UTC" in body
     assert "ordersync links add ebay-uk <listing id> <store variant id>" in body
     assert "ordersync links auto --channel ebay-uk" in body
-    assert "ordersync orders retry ebay-uk 12-34567-89012" in body
+    assert "ordersync orders retry ebay-uk:12-34567-89012" in body
     assert "channels.ebay-uk.order_sync.import_unlinked: true" in body
 
 
@@ -49,8 +49,8 @@ def test_import_failure_email_says_how_to_retry() -> None:
     )
     body = message_for(alert).get_content()
     assert "store refused the order: 422 line 1: variant 99 no longer exists" in body
-    assert "ordersync orders show etsy 3141" in body
-    assert "ordersync orders retry etsy 3141" in body
+    assert "ordersync orders show etsy:3141" in body
+    assert "ordersync orders retry etsy:3141" in body
 
 
 def test_channel_error_email_without_an_order_points_at_the_channel_settings() -> None:
@@ -93,7 +93,7 @@ def test_order_id_with_line_breaks_cannot_add_headers() -> None:
 
 def test_order_id_is_quoted_for_the_shell_in_commands() -> None:
     alert = unlinked().model_copy(update={"order_id": "A 1;rm"})
-    assert "ordersync orders retry ebay-uk 'A 1;rm'" in message_for(alert).get_content()
+    assert "ordersync orders retry 'ebay-uk:A 1;rm'" in message_for(alert).get_content()
 
 
 def test_non_ascii_reason_survives_encoding() -> None:
