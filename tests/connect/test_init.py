@@ -91,3 +91,35 @@ def test_an_unknown_type_is_named_with_the_installed_ones(folder: Folder) -> Non
 
     assert done.returncode == 2
     assert "no channel type 'etsy'" in done.stderr and "ebay" in done.stderr
+
+
+def test_on_a_terminal_init_asks_for_the_platforms(folder: Folder) -> None:
+    import os
+    import pty
+    import subprocess
+
+    from tests.connect.conftest import ORDERSYNC
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([ORDERSYNC, "init"], cwd=folder.path, env=folder.environ(),
+                               stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    os.write(controller, b"shopify\nebay:ebay-uk, file:shop\nemail\n")
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the process is done
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=30) == 0, output.decode()
+    os.close(controller)
+
+    config = yaml.safe_load((folder.path / "ordersync.yaml").read_text())
+    assert config["main_store"]["type"] == "shopify"
+    assert {name: c["type"] for name, c in config["channels"].items()} == {
+        "ebay-uk": "ebay", "shop": "file"}
+    assert list(config["notifiers"]) == ["email"]
+    assert b"Main store type" in output
