@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ordersync.state.db import session_scope
 from ordersync.state.leases import database_now
 from ordersync.state.tables import Effect, EffectStatus
+from ordersync.sync.apply.pushes import RETRY_AT_ONCE, retry_delay
 from ordersync.sync.runtime import Runtime
 from sqlmodel import col, select
 
@@ -92,3 +93,12 @@ async def test_a_failed_push_is_retried_with_backoff_and_the_error_shows_until_o
     assert world.listing_quantities("shop-b")["L-100"] == 8
     status = await world.cli_json("status")
     assert status["shop-b"]["state"] == "active" and status["shop-b"]["error"] is None
+
+
+def test_a_transient_failure_is_tried_again_by_the_next_passes_before_the_waits_begin() -> None:
+    transient = [retry_delay(n, transient=True) for n in range(1, 9)]
+    assert transient[:RETRY_AT_ONCE] == [timedelta(0)] * RETRY_AT_ONCE
+    assert transient[RETRY_AT_ONCE:] == [timedelta(seconds=15), timedelta(seconds=30),
+                                         timedelta(seconds=60)]
+    assert retry_delay(1) == timedelta(seconds=15)  # a refusal waits from the first
+    assert retry_delay(40) == timedelta(minutes=15)  # (the cap)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from ordersync.engine import EffectKind, EffectSpec
-from ordersync.errors import PlatformError
+from ordersync.errors import PlatformError, RetriableError
 from ordersync.state import ledger, records
 from ordersync.state.db import session_scope
 from ordersync.state.ledger import EffectRow
@@ -111,10 +111,18 @@ async def apply_claimed_pushes(
 #: :data:`RETRY_CAP`. A push is never given up: the quantity it carries is the store's truth.
 RETRY_BASE = timedelta(seconds=15)
 RETRY_CAP = timedelta(minutes=15)
+#: Transient failures (a time-out, a 5xx, a 429) tried again by the next pass, before the
+#: waits begin: the client has retried each call already, and a pass is a wait of its own.
+RETRY_AT_ONCE = 5
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """The backoff after a push's ``attempts``-th failure (1, 2, ...)."""
+def retry_delay(attempts: int, *, transient: bool = False) -> timedelta:
+    """The backoff after a push's ``attempts``-th failure (1, 2, ...): none for the first
+    :data:`RETRY_AT_ONCE` transient ones, then :data:`RETRY_BASE` doubling up to the cap."""
+    if transient:
+        if attempts <= RETRY_AT_ONCE:
+            return timedelta(0)
+        attempts -= RETRY_AT_ONCE
     return min(RETRY_BASE * (1 << min(max(attempts - 1, 0), 16)), RETRY_CAP)
 
 
@@ -125,8 +133,9 @@ async def _apply_pushes(
 
     A push with a listing that could not be set (any failure: the channel is down, refuses
     the listing, or needs a person) is not done: it is tried again, for all of the variant's
-    listings, after a backoff (:func:`retry_delay`), and every channel it failed on shows the
-    error (``ordersync status``) until a push to it succeeds.
+    listings, after a backoff (:func:`retry_delay`; a transient failure is first tried again
+    by the next passes), and every channel it failed on shows the error (``ordersync
+    status``) until a push to it succeeds.
     """
     variants = list(dict.fromkeys(ledger.payload(e)["variant"] for e in pushes))
     oversold: dict[str, int] = {}
@@ -138,9 +147,12 @@ async def _apply_pushes(
         failures = []
         again = set(variants)
         error: str | None = str(unread)
+        lasting = set() if isinstance(unread, RetriableError) else set(variants)
     else:
         again = {link.store_variant_id for link, _ in failures}
         error = None
+        lasting = {link.store_variant_id for link, problem in failures
+                   if not isinstance(problem, RetriableError)}
     failed_on = {link.channel for link, _ in failures}
     with session_scope(runtime.engine) as session:
         for link, problem in failures:
@@ -164,8 +176,8 @@ async def _apply_pushes(
                 why = error or "; ".join(
                     f"{link.channel} listing {link.listing_id}: {problem}"
                     for link, problem in failures if link.store_variant_id == variant)
-                if ledger.retry_later(session, row, runtime.settings.scrub(why),
-                                      retry_delay(row.attempts + 1),
+                delay = retry_delay(row.attempts + 1, transient=variant not in lasting)
+                if ledger.retry_later(session, row, runtime.settings.scrub(why), delay,
                                       worker=runtime.worker_id):
                     stats.retry += 1
             elif ledger.mark_done(session, row, runtime.worker_id):
