@@ -178,6 +178,18 @@ def test_channel_shipments_not_on_the_store_order_are_carried_by_tracking_number
     assert carried.payload["fulfillment"]["carrier"] == "Royal Mail"
 
 
+def test_a_channel_shipment_of_some_lines_goes_to_a_store_that_keeps_no_line_ids_whole() -> None:
+    # Squarespace keeps no channel line id with its lines, and records shipments per order.
+    no_ids = store_order([("S-1", None, 2, "V-1"), ("S-2", None, 1, "V-2")])
+    source = order(TWO_LINES, status="shipped", fulfillments=[
+        {"tracking_number": "PART", "line_ids": ["2"]}])
+    [carried] = plan_channel_fulfillments(source, no_ids, policy())
+    assert carried.payload["fulfillment"]["line_ids"] == []
+    # A store that does keep them still leaves out a shipment of lines it does not have.
+    other = store_order([("S-1", "1", 2, "V-1")])
+    assert plan_channel_fulfillments(source, other, policy()) == []
+
+
 def test_store_shipments_not_on_the_channel_are_uploaded_with_channel_line_ids() -> None:
     shipped = store_order([("S-1", "1", 2, "V-1"), ("S-2", "2", 1, "V-2")],
                           fulfillments=[{"tracking_number": "T1", "line_ids": ["S-2"]},

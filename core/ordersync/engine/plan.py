@@ -402,7 +402,9 @@ def plan_channel_fulfillments(
 
     A shipment already on the store order (same tracking number) is left alone; its channel
     line ids become the store line ids made from them. A shipment that lists lines none of which
-    are on the store order is left out: the store could only read it as "everything shipped".
+    are on the store order is left out: the store could only read it as "everything shipped";
+    unless no line of the store order names its channel line (a store that keeps no channel
+    line ids, Squarespace, whose shipments are the whole order's): then it goes for every line.
     """
     if store_order.status is StoreOrderStatus.CANCELLED:
         return []
@@ -416,7 +418,7 @@ def plan_channel_fulfillments(
         on_store.add(number)
         store_ids = [store_line.id for line_id in dict.fromkeys(fulfillment.line_ids)
                      for store_line in lines.by_channel_line.get(line_id, [])]
-        if fulfillment.line_ids and not store_ids:
+        if fulfillment.line_ids and not store_ids and lines.by_channel_line:
             continue
         carried = fulfillment.model_copy(update={"line_ids": store_ids})
         specs.append(EffectSpec(
