@@ -296,7 +296,7 @@ class Fate(StrEnum):
 
 _WEIGHTS = {Fate.KEEP: 20, Fate.CANCEL: 14, Fate.REFUND_PART: 12, Fate.REFUND_TWICE: 6,
             Fate.REFUND_FULL: 10, Fate.SHIP_CHANNEL: 14, Fate.SHIP_CHANNEL_REFUND: 6,
-            Fate.SHIP_STORE: 18, Fate.STORE_CANCEL: 12, Fate.STORE_REFUND: 8}
+            Fate.SHIP_STORE: 18, Fate.STORE_CANCEL: 12, Fate.STORE_REFUND: 12}
 #: What the seller's refund in the store returns (Fate.STORE_REFUND).
 SELLER_REFUND = "10.00"
 #: Fates whose order may never reach the store (the news came before the import did).

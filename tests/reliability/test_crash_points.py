@@ -60,7 +60,7 @@ ORDERS = int(os.environ.get("ORDERSYNC_CRASH_ORDERS", "300"))
 PG_ORDERS = int(os.environ.get("ORDERSYNC_CRASH_PG_ORDERS", "200"))
 SEED = int(os.environ.get("ORDERSYNC_CRASH_SEED", "20261128"))
 #: Every this many lives, one is ended by the daemon's own crash hook instead of a random kill.
-HOOK_EVERY = 8
+HOOK_EVERY = 6
 #: Kills beyond ``KILLS`` allowed while some effect kind's crash point was not hit yet.
 EXTRA_KILLS = 100
 #: ``ORDERSYNC_LEASE`` of the daemons on PostgreSQL: a killed daemon's channel passes and effect
@@ -296,7 +296,7 @@ STARTUP_KILLS = 0.25
 #: lives with the crash hook for one effect kind (hit least so far), steps that cause it are
 #: written, and whichever daemon applies it first dies between the platform write and its
 #: record. (One hooked daemon among three would rarely be the one that applies it.)
-HOOK_ROUND_EVERY = 20
+HOOK_ROUND_EVERY = 14
 #: How long a hook round waits for its crash point before the run goes on without it.
 HOOK_PATIENCE = 10.0
 
