@@ -373,6 +373,8 @@ class SquarespaceStore(Store):
                       ) -> AsyncIterator[dict[str, Any]]:
         """Every order changed at or after ``since`` (None: every order)."""
         params: dict[str, str] = {}
+        if since is not None and since > datetime.now(UTC) + _CLOCK_SKEW:
+            return  # nothing has changed in the future (and the window would be upside down)
         if since is not None:
             # modifiedAfter and modifiedBefore go together; a millisecond back makes the
             # window include ``since`` itself.
