@@ -43,5 +43,5 @@ def grant_expiries(engine: Engine, names: list[str]) -> dict[str, str | None]:
             expires = Grant.from_json(json.loads(text)).expires_at
         except (InvalidToken, ValueError, AttributeError):
             continue  # ``open_token_store`` reports a key that does not decrypt
-        out[keys[key]] = expires.isoformat() if expires is not None else None
+        out[keys[key]] = expires.isoformat(timespec="seconds") if expires is not None else None
     return out
