@@ -61,7 +61,7 @@ class WooFileStore(FileStore):
     type_name = "woo-file"
     capabilities = StoreCapabilities(
         text_lines=True, tax_labels=True, set_order_number=True, order_number_prefix=True,
-        store_email_switches=True, receipt_switches=True,
+        store_email_switches=True,
     )
 
 

@@ -176,10 +176,14 @@ class WooLike(_StoreDouble):
 
 
 class Rigid(_StoreDouble):
-    """A store that can neither set order numbers nor be told about receipts."""
+    """A store that can neither set order numbers, be told about receipts, take marketing
+    consent, nor cancel or refund through its API."""
 
     type_name = "rigid"
-    capabilities = StoreCapabilities(set_order_number=False, receipt_switches=False)
+    capabilities = StoreCapabilities(
+        set_order_number=False, order_receipt=False, fulfillment_receipt=False,
+        marketing_consent=False, cancel_orders=False, refund_orders=False,
+    )
 
 
 # --- notifiers -----------------------------------------------------------------------------------

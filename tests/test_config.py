@@ -602,18 +602,16 @@ def store(type_name: str) -> dict[str, Any]:
         pytest.param(
             {**store("rigid"), **channel(emails={"order_receipt": True})},
             "channels.ebay-uk.order_sync.emails.order_receipt: the rigid main store cannot be "
-            "told to send receipts or record marketing consent; set order_receipt: false",
-            id="order_receipt-needs-receipt-switches",
+            "told to send the buyer an order receipt for an order it creates, so Order Receipt "
+            "is unavailable with it; set order_receipt: false",
+            id="order_receipt-needs-order-receipt",
         ),
         pytest.param(
             {**store("rigid"), **channel(emails={"fulfillment_receipt": True})},
-            "channels.ebay-uk.order_sync.emails.fulfillment_receipt: the rigid main store",
-            id="fulfillment_receipt-needs-receipt-switches",
-        ),
-        pytest.param(
-            {**store("rigid"), **channel(emails={"marketing": True})},
-            "channels.ebay-uk.order_sync.emails.marketing: the rigid main store",
-            id="marketing-needs-receipt-switches",
+            "channels.ebay-uk.order_sync.emails.fulfillment_receipt: the rigid main store cannot "
+            "be told to send the buyer a shipping confirmation, so Fulfillment Receipt is "
+            "unavailable with it; set fulfillment_receipt: false",
+            id="fulfillment_receipt-needs-fulfillment-receipt",
         ),
         pytest.param(
             {**store("woolike"), **channel(tax={"label": "VAT", "import_without_tax": True})},
@@ -701,12 +699,12 @@ def test_skip_unpaid_written_true_is_fine_for_a_paid_only_channel(
 def test_capability_errors_are_all_reported_together(tmp_path: Path, registry: Registry) -> None:
     messages = errors(tmp_path, registry, {
         **store("rigid"),
-        **channel(keep_order_number=True, tax={"label": "VAT"}, emails={"marketing": True}),
+        **channel(keep_order_number=True, tax={"label": "VAT"}, emails={"order_receipt": True}),
     })
     assert [message.split(":")[0] for message in messages] == [
         "channels.ebay-uk.order_sync.keep_order_number",
         "channels.ebay-uk.order_sync.tax.label",
-        "channels.ebay-uk.order_sync.emails.marketing",
+        "channels.ebay-uk.order_sync.emails.order_receipt",
     ]
 
 

@@ -6,7 +6,11 @@ find out; a rule that the configuration and the engine both apply is a function 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class ChannelCapabilities(BaseModel):
@@ -54,10 +58,60 @@ class StoreCapabilities(BaseModel):
     #: Store-side customer notifications and the seller's new-order email can be switched
     #: (WooCommerce only).
     store_email_switches: bool = False
-    #: Order receipt / fulfillment receipt / marketing consent can be passed on create.
-    receipt_switches: bool = True
+    #: The store can be told, when an order is created, to send the buyer its order receipt.
+    order_receipt: bool = True
+    #: The store can be told, for each shipment ordersync records, to send the buyer its
+    #: shipping confirmation.
+    fulfillment_receipt: bool = True
+    #: The buyer's marketing consent can be passed with the order (Shopify's
+    #: ``buyerAcceptsMarketing``).
+    marketing_consent: bool = True
     #: The platform pushes events to a webhook (in addition to polling).
     webhooks: bool = False
+    #: Orders can be cancelled through the API (``Store.cancel_order``): a cancellation on the
+    #: channel is carried to the store. Without it ``cancel_order`` refuses with what to do.
+    cancel_orders: bool = True
+    #: Lines or an amount can be refunded through the API (``Store.refund_lines``): a refund on
+    #: the channel is carried to the store. Without it ``refund_lines`` refuses with what to do.
+    refund_orders: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _receipt_switches(cls, data: Any) -> Any:
+        """Deprecated ``receipt_switches=x``: each of the three receipt capabilities not given
+        is x. Accepted for plugins written before they were split; to be removed."""
+        if isinstance(data, dict) and "receipt_switches" in data:
+            warnings.warn(RECEIPT_SWITCHES_DEPRECATED, DeprecationWarning, stacklevel=2)
+            data = dict(data)
+            value = data.pop("receipt_switches")
+            for name in RECEIPT_CAPABILITIES:
+                data.setdefault(name, value)
+        return data
+
+    @property
+    def receipt_switches(self) -> bool:
+        """Deprecated: whether all three receipt capabilities are declared."""
+        warnings.warn(RECEIPT_SWITCHES_DEPRECATED, DeprecationWarning, stacklevel=2)
+        return all(getattr(self, name) for name in RECEIPT_CAPABILITIES)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None,
+                   deep: bool = False) -> StoreCapabilities:
+        """As pydantic's, with a deprecated ``receipt_switches`` in ``update`` read as the three
+        receipt capabilities (``ordersync_capabilities`` hooks adjust capabilities this way)."""
+        if update and "receipt_switches" in update:
+            warnings.warn(RECEIPT_SWITCHES_DEPRECATED, DeprecationWarning, stacklevel=2)
+            update = dict(update)
+            value = update.pop("receipt_switches")
+            for name in RECEIPT_CAPABILITIES:
+                update.setdefault(name, value)
+        return super().model_copy(update=update, deep=deep)
+
+
+#: The store capabilities that ``receipt_switches`` stood for, in the order of the options.
+RECEIPT_CAPABILITIES = ("order_receipt", "fulfillment_receipt", "marketing_consent")
+RECEIPT_SWITCHES_DEPRECATED = (
+    "StoreCapabilities.receipt_switches is deprecated: declare order_receipt, "
+    "fulfillment_receipt and marketing_consent instead (docs/plugins.md)")
 
 
 class NotifierCapabilities(BaseModel):

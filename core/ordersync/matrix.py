@@ -51,14 +51,22 @@ def _prefix(caps: StoreCapabilities) -> str:
     return YES if caps.set_order_number or caps.order_number_prefix else NO
 
 
+def _by_hand(name: str, what: str) -> Callable[[Any], str]:
+    return lambda caps: YES if getattr(caps, name) else f"no ({what} by hand in the store)"
+
+
 STORE_COLUMNS = (
     Column("Import Orders with Unlinked Products", _flag("text_lines")),
     Column("Keep Order Number", _flag("set_order_number")),
     Column("Order number prefix", _prefix),
     Column("Tax Label", _flag("tax_labels")),
-    Column("Order/Fulfillment Receipt, Marketing", _flag("receipt_switches")),
+    Column("Order Receipt", _flag("order_receipt")),
+    Column("Fulfillment Receipt", _flag("fulfillment_receipt")),
+    Column("Marketing", _flag("marketing_consent")),
     Column("Customer Notifications, Disable New Orders Notifications",
            _flag("store_email_switches")),
+    Column("Cancel from channel", _by_hand("cancel_orders", "cancel")),
+    Column("Refund from channel", _by_hand("refund_orders", "refund")),
     Column("Webhooks", _flag("webhooks")),
 )
 
@@ -90,8 +98,10 @@ def render_markdown(
         "plugin declares (`ordersync plugins matrix` prints this for the plugins installed;",
         "this page is its output for the platforms that ship). Options that every platform",
         "has — Import Orders, the tax rules, the alerts — are not listed. `config check`",
-        "refuses an option a platform cannot do, naming the platform",
-        "([configuration.md](../configuration.md)).",
+        "refuses an option a platform cannot do, naming the platform, and warns where the",
+        "option would have no effect (Marketing) or the seller has work to do (a main store",
+        "that cannot cancel or refund a channel's order: it is recorded as failed with what",
+        "to do) ([configuration.md](../configuration.md#capability-rules)).",
         "",
         "## Sales channels",
         "",

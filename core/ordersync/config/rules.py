@@ -78,11 +78,14 @@ def capability_errors(settings: Settings, *, alert_plugins: bool = False) -> lis
                 error(f"{at}.emails.{key}",
                       f"only a main store with its own email switches (WooCommerce) has this "
                       f"option; {store_name} does not: set {key}: false")
-        for key in ("order_receipt", "fulfillment_receipt", "marketing"):
-            if getattr(emails, key) and not caps.receipt_switches:
-                error(f"{at}.emails.{key}",
-                      f"{store_name} cannot be told to send receipts or record marketing "
-                      f"consent; set {key}: false")
+        if emails.order_receipt and not caps.order_receipt:
+            error(f"{at}.emails.order_receipt",
+                  f"{store_name} cannot be told to send the buyer an order receipt for an order "
+                  "it creates, so Order Receipt is unavailable with it; set order_receipt: false")
+        if emails.fulfillment_receipt and not caps.fulfillment_receipt:
+            error(f"{at}.emails.fulfillment_receipt",
+                  f"{store_name} cannot be told to send the buyer a shipping confirmation, so "
+                  "Fulfillment Receipt is unavailable with it; set fulfillment_receipt: false")
 
         for key in ("import_failure", "unlinked_products"):
             if getattr(options.alerts, key) and not settings.notifiers and not alert_plugins:
@@ -97,10 +100,36 @@ def option_warnings(settings: Settings) -> list[ConfigError]:
 
     Tax Rate and Add Shipping Tax without Custom Tax Rate only apply to orders whose channel
     gives the tax (see ``ordersync.engine.tax``): they separate nothing from the others.
+    Marketing Emails on a main store with no consent field has no effect. A main store that
+    cannot cancel or refund through its API leaves a channel's cancellations and refunds to the
+    seller: each is recorded as failed with what to do in the store.
     """
     warnings: list[ConfigError] = []
+    store = settings.main_store_type
+    caps = store.capabilities
+    store_name = f"the {display_name(store)} main store"
     for name, config in settings.channels.items():
-        tax = config.order_sync.tax
+        options = config.order_sync
+        here = f"channels.{name}.order_sync"
+        if options.emails.marketing and not caps.marketing_consent:
+            warnings.append(ConfigError(
+                f"{here}.emails.marketing",
+                f"{store_name} has no field for the buyer's marketing consent, so Marketing "
+                "Emails has no effect with it; set marketing: false",
+            ))
+        if options.import_orders and not caps.cancel_orders:
+            warnings.append(ConfigError(
+                f"{here}.import_orders",
+                f"{store_name} cannot cancel orders through its API: a channel cancellation is "
+                f"recorded and you cancel it in {display_name(store)}",
+            ))
+        if options.import_orders and not caps.refund_orders:
+            warnings.append(ConfigError(
+                f"{here}.import_orders",
+                f"{store_name} cannot refund orders through its API: a channel refund is "
+                f"recorded and you refund it in {display_name(store)}",
+            ))
+        tax = options.tax
         at = f"channels.{name}.order_sync.tax"
         if tax.rate is not None and not tax.custom_rate:
             warnings.append(ConfigError(

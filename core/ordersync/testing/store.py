@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from ordersync.capabilities import StoreCapabilities
+from ordersync.errors import RejectedError
 from ordersync.models import (
     DraftLine,
     DraftTaxLine,
@@ -65,6 +66,18 @@ def line_for(order: StoreOrder, draft_line: DraftLine) -> StoreOrderLine:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def _requires_cancel(sandboxed: SandboxedStore) -> None:
+    requires(type(sandboxed.store).capabilities.cancel_orders,
+             "the store does not declare cancel_orders: its cancel_order refuses "
+             "(test_cancel_without_cancel_orders_is_refused_with_what_to_do)")
+
+
+def _requires_refund(sandboxed: SandboxedStore) -> None:
+    requires(type(sandboxed.store).capabilities.refund_orders,
+             "the store does not declare refund_orders: its refund_lines refuses "
+             "(test_refund_without_refund_orders_is_refused_with_what_to_do)")
 
 
 class StoreConformance(Conformance):
@@ -277,13 +290,39 @@ class StoreConformance(Conformance):
 
     # -- cancel and refund ----------------------------------------------------------------------
 
+    async def test_cancel_without_cancel_orders_is_refused_with_what_to_do(
+        self, sandboxed_store: SandboxedStore
+    ) -> None:
+        requires(not type(sandboxed_store.store).capabilities.cancel_orders,
+                 "the store declares cancel_orders (the cancel tests apply)")
+        a, _, order, _ = await self.two_line_order(sandboxed_store)
+        with pytest.raises(RejectedError) as refused:
+            await sandboxed_store.store.cancel_order(order, [order.lines[0].id])
+        assert refused.value.reason, "the refusal must say what to do in the store"
+        read = await sandboxed_store.store.get_order(order.id)
+        assert read is not None and read.status != StoreOrderStatus.CANCELLED
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 8
+
+    async def test_refund_without_refund_orders_is_refused_with_what_to_do(
+        self, sandboxed_store: SandboxedStore
+    ) -> None:
+        requires(not type(sandboxed_store.store).capabilities.refund_orders,
+                 "the store declares refund_orders (the refund tests apply)")
+        a, _, order, _ = await self.two_line_order(sandboxed_store)
+        with pytest.raises(RejectedError) as refused:
+            await sandboxed_store.store.refund_lines(order, {order.lines[0].id: 1}, restock=True)
+        assert refused.value.reason, "the refusal must say what to do in the store"
+        assert await sandboxed_store.sandbox.stock(a.variant_id) == 8
+
     async def test_cancel_sets_status_cancelled(self, sandboxed_store: SandboxedStore) -> None:
+        _requires_cancel(sandboxed_store)
         _, _, order, _ = await self.two_line_order(sandboxed_store)
         await sandboxed_store.store.cancel_order(order, [])
         read = await sandboxed_store.store.get_order(order.id)
         assert read is not None and read.status == StoreOrderStatus.CANCELLED
 
     async def test_cancel_restocks_given_lines(self, sandboxed_store: SandboxedStore) -> None:
+        _requires_cancel(sandboxed_store)
         a, b, order, draft = await self.two_line_order(sandboxed_store)
         await sandboxed_store.store.cancel_order(order, [line_for(order, draft.lines[0]).id])
         assert await sandboxed_store.sandbox.stock(a.variant_id) == 10
@@ -292,6 +331,7 @@ class StoreConformance(Conformance):
     async def test_cancel_without_restock_lines_moves_no_stock(
         self, sandboxed_store: SandboxedStore
     ) -> None:
+        _requires_cancel(sandboxed_store)
         a, b, order, _ = await self.two_line_order(sandboxed_store)
         await sandboxed_store.store.cancel_order(order, [])
         assert await sandboxed_store.sandbox.stock(a.variant_id) == 8
@@ -300,6 +340,7 @@ class StoreConformance(Conformance):
     async def test_partial_refund_restocks_only_refunded_lines(
         self, sandboxed_store: SandboxedStore
     ) -> None:
+        _requires_refund(sandboxed_store)
         a, b, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
         await sandboxed_store.store.refund_lines(order, {line_a.id: 1}, restock=True)
@@ -309,6 +350,7 @@ class StoreConformance(Conformance):
     async def test_partial_refund_sets_status_partially_refunded(
         self, sandboxed_store: SandboxedStore
     ) -> None:
+        _requires_refund(sandboxed_store)
         _, _, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
         await sandboxed_store.store.refund_lines(order, {line_a.id: 2}, restock=True)
@@ -316,6 +358,7 @@ class StoreConformance(Conformance):
         assert read is not None and read.status == StoreOrderStatus.PARTIALLY_REFUNDED
 
     async def test_full_refund_sets_status_refunded(self, sandboxed_store: SandboxedStore) -> None:
+        _requires_refund(sandboxed_store)
         a, b, order, _ = await self.two_line_order(sandboxed_store)
         everything = {line.id: line.quantity for line in order.lines}
         await sandboxed_store.store.refund_lines(order, everything, restock=True)
@@ -327,6 +370,7 @@ class StoreConformance(Conformance):
     async def test_refund_without_restock_moves_no_stock(
         self, sandboxed_store: SandboxedStore
     ) -> None:
+        _requires_refund(sandboxed_store)
         a, b, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
         await sandboxed_store.store.refund_lines(order, {line_a.id: 2}, restock=False)
@@ -336,6 +380,7 @@ class StoreConformance(Conformance):
     async def test_refund_reference_is_shown_on_the_order(
         self, sandboxed_store: SandboxedStore
     ) -> None:
+        _requires_refund(sandboxed_store)
         a, _, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
         reference = f"refund:conformance:{draft.channel_order_id}:0"
@@ -350,6 +395,7 @@ class StoreConformance(Conformance):
     async def test_refund_with_a_reference_already_shown_is_not_made_again(
         self, sandboxed_store: SandboxedStore
     ) -> None:
+        _requires_refund(sandboxed_store)
         a, _, order, draft = await self.two_line_order(sandboxed_store)
         line_a = line_for(order, draft.lines[0])
         first = f"refund:conformance:{draft.channel_order_id}:0"

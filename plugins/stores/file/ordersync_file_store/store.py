@@ -154,7 +154,8 @@ class FileStore(Store):
     Config = FileStoreConfig
     capabilities = StoreCapabilities(
         text_lines=True, tax_labels=True, set_order_number=True, order_number_prefix=True,
-        store_email_switches=False, receipt_switches=True,
+        store_email_switches=False, order_receipt=True, fulfillment_receipt=True,
+        marketing_consent=True,
     )
     config: FileStoreConfig
     #: Every write takes the folder's lock: applying effects concurrently would gain nothing and

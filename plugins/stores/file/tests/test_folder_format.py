@@ -56,8 +56,9 @@ def test_plugin_registers_the_file_store_type_with_its_capabilities() -> None:
     assert registry.stores == {"file": FileStore}
     assert FileStore.capabilities.model_dump() == {
         "text_lines": True, "tax_labels": True, "set_order_number": True,
-        "order_number_prefix": True, "store_email_switches": False, "receipt_switches": True,
-        "webhooks": False,
+        "order_number_prefix": True, "store_email_switches": False, "order_receipt": True,
+        "fulfillment_receipt": True, "marketing_consent": True, "webhooks": False,
+        "cancel_orders": True, "refund_orders": True,
     }
 
 

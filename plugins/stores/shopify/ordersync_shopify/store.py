@@ -129,7 +129,9 @@ class ShopifyStore(Store):
         set_order_number=True,      # orderCreate takes the order's name
         order_number_prefix=False,  # the shop's own prefix is a setting the API cannot change
         store_email_switches=False,
-        receipt_switches=True,      # sendReceipt, sendFulfillmentReceipt, buyerAcceptsMarketing
+        order_receipt=True,         # sendReceipt
+        fulfillment_receipt=True,   # sendFulfillmentReceipt; notifyCustomer per shipment
+        marketing_consent=True,     # buyerAcceptsMarketing
         webhooks=True,
     )
     config: ShopifyConfig

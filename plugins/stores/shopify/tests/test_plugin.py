@@ -26,7 +26,9 @@ def test_capabilities_declare_what_shopify_can_do() -> None:
     caps = ShopifyStore.capabilities
     assert (caps.text_lines, caps.tax_labels, caps.set_order_number) == (True, True, True)
     assert (caps.order_number_prefix, caps.store_email_switches) == (False, False)
-    assert (caps.receipt_switches, caps.webhooks) == (True, True)
+    assert (caps.order_receipt, caps.fulfillment_receipt, caps.marketing_consent) == (
+        True, True, True)
+    assert (caps.cancel_orders, caps.refund_orders, caps.webhooks) == (True, True, True)
 
 
 def _config(**fields: object) -> ShopifyConfig:

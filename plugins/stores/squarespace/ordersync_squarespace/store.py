@@ -117,8 +117,12 @@ class SquarespaceStore(Store):
         set_order_number=False,     # Squarespace numbers orders itself
         order_number_prefix=False,
         store_email_switches=False,
-        receipt_switches=True,      # shipment emails: shouldSendNotification per shipment
+        order_receipt=False,        # createOrder has no switch for the buyer's receipt
+        fulfillment_receipt=True,   # shouldSendNotification on each shipment
+        marketing_consent=False,    # an order has no field for the buyer's consent
         webhooks=True,
+        cancel_orders=False,        # no call to cancel: cancel_order refuses with what to do
+        refund_orders=False,        # no call to refund: refund_lines refuses with what to do
     )
     config: SquarespaceConfig
 
@@ -190,12 +194,6 @@ class SquarespaceStore(Store):
                 deduct=bool(deduct) and whole, created_on=self._placed(draft))
         except mapping.MappingError as exc:
             raise RejectedError(PLATFORM, operation, str(exc)) from exc
-        if draft.send_receipt or draft.buyer_accepts_marketing:
-            # (Only the Fulfillment Receipt has a switch in the Orders API: per shipment.)
-            self.context.log.warning(
-                "main store %s: Squarespace cannot send an order receipt or record marketing "
-                "consent for imported orders; order %s is imported without them",
-                self.name, draft.reference)
         key = idempotency_key("create", draft.reference)
         ticket = await self.create_bucket.acquire()
         try:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ordersync_squarespace.store import SquarespaceStore
 
 CONFIG = """\
 main_store:
@@ -26,11 +27,16 @@ channels:
       keep_order_number: %(keep)s
       tax:
         label: %(label)s
+      emails:
+        order_receipt: %(receipt)s
+        fulfillment_receipt: true
+        marketing: %(marketing)s
 """
 
 
 def _check(tmp_path: Path, **options: str) -> subprocess.CompletedProcess[str]:
-    values = {"unlinked": "false", "keep": "false", "label": "null", **options}
+    values = {"unlinked": "false", "keep": "false", "label": "null", "receipt": "false",
+              "marketing": "false", **options}
     (tmp_path / "ordersync.yaml").write_text(CONFIG % values)
     (tmp_path / "channel").mkdir(exist_ok=True)
     command = shutil.which("ordersync", path=str(Path(sys.executable).parent))
@@ -42,10 +48,43 @@ def _check(tmp_path: Path, **options: str) -> subprocess.CompletedProcess[str]:
         timeout=60, check=False)
 
 
+def test_capabilities_declare_what_squarespace_can_do() -> None:
+    caps = SquarespaceStore.capabilities
+    assert (caps.text_lines, caps.tax_labels, caps.set_order_number) == (False, False, False)
+    assert (caps.order_receipt, caps.fulfillment_receipt, caps.marketing_consent) == (
+        False, True, False)  # shouldSendNotification per shipment is the only email switch
+    assert (caps.cancel_orders, caps.refund_orders, caps.webhooks) == (False, False, True)
+
+
 def test_a_squarespace_store_with_options_it_can_do_checks_ok(tmp_path: Path) -> None:
     result = _check(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
+
+
+def test_cancellations_and_refunds_left_to_the_seller_are_warned_of(tmp_path: Path) -> None:
+    result = _check(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ("channels.shop.order_sync.import_orders: the Squarespace main store cannot cancel "
+            "orders through its API: a channel cancellation is recorded and you cancel it in "
+            "Squarespace") in result.stderr
+    assert ("channels.shop.order_sync.import_orders: the Squarespace main store cannot refund "
+            "orders through its API: a channel refund is recorded and you refund it in "
+            "Squarespace") in result.stderr
+
+
+def test_an_order_receipt_is_refused_and_marketing_warned_of_naming_squarespace(
+    tmp_path: Path,
+) -> None:
+    refused = _check(tmp_path, receipt="true")
+    assert refused.returncode == 2
+    assert ("channels.shop.order_sync.emails.order_receipt: the Squarespace main store cannot "
+            "be told to send the buyer an order receipt") in refused.stderr
+    assert "fulfillment_receipt" not in refused.stderr
+    warned = _check(tmp_path, marketing="true")
+    assert warned.returncode == 0, warned.stderr
+    assert ("channels.shop.order_sync.emails.marketing: the Squarespace main store has no field "
+            "for the buyer's marketing consent") in warned.stderr
 
 
 def test_unlinked_lines_tax_labels_and_kept_numbers_are_refused_naming_squarespace(

@@ -331,16 +331,6 @@ async def test_a_wrong_api_key_is_fatal(site: Any) -> None:
         await store.aclose()
 
 
-async def test_an_order_receipt_asked_for_is_reported_as_not_sent(
-    site: Any, state: SandboxState, caplog: pytest.LogCaptureFixture,
-) -> None:
-    mug = _seed(state)
-    with caplog.at_level("WARNING"):
-        await site.store.create_order(make_draft([mug], send_receipt=True))
-    assert "Squarespace cannot send an order receipt" in caplog.text
-    assert len(state.orders) == 1
-
-
 async def test_find_order_walks_the_whole_window_once_then_only_what_changed_since(
     site: Any, state: SandboxState,
 ) -> None:

@@ -125,7 +125,9 @@ class WooCommerceStore(Store):
         set_order_number=False,       # WooCommerce numbers its orders; `number` is read-only
         order_number_prefix=False,    # its numbering has no prefix setting in the API
         store_email_switches=True,    # billing email left off; _new_order_email_sent set
-        receipt_switches=True,        # the receipts through the billing email and order notes
+        order_receipt=True,           # the buyer's email as the billing email
+        fulfillment_receipt=True,     # the shipment's order note as a customer note
+        marketing_consent=False,      # WooCommerce core has no consent field (meta only)
         webhooks=True,
     )
     config: WooCommerceConfig

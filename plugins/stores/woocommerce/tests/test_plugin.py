@@ -28,7 +28,9 @@ def test_capabilities_declare_what_woocommerce_can_do() -> None:
     caps = WooCommerceStore.capabilities
     assert (caps.text_lines, caps.tax_labels, caps.store_email_switches) == (True, True, True)
     assert (caps.set_order_number, caps.order_number_prefix) == (False, False)
-    assert (caps.receipt_switches, caps.webhooks) == (True, True)
+    assert (caps.order_receipt, caps.fulfillment_receipt, caps.marketing_consent) == (
+        True, True, False)  # consent is kept in order meta only: no WooCommerce field
+    assert (caps.cancel_orders, caps.refund_orders, caps.webhooks) == (True, True, True)
 
 
 def _config(**fields: object) -> WooCommerceConfig:
