@@ -13,7 +13,9 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
 - :mod:`~ordersync.http.oauth`: access tokens from a refresh token (:class:`RefreshedTokens`,
   :class:`BearerAuth`);
 - :mod:`~ordersync.http.graphql`: GraphQL documents, the error envelope and connections
-  (:class:`~ordersync.http.graphql.GraphQL`, :func:`~ordersync.http.graphql.graphql_classifier`).
+  (:class:`~ordersync.http.graphql.GraphQL`, :func:`~ordersync.http.graphql.graphql_classifier`);
+- :mod:`~ordersync.http.writes`: :func:`look_then_retry`, a write whose lost answer is looked
+  for before anyone retries it.
 """
 
 from ordersync.http.answers import describe, parse_answer
@@ -48,6 +50,7 @@ from ordersync.http.paging import (
     dig,
 )
 from ordersync.http.signing import HmacQuerySigner, Signer, hmac_sha256, verify_hmac_sha256
+from ordersync.http.writes import look_then_retry
 
 __all__ = [
     "FATAL_STATUSES",
@@ -75,6 +78,7 @@ __all__ = [
     "dig",
     "hmac_sha256",
     "live_clients",
+    "look_then_retry",
     "oauth_error",
     "parse_answer",
     "parse_retry_after",

@@ -9,7 +9,6 @@ are :mod:`ordersync_ebay.auth`'s; turning eBay's JSON into canonical orders is
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,13 +27,13 @@ from ordersync.http import (
     OffsetPaginator,
     Reply,
     Verdict,
-    describe,
     parse_answer,
     utc_now,
 )
 from ordersync.models import ChannelOrder, Fulfillment, Listing
+from ordersync.order_pages import gather_limited, mapped, order_page, raw_order_id, validated
 from ordersync.platform import Channel, Context, OrderPage
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ordersync_ebay import mapping
 from ordersync_ebay import payloads as p
@@ -192,37 +191,24 @@ class EbayChannel(Channel):
         return result
 
     async def _order_page(self, raws: list[Any], offset: int) -> OrderPage:
-        page = OrderPage()
-        for result in await self._gather(self._order_or_failure(raw, offset + position)
-                                         for position, raw in enumerate(raws)):
-            if isinstance(result, OrderError):
-                page.failures.append(result)
-            else:
-                page.orders.append(result)
-        return page
+        return order_page(await gather_limited(
+            (self._order_or_failure(raw, offset + position) for position, raw in enumerate(raws)),
+            self.concurrency))
 
     async def _order_or_failure(self, raw: Any, position: int) -> ChannelOrder | OrderError:
         """Map one eBay order; a malformed one becomes an ``OrderError`` that names the fault."""
-        order_id = raw.get("orderId") if isinstance(raw, dict) else None
-        if not isinstance(order_id, str) or not order_id:
-            order_id = f"(no orderId, result {position})"
-        try:
-            order = p.Order.model_validate(raw)
-        except ValidationError as exc:
-            return OrderError(order_id, f"malformed eBay order: {describe(exc)}")
+        order_id = raw_order_id(raw, "orderId", position, noun="result")
+        order = validated(p.Order, raw, order_id, "eBay")
+        if isinstance(order, OrderError):
+            return order
         try:
             shipments = await self._shipments(order.order_id) if order.fulfillment_hrefs else []
         except RejectedError as exc:
             return OrderError(order_id, f"eBay refused to list its shipments: {exc.reason}")
-        try:
-            result = mapping.channel_order(order, shipments)
-        except mapping.MappingError as exc:
-            return OrderError(order_id, str(exc))
-        except ValidationError as exc:
-            return OrderError(order_id, f"eBay order does not make a valid order: {describe(exc)}")
-        except ArithmeticError:  # decimal.Overflow on an amount no order can have
-            return OrderError(order_id, "eBay order has an amount too large to be a price "
-                              "(decimal overflow)")
+        result = mapped(order_id, "eBay", lambda: mapping.channel_order(order, shipments),
+                        (mapping.MappingError,))
+        if isinstance(result, OrderError):
+            return result
         for line in result.lines:
             item, variation = mapping.split_listing_id(line.listing_id)
             if variation is None and line.sku:
@@ -413,13 +399,7 @@ class EbayChannel(Channel):
     # ---------------------------------------------------------------------------------------------
 
     async def _gather(self, calls: Iterable[Awaitable[_T]]) -> list[_T]:
-        limit = asyncio.Semaphore(self.concurrency)
-
-        async def one(call: Awaitable[_T]) -> _T:
-            async with limit:
-                return await call
-
-        return list(await asyncio.gather(*(one(call) for call in calls)))
+        return await gather_limited(calls, self.concurrency)
 
     @staticmethod
     def _parse(model: type[_Model], data: Any, operation: str) -> _Model:
