@@ -55,3 +55,39 @@ def test_demo_command_runs_from_a_clean_folder(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Orders" in done.stdout and "Stock" in done.stdout
     assert (tmp_path / "d" / "ordersync.db").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("channel_type", "store_type"), [
+    ("tiktok", "shopify"),     # a paid-only channel: the unpaid order never comes
+    ("ebay", "woocommerce"),
+    ("tiktok", "woocommerce"),
+    ("ebay", "squarespace"),   # a store that cannot cancel through its API
+])
+async def test_the_demo_runs_with_every_platform(
+    tmp_path: Path, channel_type: str, store_type: str
+) -> None:
+    registry = load_plugins()
+    result = await run_demo(tmp_path / "demo", registry, channel_type=channel_type,
+                            store_type=store_type)
+    paid_only = registry.channels[channel_type].capabilities.paid_orders_only
+    can_cancel = getattr(registry.stores[store_type].capabilities, "cancel_orders", True) \
+        and store_type != "squarespace"
+    expected = {
+        "26-00001-00001": "imported",
+        "26-00003-00001": "waiting_link",
+        # cancelled by the buyer after import; a store that cannot cancel keeps it open and
+        # the effect's error tells the seller to cancel it in the store
+        "26-00004-00001": "cancelled" if can_cancel else "imported",
+        "26-00005-00001": "imported",
+    }
+    if not paid_only:
+        expected["26-00002-00001"] = "skipped"  # unpaid, Skip Unpaid Orders on
+    assert {row["order_id"]: row["state"] for row in result.orders} == expected
+    by_sku = {row["sku"]: (row["store"], row["listing"]) for row in result.stock}
+    assert by_sku == {"MUG-RED": (8, 8), "MUG-BLUE": (5 if can_cancel else 4,) * 2,
+                      "TEE-M": (6, 6)}
+    assert result.tracking["26-00001-00001"] == ["1Z999AA10123456784"]
+    store = {o["reference"]: o for o in result.store_orders}
+    assert store["ordersync:demo-channel:26-00005-00001"]["fulfillments"] == ["RM123456785GB"]
+    assert len(result.store_orders) == 3
