@@ -13,7 +13,7 @@ F = TypeVar("F")
 
 
 async def look_then_retry(write: Callable[[], Awaitable[T]],
-                          find: Callable[[], Awaitable[F]]) -> T | F:
+                          find: Callable[[], Awaitable[F | None]]) -> T | F:
     """``write()``'s answer; if it raises :class:`~ordersync.errors.RetriableError` (the answer
     was lost, not necessarily the write), ``find()``'s answer when that is truthy (the write
     landed: an existing order, ``True``), else the error again, for the caller to retry.

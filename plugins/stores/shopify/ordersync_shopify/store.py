@@ -8,16 +8,17 @@ Every document it sends is in :mod:`ordersync_shopify.documents`; the translatio
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar
 
 from ordersync.capabilities import StoreCapabilities
 from ordersync.connect import Check, grant_key
 from ordersync.errors import RejectedError, RetriableError
-from ordersync.http import TokenBucket, read_graphql_cost
-from ordersync.http.graphql import GraphQL, user_error_codes
+from ordersync.http import TokenBucket, look_then_retry, read_graphql_cost
+from ordersync.http.graphql import Document, GraphQL, user_error_codes
 from ordersync.http.oauth import StoredTokenAuth
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft, StoreProduct
 from ordersync.platform import (
@@ -189,14 +190,11 @@ class ShopifyStore(Store):
         An answer lost on the way is different: the order may exist, so it is looked for."""
         operation = f"create order {draft.reference}"
         variables = order_create_variables(draft)
-        try:
-            data = await self.graphql.run(docs.ORDER_CREATE, variables, operation=operation)
-        except RetriableError:
-            # The answer was lost, not necessarily the order: look before anyone retries.
-            existing = await self.find_order(draft.reference)
-            if existing is not None:
-                return existing
-            raise
+        data = await look_then_retry(
+            lambda: self.graphql.run(docs.ORDER_CREATE, variables, operation=operation),
+            lambda: self.find_order(draft.reference))
+        if isinstance(data, StoreOrder):
+            return data  # made before its answer was lost
         payload = raise_user_errors(data.get("orderCreate"), "orderCreate", operation)
         node = payload.get("order")
         if not node:
@@ -251,32 +249,30 @@ class ShopifyStore(Store):
             "restock": bool(restock) and restock == linked,
             "staffNote": f"Cancelled on the sales channel; ordersync ({order.reference or ''})",
         }
-        try:
-            data = await self.graphql.run(docs.ORDER_CANCEL, variables, operation=operation)
-        except RetriableError:
-            if await self._is_cancelled(order.id):
-                return
-            raise
-        payload = data.get("orderCancel")
-        if payload and payload.get("orderCancelUserErrors") and await self._is_cancelled(order.id):
-            return
-        raise_user_errors(payload, "orderCancel", operation, key="orderCancelUserErrors")
+        await self._write_unless_done(docs.ORDER_CANCEL, variables, "orderCancel", operation,
+                                      lambda: self._is_cancelled(order.id),
+                                      key="orderCancelUserErrors")
 
     async def mark_paid(self, order: StoreOrder) -> None:
         """``orderMarkAsPaid``: records the payment the channel took (Shopify refuses an order
         already paid, which a retry after a lost answer finds it to be)."""
-        operation = f"mark order {order.id} paid"
-        try:
-            data = await self.graphql.run(docs.ORDER_MARK_AS_PAID, {"id": order.id},
-                                          operation=operation)
-        except RetriableError:
-            if await self._is_paid(order.id):
-                return
-            raise
-        payload = data.get("orderMarkAsPaid")
-        if payload and payload.get("userErrors") and await self._is_paid(order.id):
+        await self._write_unless_done(docs.ORDER_MARK_AS_PAID, {"id": order.id},
+                                      "orderMarkAsPaid", f"mark order {order.id} paid",
+                                      lambda: self._is_paid(order.id))
+
+    async def _write_unless_done(self, document: Document, variables: dict[str, Any], field: str,
+                                 operation: str, done: Callable[[], Awaitable[bool]],
+                                 key: str = "userErrors") -> None:
+        """Run a mutation that Shopify refuses once done: a lost answer, or a refusal, when
+        ``done()`` finds it done (a retry after a lost answer) is success."""
+        data = await look_then_retry(
+            lambda: self.graphql.run(document, variables, operation=operation), done)
+        if isinstance(data, bool):
             return
-        raise_user_errors(payload, "orderMarkAsPaid", operation)
+        payload = data.get(field)
+        if payload and payload.get(key) and await done():
+            return
+        raise_user_errors(payload, field, operation, key=key)
 
     async def _is_paid(self, order_id: str) -> bool:
         found = await self.get_order(order_id)
@@ -343,17 +339,11 @@ class ShopifyStore(Store):
                 "trackingInfo": tracking,
                 "notifyCustomer": notify_customer,
             }}
-            try:
-                answer = await self.graphql.run(
-                    docs.FULFILLMENT_CREATE, variables, operation=operation
-                )
-            except RetriableError:
-                again = await self.graphql.run(
-                    docs.FULFILLMENT_ORDERS, {"id": order.id}, operation=operation
-                )
-                if again.get("order") and _has_tracking(again["order"], tracking["number"]):
-                    continue
-                raise
+            answer = await look_then_retry(
+                partial(self.graphql.run, docs.FULFILLMENT_CREATE, variables, operation=operation),
+                lambda: self._tracked(order.id, tracking["number"], operation))
+            if isinstance(answer, bool):
+                continue
             raise_user_errors(answer.get("fulfillmentCreate"), "fulfillmentCreate", operation)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
@@ -470,6 +460,11 @@ class ShopifyStore(Store):
         node: dict[str, Any] | None = data.get("order")
         return node
 
+    async def _tracked(self, order_id: str, number: str, operation: str) -> bool:
+        data = await self.graphql.run(docs.FULFILLMENT_ORDERS, {"id": order_id},
+                                      operation=operation)
+        return bool(data.get("order") and _has_tracking(data["order"], number))
+
     async def _is_cancelled(self, store_order_id: str) -> bool:
         node = await self._read_order(store_order_id)
         return bool(node and node.get("cancelledAt"))
@@ -523,12 +518,11 @@ class ShopifyStore(Store):
             refund["shipping"] = {"amount": str(shipping)}
         variables = {"input": refund}
         before = {line["id"]: int(line["currentQuantity"]) for line in lines}
-        try:
-            data = await self.graphql.run(docs.REFUND_CREATE, variables, operation=operation)
-        except RetriableError:
-            if await self._refund_applied(order_id, before, quantities, reference):
-                return
-            raise
+        data = await look_then_retry(
+            lambda: self.graphql.run(docs.REFUND_CREATE, variables, operation=operation),
+            lambda: self._refund_applied(order_id, before, quantities, reference))
+        if isinstance(data, bool):
+            return
         raise_user_errors(data.get("refundCreate"), "refundCreate", operation)
 
     async def _refund_applied(
