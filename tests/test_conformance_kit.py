@@ -188,6 +188,51 @@ def test_store_without_text_lines_or_numbering_skips_those_tests(
     result.stdout.fnmatch_lines(["*the store does not declare text_lines*"])
 
 
+def test_store_without_cancel_or_refund_skips_those_tests_and_must_refuse(
+    pytester: pytest.Pytester,
+) -> None:
+    conftest = """
+        import pytest
+        from ordersync.capabilities import StoreCapabilities
+        from ordersync.errors import RejectedError
+        from ordersync_file_store import FileStore
+        from ordersync_file_store.sandbox import FileStoreSandbox
+
+        class ManualStore(FileStore):
+            capabilities = FileStore.capabilities.model_copy(
+                update={"cancel_orders": False, "refund_orders": False})
+            %s
+
+        class ManualSandbox(FileStoreSandbox):
+            platform = ManualStore
+
+        @pytest.fixture
+        def store_sandbox():
+            return ManualSandbox()
+    """
+    refusing = """
+            async def cancel_order(self, order, restock_line_ids):
+                raise RejectedError("manual", "cancel", "cancel it in the store")
+
+            async def refund_lines(self, order, quantities, restock, reference=None,
+                                   amount=None, shipping=None):
+                raise RejectedError("manual", "refund", "refund it in the store")
+"""
+    suite = """
+        from ordersync.testing import StoreConformance
+
+        class TestManual(StoreConformance):
+            pass
+    """
+    result = run(pytester, conftest % refusing, suite, select="cancel or refund")
+    result.assert_outcomes(passed=2, skipped=9)
+    result.stdout.fnmatch_lines(["*the store does not declare cancel_orders*"])
+
+    pytester.path.joinpath("conftest.py").unlink()
+    result = run(pytester, conftest % "pass", suite, select="cancel or refund")
+    result.assert_outcomes(failed=2, skipped=9)  # declares it cannot, yet cancels and refunds
+
+
 def test_a_channel_that_breaks_the_contract_fails_the_suite(pytester: pytest.Pytester) -> None:
     result = run(pytester, """
         import pytest
