@@ -250,6 +250,14 @@ class StoreOrderDraft(_Model):
     note: str | None = None
     metafields: dict[str, str] = Field(default_factory=dict)
 
+    def moves_stock(self, line: DraftLine) -> bool:
+        """Whether ``line``'s stock moves: it is linked and its variant (or SKU) is in
+        ``deduct_stock``."""
+        if not (line.linked and line.store_variant_id):
+            return False
+        deduct = set(self.deduct_stock)
+        return line.store_variant_id in deduct or (line.sku is not None and line.sku in deduct)
+
     def decision_json(self) -> dict[str, Any]:
         """The ``draft`` object of the public decision format (``sync --dry-run --json``)."""
         data = self.model_dump(mode="json")

@@ -89,17 +89,9 @@ def money(amount: Decimal, currency: str) -> dict[str, Any]:
     return {"shopMoney": {"amount": str(amount), "currencyCode": currency}}
 
 
-def moves_stock(line: DraftLine, draft: StoreOrderDraft) -> bool:
-    """Whether the line's stock moves: its variant (or SKU) is in ``draft.deduct_stock``."""
-    if not (line.linked and line.store_variant_id):
-        return False
-    deduct = set(draft.deduct_stock)
-    return line.store_variant_id in deduct or (line.sku is not None and line.sku in deduct)
-
-
 def inventory_behaviour(draft: StoreOrderDraft) -> str:
     """``DECREMENT_IGNORING_POLICY`` when the draft moves stock, else ``BYPASS``."""
-    moving = any(moves_stock(line, draft) for line in draft.lines)
+    moving = any(draft.moves_stock(line) for line in draft.lines)
     return "DECREMENT_IGNORING_POLICY" if moving else "BYPASS"
 
 
@@ -162,7 +154,7 @@ def _line(line: DraftLine, draft: StoreOrderDraft, currency: str) -> dict[str, A
         # Shopify's inventory behaviour is per order: it decrements every line with a variant
         # or none. A linked line whose stock must not move while others do goes in as a
         # custom line that remembers its variant.
-        if moves_stock(line, draft) or inventory_behaviour(draft) == "BYPASS":
+        if draft.moves_stock(line) or inventory_behaviour(draft) == "BYPASS":
             item["variantId"] = line.store_variant_id
             return item
         properties.append({"name": VARIANT_ATTRIBUTE, "value": line.store_variant_id})

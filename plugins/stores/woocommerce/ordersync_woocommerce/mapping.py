@@ -126,14 +126,6 @@ def _meta(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
 # -------------------------------------------------------------------------------------------------
 
 
-def moves_stock(line: DraftLine, draft: StoreOrderDraft) -> bool:
-    """Whether the line's stock moves: its variant (or SKU) is in ``draft.deduct_stock``."""
-    if not (line.linked and line.store_variant_id):
-        return False
-    deduct = set(draft.deduct_stock)
-    return line.store_variant_id in deduct or (line.sku is not None and line.sku in deduct)
-
-
 def customer_emails(draft: StoreOrderDraft) -> bool:
     """Whether WooCommerce may email the buyer: Order Receipt or Customer Notifications on."""
     return draft.send_receipt or draft.customer_notifications
@@ -221,7 +213,7 @@ def _line_item(line: DraftLine, draft: StoreOrderDraft, total: str,
     assert line.store_variant_id is not None
     product_id, variation_id = parse_variant_id(line.store_variant_id)
     pairs = [(LINE_META, line.line_id)]
-    if not moves_stock(line, draft):
+    if not draft.moves_stock(line):
         # WooCommerce skips an item already marked as having taken its stock.
         pairs += [(REDUCED_STOCK, str(line.quantity)), (STOCK_META, UNTOUCHED)]
     item: dict[str, Any] = {

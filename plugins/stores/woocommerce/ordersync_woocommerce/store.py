@@ -16,17 +16,16 @@ before a cancellation, on every line not to be restocked.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from ordersync.capabilities import StoreCapabilities
-from ordersync.errors import RejectedError, RetriableError
-from ordersync.http import TokenBucket
+from ordersync.errors import RejectedError
+from ordersync.http import TokenBucket, look_then_retry
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft, StoreProduct
 from ordersync.money import quantum
 from ordersync.platform import (
@@ -44,6 +43,9 @@ from ordersync_woocommerce.client import PAGE_SIZE, PLATFORM, classify, pages
 from ordersync_woocommerce.webhooks import is_ping, parse_webhook, verify_webhook
 
 API = "/wc/v3"
+T = TypeVar("T")
+F = TypeVar("F")
+
 TRACKING_API = "/wc-shipment-tracking/v3"
 #: Every kind of request the store sends: (method, path template under /wp-json).
 REQUESTS: tuple[tuple[str, str], ...] = (
@@ -177,16 +179,13 @@ class WooCommerceStore(Store):
         up again first; an answer lost on the way is: the order may exist."""
         operation = f"create order {draft.reference}"
         body = mapping.order_body(draft, tax_class=self.config.tax_class)
-        try:
-            raw = await self.http.json("POST", f"{API}/orders", json=body, operation=operation,
-                                       idempotent=False)
-        except RetriableError as error:
-            await self._wait_if_unanswered(error)
-            existing = await self.find_order(draft.reference)
-            if existing is not None:
-                await self._clear_untouched_marks(await self._read(existing.id, operation))
-                return existing
-            raise
+        raw = await self._look_then_retry(
+            lambda: self.http.json("POST", f"{API}/orders", json=body, operation=operation,
+                                   idempotent=False),
+            lambda: self.find_order(draft.reference))
+        if isinstance(raw, StoreOrder):  # made before its answer was lost
+            await self._clear_untouched_marks(await self._read(raw.id, operation))
+            return raw
         if not isinstance(raw, dict) or "id" not in raw:
             raise RejectedError(PLATFORM, operation, "the answer holds no order")
         raw = await self._clear_untouched_marks(raw)
@@ -229,13 +228,10 @@ class WooCommerceStore(Store):
         body: dict[str, Any] = {"status": "cancelled"}
         if keep:
             body["line_items"] = keep
-        try:
-            await self.http.json("PUT", f"{API}/orders/{order.id}", json=body,
-                                 operation=operation)
-        except RetriableError:
-            if (await self._read(order.id, operation)).get("status") == "cancelled":
-                return
-            raise
+        await look_then_retry(
+            lambda: self.http.json("PUT", f"{API}/orders/{order.id}", json=body,
+                                   operation=operation),
+            lambda: self._has_status(order.id, "cancelled", operation))
 
     async def mark_paid(self, order: StoreOrder) -> None:
         """On hold -> processing: WooCommerce records the payment date (the stock was taken
@@ -290,15 +286,13 @@ class WooCommerceStore(Store):
             body["meta_data"] = [{"key": mapping.SHIPPING_META, "value": str(shipping)}]
         if restock:
             await self._clear_untouched_marks(raw)
-        try:
-            await self.http.json("POST", f"{API}/orders/{order.id}/refunds", json=body,
-                                 operation=operation, idempotent=False)
-        except RetriableError as error:
-            await self._wait_if_unanswered(error)
-            if reference is not None and reference in _references(
-                    await self._read(order.id, operation)):
-                return
-            raise
+        async def refunded() -> bool:
+            return reference is not None and reference in _references(
+                await self._read(order.id, operation))
+
+        await self._look_then_retry(
+            lambda: self.http.json("POST", f"{API}/orders/{order.id}/refunds", json=body,
+                                   operation=operation, idempotent=False), refunded)
 
     async def create_fulfillment(
         self, order: StoreOrder, fulfillment: Fulfillment, notify_customer: bool = False
@@ -309,14 +303,10 @@ class WooCommerceStore(Store):
         if await self._has_tracking(order.id, fulfillment.tracking_number, operation):
             return  # recorded before (a retry)
         body = {"note": mapping.fulfillment_note(fulfillment), "customer_note": notify_customer}
-        try:
-            await self.http.json("POST", f"{API}/orders/{order.id}/notes", json=body,
-                                 operation=operation, idempotent=False)
-        except RetriableError as error:
-            await self._wait_if_unanswered(error)
-            if await self._has_tracking(order.id, fulfillment.tracking_number, operation):
-                return
-            raise
+        await self._look_then_retry(
+            lambda: self.http.json("POST", f"{API}/orders/{order.id}/notes", json=body,
+                                   operation=operation, idempotent=False),
+            lambda: self._has_tracking(order.id, fulfillment.tracking_number, operation))
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify a delivery with ``webhook_secret`` and name the store order it is about. The
@@ -405,12 +395,15 @@ class WooCommerceStore(Store):
     # Helpers
     # ---------------------------------------------------------------------------------------------
 
-    async def _wait_if_unanswered(self, error: RetriableError) -> None:
+    async def _look_then_retry(self, write: Callable[[], Awaitable[T]],
+                               find: Callable[[], Awaitable[F | None]]) -> T | F:
         """A write that got no answer (a timeout, a dropped connection) may still be running on
         the site: PHP carries on after the client gave up. Give it as long again before looking
         for what it made, so that the look does not miss it and the write is not made twice."""
-        if error.status is None:
-            await asyncio.sleep(self.config.timeout)
+        return await look_then_retry(write, find, unanswered_wait=self.config.timeout)
+
+    async def _has_status(self, order_id: str, status: str, operation: str) -> bool:
+        return bool((await self._read(order_id, operation)).get("status") == status)
 
     async def _read(self, order_id: str, operation: str) -> dict[str, Any]:
         raw = await self.http.json("GET", f"{API}/orders/{order_id}", operation=operation,
