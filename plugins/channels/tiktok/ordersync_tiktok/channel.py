@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
 
@@ -30,6 +31,7 @@ from ordersync.http import (
     verify_hmac_sha256,
 )
 from ordersync.models import ChannelOrder, Fulfillment, Listing
+from ordersync.order_pages import mapped, order_page, raw_order_id, validated
 from ordersync.platform import Channel, Context, OrderPage, WebhookEvent, WebhookSignatureError
 from pydantic import BaseModel, ValidationError
 
@@ -66,6 +68,9 @@ MAX_QUANTITY = 99_999
 RETRIABLE_CODES = frozenset({"36009003"})
 THROTTLED_CODES = frozenset({"36009002"})
 FATAL_CODES = frozenset({"106001", "36009004"})
+
+#: How order failures name the platform.
+SHOP = "TikTok Shop"
 
 #: The webhook ``type`` numbers and the event names they stand for.
 WEBHOOK_TYPES: dict[int, str] = {
@@ -195,19 +200,13 @@ class TikTokChannel(Channel):
         return page.orders[0] if page.orders else None
 
     async def _order_page(self, raws: list[Any], position: int) -> OrderPage:
-        page = OrderPage()
+        results: list[ChannelOrder | OrderError] = []
         parsed: list[p.Order] = []
         for offset, raw in enumerate(raws):
-            order_id = raw.get("id") if isinstance(raw, dict) else None
-            if not isinstance(order_id, str) or not order_id:
-                order_id = f"(no id, order {position + offset})"
-            try:
-                order = p.Order.model_validate(raw)
-            except ValidationError as exc:
-                page.failures.append(OrderError(order_id, f"malformed TikTok Shop order: "
-                                                f"{describe(exc)}"))
-                continue
-            if mapping.importable(order):
+            order = validated(p.Order, raw, raw_order_id(raw, "id", position + offset), SHOP)
+            if isinstance(order, OrderError):
+                results.append(order)
+            elif mapping.importable(order):
                 parsed.append(order)
         cancellations = await self._cancellations(
             [o.id for o in parsed if o.status != "CANCELLED"
@@ -217,21 +216,13 @@ class TikTokChannel(Channel):
             [o.id for o in parsed if o.status in mapping.SHIPPED
              or o.status in ("PARTIALLY_SHIPPING", "CANCELLED")])
         for order in parsed:
-            try:
-                page.orders.append(mapping.channel_order(
-                    order, cancellations.get(order.id, []), returns.get(order.id, [])))
-            except mapping.MappingError as exc:
-                page.failures.append(OrderError(order.id, str(exc)))
-            except ValidationError as exc:
-                page.failures.append(OrderError(
-                    order.id, f"TikTok Shop order does not make a valid order: {describe(exc)}"))
-            except ArithmeticError:
-                page.failures.append(OrderError(
-                    order.id, "TikTok Shop order has an amount too large to be a price"))
+            results.append(mapped(order.id, SHOP, partial(
+                mapping.channel_order, order, cancellations.get(order.id, []),
+                returns.get(order.id, [])), (mapping.MappingError,)))
             for item in order.line_items:
                 if item.sku_id and item.product_id and item.sku_id not in self._skus:
                     self._skus[item.sku_id] = (item.product_id, [])
-        return page
+        return order_page(results)
 
     async def _reverse(self, path: str, key: str, ids: Sequence[str],
                        what: str) -> list[dict[str, Any]]:
