@@ -19,6 +19,7 @@ COMMAND_MODULES = {
     "status": "status_cmd", "schema": "schema_cmd", "plugin": "plugin_cmd",
     "auth": "auth_cmd", "doctor": "doctor_cmd", "init": "init_cmd",
     "tokens": "tokens_cmd", "privacy": "privacy_cmd", "stock": "stock_cmd",
+    "sandbox": "sandbox_cmd",
 }
 
 
