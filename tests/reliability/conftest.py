@@ -1,8 +1,8 @@
 """The reliability suite's test bed: real sandbox platforms on 127.0.0.1 and a whole ordersync
 installation against them in ``tmp_path``.
 
-``ebay`` and ``shopify`` (and ``running_woocommerce``) start the plugins' own sandboxes
-(uvicorn in a thread, ephemeral port).
+``ebay`` and ``shopify`` (and ``running_woocommerce``, ``running_squarespace``) start the
+plugins' own sandboxes (uvicorn in a thread, ephemeral port).
 ``bed`` lays out an installation::
 
     tmp_path/ordersync.yaml    written by ``bed.configure(channels, store)``
@@ -58,6 +58,8 @@ from ordersync_ebay.sandbox import create_app as ebay_app
 from ordersync_file_channel.channel import file_stem
 from ordersync_shopify.sandbox import SandboxState as ShopifyState
 from ordersync_shopify.sandbox import create_app as shopify_app
+from ordersync_squarespace.sandbox import SandboxState as SquarespaceState
+from ordersync_squarespace.sandbox.app import create_app as squarespace_app
 from ordersync_woocommerce.sandbox import SandboxState as WooCommerceState
 from ordersync_woocommerce.sandbox import create_app as woocommerce_app
 from sqlmodel import col, select
@@ -81,6 +83,7 @@ EBAY_REFRESH_VAR = "RELIABILITY_EBAY_REFRESH_TOKEN"
 SHOPIFY_TOKEN_VAR = "RELIABILITY_SHOPIFY_TOKEN"
 WOOCOMMERCE_KEY_VAR = "RELIABILITY_WOOCOMMERCE_KEY"
 WOOCOMMERCE_SECRET_VAR = "RELIABILITY_WOOCOMMERCE_SECRET"
+SQUARESPACE_KEY_VAR = "RELIABILITY_SQUARESPACE_API_KEY"
 
 #: The lease of every pass and effect claim of a :class:`Crew` (``ORDERSYNC_LEASE=2s``): a
 #: dead worker's claims are taken over this long after its last heartbeat.
@@ -166,6 +169,31 @@ def running_woocommerce() -> Iterator[WooCommerceServer]:
         with state.lock:
             state.requests.clear()
         yield WooCommerceServer(state, url)
+    finally:
+        stop()
+
+
+@dataclass
+class SquarespaceServer:
+    """A running Squarespace sandbox: seed and read it through ``state``."""
+
+    state: SquarespaceState
+    url: str
+
+
+@contextmanager
+def running_squarespace(state: SquarespaceState | None = None) -> Iterator[SquarespaceServer]:
+    """A Squarespace website (``state``, or a fresh one) served on 127.0.0.1, its OpenAPI
+    document loaded before the short client timeouts of these tests apply."""
+    state = state if state is not None else SquarespaceState()
+    url, stop = serve(squarespace_app(state), "squarespace", HOST)
+    try:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {state.api_key}"},
+                          timeout=60) as client:
+            client.get("/1.0/commerce/orders")
+        with state.lock:
+            state.requests.clear()
+        yield SquarespaceServer(state, url)
     finally:
         stop()
 
@@ -294,6 +322,13 @@ class Bed:
                 "consumer_secret": f"${{{WOOCOMMERCE_SECRET_VAR}}}",
                 "shipment_tracking": True, "page_size": 20, "requests_per_second": 1000,
                 "timeout": self.client_timeout}
+
+    def squarespace_store(self, server: SquarespaceServer, **limits: str) -> dict[str, Any]:
+        """A Squarespace main store on ``server`` (``limits``: ``request_limit``,
+        ``create_order_limit``)."""
+        self.env[SQUARESPACE_KEY_VAR] = server.state.api_key
+        return {"type": "squarespace", "api_key": f"${{{SQUARESPACE_KEY_VAR}}}",
+                "base_url": server.url, "timeout": self.client_timeout, **limits}
 
     def file_store(self) -> dict[str, Any]:
         return {"type": "file", "path": "shop"}
