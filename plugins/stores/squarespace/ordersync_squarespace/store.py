@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from ordersync.capabilities import StoreCapabilities
 from ordersync.errors import RejectedError, RetriableError
+from ordersync.http import look_then_retry
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft, StoreProduct
 from ordersync.platform import (
     Context,
@@ -280,14 +281,10 @@ class SquarespaceStore(Store):
             "shouldSendNotification": notify_customer,
             "shipments": [mapping.shipment(fulfillment, datetime.now(UTC))],
         }
-        try:
-            await self.http.request("POST", f"{ORDERS}/{order.id}/fulfillments",
-                                    operation=operation, json=body, idempotent=False)
-        except RetriableError:
-            # The answer was lost, not necessarily the shipment: look before anyone retries.
-            if await self._has_tracking(order.id, fulfillment.tracking_number, operation):
-                return
-            raise
+        await look_then_retry(
+            lambda: self.http.request("POST", f"{ORDERS}/{order.id}/fulfillments",
+                                      operation=operation, json=body, idempotent=False),
+            lambda: self._has_tracking(order.id, fulfillment.tracking_number, operation))
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify a notification with ``webhook_secret`` and name the order it is about."""
