@@ -129,7 +129,7 @@ BAD = [
                  "take lines linked to no product", id="cap-import_unlinked"),
     pytest.param({"channels": {"ebay-uk": {"type": "paidonly",
                                            "order_sync": {"skip_unpaid": False}}}},
-                 "channels.ebay-uk.order_sync.skip_unpaid: paidonly channels only give paid "
+                 "channels.ebay-uk.order_sync.skip_unpaid: paidonly only gives paid "
                  "orders", id="cap-skip_unpaid"),
     pytest.param({"channels": {"ebay-uk": {"order_sync": {"tax": {"label": "VAT"}}}}},
                  "channels.ebay-uk.order_sync.tax.label: the plainstore main store does not take "
