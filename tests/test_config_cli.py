@@ -155,7 +155,7 @@ BAD = [
     pytest.param({"main_store": {"type": "rigid"},
                   "channels": {"ebay-uk": {"order_sync": {"emails": {"order_receipt": True}}}}},
                  "channels.ebay-uk.order_sync.emails.order_receipt: the rigid main store cannot "
-                 "be told to send receipts", id="cap-receipts"),
+                 "be told to send the buyer an order receipt", id="cap-receipts"),
     pytest.param({"channels": {"ebay-uk": {"order_sync": {"alerts": {"import_failure": True}}}}},
                  "channels.ebay-uk.order_sync.alerts.import_failure: alerts are sent through "
                  "notifiers and none is configured", id="cap-alerts-without-notifier"),
