@@ -71,8 +71,7 @@ async def test_the_demo_runs_with_every_platform(
     result = await run_demo(tmp_path / "demo", registry, channel_type=channel_type,
                             store_type=store_type)
     paid_only = registry.channels[channel_type].capabilities.paid_orders_only
-    can_cancel = getattr(registry.stores[store_type].capabilities, "cancel_orders", True) \
-        and store_type != "squarespace"
+    can_cancel = registry.stores[store_type].capabilities.cancel_orders
     expected = {
         "26-00001-00001": "imported",
         "26-00003-00001": "waiting_link",
