@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+
+from ordersync.connect.flow import Grant, save_grant
+from ordersync.state.db import make_engine
+from ordersync.state.tokens import new_key, open_token_store
 
 from tests.console.harness import (
     ADMIN_PASSWORD,
     MISSING_PRODUCT,
     PRODUCTS,
     Browser,
+    console_env,
     start_shop,
     state_of,
 )
@@ -25,6 +32,27 @@ def test_overview_shows_each_channel_and_the_main_store_with_counts(browser: Bro
     assert 'state=imported">1</a>' in page
     assert '/links/waiting">2</a>' in page
     assert 'state=failed">1</a>' in page
+    assert "<th>Authorization expires</th>" in page
+    assert "<td>\N{EN DASH}</td>" in page  # the file platforms have no grant of `ordersync auth`
+
+
+def test_overview_shows_when_an_accounts_authorization_expires(
+        tmp_path: Path, daemons: list[Daemon]) -> None:
+    key = new_key()
+    _, daemon = start_shop(tmp_path, {**console_env(), "ORDERSYNC_TOKEN_KEY": key})
+    daemons.append(daemon)
+    engine = make_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    tokens = open_token_store(engine, {"ORDERSYNC_TOKEN_KEY": key})
+    asyncio.run(save_grant(tokens, "shop-a", Grant(
+        refresh_token="r", refresh_expires_at=datetime(2028, 6, 7, 7, 56, tzinfo=UTC))))
+    engine.dispose()
+    client = Browser(daemon)
+    try:
+        client.login(ADMIN_PASSWORD)
+        page = client.get("/").text
+    finally:
+        client.close()
+    assert "<td>2028-06-07 07:56:00 UTC</td>" in page
 
 
 def test_orders_are_filtered_by_state_and_searched_by_order_id(browser: Browser) -> None:
