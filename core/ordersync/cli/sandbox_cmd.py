@@ -82,7 +82,8 @@ def _tell(channel: str, channel_type: str, store_type: str, folder: Path,
         steps += ["export ORDERSYNC_TOKEN_KEY=$(ordersync tokens new-key)",
                   f"ordersync auth {channel}"]
     steps += ["ordersync doctor", "ordersync links auto",
-              "ORDERSYNC_CONSOLE_PASSWORD=choose-one ordersync run --listen 127.0.0.1:8080"]
+              "export ORDERSYNC_CONSOLE_PASSWORD=choose-a-password",
+              "ordersync run --listen 127.0.0.1:8080   # the console: http://127.0.0.1:8080/"]
     for step in steps:
         click.echo(f"  {step}")
     click.echo("ready", err=True)
