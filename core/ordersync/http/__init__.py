@@ -9,7 +9,8 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
   the plugin's classifier hook;
 - :mod:`~ordersync.http.limits`: :class:`TokenBucket` and the limit readers that feed it;
 - :mod:`~ordersync.http.signing`: the :data:`Signer` hook and :class:`HmacQuerySigner`;
-- :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`);
+- :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`) and
+  their ISO 8601 times (:func:`iso_datetime`);
 - :mod:`~ordersync.http.oauth`: access tokens from a refresh token (:class:`RefreshedTokens`,
   :class:`BearerAuth`);
 - :mod:`~ordersync.http.graphql`: GraphQL documents, the error envelope and connections
@@ -18,7 +19,7 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
   for before anyone retries it.
 """
 
-from ordersync.http.answers import describe, parse_answer
+from ordersync.http.answers import describe, iso_datetime, parse_answer
 from ordersync.http.classify import (
     FATAL_STATUSES,
     RETRY_STATUSES,
@@ -77,6 +78,7 @@ __all__ = [
     "describe",
     "dig",
     "hmac_sha256",
+    "iso_datetime",
     "live_clients",
     "look_then_retry",
     "oauth_error",

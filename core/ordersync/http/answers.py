@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -19,6 +20,18 @@ def describe(exc: ValidationError, limit: int = 5) -> str:
              for error in errors[:limit]]
     more = len(errors) - limit
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def iso_datetime(value: Any, *, naive_is_utc: bool = False) -> datetime | None:
+    """An ISO 8601 time of a payload (``Z`` for UTC accepted); None when ``value`` is missing,
+    not a string or not a time. ``naive_is_utc``: a time without offset is UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if naive_is_utc and moment.tzinfo is None else moment
 
 
 def parse_answer(model: type[Model], data: Any, *, platform: str, operation: str) -> Model:

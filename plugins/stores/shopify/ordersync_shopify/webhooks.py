@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ordersync.http import hmac_sha256, verify_hmac_sha256
+from ordersync.http import hmac_sha256, iso_datetime, verify_hmac_sha256
 from pydantic import BaseModel, ConfigDict
 
 #: Topics ordersync subscribes to, and what each means for the store order.
@@ -77,7 +77,7 @@ def parse_webhook(headers: Mapping[str, str], body: bytes) -> ShopifyWebhookEven
         topic=topic,
         event_id=event_id,
         store_order_id=order_id,
-        triggered_at=_datetime(lowered.get("x-shopify-triggered-at")),
+        triggered_at=iso_datetime(lowered.get("x-shopify-triggered-at")),
         shop=lowered.get("x-shopify-shop-domain"),
     )
 
@@ -95,12 +95,3 @@ def _order_gid(topic: str, payload: dict[str, Any]) -> str | None:
     if isinstance(number, str) and number.isdigit():
         return f"gid://shopify/Order/{number}"
     return None
-
-
-def _datetime(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None

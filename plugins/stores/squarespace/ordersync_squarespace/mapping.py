@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ordersync.http.answers import iso_datetime
 from ordersync.models import (
     REFERENCE_PREFIX,
     Address,
@@ -64,15 +65,6 @@ def stamp(moment: datetime) -> str:
     """An ISO 8601 UTC time with milliseconds, as Squarespace writes them."""
     utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _address(address: Address | None, name: str | None, phone: str | None
@@ -211,7 +203,7 @@ def store_order(order: dict[str, Any]) -> StoreOrder:
     fulfillments = [
         Fulfillment(tracking_number=str(shipped["trackingNumber"]),
                     carrier=shipped.get("carrierName") or None,
-                    shipped_at=parse_time(shipped.get("shipDate")))
+                    shipped_at=iso_datetime(shipped.get("shipDate")))
         for shipped in order.get("fulfillments") or []
         if isinstance(shipped, dict) and shipped.get("trackingNumber")
     ]

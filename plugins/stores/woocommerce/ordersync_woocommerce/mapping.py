@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from ordersync.http.answers import iso_datetime
 from ordersync.models import (
     Address,
     DraftLine,
@@ -392,7 +392,7 @@ def store_refunds(order: dict[str, Any], refunds: list[dict[str, Any]]) -> list[
             quantities=quantities,
             amount=abs(_decimal(refund.get("amount"))),
             shipping=abs(_decimal(meta(refund, SHIPPING_META))),
-            created_at=_datetime(refund.get("date_created_gmt"), utc=True),
+            created_at=iso_datetime(refund.get("date_created_gmt"), naive_is_utc=True),
         ))
     return out
 
@@ -409,7 +409,7 @@ def fulfillments(notes: list[dict[str, Any]],
         line_ids = [part.strip() for part in (match["lines"] or "").split(",") if part.strip()]
         out[match["number"]] = Fulfillment(
             tracking_number=match["number"], carrier=match["carrier"], line_ids=line_ids,
-            shipped_at=_datetime(note.get("date_created_gmt"), utc=True),
+            shipped_at=iso_datetime(note.get("date_created_gmt"), naive_is_utc=True),
         )
     for item in trackings or []:
         number = str(item.get("tracking_number") or "")
@@ -474,15 +474,3 @@ def store_order(
         refund_references=[r for r in references if r],
         refunds=store_refunds_,
     )
-
-
-def _datetime(value: Any, *, utc: bool = False) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if utc and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed

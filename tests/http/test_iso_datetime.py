@@ -1,0 +1,26 @@
+"""ISO 8601 times of platform payloads: a missing or broken one is None, never an exception."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from ordersync.http import iso_datetime
+
+
+def test_times_with_z_or_an_offset_keep_their_zone() -> None:
+    assert iso_datetime("2026-03-01T10:00:00Z") == datetime(2026, 3, 1, 10, tzinfo=UTC)
+    moment = iso_datetime("2026-03-01T10:00:00+02:00")
+    assert moment is not None and moment.utcoffset() == timedelta(hours=2)
+    assert moment == datetime(2026, 3, 1, 8, tzinfo=UTC)
+    assert moment.tzinfo == timezone(timedelta(hours=2))
+
+
+def test_a_time_without_offset_is_utc_only_when_asked() -> None:
+    assert iso_datetime("2026-03-01T10:00:00") == datetime(2026, 3, 1, 10)
+    assert iso_datetime("2026-03-01T10:00:00", naive_is_utc=True) == datetime(
+        2026, 3, 1, 10, tzinfo=UTC)
+
+
+def test_missing_or_broken_times_are_none() -> None:
+    for value in (None, "", 1700000000, "yesterday", "2026-13-01T00:00:00Z"):
+        assert iso_datetime(value) is None
