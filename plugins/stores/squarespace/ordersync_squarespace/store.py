@@ -284,7 +284,9 @@ class SquarespaceStore(Store):
         await look_then_retry(
             lambda: self.http.request("POST", f"{ORDERS}/{order.id}/fulfillments",
                                       operation=operation, json=body, idempotent=False),
-            lambda: self._has_tracking(order.id, fulfillment.tracking_number, operation))
+            lambda: self._has_tracking(order.id, fulfillment.tracking_number, operation),
+            # A shipment sent without an answer may still be on its way in: look after it.
+            unanswered_wait=self.config.timeout)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify a notification with ``webhook_secret`` and name the order it is about."""

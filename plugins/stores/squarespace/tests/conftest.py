@@ -44,7 +44,8 @@ def refused_requests(state: SandboxState) -> list[str]:
 @pytest.fixture
 def store_sandbox() -> Iterator[SquarespaceSandbox]:
     """The conformance kit's sandbox (see ``ordersync.testing``)."""
-    sandbox = SquarespaceSandbox()
+    # (5 s answers: a write whose answer is lost is looked for after the client's timeout.)
+    sandbox = SquarespaceSandbox(timeout=5.0)
     yield sandbox
     assert sandbox.state.bugs == [], f"the sandbox answered outside the spec: {sandbox.state.bugs}"
     malformed = [f"{r.method} {r.path} {r.operation}" for r in sandbox.state.requests
