@@ -8,12 +8,14 @@ URL and ``served.stop()`` shuts it down. :func:`fault_response` answers an injec
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
 
 import uvicorn
 from starlette.responses import Response
@@ -26,6 +28,42 @@ class Served(NamedTuple):
 
     url: str
     stop: Callable[[], None]
+
+
+class HttpSandbox:
+    """Start, stop and base URL of a sandbox served over HTTP on 127.0.0.1.
+
+    A platform's sandbox class lists it first among its bases (``class AcmeSandbox(HttpSandbox,
+    ChannelSandbox)``) and gives :meth:`app`, the ASGI app that answers as the platform does;
+    :meth:`started` runs once the server answers, with its base URL.
+    """
+
+    type_name: ClassVar[str]
+    _served: Served | None = None
+
+    def app(self) -> Any:
+        """The ASGI app to serve."""
+        raise NotImplementedError
+
+    def started(self, url: str) -> None:
+        """Called once the server answers at ``url`` (e.g. to tell the state its own URL)."""
+
+    @property
+    def url(self) -> str:
+        """The base URL of the running server."""
+        if self._served is None:
+            msg = f"the {self.type_name} sandbox is not started"
+            raise RuntimeError(msg)
+        return self._served.url
+
+    async def start(self, workdir: Path) -> None:
+        self._served = await asyncio.to_thread(serve, self.app(), self.type_name)
+        self.started(self._served.url)
+
+    async def stop(self) -> None:
+        if self._served is not None:
+            await asyncio.to_thread(self._served.stop)
+            self._served = None
 
 
 def serve(app: Any, name: str, host: str = "127.0.0.1", port: int = 0,

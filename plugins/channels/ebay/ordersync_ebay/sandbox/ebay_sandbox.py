@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ordersync.models import ChannelOrder, Fulfillment, Listing
 from ordersync.sandbox import ChannelSandbox
-from ordersync.sandbox.server import Served, serve
+from ordersync.sandbox.server import HttpSandbox
 
 from ordersync_ebay.sandbox.app import create_app
 from ordersync_ebay.sandbox.state import SandboxState
@@ -20,7 +18,7 @@ SECRET_VAR = "EBAY_SANDBOX_CLIENT_SECRET"
 REFRESH_VAR = "EBAY_SANDBOX_REFRESH_TOKEN"
 
 
-class EbaySandbox(ChannelSandbox):
+class EbaySandbox(HttpSandbox, ChannelSandbox):
     """A sandbox eBay account; ``state`` is its data and its faults (:class:`SandboxState`)."""
 
     type_name: ClassVar[str] = "ebay"
@@ -28,23 +26,12 @@ class EbaySandbox(ChannelSandbox):
     def __init__(self, state: SandboxState | None = None) -> None:
         self.state = state if state is not None else SandboxState(
             client_secret=secrets.token_urlsafe(16), refresh_token=secrets.token_urlsafe(24))
-        self._served: Served | None = None
 
-    @property
-    def url(self) -> str:
-        if self._served is None:
-            msg = "the eBay sandbox is not started"
-            raise RuntimeError(msg)
-        return self._served.url
+    def app(self) -> Any:
+        return create_app(self.state)
 
-    async def start(self, workdir: Path) -> None:
-        self._served = await asyncio.to_thread(serve, create_app(self.state), "ebay")
-        self.state.base_url = self._served.url
-
-    async def stop(self) -> None:
-        if self._served is not None:
-            await asyncio.to_thread(self._served.stop)
-            self._served = None
+    def started(self, url: str) -> None:
+        self.state.base_url = url
 
     def config(self) -> dict[str, Any]:
         return {

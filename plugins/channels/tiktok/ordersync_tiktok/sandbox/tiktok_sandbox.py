@@ -3,16 +3,14 @@ with an app and credentials made up for it, for ``ordersync demo`` and the confo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ordersync.http import hmac_sha256
 from ordersync.models import ChannelOrder, Fulfillment, Listing
 from ordersync.sandbox import ChannelSandbox, WebhookDelivery
-from ordersync.sandbox.server import Served, serve
+from ordersync.sandbox.server import HttpSandbox
 
 from ordersync_tiktok.sandbox.app import create_app
 from ordersync_tiktok.sandbox.state import SandboxState
@@ -21,7 +19,7 @@ SECRET_VAR = "TIKTOK_SANDBOX_APP_SECRET"
 REFRESH_VAR = "TIKTOK_SANDBOX_REFRESH_TOKEN"
 
 
-class TikTokSandbox(ChannelSandbox):
+class TikTokSandbox(HttpSandbox, ChannelSandbox):
     """A sandbox TikTok Shop; ``state`` is its data and its faults (:class:`SandboxState`)."""
 
     type_name: ClassVar[str] = "tiktok"
@@ -29,23 +27,12 @@ class TikTokSandbox(ChannelSandbox):
     def __init__(self, state: SandboxState | None = None) -> None:
         self.state = state if state is not None else SandboxState(
             app_secret=secrets.token_hex(16), refresh_token="TTP_" + secrets.token_urlsafe(24))
-        self._served: Served | None = None
 
-    @property
-    def url(self) -> str:
-        if self._served is None:
-            msg = "the TikTok Shop sandbox is not started"
-            raise RuntimeError(msg)
-        return self._served.url
+    def app(self) -> Any:
+        return create_app(self.state)
 
-    async def start(self, workdir: Path) -> None:
-        self._served = await asyncio.to_thread(serve, create_app(self.state), "tiktok")
-        self.state.base_url = self._served.url
-
-    async def stop(self) -> None:
-        if self._served is not None:
-            await asyncio.to_thread(self._served.stop)
-            self._served = None
+    def started(self, url: str) -> None:
+        self.state.base_url = url
 
     def config(self) -> dict[str, Any]:
         return {

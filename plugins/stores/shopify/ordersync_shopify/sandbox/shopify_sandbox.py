@@ -4,17 +4,15 @@ kit."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ordersync.models import Fulfillment, StoreProduct
 from ordersync.sandbox import StoreSandbox, WebhookDelivery
-from ordersync.sandbox.server import Served, serve
+from ordersync.sandbox.server import HttpSandbox
 
 from ordersync_shopify.sandbox.app import create_app
 from ordersync_shopify.sandbox.oauth import OAuthApp
@@ -25,7 +23,7 @@ TOKEN_VAR = "SHOPIFY_SANDBOX_TOKEN"
 WEBHOOK_SECRET_VAR = "SHOPIFY_SANDBOX_WEBHOOK_SECRET"
 
 
-class ShopifySandbox(StoreSandbox):
+class ShopifySandbox(HttpSandbox, StoreSandbox):
     """A sandbox shop; ``state`` is its data and its faults (:class:`SandboxState`).
 
     :param config: keys to add to, or change in, :meth:`config` (``timeout``, ``location_id``).
@@ -40,23 +38,9 @@ class ShopifySandbox(StoreSandbox):
         #: The app's authorization (its client secret signs webhooks too).
         self.oauth = OAuthApp(client_secret=self.webhook_secret)
         self.extra_config = config
-        self._served: Served | None = None
 
-    @property
-    def url(self) -> str:
-        if self._served is None:
-            msg = "the Shopify sandbox is not started"
-            raise RuntimeError(msg)
-        return self._served.url
-
-    async def start(self, workdir: Path) -> None:
-        self._served = await asyncio.to_thread(serve, create_app(self.state, self.oauth),
-                                          "shopify")
-
-    async def stop(self) -> None:
-        if self._served is not None:
-            await asyncio.to_thread(self._served.stop)
-            self._served = None
+    def app(self) -> Any:
+        return create_app(self.state, self.oauth)
 
     def config(self) -> dict[str, Any]:
         return {"type": "shopify", "shop": self.state.shop, "access_token": f"${{{TOKEN_VAR}}}",

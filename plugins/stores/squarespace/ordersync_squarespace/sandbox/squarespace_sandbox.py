@@ -4,14 +4,12 @@ conformance kit."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ordersync.models import Fulfillment, StoreProduct
 from ordersync.sandbox import StoreSandbox, WebhookDelivery
-from ordersync.sandbox.server import Served, serve
+from ordersync.sandbox.server import HttpSandbox
 
 from ordersync_squarespace.sandbox.app import create_app
 from ordersync_squarespace.sandbox.state import SandboxState
@@ -21,7 +19,7 @@ API_KEY_VAR = "SQUARESPACE_SANDBOX_API_KEY"
 WEBHOOK_SECRET_VAR = "SQUARESPACE_SANDBOX_WEBHOOK_SECRET"
 
 
-class SquarespaceSandbox(StoreSandbox):
+class SquarespaceSandbox(HttpSandbox, StoreSandbox):
     """A sandbox Squarespace website; ``state`` is its data and its faults."""
 
     type_name: ClassVar[str] = "squarespace"
@@ -30,22 +28,9 @@ class SquarespaceSandbox(StoreSandbox):
         self.state = state if state is not None else SandboxState()
         #: Extra ``main_store:`` keys (``create_order_limit``, ``timeout``, ...).
         self.extra = config
-        self._served: Served | None = None
 
-    @property
-    def url(self) -> str:
-        if self._served is None:
-            msg = "the Squarespace sandbox is not started"
-            raise RuntimeError(msg)
-        return self._served.url
-
-    async def start(self, workdir: Path) -> None:
-        self._served = await asyncio.to_thread(serve, create_app(self.state), "squarespace")
-
-    async def stop(self) -> None:
-        if self._served is not None:
-            await asyncio.to_thread(self._served.stop)
-            self._served = None
+    def app(self) -> Any:
+        return create_app(self.state)
 
     def config(self) -> dict[str, Any]:
         return {

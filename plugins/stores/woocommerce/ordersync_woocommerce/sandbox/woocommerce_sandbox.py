@@ -4,16 +4,14 @@ conformance kit."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import uuid
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ordersync.models import Fulfillment, StoreProduct
 from ordersync.sandbox import StoreSandbox, WebhookDelivery
-from ordersync.sandbox.server import Served, serve
+from ordersync.sandbox.server import HttpSandbox
 
 from ordersync_woocommerce.mapping import variant_id
 from ordersync_woocommerce.sandbox.app import create_app, order_json
@@ -25,7 +23,7 @@ SECRET_VAR = "WOOCOMMERCE_SANDBOX_CONSUMER_SECRET"
 WEBHOOK_SECRET_VAR = "WOOCOMMERCE_SANDBOX_WEBHOOK_SECRET"
 
 
-class WooCommerceSandbox(StoreSandbox):
+class WooCommerceSandbox(HttpSandbox, StoreSandbox):
     """A sandbox site; ``state`` is its data, its emails and its faults (:class:`SandboxState`).
 
     :param config: keys to add to, or change in, :meth:`config` (``timeout``, ...).
@@ -39,22 +37,9 @@ class WooCommerceSandbox(StoreSandbox):
             consumer_secret=f"cs_{secrets.token_hex(20)}")
         self.webhook_secret = secrets.token_urlsafe(24)
         self.extra_config = config
-        self._served: Served | None = None
 
-    @property
-    def url(self) -> str:
-        if self._served is None:
-            msg = "the WooCommerce sandbox is not started"
-            raise RuntimeError(msg)
-        return self._served.url
-
-    async def start(self, workdir: Path) -> None:
-        self._served = await asyncio.to_thread(serve, create_app(self.state), "woocommerce")
-
-    async def stop(self) -> None:
-        if self._served is not None:
-            await asyncio.to_thread(self._served.stop)
-            self._served = None
+    def app(self) -> Any:
+        return create_app(self.state)
 
     def config(self) -> dict[str, Any]:
         return {"type": "woocommerce", "url": "https://shop.example",
