@@ -11,6 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 import yaml
+from ordersync.platform import Alert, AlertKind
+from ordersync.state.db import session_scope
+from ordersync.sync.alert_advice import advice
 
 from tests.sync.conftest import (
     ORDERSYNC,
@@ -160,3 +163,18 @@ async def test_a_storm_window_of_nothing_is_refused_naming_the_key(world: World)
 
     assert code == 2
     assert "alerts.storm_window" in err and "longer than 0" in err
+
+
+async def test_a_channel_error_alert_suggests_a_command_that_works(world: World) -> None:
+    world.configure()
+    await world.sync()
+    alert = Alert(kind=AlertKind.CHANNEL_ERROR, channel="shop-a",
+                  reason="shop-a: fetch orders failed: HTTP 401: invalid token")
+    async with world.runtime() as runtime:
+        with session_scope(runtime.engine) as session:
+            lines = commands_in("\n".join(advice(runtime, session, alert)))
+    assert lines, "a channel error suggests no command"
+    for line in lines:
+        process = paste(world, line)
+        assert process.returncode == 0, (line, process.stdout, process.stderr)
+        assert "shop-a" in process.stdout  # the channel's state, as the advice says
