@@ -27,6 +27,7 @@ from ordersync.http.classify import (
     Kind,
     Reply,
     Verdict,
+    code_classifier,
     status_kind,
 )
 from ordersync.http.client import PlatformHttp, live_clients, utc_now
@@ -75,6 +76,7 @@ __all__ = [
     "Signer",
     "TokenBucket",
     "Verdict",
+    "code_classifier",
     "describe",
     "dig",
     "hmac_sha256",

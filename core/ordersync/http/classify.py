@@ -10,7 +10,7 @@ retries or raises the matching :mod:`ordersync.errors` class.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -109,3 +109,41 @@ def status_kind(status: int, retry_statuses: Collection[int] = RETRY_STATUSES) -
     if status in retry_statuses:
         return Kind.RETRIABLE
     return Kind.REJECTED
+
+
+def code_classifier(path: Sequence[str | int], kinds: Mapping[str, Kind] | None = None, *,
+                    message: Sequence[str | int] | None = None,
+                    code_types: tuple[type, ...] = (str, int)) -> Classifier:
+    """A classifier for platforms whose error bodies (status 400 and above) carry a code at
+    ``path`` (keys of objects, indices of lists: ``("errors", 0, "errorId")``).
+
+    :param kinds: what a code means when it is not what the status says (``NOT_FOUND`` for
+        "no such order"); any other code leaves the kind to the status.
+    :param message: where the platform's words are: the reason is then ``CODE: MESSAGE`` (an
+        excerpt of the body without them).
+    :param code_types: the JSON types a code may have; a body without one is not classified.
+    """
+    def at(body: Any, where: Sequence[str | int]) -> Any:
+        for step in where:
+            if isinstance(step, int) and isinstance(body, list) and -len(body) <= step < len(body):
+                body = body[step]
+            elif isinstance(step, str) and isinstance(body, dict):
+                body = body.get(step)
+            else:
+                return None
+        return body
+
+    def classify(reply: Reply) -> Verdict | None:
+        if reply.status < 400:
+            return None
+        body = reply.body()
+        found = at(body, path)
+        if isinstance(found, bool) or not isinstance(found, code_types) or found == "":
+            return None
+        code = str(found)
+        reason = None
+        if message is not None:
+            reason = f"{code}: {at(body, message) or reply.excerpt()}"
+        return Verdict((kinds or {}).get(code), code=code, reason=reason)
+
+    return classify

@@ -25,8 +25,7 @@ from ordersync.http import (
     Kind,
     NextLinkPaginator,
     OffsetPaginator,
-    Reply,
-    Verdict,
+    code_classifier,
     parse_answer,
     utc_now,
 )
@@ -74,15 +73,10 @@ _T = TypeVar("_T")
 NOT_FOUND_ERRORS = frozenset({"32100", "25713"})
 
 
-def classify(reply: Reply) -> Verdict | None:
-    """eBay's ``errors[].errorId`` as the error code; the kind is the status's unless the id
-    says "not found"."""
-    body = reply.body() if reply.status >= 400 else None
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
-        return None
-    code = str(errors[0].get("errorId", "")) or None
-    return Verdict(Kind.NOT_FOUND if code in NOT_FOUND_ERRORS else None, code=code)
+#: eBay's ``errors[].errorId`` is the error code; the kind is the status's unless the id says
+#: "not found".
+classify = code_classifier(("errors", 0, "errorId"),
+                           dict.fromkeys(NOT_FOUND_ERRORS, Kind.NOT_FOUND))
 
 
 class EbayChannel(Channel):

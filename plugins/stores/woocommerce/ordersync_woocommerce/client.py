@@ -11,7 +11,7 @@ which the core retries); the store paces itself with a local bucket.
 
 from __future__ import annotations
 
-from ordersync.http import Kind, NextLinkPaginator, Reply, Verdict
+from ordersync.http import Kind, NextLinkPaginator, code_classifier
 
 PLATFORM = "woocommerce"
 #: Items per page: the most ``per_page`` accepts (WordPress REST collections cap it at 100).
@@ -35,20 +35,10 @@ FATAL_CODES = frozenset({
 })
 
 
-def classify(reply: Reply) -> Verdict | None:
-    """The code and reason of a WooCommerce error body (any status of 400 and above)."""
-    if reply.status < 400:
-        return None
-    body = reply.body()
-    if not isinstance(body, dict) or not isinstance(body.get("code"), str):
-        return None
-    code = body["code"]
-    reason = f"{code}: {body.get('message') or reply.excerpt()}"
-    if code in NOT_FOUND_CODES:
-        return Verdict(Kind.NOT_FOUND, code=code, reason=reason)
-    if code in FATAL_CODES:
-        return Verdict(Kind.FATAL, code=code, reason=reason)
-    return Verdict(code=code, reason=reason)
+#: The code and reason of a WooCommerce error body (any status of 400 and above).
+classify = code_classifier(("code",), {**dict.fromkeys(NOT_FOUND_CODES, Kind.NOT_FOUND),
+                                       **dict.fromkeys(FATAL_CODES, Kind.FATAL)},
+                           message=("message",), code_types=(str,))
 
 
 def pages() -> NextLinkPaginator:
