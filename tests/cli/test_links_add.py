@@ -19,7 +19,8 @@ def test_a_listing_and_a_variant_that_exist_are_linked_with_the_variants_sku(
     shop = make_shop(tmp_path)
     done = ordersync(shop, "links", "add", "shop", "L-MUG", "V-BOWL")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "linked shop listing L-MUG -> store variant V-BOWL (SKU BOWL)\n"
+    assert done.stdout == ("linked shop listing L-MUG -> store variant V-BOWL (SKU BOWL)\n"
+                           "stock: 1 variant(s) pushed to their linked listings\n")
     assert _links(shop) == [("L-MUG", "V-BOWL", "BOWL")]
 
 

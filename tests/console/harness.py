@@ -50,6 +50,13 @@ def lay_out(root: Path, env: dict[str, str] | None = None) -> Install:
                                   "order_sync": {"import_orders": True,
                                                  "import_unlinked": False}}})
     (root / "store" / "products.json").write_text(json.dumps(PRODUCTS))
+    # The channel's listings: the two linked below, and the two the waiting orders name.
+    listings = [{"listing_id": "L-100", "sku": "MUG", "title": "Mug", "quantity": 100},
+                {"listing_id": "L-200", "sku": "TEA-GREEN", "title": "Green tea 100g",
+                 "quantity": 50},
+                {"listing_id": "L-300", "sku": None, "title": "Tea pot, blue", "quantity": 5},
+                {"listing_id": "L-400", "sku": "CUP", "title": "Cup", "quantity": 10}]
+    (install.channel("shop-a") / "listings.json").write_text(json.dumps(listings))
     install.link("shop-a", "L-100", "V-MUG")
     install.link("shop-a", "L-400", "V-CUP")
     orders = [
