@@ -31,7 +31,7 @@ async def test_links_auto_pushes_the_store_quantity_to_every_listing_it_links(
 ) -> None:
     _listings_that_say_3(world, "shop-a")
 
-    code, out, err = await world.cli("links", "auto")
+    code, _, err = await world.cli("links", "auto")
 
     assert code == 0, err
     assert world.listing_quantities("shop-a") == {"L-100": 10, "L-200": 5}
