@@ -588,11 +588,11 @@ class Crew:
 
 
 @asynccontextmanager
-async def crew(bed: Bed, size: int) -> AsyncIterator[Crew]:
+async def crew(bed: Bed, size: int, lease: timedelta = CREW_LEASE) -> AsyncIterator[Crew]:
     """``size`` workers on ``bed``'s state database (its runtimes, each with quick retries and
-    :data:`CREW_LEASE`)."""
+    ``lease``, :data:`CREW_LEASE` unless given)."""
     async with AsyncExitStack() as stack:
         runtimes = [await stack.enter_async_context(bed.runtime()) for _ in range(size)]
         for runtime in runtimes:
-            runtime.lease = CREW_LEASE
+            runtime.lease = lease
         yield Crew(runtimes)

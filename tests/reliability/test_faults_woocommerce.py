@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from ordersync.models import Listing, order_reference
@@ -58,6 +58,11 @@ REFERENCE = "_ordersync_reference"
 #: Seconds the WooCommerce client waits for an answer here: every request is checked against
 #: the OpenAPI document on both ways, which takes longer than eBay's on a busy machine.
 CLIENT_TIMEOUT = 1.5
+#: WooCommerce takes no idempotency key: a create whose worker died is seen by the worker that
+#: takes its claim over only once WooCommerce has made the order. The lease outlasts the
+#: longest held answer (CLIENT_TIMEOUT + 0.5) and the store's wait before it looks
+#: (CLIENT_TIMEOUT), as the defaults do (a 30 s lease, a 30 s timeout).
+LEASE = timedelta(seconds=5)
 
 
 @dataclass
@@ -142,7 +147,7 @@ async def run_with_workers(bed: Bed, ebay: EbayServer, woo: WooCommerceServer) -
     plan = new_plan(orders)
     variant_of = seed(bed, ebay, woo, plan)
     killed = Killed()
-    async with crew(bed, WORKERS) as team:
+    async with crew(bed, WORKERS, lease=LEASE) as team:
         first = team.runtimes[0]
         await auto_link(first)
         start_faults(ebay, woo)
