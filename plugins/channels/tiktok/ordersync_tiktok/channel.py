@@ -28,11 +28,11 @@ from ordersync.http import (
     Verdict,
     describe,
     utc_now,
-    verify_hmac_sha256,
 )
 from ordersync.models import ChannelOrder, Fulfillment, Listing
 from ordersync.order_pages import mapped, order_page, raw_order_id, validated
-from ordersync.platform import Channel, Context, OrderPage, WebhookEvent, WebhookSignatureError
+from ordersync.platform import Channel, Context, OrderPage, WebhookEvent
+from ordersync.webhooks import require_signature
 from pydantic import BaseModel, ValidationError
 
 from ordersync_tiktok import mapping
@@ -428,11 +428,9 @@ class TikTokChannel(Channel):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """TikTok signs a delivery in ``Authorization``: hex HMAC-SHA256 of app key + raw body
         with the app secret."""
-        secret = self.config.app_secret.get_secret_value().encode()
-        if not verify_hmac_sha256(secret, self.config.app_key.encode() + body,
-                                  headers.get("authorization"), encoding="hex"):
-            msg = "TikTok Shop webhook signature (Authorization header) is missing or wrong"
-            raise WebhookSignatureError(msg)
+        require_signature(self.config.app_secret.get_secret_value().encode(),
+                          self.config.app_key.encode() + body, headers, header="Authorization",
+                          encoding="hex")
         try:
             payload = p.Webhook.model_validate_json(body)
         except ValidationError as exc:

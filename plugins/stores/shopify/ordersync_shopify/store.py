@@ -27,8 +27,8 @@ from ordersync.platform import (
     Store,
     StoreConfig,
     WebhookEvent,
-    WebhookSignatureError,
 )
+from ordersync.webhooks import require_signature
 from pydantic import Field, field_validator, model_validator
 
 from ordersync_shopify import documents as docs
@@ -49,7 +49,7 @@ from ordersync_shopify.mapping import (
     store_order,
 )
 from ordersync_shopify.oauth import ShopifyAuthorization
-from ordersync_shopify.webhooks import parse_webhook, verify_webhook
+from ordersync_shopify.webhooks import SIGNATURE_HEADER, parse_webhook
 
 #: What ordersync does in the shop: orders, fulfillments, stock, products, locations.
 SCOPES = ("read_orders", "write_orders", "read_products", "read_inventory", "write_inventory",
@@ -349,15 +349,11 @@ class ShopifyStore(Store):
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify a delivery with ``webhook_secret`` and name the store order it is about."""
         secret = self.config.webhook_secret
-        if secret is None:
-            msg = f"main store {self.name}: set webhook_secret to accept Shopify webhooks"
-            raise WebhookSignatureError(msg)
-        lowered = {key.lower(): value for key, value in headers.items()}
-        if not verify_webhook(secret.get_secret_value().encode(), body,
-                              lowered.get("x-shopify-hmac-sha256")):
-            msg = "X-Shopify-Hmac-Sha256 is missing or does not match the body"
-            raise WebhookSignatureError(msg)
-        event = parse_webhook(lowered, body)
+        require_signature(
+            secret.get_secret_value().encode() if secret else None, body, headers,
+            header=SIGNATURE_HEADER, encoding="base64",
+            unset=f"main store {self.name}: set webhook_secret to accept Shopify webhooks")
+        event = parse_webhook(headers, body)
         return WebhookEvent(event_id=event.event_id, topic=event.topic,
                             order_ids=(event.store_order_id,))
 

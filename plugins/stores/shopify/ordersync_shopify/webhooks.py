@@ -8,20 +8,20 @@ lost, so a reconciliation poll (``fetch_orders``) still runs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ordersync.http import hmac_sha256, iso_datetime, verify_hmac_sha256
+from ordersync.http import hmac_sha256, iso_datetime
+from ordersync.webhooks import WebhookError, read_delivery
 from pydantic import BaseModel, ConfigDict
+
+__all__ = ["TOPICS", "ShopifyWebhookEvent", "WebhookError", "parse_webhook", "sign_webhook"]
 
 #: Topics ordersync subscribes to, and what each means for the store order.
 TOPICS = ("orders/cancelled", "orders/fulfilled", "fulfillments/create")
-
-
-class WebhookError(ValueError):
-    """A delivery that cannot be used: unknown topic, missing header, malformed body."""
+#: The header that carries the signature.
+SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
 
 
 class ShopifyWebhookEvent(BaseModel):
@@ -36,11 +36,6 @@ class ShopifyWebhookEvent(BaseModel):
     shop: str | None = None
 
 
-def verify_webhook(secret: bytes, body: bytes, header_hmac: str | None) -> bool:
-    """True when ``header_hmac`` is the body's signature under ``secret`` (constant time)."""
-    return verify_hmac_sha256(secret, body, header_hmac, encoding="base64")
-
-
 def sign_webhook(secret: bytes, body: bytes) -> str:
     """The ``X-Shopify-Hmac-Sha256`` value Shopify sends for ``body`` (tests, sandbox)."""
     return hmac_sha256(secret, body, encoding="base64")
@@ -52,35 +47,20 @@ def parse_webhook(headers: Mapping[str, str], body: bytes) -> ShopifyWebhookEven
     :raises WebhookError: the topic is not one of :data:`TOPICS`, a header is missing, or the
         body is not the JSON object the topic carries.
     """
-    lowered = {key.lower(): value for key, value in headers.items()}
-    topic = lowered.get("x-shopify-topic", "")
-    if topic not in TOPICS:
-        msg = f"Shopify webhook topic {topic!r} is not one of {', '.join(TOPICS)}"
-        raise WebhookError(msg)
-    event_id = lowered.get("x-shopify-event-id") or lowered.get("x-shopify-webhook-id")
-    if not event_id:
-        msg = f"Shopify webhook {topic} has no X-Shopify-Event-Id header"
-        raise WebhookError(msg)
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = f"Shopify webhook {topic} ({event_id}): body is not JSON: {exc}"
-        raise WebhookError(msg) from None
-    if not isinstance(payload, dict):
-        msg = f"Shopify webhook {topic} ({event_id}): body is not a JSON object"
-        raise WebhookError(msg)
-    order_id = _order_gid(topic, payload)
+    delivery = read_delivery(headers, body, platform="Shopify", topic_header="X-Shopify-Topic",
+                             topics=TOPICS,
+                             event_headers=("X-Shopify-Event-Id", "X-Shopify-Webhook-Id"))
+    order_id = _order_gid(delivery.topic, delivery.payload)
     if order_id is None:
-        msg = f"Shopify webhook {topic} ({event_id}): no order id in the body"
+        msg = f"Shopify webhook {delivery.topic} ({delivery.event_id}): no order id in the body"
         raise WebhookError(msg)
     return ShopifyWebhookEvent(
-        topic=topic,
-        event_id=event_id,
+        topic=delivery.topic,
+        event_id=delivery.event_id,
         store_order_id=order_id,
-        triggered_at=iso_datetime(lowered.get("x-shopify-triggered-at")),
-        shop=lowered.get("x-shopify-shop-domain"),
+        triggered_at=iso_datetime(delivery.headers.get("x-shopify-triggered-at")),
+        shop=delivery.headers.get("x-shopify-shop-domain"),
     )
-
 
 def _order_gid(topic: str, payload: dict[str, Any]) -> str | None:
     if topic.startswith("orders/"):

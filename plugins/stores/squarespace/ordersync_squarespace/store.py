@@ -43,7 +43,6 @@ from ordersync_squarespace.client import (
 from ordersync_squarespace.paging import SquarespaceCursor
 from ordersync_squarespace.webhooks import (
     SIGNATURE_HEADER,
-    WebhookError,
     parse_notification,
     verify_webhook,
 )
@@ -298,10 +297,7 @@ class SquarespaceStore(Store):
         if not verify_webhook(secret.get_secret_value(), body, lowered.get(SIGNATURE_HEADER)):
             msg = "Squarespace-Signature is missing or does not match the body"
             raise WebhookSignatureError(msg)
-        try:
-            event_id, topic, order_id = parse_notification(body)
-        except WebhookError as exc:
-            raise ValueError(str(exc)) from exc
+        event_id, topic, order_id = parse_notification(body)
         return WebhookEvent(event_id=event_id, topic=topic,
                             order_ids=(order_id,) if order_id else ())
 

@@ -13,18 +13,16 @@ no order.
 from __future__ import annotations
 
 import binascii
-import json
-from typing import Any
 
 from ordersync.http import hmac_sha256, verify_hmac_sha256
+from ordersync.webhooks import WebhookError, json_body
+
+__all__ = ["ORDER_TOPICS", "SIGNATURE_HEADER", "WebhookError", "parse_notification",
+           "secret_bytes", "sign_webhook", "verify_webhook"]
 
 #: Topics that name an order (webhooks/events/order-create, order-update).
 ORDER_TOPICS = ("order.create", "order.update")
 SIGNATURE_HEADER = "squarespace-signature"
-
-
-class WebhookError(ValueError):
-    """A notification that cannot be read: not JSON, no id, an order topic without an order."""
 
 
 def secret_bytes(secret: str) -> bytes:
@@ -57,14 +55,11 @@ def sign_webhook(secret: str, body: bytes) -> str:
 def parse_notification(body: bytes) -> tuple[str, str, str | None]:
     """``(notification id, topic, order id or None)`` of one verified notification.
 
-    :raises WebhookError: the body is not a notification.
+    :raises WebhookError: the body is not a notification (not JSON, no id or topic, an order
+        topic without an order).
     """
-    try:
-        data: Any = json.loads(body)
-    except ValueError as exc:
-        msg = f"Squarespace notification body is not JSON: {exc}"
-        raise WebhookError(msg) from exc
-    if not isinstance(data, dict) or not data.get("id") or not data.get("topic"):
+    data = json_body(body, "Squarespace notification")
+    if not data.get("id") or not data.get("topic"):
         msg = "Squarespace notification lacks its id or topic"
         raise WebhookError(msg)
     topic = str(data["topic"])

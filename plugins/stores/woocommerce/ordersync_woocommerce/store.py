@@ -34,13 +34,13 @@ from ordersync.platform import (
     Store,
     StoreConfig,
     WebhookEvent,
-    WebhookSignatureError,
 )
+from ordersync.webhooks import require_signature
 from pydantic import Field, field_validator, model_validator
 
 from ordersync_woocommerce import mapping
 from ordersync_woocommerce.client import PAGE_SIZE, PLATFORM, classify, pages
-from ordersync_woocommerce.webhooks import is_ping, parse_webhook, verify_webhook
+from ordersync_woocommerce.webhooks import SIGNATURE_HEADER, is_ping, parse_webhook
 
 API = "/wc/v3"
 T = TypeVar("T")
@@ -315,15 +315,11 @@ class WooCommerceStore(Store):
         if webhook_id is not None:
             return WebhookEvent(event_id=f"ping:{webhook_id}", topic="ping")
         secret = self.config.webhook_secret
-        if secret is None:
-            msg = f"main store {self.name}: set webhook_secret to accept WooCommerce webhooks"
-            raise WebhookSignatureError(msg)
-        lowered = {key.lower(): value for key, value in headers.items()}
-        if not verify_webhook(secret.get_secret_value().encode(), body,
-                              lowered.get("x-wc-webhook-signature")):
-            msg = "X-WC-Webhook-Signature is missing or does not match the body"
-            raise WebhookSignatureError(msg)
-        event = parse_webhook(lowered, body)
+        require_signature(
+            secret.get_secret_value().encode() if secret else None, body, headers,
+            header=SIGNATURE_HEADER, encoding="base64",
+            unset=f"main store {self.name}: set webhook_secret to accept WooCommerce webhooks")
+        event = parse_webhook(headers, body)
         return WebhookEvent(event_id=event.event_id, topic=event.topic,
                             order_ids=(event.store_order_id,))
 

@@ -11,19 +11,20 @@ for a deletion). When a webhook is created WooCommerce pings its URL with the fo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from urllib.parse import parse_qs
 
-from ordersync.http import hmac_sha256, verify_hmac_sha256
+from ordersync.http import hmac_sha256
+from ordersync.webhooks import WebhookError, read_delivery
 from pydantic import BaseModel, ConfigDict
+
+__all__ = ["TOPICS", "WebhookError", "WooCommerceWebhookEvent", "is_ping", "parse_webhook",
+           "sign_webhook"]
 
 #: Order topics, and the resource each carries.
 TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored")
-
-
-class WebhookError(ValueError):
-    """A delivery that cannot be used: unknown topic, missing header, malformed body."""
+#: The header that carries the signature.
+SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 
 
 class WooCommerceWebhookEvent(BaseModel):
@@ -36,11 +37,6 @@ class WooCommerceWebhookEvent(BaseModel):
     store_order_id: str
     webhook_id: str | None = None
     source: str | None = None
-
-
-def verify_webhook(secret: bytes, body: bytes, signature: str | None) -> bool:
-    """True when ``signature`` is the body's signature under ``secret`` (constant time)."""
-    return verify_hmac_sha256(secret, body, signature, encoding="base64")
 
 
 def sign_webhook(secret: bytes, body: bytes) -> str:
@@ -69,26 +65,16 @@ def parse_webhook(headers: Mapping[str, str], body: bytes) -> WooCommerceWebhook
     :raises WebhookError: the topic is not one of :data:`TOPICS`, a header is missing, or the
         body is not the JSON object the topic carries.
     """
-    lowered = {key.lower(): value for key, value in headers.items()}
-    topic = lowered.get("x-wc-webhook-topic", "")
-    if topic not in TOPICS:
-        msg = f"WooCommerce webhook topic {topic!r} is not one of {', '.join(TOPICS)}"
-        raise WebhookError(msg)
-    event_id = lowered.get("x-wc-webhook-delivery-id")
-    if not event_id:
-        msg = f"WooCommerce webhook {topic} has no X-WC-Webhook-Delivery-ID header"
-        raise WebhookError(msg)
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        msg = f"WooCommerce webhook {topic} ({event_id}): body is not JSON: {exc}"
-        raise WebhookError(msg) from None
-    order_id = payload.get("id") if isinstance(payload, dict) else None
+    delivery = read_delivery(headers, body, platform="WooCommerce",
+                             topic_header="X-WC-Webhook-Topic", topics=TOPICS,
+                             event_headers=("X-WC-Webhook-Delivery-ID",))
+    order_id = delivery.payload.get("id")
     if isinstance(order_id, bool) or not isinstance(order_id, int | str) or not str(
             order_id).isdigit():
-        msg = f"WooCommerce webhook {topic} ({event_id}): no order id in the body"
+        msg = f"WooCommerce webhook {delivery.topic} ({delivery.event_id}): no order id in the body"
         raise WebhookError(msg)
     return WooCommerceWebhookEvent(
-        topic=topic, event_id=event_id, store_order_id=str(order_id),
-        webhook_id=lowered.get("x-wc-webhook-id"), source=lowered.get("x-wc-webhook-source"),
+        topic=delivery.topic, event_id=delivery.event_id, store_order_id=str(order_id),
+        webhook_id=delivery.headers.get("x-wc-webhook-id"),
+        source=delivery.headers.get("x-wc-webhook-source"),
     )
