@@ -12,7 +12,8 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
 - :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`) and
   their ISO 8601 times (:func:`iso_datetime`);
 - :mod:`~ordersync.http.oauth`: access tokens from a refresh token (:class:`RefreshedTokens`,
-  :class:`BearerAuth`);
+  :class:`BearerAuth`) and from an authorization code (:func:`redeem_code`,
+  :class:`CodeGrantAnswer`);
 - :mod:`~ordersync.http.graphql`: GraphQL documents, the error envelope and connections
   (:class:`~ordersync.http.graphql.GraphQL`, :func:`~ordersync.http.graphql.graphql_classifier`);
 - :mod:`~ordersync.http.writes`: :func:`look_then_retry`, a write whose lost answer is looked
@@ -40,7 +41,13 @@ from ordersync.http.limits import (
     read_graphql_cost,
     read_ratelimit_headers,
 )
-from ordersync.http.oauth import BearerAuth, RefreshedTokens, oauth_error
+from ordersync.http.oauth import (
+    BearerAuth,
+    CodeGrantAnswer,
+    RefreshedTokens,
+    oauth_error,
+    redeem_code,
+)
 from ordersync.http.paging import (
     CursorPaginator,
     GraphQLConnection,
@@ -59,6 +66,7 @@ __all__ = [
     "RETRY_STATUSES",
     "BearerAuth",
     "Classifier",
+    "CodeGrantAnswer",
     "CursorPaginator",
     "GraphQLConnection",
     "HmacQuerySigner",
@@ -89,6 +97,7 @@ __all__ = [
     "read_amzn_ratelimit",
     "read_graphql_cost",
     "read_ratelimit_headers",
+    "redeem_code",
     "status_kind",
     "utc_now",
     "verify_hmac_sha256",

@@ -8,21 +8,23 @@ platform refused it (401), and forgets it when the credentials it was minted wit
 refresh token is the one ``ordersync auth`` stored (``grant_key``) when there is one, else the
 configured one; a platform that returns a new refresh token on refresh has it replace the stored
 one (rotation). :class:`BearerAuth` puts the access token on every request;
-:class:`StoredTokenAuth` puts a long-lived one (Shopify's) there. No error or log line carries a
-token or a secret.
+:class:`StoredTokenAuth` puts a long-lived one (Shopify's) there. :func:`redeem_code` and
+:class:`CodeGrantAnswer` are the token request of ``ordersync auth``: an authorization code
+traded once for the account's first tokens. No error or log line carries a token or a secret.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ordersync.connect.flow import AuthorizationError, Grant
 from ordersync.errors import FatalPlatformError, PlatformError, RejectedError, RetriableError
 from ordersync.http.classify import Reply, Verdict
 from ordersync.http.client import PlatformHttp, utc_now
@@ -35,11 +37,68 @@ if TYPE_CHECKING:
 REFRESH_MARGIN = timedelta(minutes=5)
 
 
+_Answer = TypeVar("_Answer", bound=BaseModel)
+
+
 class _TokenAnswer(BaseModel):
     access_token: str
     expires_in: int
     refresh_token: str | None = None
     refresh_token_expires_in: int | None = None
+
+
+class CodeGrantAnswer(BaseModel):
+    """A token endpoint's answer to an authorization code (RFC 6749, section 5.1), with the
+    refresh token's lifetime eBay and Shopify add (``refresh_token_expires_in``). A platform
+    that always sends a field subclasses it with the field required."""
+
+    access_token: str
+    expires_in: int | None = None
+    refresh_token: str | None = None
+    refresh_token_expires_in: int | None = None
+    scope: str = ""
+
+    def grant(self, *, scopes: Sequence[str] | None = None, separator: str = " ") -> Grant:
+        """The :class:`~ordersync.connect.Grant`: expiries from now, and ``scopes`` (default:
+        the answer's ``scope`` split at ``separator``; Shopify separates with commas)."""
+        now = utc_now()
+
+        def after(seconds: int | None) -> datetime | None:
+            return now + timedelta(seconds=seconds) if seconds else None
+
+        if scopes is None:
+            scopes = [scope for scope in self.scope.split(separator) if scope]
+        return Grant(access_token=self.access_token, access_expires_at=after(self.expires_in),
+                     refresh_token=self.refresh_token,
+                     refresh_expires_at=after(self.refresh_token_expires_in),
+                     scopes=tuple(scopes), authorized_at=now)
+
+
+async def redeem_code(http: PlatformHttp, method: str, path: str, *,
+                      refused: Callable[[PlatformError], str], unreadable: str,
+                      answer: type[_Answer], **request: Any) -> _Answer:
+    """Send the one request that trades an authorization code for tokens, and read its answer.
+
+    ``http`` is made for this request (``max_attempts=1``: a code works once) and closed after
+    it. ``request`` is what :meth:`PlatformHttp.request` takes (``data``, ``json``, ``auth``,
+    ``params``, ``headers``).
+
+    :param refused: the message for the platform's refusal (``exc.code`` is the OAuth error
+        with the classifier ``oauth_error``): what failed and what to do.
+    :param unreadable: the message for an answer that is not ``answer``.
+    :raises AuthorizationError: the platform refused the code, or answered without tokens.
+    """
+    try:
+        response = await http.request(method, path, operation="exchange the authorization code",
+                                      **request)
+    except PlatformError as exc:
+        raise AuthorizationError(refused(exc)) from None
+    finally:
+        await http.aclose()
+    try:
+        return answer.model_validate_json(response.content)
+    except ValidationError:
+        raise AuthorizationError(unreadable) from None
 
 
 def oauth_error(reply: Reply) -> Verdict | None:

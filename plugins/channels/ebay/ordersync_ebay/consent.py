@@ -10,14 +10,12 @@ docs/platforms/ebay.md, "Connecting an account".
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from ordersync.connect import AuthorizationError, AuthorizationFlow, Grant
 from ordersync.errors import PlatformError
-from ordersync.http import oauth_error, utc_now
+from ordersync.http import CodeGrantAnswer, oauth_error, redeem_code
 from ordersync.platform import Context
-from pydantic import BaseModel, ValidationError
 
 from ordersync_ebay.auth import PLATFORM, TOKEN_PATH
 from ordersync_ebay.config import PRODUCTION_API, SANDBOX_API, EbayConfig
@@ -28,8 +26,7 @@ CONSENT_HOSTS = {PRODUCTION_API: "https://auth.ebay.com",
 AUTHORIZE_PATH = "/oauth2/authorize"
 
 
-class _GrantAnswer(BaseModel):
-    access_token: str
+class _GrantAnswer(CodeGrantAnswer):
     expires_in: int
     refresh_token: str
     refresh_token_expires_in: int
@@ -64,33 +61,20 @@ class EbayAuthorization(AuthorizationFlow):
 
     async def exchange_code(self, code: str, redirect_uri: str) -> Grant:
         where = f"channels.{self.channel}"
-        http = self.context.http(PLATFORM, self.config.api_base, classify=oauth_error,
-                                 max_attempts=1)
-        try:
-            response = await http.request(
-                "POST", TOKEN_PATH, operation="exchange the authorization code",
-                data={"grant_type": "authorization_code", "code": code,
-                      "redirect_uri": redirect_uri},
-                auth=(self.config.client_id, self.config.client_secret.get_secret_value()),
-                headers={"Accept": "application/json"},
-            )
-        except PlatformError as exc:
-            hint = {"invalid_client": f"check {where}.client_id and {where}.client_secret",
-                    "invalid_grant": "the code was used, expired (5 minutes) or was issued for "
-                                     "another RuName: run `ordersync auth` again"}.get(
+
+        def refused(exc: PlatformError) -> str:
+            hint = {"invalid_client": f"; check {where}.client_id and {where}.client_secret",
+                    "invalid_grant": "; the code was used, expired (5 minutes) or was issued "
+                                     "for another RuName: run `ordersync auth` again"}.get(
                                          exc.code or "", "")
-            msg = f"eBay refused the authorization code ({exc.reason}){'; ' + hint if hint else ''}"
-            raise AuthorizationError(msg) from None
-        finally:
-            await http.aclose()
-        try:
-            answer = _GrantAnswer.model_validate_json(response.content)
-        except ValidationError:
-            msg = "eBay's token endpoint answered without the tokens of the authorization"
-            raise AuthorizationError(msg) from None
-        now = utc_now()
-        return Grant(access_token=answer.access_token,
-                     access_expires_at=now + timedelta(seconds=answer.expires_in),
-                     refresh_token=answer.refresh_token,
-                     refresh_expires_at=now + timedelta(seconds=answer.refresh_token_expires_in),
-                     scopes=tuple(self.config.scopes), authorized_at=now)
+            return f"eBay refused the authorization code ({exc.reason}){hint}"
+
+        answer = await redeem_code(
+            self.context.http(PLATFORM, self.config.api_base, classify=oauth_error,
+                              max_attempts=1),
+            "POST", TOKEN_PATH, refused=refused, answer=_GrantAnswer,
+            unreadable="eBay's token endpoint answered without the tokens of the authorization",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+            auth=(self.config.client_id, self.config.client_secret.get_secret_value()),
+            headers={"Accept": "application/json"})
+        return answer.grant(scopes=self.config.scopes)

@@ -18,9 +18,8 @@ from urllib.parse import urlencode
 
 from ordersync.connect import AuthorizationError, AuthorizationFlow, Grant
 from ordersync.errors import PlatformError
-from ordersync.http import utc_now
+from ordersync.http import redeem_code, utc_now
 from ordersync.platform import Context
-from pydantic import ValidationError
 
 from ordersync_tiktok.auth import PLATFORM, TOKEN_GET_PATH, TokenAnswer, token_error
 from ordersync_tiktok.config import TikTokConfig
@@ -47,28 +46,22 @@ class TikTokAuthorization(AuthorizationFlow):
 
     async def exchange_code(self, code: str, redirect_uri: str) -> Grant:
         where = f"channels.{self.channel}"
-        http = self.context.http(PLATFORM, self.config.auth_base, classify=token_error,
-                                 max_attempts=1)
-        try:
-            response = await http.request(
-                "GET", TOKEN_GET_PATH, operation="exchange the auth code",
-                params={"app_key": self.config.app_key,
-                        "app_secret": self.config.app_secret.get_secret_value(),
-                        "auth_code": code, "grant_type": "authorized_code"})
-        except PlatformError as exc:
-            msg = (f"TikTok Shop refused the auth code ({exc.reason}): it was used or has "
-                   f"expired (run `ordersync auth` again), or {where}.app_key and "
-                   f"{where}.app_secret are not the app's")
-            raise AuthorizationError(msg) from None
-        finally:
-            await http.aclose()
-        try:
-            data = TokenAnswer.model_validate_json(response.content).data
-        except ValidationError:
-            data = None
+
+        def refused(exc: PlatformError) -> str:
+            return (f"TikTok Shop refused the auth code ({exc.reason}): it was used or has "
+                    f"expired (run `ordersync auth` again), or {where}.app_key and "
+                    f"{where}.app_secret are not the app's")
+
+        unreadable = "TikTok Shop's token endpoint answered without tokens"
+        data = (await redeem_code(
+            self.context.http(PLATFORM, self.config.auth_base, classify=token_error,
+                              max_attempts=1),
+            "GET", TOKEN_GET_PATH, refused=refused, unreadable=unreadable, answer=TokenAnswer,
+            params={"app_key": self.config.app_key,
+                    "app_secret": self.config.app_secret.get_secret_value(),
+                    "auth_code": code, "grant_type": "authorized_code"})).data
         if data is None:
-            msg = "TikTok Shop's token endpoint answered without tokens"
-            raise AuthorizationError(msg)
+            raise AuthorizationError(unreadable)
         return Grant(
             access_token=data.access_token,
             access_expires_at=datetime.fromtimestamp(data.access_token_expire_in, UTC),

@@ -12,15 +12,13 @@ its ``shop`` is the configured shop. The code then buys an offline access token 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from ordersync.connect import AuthorizationError, AuthorizationFlow, Grant
 from ordersync.errors import PlatformError
-from ordersync.http import hmac_sha256, utc_now, verify_hmac_sha256
+from ordersync.http import CodeGrantAnswer, hmac_sha256, redeem_code, verify_hmac_sha256
 from ordersync.platform import Context
-from pydantic import BaseModel, ValidationError
 
 from ordersync_shopify.client import PLATFORM
 
@@ -40,14 +38,6 @@ def signed_query(params: Mapping[str, str]) -> bytes:
 def sign_query(secret: str, params: Mapping[str, str]) -> str:
     """The ``hmac`` of a redirect with ``params`` (the sandbox signs with it)."""
     return hmac_sha256(secret.encode(), signed_query(params))
-
-
-class _TokenAnswer(BaseModel):
-    access_token: str
-    scope: str = ""
-    expires_in: int | None = None
-    refresh_token: str | None = None
-    refresh_token_expires_in: int | None = None
 
 
 class ShopifyAuthorization(AuthorizationFlow):
@@ -88,30 +78,15 @@ class ShopifyAuthorization(AuthorizationFlow):
 
     async def exchange_code(self, code: str, redirect_uri: str) -> Grant:
         client_id, secret = self._client()
-        http = self.context.http(PLATFORM, self.base, max_attempts=1)
-        try:
-            response = await http.request(
-                "POST", ACCESS_TOKEN_PATH, operation="exchange the authorization code",
-                json={"client_id": client_id, "client_secret": secret, "code": code},
-                headers={"Accept": "application/json"},
-            )
-        except PlatformError as exc:
-            msg = (f"Shopify refused the authorization code ({exc.reason}); a code works once: "
-                   "run `ordersync auth main_store` again")
-            raise AuthorizationError(msg) from None
-        finally:
-            await http.aclose()
-        try:
-            answer = _TokenAnswer.model_validate_json(response.content)
-        except ValidationError:
-            msg = "Shopify's token endpoint answered without an access token"
-            raise AuthorizationError(msg) from None
-        now = utc_now()
-        return Grant(
-            access_token=answer.access_token,
-            access_expires_at=(now + timedelta(seconds=answer.expires_in)
-                               if answer.expires_in else None),
-            refresh_token=answer.refresh_token,
-            refresh_expires_at=(now + timedelta(seconds=answer.refresh_token_expires_in)
-                                if answer.refresh_token_expires_in else None),
-            scopes=tuple(s for s in answer.scope.split(",") if s), authorized_at=now)
+
+        def refused(exc: PlatformError) -> str:
+            return (f"Shopify refused the authorization code ({exc.reason}); a code works once: "
+                    "run `ordersync auth main_store` again")
+
+        answer = await redeem_code(
+            self.context.http(PLATFORM, self.base, max_attempts=1), "POST", ACCESS_TOKEN_PATH,
+            refused=refused, answer=CodeGrantAnswer,
+            unreadable="Shopify's token endpoint answered without an access token",
+            json={"client_id": client_id, "client_secret": secret, "code": code},
+            headers={"Accept": "application/json"})
+        return answer.grant(separator=",")
