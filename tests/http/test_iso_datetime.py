@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from ordersync.http import iso_datetime
+from ordersync.http import iso_datetime, iso_utc
 
 
 def test_times_with_z_or_an_offset_keep_their_zone() -> None:
@@ -24,3 +24,12 @@ def test_a_time_without_offset_is_utc_only_when_asked() -> None:
 def test_missing_or_broken_times_are_none() -> None:
     for value in (None, "", 1700000000, "yesterday", "2026-13-01T00:00:00Z"):
         assert iso_datetime(value) is None
+
+
+def test_times_are_written_in_utc_with_z_and_milliseconds_when_asked() -> None:
+    moment = datetime(2026, 3, 1, 12, 0, 5, 123999, tzinfo=timezone(timedelta(hours=2)))
+    assert iso_utc(moment) == "2026-03-01T10:00:05Z"
+    assert iso_utc(moment, millis=True) == "2026-03-01T10:00:05.123Z"
+    assert iso_utc(datetime(2026, 3, 1, 10)) == "2026-03-01T10:00:00Z"  # naive: UTC
+    assert iso_datetime(iso_utc(moment, millis=True)) == datetime(2026, 3, 1, 10, 0, 5, 123000,
+                                                                  tzinfo=UTC)

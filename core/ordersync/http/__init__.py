@@ -10,7 +10,7 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
 - :mod:`~ordersync.http.limits`: :class:`TokenBucket` and the limit readers that feed it;
 - :mod:`~ordersync.http.signing`: the :data:`Signer` hook and :class:`HmacQuerySigner`;
 - :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`) and
-  their ISO 8601 times (:func:`iso_datetime`);
+  their ISO 8601 times (:func:`iso_datetime`; :func:`iso_utc` writes them);
 - :mod:`~ordersync.http.oauth`: access tokens from a refresh token (:class:`RefreshedTokens`,
   :class:`BearerAuth`) and from an authorization code (:func:`redeem_code`,
   :class:`CodeGrantAnswer`);
@@ -20,7 +20,7 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
   for before anyone retries it.
 """
 
-from ordersync.http.answers import describe, iso_datetime, parse_answer
+from ordersync.http.answers import describe, iso_datetime, iso_utc, parse_answer
 from ordersync.http.classify import (
     FATAL_STATUSES,
     RETRY_STATUSES,
@@ -89,6 +89,7 @@ __all__ = [
     "dig",
     "hmac_sha256",
     "iso_datetime",
+    "iso_utc",
     "live_clients",
     "look_then_retry",
     "oauth_error",

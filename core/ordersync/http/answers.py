@@ -1,4 +1,5 @@
-"""Reading a platform's JSON answers into pydantic models, with errors a person can act on."""
+"""Reading a platform's JSON answers into pydantic models, with errors a person can act on, and
+the ISO 8601 times of payloads both ways (:func:`iso_datetime`, :func:`iso_utc`)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,14 @@ def iso_datetime(value: Any, *, naive_is_utc: bool = False) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=UTC) if naive_is_utc and moment.tzinfo is None else moment
+
+
+def iso_utc(moment: datetime, *, millis: bool = False) -> str:
+    """``moment`` in UTC as ISO 8601 with ``Z``: ``2026-11-20T10:00:00Z``, or with milliseconds
+    (``2026-11-20T10:00:00.000Z``, eBay's and Squarespace's format). A naive ``moment`` is UTC."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{moment.microsecond // 1000:03d}Z" if millis else f"{text}Z"
 
 
 def parse_answer(model: type[Model], data: Any, *, platform: str, operation: str) -> Model:

@@ -37,9 +37,10 @@ The choices (each one is in ``docs/platforms/ebay.md``):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
+from ordersync.http import iso_utc
 from ordersync.models import (
     Address,
     Buyer,
@@ -62,10 +63,7 @@ class MappingError(ValueError):
 
 def ebay_time(moment: datetime) -> str:
     """eBay's timestamp format: UTC with milliseconds, ``2026-11-20T10:00:00.000Z``."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return iso_utc(moment, millis=True)
 
 
 def listing_id(line: p.LineItem) -> str:

@@ -7,10 +7,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ordersync.http import iso_datetime
 from ordersync.models import (
     Address,
     DraftLine,
@@ -79,7 +79,7 @@ def refunds(node: dict[str, Any]) -> list[StoreRefund]:
         amount = ((refund.get("totalRefundedSet") or {}).get("shopMoney") or {}).get("amount")
         out.append(StoreRefund(
             id=refund["id"], reference=reference or None, quantities=quantities,
-            amount=Decimal(str(amount or "0")), created_at=_datetime(refund.get("createdAt")),
+            amount=Decimal(str(amount or "0")), created_at=iso_datetime(refund.get("createdAt")),
         ))
     return out
 
@@ -278,7 +278,7 @@ def _fulfillments(nodes: list[dict[str, Any]]) -> list[Fulfillment]:
             item["lineItem"]["id"]
             for item in (node.get("fulfillmentLineItems") or {}).get("nodes") or []
         ]
-        shipped_at = _datetime(node.get("createdAt"))
+        shipped_at = iso_datetime(node.get("createdAt"))
         for info in node.get("trackingInfo") or []:
             if info.get("number"):
                 out.append(Fulfillment(
@@ -286,12 +286,6 @@ def _fulfillments(nodes: list[dict[str, Any]]) -> list[Fulfillment]:
                     line_ids=line_ids, shipped_at=shipped_at,
                 ))
     return out
-
-
-def _datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def search_value(value: str) -> str:

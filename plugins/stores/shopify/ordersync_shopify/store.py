@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, ClassVar
@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from ordersync.capabilities import StoreCapabilities
 from ordersync.connect import Check, grant_key
 from ordersync.errors import RejectedError, RetriableError
-from ordersync.http import TokenBucket, look_then_retry, read_graphql_cost
+from ordersync.http import TokenBucket, iso_utc, look_then_retry, read_graphql_cost
 from ordersync.http.graphql import Document, GraphQL, user_error_codes
 from ordersync.http.oauth import StoredTokenAuth
 from ordersync.models import Fulfillment, StoreOrder, StoreOrderDraft, StoreProduct
@@ -213,8 +213,7 @@ class ShopifyStore(Store):
     async def fetch_orders(self, since: datetime | None) -> AsyncIterator[list[StoreOrder]]:
         query = f"tag:{ORDERSYNC_TAG}"
         if since is not None:
-            stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            query += f" updated_at:>='{stamp}'"
+            query += f" updated_at:>='{iso_utc(since)}'"
         async for nodes in self.graphql.pages(
             docs.CHANGED_ORDERS, {"query": query}, ("orders",), operation="fetch changed orders"
         ):

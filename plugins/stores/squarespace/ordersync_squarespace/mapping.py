@@ -7,11 +7,11 @@ Squarespace answers (see ``docs/platforms/squarespace.md``, "Money"); it is read
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ordersync.http.answers import iso_datetime
+from ordersync.http.answers import iso_datetime, iso_utc
 from ordersync.models import (
     REFERENCE_PREFIX,
     Address,
@@ -63,8 +63,7 @@ def amount(value: Any, field: str) -> Decimal:
 
 def stamp(moment: datetime) -> str:
     """An ISO 8601 UTC time with milliseconds, as Squarespace writes them."""
-    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return iso_utc(moment, millis=True)
 
 
 def _address(address: Address | None, name: str | None, phone: str | None
