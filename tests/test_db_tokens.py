@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from ordersync.platform import TokenStore
+from ordersync.state.cipher import TokenCipher, new_key
 from ordersync.state.db import make_engine, upgrade
-from ordersync.state.tokens import DbTokenStore, TokenCipher, new_key
+from ordersync.state.tokens import DbTokenStore
 
 #: One key for the module: each test's stores must read what the others wrote.
 CIPHER = TokenCipher([new_key()])

@@ -106,12 +106,20 @@ def test_the_list_of_commands_imports_no_server_migration_or_sandbox(tmp_path: P
 def test_status_imports_no_server_migration_sandbox_or_spec(installation: Path) -> None:
     modules = imported_by(["status"], installation)
 
-    assert "ordersync.console.queries" in modules  # it did read the database
+    assert "ordersync.state.overview" in modules  # it did read the database
     assert loaded(modules, NEVER_FOR_STATUS) == []
     sandboxes = sorted(m for m in modules if m.startswith("ordersync_") and ".sandbox" in m)
     assert sandboxes == []
     assert loaded(modules, ("ordersync.sandbox.openapi", "ordersync.sandbox.graphql",
                             "ordersync.sandbox.server")) == []
+
+
+def test_status_of_a_sqlite_state_loads_no_plugin_model_or_sqlalchemy(
+    installation: Path,
+) -> None:
+    modules = imported_by(["status"], installation)
+
+    assert loaded(modules, (*NEVER_FOR_HELP, "pluggy", "cryptography")) == []
 
 
 def test_the_traceback_option_names_the_variable_plugin_loading_reads() -> None:

@@ -33,10 +33,10 @@ from ordersync.models import (
 )
 from ordersync.plugins import Registry
 from ordersync.sandbox import ChannelSandbox, StoreSandbox
+from ordersync.state.cipher import key_file_while_unset
 from ordersync.state.db import session_scope
 from ordersync.state.records import get_record
 from ordersync.state.tables import OrderRecord
-from ordersync.state.tokens import key_file_while_unset
 from ordersync.sync.links import auto_link
 from ordersync.sync.runtime import Runtime
 
@@ -290,9 +290,9 @@ async def _run(workdir: Path, registry: Registry, channel_sb: ChannelSandbox,
                       "listing": await channel_sb.listing_quantity(listing.listing_id)})
     tracking = {o.id: [f.tracking_number for f in await channel_sb.tracking(o.id)]
                 for o in placed}
-    from ordersync.console.queries import COUNTED  # the same counts `status` shows
+    from ordersync.state.overview import COUNTED  # the same counts `status` shows
 
-    counts: dict[str, int] = {s.value: 0 for s in COUNTED}
+    counts: dict[str, int] = dict.fromkeys(COUNTED, 0)
     for row in orders:
         if row["state"] in counts:
             counts[row["state"]] += 1

@@ -31,13 +31,10 @@ from ordersync.models import (
     StoreProduct,
 )
 from ordersync.options import OrderSyncOptions
+from ordersync.secrets import SecretField
 
 if TYPE_CHECKING:
     from ordersync.http import PlatformHttp
-
-
-class SecretField:
-    """Marks a config field as a credential: YAML must give ``${ENV}`` or ``${file:/path}``."""
 
 
 #: A credential in a plugin's ``Config``. Clear text in the YAML is a config error; the value is

@@ -19,13 +19,13 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
+from typing import TYPE_CHECKING, Any, Literal
 
 from ordersync.errors import ConfigError
-from ordersync.platform import SecretField
+
+if TYPE_CHECKING:  # references resolve without pydantic (``ordersync status``)
+    from pydantic import BaseModel
+    from pydantic.fields import FieldInfo
 
 #: What a credential is shown as, wherever it is shown.
 MASK = "***"
@@ -38,6 +38,10 @@ _ONE_REFERENCE = re.compile(r"\$\{[^{}]+\}")
 # Values shorter than this are not scrubbed from text: replacing every "ab" would garble
 # messages while protecting nothing a person could not guess.
 _SCRUB_MIN_LENGTH = 4
+
+
+class SecretField:
+    """Marks a config field as a credential: YAML must give ``${ENV}`` or ``${file:/path}``."""
 
 
 def dotted(*parts: str | int) -> str:
@@ -205,6 +209,8 @@ class _Shape:
 
 
 def _shape(annotation: Any, metadata: Sequence[Any] = ()) -> _Shape | None:
+    from pydantic import BaseModel
+
     if any(isinstance(item, SecretField) for item in metadata):
         return _Shape("secret")
     origin = typing.get_origin(annotation)

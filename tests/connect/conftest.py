@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ordersync.state.tokens import new_key
+from ordersync.state.cipher import new_key
 
 ORDERSYNC = str(Path(sys.executable).with_name("ordersync"))
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ordersync.connect.flow import Grant, save_grant
+from ordersync.state.cipher import new_key
 from ordersync.state.db import make_engine
-from ordersync.state.tokens import new_key, open_token_store
+from ordersync.state.tokens import open_token_store
 
 from tests.console.harness import (
     ADMIN_PASSWORD,

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from ordersync.state.cipher import KEY_ENV, KEY_FILE_ENV, TokenCipher, TokenKeyError, new_key
 from ordersync.state.db import make_engine, upgrade
-from ordersync.state.tokens import (
-    KEY_ENV,
-    KEY_FILE_ENV,
-    TokenCipher,
-    TokenKeyError,
-    new_key,
-    open_token_store,
-    rotate_key,
-)
+from ordersync.state.tokens import open_token_store, rotate_key
 
 from tests.sync.conftest import World
 

@@ -129,10 +129,14 @@ class App:
     @cached_property
     def engine(self) -> Engine:
         """The state database, its schema upgraded to the latest migration."""
+        return self.engine_of(self.settings.database)
+
+    def engine_of(self, url: str) -> Engine:
+        """The state database at ``url`` (as the configuration gives it), upgraded."""
         from ordersync.state.db import make_engine, upgrade
 
         try:
-            engine = make_engine(self.settings.database)
+            engine = make_engine(url)
             upgrade(engine)
         except ConfigError as exc:
             fail(f"{self.config_path}: {exc}")

@@ -3,12 +3,14 @@ is going."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
-from ordersync.cli.app import App, echo_json
+from ordersync.cli.app import App, echo_json, fail, fail_config
 from ordersync.cli.table import echo_table
+from ordersync.errors import ConfigError
 
 _KEYS = ("kind", "type", "state", "last_sync", "error", "counts", "token_expires")
 
@@ -16,12 +18,31 @@ _KEYS = ("kind", "type", "state", "last_sync", "error", "counts", "token_expires
 def sources_status(app: App) -> dict[str, dict[str, Any]]:
     """Per channel and for the main store (``main_store``, last): ``kind``, ``type``,
     ``state``, ``last_sync``, ``error``, ``counts`` (None for the store) and
-    ``token_expires``, as the console's
-    overview reads them (:func:`ordersync.console.queries.source_status`)."""
-    from ordersync.console.queries import source_status  # the state database: not for --help
+    ``token_expires`` (:func:`ordersync.state.overview.source_status`).
 
-    return {name: {key: info[key] for key in _KEYS}
-            for name, info in source_status(app.settings, app.engine).items()}
+    Plugins are not loaded: the names, types and switches come from the configuration's
+    outline, and a SQLite state file at the shipped schema is read with ``sqlite3``; anything
+    else takes the whole load (the configuration checked, the database migrated).
+    """
+    from ordersync.config.outline import Outline, read_outline
+    from ordersync.state.overview import engine_rows, source_status, sqlite_rows
+
+    path = Path(app.config_path)
+    if not path.exists():
+        fail(f"{app.config_path}: no such configuration file (see --config)")
+    try:
+        outline = read_outline(path)
+    except ConfigError as exc:
+        fail_config(app.config_path, exc)
+    if outline is None:
+        outline = Outline.of(app.settings)
+    with sqlite_rows(outline.database) as rows:
+        if rows is not None:
+            found = source_status(outline, rows)
+        else:
+            with engine_rows(app.engine_of(outline.database)) as rows_of_engine:
+                found = source_status(outline, rows_of_engine)
+    return {name: {key: info[key] for key in _KEYS} for name, info in found.items()}
 
 
 @click.command("status")
@@ -37,7 +58,7 @@ def status(app: App, as_json: bool) -> None:
     --json, an object keyed by channel name (and ``main_store``), each with kind, type, state,
     last_sync, error, counts (null for the main store) and token_expires.
     """
-    from ordersync.console.queries import COUNTED
+    from ordersync.state.overview import COUNTED
 
     data = sources_status(app)
     if as_json:
@@ -48,9 +69,9 @@ def status(app: App, as_json: bool) -> None:
         c = info["counts"] or {}
         rows.append([name, info["kind"], info["type"], info["state"],
                      info["last_sync"] or "never",
-                     *(str(c[s.value]) if c else "-" for s in COUNTED),
+                     *(str(c[state]) if c else "-" for state in COUNTED),
                      info["token_expires"] or "", info["error"] or ""])
-    counted = [s.value.upper().replace("_", " ") for s in COUNTED]
+    counted = [state.upper().replace("_", " ") for state in COUNTED]
     echo_table(["NAME", "KIND", "TYPE", "STATE", "LAST SYNC", *counted, "TOKEN EXPIRES",
                 "ERROR"], rows)
 

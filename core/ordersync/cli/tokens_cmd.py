@@ -8,18 +8,17 @@ from pathlib import Path
 import click
 
 from ordersync.cli.app import App, fail
-from ordersync.state.tokens import (
+from ordersync.state.cipher import (
     KEY_ENV,
     KEY_FILE_ENV,
     TokenCipher,
     TokenKeyError,
     cipher_from_environment,
     new_key,
-    open_token_store,
     parse_keys,
     read_key_file,
-    rotate_key,
 )
+from ordersync.state.tokens import open_token_store, rotate_key
 
 #: The environment variable ``tokens rotate-key`` reads the new key from.
 NEW_KEY_ENV = "ORDERSYNC_NEW_TOKEN_KEY"

@@ -7,9 +7,10 @@ by the ``Config`` model of its ``type:``; what the platforms can do is checked c
 :func:`check_capabilities`, from the capabilities they declare, never by asking the platform.
 
 One job per module: :mod:`.settings` (the loaded configuration and ordersync's own sections),
-:mod:`.values` (durations and addresses), :mod:`.reading` (the YAML file), :mod:`.wording`
-(errors in the operator's words), :mod:`.loader` (the load), :mod:`.rules` (the capability
-rules) and :mod:`.redaction` (``config show``).
+:mod:`.values` (durations and addresses), :mod:`.reading` (the YAML file), :mod:`.database`
+(the ``database:`` URL), :mod:`.wording` (errors in the operator's words), :mod:`.loader` (the
+load), :mod:`.rules` (the capability rules), :mod:`.redaction` (``config show``) and
+:mod:`.outline` (what ``ordersync status`` reads without loading plugins).
 
 The format is documented in ``docs/configuration.md``; secrets are handled by
 :mod:`ordersync.secrets`.
@@ -21,28 +22,27 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ordersync.config.database import DEFAULT_DATABASE
     from ordersync.config.loader import load_config
     from ordersync.config.reading import read_yaml
     from ordersync.config.redaction import redacted_config
     from ordersync.config.rules import capability_errors, check_capabilities, option_warnings
     from ordersync.config.settings import (
-        DEFAULT_DATABASE,
-        NAME_PATTERN,
         TOP_LEVEL_KEYS,
         DaemonSettings,
         PluginsSettings,
         Settings,
     )
-    from ordersync.config.values import parse_duration, parse_listen
+    from ordersync.config.values import NAME_PATTERN, parse_duration, parse_listen
     from ordersync.config.wording import ConfigErrors, unknown_key_reason, validation_errors
 
 #: Where each name of the package is defined: imported on first use, so that a module that
 #: needs a duration parser does not import the loader, the plugins and every model with it.
 _WHERE = {
     "ConfigErrors": "wording",
-    "DEFAULT_DATABASE": "settings",
+    "DEFAULT_DATABASE": "database",
     "DaemonSettings": "settings",
-    "NAME_PATTERN": "settings",
+    "NAME_PATTERN": "values",
     "PluginsSettings": "settings",
     "Settings": "settings",
     "TOP_LEVEL_KEYS": "settings",

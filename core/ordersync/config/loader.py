@@ -8,7 +8,6 @@ import copy
 import difflib
 import os
 import re
-import urllib.parse
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -16,11 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ordersync.config.database import DEFAULT_DATABASE, database_url
 from ordersync.config.reading import read_yaml
 from ordersync.config.rules import capability_errors, force_capability_options, option_warnings
 from ordersync.config.settings import (
-    DEFAULT_DATABASE,
-    NAME_PATTERN,
     TOP_LEVEL_KEYS,
     AlertSettings,
     DaemonSettings,
@@ -28,7 +26,7 @@ from ordersync.config.settings import (
     RetentionSettings,
     Settings,
 )
-from ordersync.config.values import duration
+from ordersync.config.values import NAME_PATTERN, STORE_NAME, duration
 from ordersync.config.wording import ConfigErrors, unknown_key_reason, validation_errors
 from ordersync.errors import ConfigError, PluginError
 from ordersync.hookcalls import ALERT, implementations, with_capabilities
@@ -38,16 +36,11 @@ from ordersync.secrets import (
     clear_text_errors,
     dotted,
     field_keys,
-    is_reference,
     masked,
     resolve_references,
-    resolve_string,
     scrubber,
     secret_locations,
 )
-
-#: The name the main store goes by beside the channels; no channel may take it.
-STORE_NAME = "main_store"
 
 
 def load_config(
@@ -219,84 +212,13 @@ class _Loader:
         return config if isinstance(config, model) and len(self.errors) == first else None
 
     def database(self, value: Any) -> str | None:
-        example = "sqlite:///ordersync.db or postgresql+psycopg://user@host/db"
-        whole = is_reference(value)
-        if whole:
-            # The whole URL from the environment or a file (DATABASE_URL): a password in it is
-            # not clear text in this file, and is masked like any credential.
-            try:
-                value = resolve_string(value, "database", self.environ, self.base_dir, secret=True)
-            except ConfigError as exc:
-                self.errors.append(exc)
-                return None
-        if not isinstance(value, str) or "://" not in value:
-            self.error("database", f"must be a database URL: {example}")
-            return None
-        scheme, _, rest = value.partition("://")
-        driver = scheme.split("+", 1)[0]
-        if driver == "sqlite":
-            return self.sqlite_url(scheme, rest)
-        if driver != "postgresql":
-            self.error(
-                "database",
-                f"{scheme!r} databases are not supported: ordersync keeps its state in SQLite or "
-                f"PostgreSQL ({example})",
-            )
-            return None
-        return self.postgres_url(value, from_reference=whole)
-
-    def sqlite_url(self, scheme: str, rest: str) -> str | None:
         try:
-            rest = resolve_string(rest, "database", self.environ, self.base_dir)
+            database = database_url(value, self.environ, self.base_dir)
         except ConfigError as exc:
             self.errors.append(exc)
             return None
-        if rest == "":
-            return f"{scheme}://"  # in memory
-        if not rest.startswith("/"):
-            self.error("database", "a SQLite URL has three slashes before a relative path: "
-                                   "sqlite:///ordersync.db (four before an absolute one)")
-            return None
-        file, sep, query = rest[1:].partition("?")
-        if file in ("", ":memory:") or file.startswith("file:"):
-            return f"{scheme}://{rest}"
-        absolute = Path(file).expanduser()
-        if not absolute.is_absolute():
-            absolute = self.base_dir / absolute
-        return f"{scheme}:///{absolute}{sep}{query}"
-
-    def postgres_url(self, value: str, *, from_reference: bool = False) -> str | None:
-        # The password sits between "user:" and "@"; a reference in it may contain ":" and "/".
-        match = re.match(r"^([^:/]+://[^:@/]*:)(\$\{[^{}]*\}|[^@/]*)(@.*)$", value)
-        if from_reference:
-            if match is not None:
-                password = match.group(2)
-                self.secret_values |= {password, urllib.parse.unquote(password)}
-            return value
-        if match is None:
-            try:
-                return resolve_string(value, "database", self.environ, self.base_dir)
-            except ConfigError as exc:
-                self.errors.append(exc)
-                return None
-        head, password, tail = match.groups()
-        if not is_reference(password):
-            self.error(
-                "database",
-                "the database password must come from the environment or a file: write "
-                "postgresql+psycopg://user:${PGPASSWORD}@host/db (or leave it out and set "
-                "PGPASSWORD)",
-            )
-            return None
-        try:
-            secret = resolve_string(password, "database", self.environ, self.base_dir, secret=True)
-            head, tail = (resolve_string(part, "database", self.environ, self.base_dir)
-                          for part in (head, tail))
-        except ConfigError as exc:
-            self.errors.append(exc)
-            return None
-        self.secret_values.add(secret)
-        return f"{head}{urllib.parse.quote(secret, safe='')}{tail}"
+        self.secret_values |= database.secret_values
+        return database.url
 
     # --- plugin sections --------------------------------------------------------------------
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -17,11 +16,9 @@ from ordersync.errors import ConfigError
 from ordersync.platform import Channel, ChannelConfig, Notifier, NotifierConfig, Store, StoreConfig
 from ordersync.secrets import scrubber
 
-DEFAULT_DATABASE = "sqlite:///ordersync.db"
 TOP_LEVEL_KEYS = ("database", "main_store", "channels", "notifiers", "plugins", "daemon",
                   "retention", "alerts")
 #: Channel and notifier names: they appear in logs, URLs and store order references.
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 class DaemonSettings(BaseModel):

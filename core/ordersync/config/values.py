@@ -1,4 +1,5 @@
-"""Durations (``30s``, ``5m``) and listen addresses (``host:port``) as written in the file."""
+"""Names (``ebay-uk``), durations (``30s``, ``5m``) and listen addresses (``host:port``) as
+written in the file."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ import re
 from datetime import timedelta
 
 from ordersync.errors import ConfigError
+
+#: What a channel or notifier name may be.
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+#: The name the main store goes by beside the channels; no channel may take it.
+STORE_NAME = "main_store"
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 #: The pattern ``ChannelConfig.poll_interval`` uses; a field with it gets duration messages.

@@ -6,7 +6,8 @@ from __future__ import annotations
 import typing
 from typing import TYPE_CHECKING
 
-from ordersync.platform import Channel, Context, SecretField, Store, TokenStore
+from ordersync.platform import Channel, Context, Store, TokenStore
+from ordersync.secrets import SecretField
 
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo

@@ -9,39 +9,41 @@ from __future__ import annotations
 
 import json
 import logging
-
-import sqlalchemy as sa
-from cryptography.fernet import InvalidToken
-from sqlalchemy.engine import Engine
+from collections.abc import Mapping
 
 from ordersync.connect.flow import Grant, grant_key
 from ordersync.errors import ConfigError
-from ordersync.state.tables import StoredToken
-from ordersync.state.tokens import PREFIX, cipher_from_environment
+from ordersync.state.cipher import PREFIX, cipher_from_environment
+from ordersync.state.overview import Rows
 
-_TOKEN: sa.Table = StoredToken.__table__  # type: ignore[attr-defined]
 log = logging.getLogger("ordersync.connect")
 
+_GRANT = "SELECT value FROM token WHERE key = :key"
 
-def grant_expiries(engine: Engine, names: list[str]) -> dict[str, str | None]:
-    """Per account name: when its stored grant expires (ISO 8601), or None."""
+
+def grant_expiries(
+    rows: Rows, names: list[str], environ: Mapping[str, str] | None = None
+) -> dict[str, str | None]:
+    """Per account name: when its stored grant expires (ISO 8601), or None.
+
+    :param rows: runs a query on the state database (:data:`ordersync.state.overview.Rows`).
+    """
     out: dict[str, str | None] = dict.fromkeys(names)
     try:
-        cipher = cipher_from_environment()
+        cipher = cipher_from_environment(environ)
     except ConfigError as exc:
         log.warning("token expiry not shown: %s", exc)
         return out
     if cipher is None:
         return out
-    keys = {grant_key(name): name for name in names}
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(_TOKEN.c.key, _TOKEN.c.value)
-                            .where(_TOKEN.c.key.in_(list(keys)))).all()
-    for key, stored in rows:
-        try:
-            text = cipher.decrypt(stored) if stored.startswith(PREFIX) else stored
-            expires = Grant.from_json(json.loads(text)).expires_at
-        except (InvalidToken, ValueError, AttributeError):
-            continue  # ``open_token_store`` reports a key that does not decrypt
-        out[keys[key]] = expires.isoformat(timespec="seconds") if expires is not None else None
+    from cryptography.fernet import InvalidToken
+
+    for name in names:
+        for (stored,) in rows(_GRANT, {"key": grant_key(name)}):
+            try:
+                text = cipher.decrypt(stored) if stored.startswith(PREFIX) else stored
+                expires = Grant.from_json(json.loads(text)).expires_at
+            except (InvalidToken, ValueError, AttributeError):
+                continue  # ``open_token_store`` reports a key that does not decrypt
+            out[name] = expires.isoformat(timespec="seconds") if expires is not None else None
     return out

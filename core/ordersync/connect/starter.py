@@ -113,7 +113,8 @@ def section(cls: type[Channel] | type[Store] | type[Notifier], account: str,
 def starter_yaml(store: type[Store], channels: dict[str, type[Channel]],
                  notifiers: dict[str, type[Notifier]]) -> str:
     """The whole file: database, main store, channels, notifiers, retention and daemon."""
-    from ordersync.config.settings import DEFAULT_DATABASE, DaemonSettings, RetentionSettings
+    from ordersync.config.database import DEFAULT_DATABASE
+    from ordersync.config.settings import DaemonSettings, RetentionSettings
 
     lines = [
         "# ordersync.yaml, written by `ordersync init`: every key with its default.",

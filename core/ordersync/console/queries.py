@@ -1,4 +1,4 @@
-"""What the console (and ``ordersync status``) read from the state database: plain data.
+"""What the console reads from the state database: plain data.
 
 Every query of a page reads through an index and stops at its page: the order list is paged by
 keyset (``id < before``, newest first), so page 2,000 costs what page 1 does.
@@ -17,20 +17,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from ordersync.models import ChannelOrder, RecordState
-from ordersync.state import records
-from ordersync.state.db import session_scope
-from ordersync.state.records import STORE_STATE_KEY
-from ordersync.state.tables import AlertRecord, ChannelState, Effect, OrderRecord
+from ordersync.state import overview, records
+from ordersync.state.overview import engine_rows
+from ordersync.state.tables import AlertRecord, Effect, OrderRecord
 
 if TYPE_CHECKING:
     from ordersync.config import Settings
 
-#: The record states ``status`` and the overview count.
-COUNTED = (
-    RecordState.IMPORTED, RecordState.WAITING_LINK, RecordState.SKIPPED, RecordState.FAILED,
-)
-#: The name the main store is shown under (as in ``/healthz`` and ``/metrics``).
-STORE_LABEL = "main_store"
 #: Orders per page of the order list and of the queues.
 PAGE_SIZE = 50
 
@@ -38,43 +31,11 @@ PAGE_SIZE = 50
 # -- status of every channel and of the main store ------------------------------------------------
 
 def source_status(settings: Settings, engine: Engine) -> dict[str, dict[str, Any]]:
-    """Per channel (by name) and for the main store (``main_store``, last): ``kind``
-    (channel or store), ``type``, ``state`` (active, disabled or error), ``last_sync``,
-    ``error``, ``error_since``, ``token_expires`` (when the grant of ``ordersync auth`` ends;
-    None: not known) and, for channels, ``counts`` of :data:`COUNTED` states."""
-    from ordersync.connect.expiry import grant_expiries
+    """Per channel and for the main store: :func:`ordersync.state.overview.source_status`."""
+    from ordersync.config.outline import Outline
 
-    expiries = grant_expiries(engine, [*settings.channels, STORE_LABEL])
-    out: dict[str, dict[str, Any]] = {}
-    with session_scope(engine, read_only=True) as session:
-        rows = {row.channel: row for row in session.exec(select(ChannelState))}
-        for name, config in settings.channels.items():
-            counts = records.state_counts(session, name)
-            enabled = config.enabled and config.order_sync.import_orders
-            out[name] = {
-                "kind": "channel", "type": config.type,
-                **_state_of(rows.get(name), enabled),
-                "counts": {s.value: counts.get(s.value, 0) for s in COUNTED},
-                "token_expires": expiries[name],
-            }
-        out[STORE_LABEL] = {"kind": "store", "type": settings.main_store.type,
-                            **_state_of(rows.get(STORE_STATE_KEY), True), "counts": None,
-                            "token_expires": expiries[STORE_LABEL]}
-    return out
-
-
-def _state_of(row: ChannelState | None, enabled: bool) -> dict[str, Any]:
-    error = row.error if row is not None else None
-    return {
-        "state": "error" if error else "active" if enabled else "disabled",
-        "last_sync": _iso(row.last_sync) if row is not None else None,
-        "error": error,
-        "error_since": _iso(row.error_since) if row is not None else None,
-    }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    with engine_rows(engine) as rows:
+        return overview.source_status(Outline.of(settings), rows)
 
 
 # -- the order list --------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ can ask for a plain deferred ``BEGIN`` with ``session_scope(engine, read_only=Tr
 
 from __future__ import annotations
 
-import functools
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -27,6 +26,7 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from ordersync.errors import ConfigError
+from ordersync.state.revision import MIGRATIONS_DIR, shipped_head
 
 if TYPE_CHECKING:  # alembic is imported only when a migration has to run (~1 s of imports)
     from alembic.config import Config
@@ -36,7 +36,6 @@ CONFIG_KEY = "database"
 DEFAULT_URL = "sqlite:///ordersync.db"
 #: How long a SQLite connection waits for another process's write lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 # Any constant works; it only has to be the same in every process that runs ``upgrade``.
 _PG_MIGRATION_LOCK = 0x5EED_0D5D
@@ -206,23 +205,6 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
         return MigrationContext.configure(conn).get_current_revision()
-
-
-_REVISION = re.compile(r'^(down_revision|revision)\b[^=\n]*=\s*(?:"([^"]*)"|None)\s*$', re.M)
-
-
-@functools.cache
-def shipped_head() -> str | None:
-    """The newest shipped migration, read from the migration files without importing alembic;
-    None when they do not form one plain chain (then alembic decides)."""
-    revisions: dict[str, str | None] = {}
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        fields = {name: value for name, value in _REVISION.findall(path.read_text("utf-8"))}
-        if "revision" not in fields or "down_revision" not in fields:
-            return None
-        revisions[fields["revision"]] = fields["down_revision"] or None
-    heads = set(revisions) - {down for down in revisions.values() if down}
-    return heads.pop() if len(heads) == 1 else None
 
 
 def _stored_revision(engine: Engine) -> str | None:

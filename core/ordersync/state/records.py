@@ -14,12 +14,9 @@ from sqlmodel import Session, col, select
 from ordersync.engine.policy import Link
 from ordersync.models import ChannelOrder, RecordState
 from ordersync.state.db import batches, in_batches
+from ordersync.state.overview import STORE_STATE_KEY as STORE_STATE_KEY
 from ordersync.state.privacy import purged_payload
 from ordersync.state.tables import ChannelState, ListingLink, OrderRecord, utcnow
-
-#: The ``channel_state`` row of the main store (store orders are polled for tracking).
-STORE_STATE_KEY = "@store"
-
 
 # The statements read for every order are built once, with bound parameters: building one
 # per call (expressions, then its cache key) cost twice what running it does.
