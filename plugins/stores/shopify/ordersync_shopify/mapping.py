@@ -21,6 +21,7 @@ from ordersync.models import (
     StoreOrderStatus,
     StoreRefund,
 )
+from ordersync.refund_notes import note_reference
 
 from ordersync_shopify.documents import LINE_ATTRIBUTE, VARIANT_ATTRIBUTE
 
@@ -30,21 +31,13 @@ ORDERSYNC_TAG = "ordersync"
 METAFIELD_NAMESPACE = "ordersync"
 #: Fulfillment statuses that mean the goods did not ship.
 _VOID_FULFILLMENTS = frozenset({"CANCELLED", "ERROR", "FAILURE"})
-#: The note of a refund ordersync makes, followed by the refund's reference (its ledger key):
-#: the order's refunds are read back by note to tell whether a refund was made already.
-REFUND_NOTE = "Refunded on the sales channel; ordersync "
-
-
-def refund_note(reference: str) -> str:
-    """The ``note`` of the refund made with ``reference``."""
-    return f"{REFUND_NOTE}{reference}"
 
 
 def refund_references(node: dict[str, Any]) -> list[str]:
-    """The references of the refunds ordersync made on an ``Order`` node, oldest first."""
-    notes = [str(refund.get("note") or "") for refund in node.get("refunds") or []]
-    return [note[len(REFUND_NOTE):] for note in notes
-            if note.startswith(REFUND_NOTE) and len(note) > len(REFUND_NOTE)]
+    """The references of the refunds ordersync made on an ``Order`` node (in their ``note``:
+    :mod:`ordersync.refund_notes`), oldest first."""
+    found = (note_reference(refund.get("note")) for refund in node.get("refunds") or [])
+    return [reference for reference in found if reference]
 
 
 #: The start of the staff note of a cancellation ordersync makes (``documents.ORDER_CANCEL``),
@@ -69,8 +62,7 @@ def refunds(node: dict[str, Any]) -> list[StoreRefund]:
         if not refund.get("id"):
             continue
         note = str(refund.get("note") or "")
-        reference = (note[len(REFUND_NOTE):] if note.startswith(REFUND_NOTE)
-                     else note if note.startswith(CANCEL_NOTE) else None)
+        reference = note_reference(note) or (note if note.startswith(CANCEL_NOTE) else None)
         quantities: dict[str, int] = {}
         for item in (refund.get("refundLineItems") or {}).get("nodes") or []:
             line_id = (item.get("lineItem") or {}).get("id")

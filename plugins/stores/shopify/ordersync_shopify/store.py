@@ -28,6 +28,7 @@ from ordersync.platform import (
     StoreConfig,
     WebhookEvent,
 )
+from ordersync.refund_notes import refund_note
 from ordersync.webhooks import require_signature
 from pydantic import Field, field_validator, model_validator
 
@@ -43,7 +44,6 @@ from ordersync_shopify.diagnose import diagnose
 from ordersync_shopify.mapping import (
     ORDERSYNC_TAG,
     order_create_variables,
-    refund_note,
     refund_references,
     search_value,
     store_order,

@@ -41,6 +41,7 @@ from ordersync.models import (
     StoreRefund,
 )
 from ordersync.money import quantum
+from ordersync.refund_notes import note_reference
 
 #: Order meta: the idempotency reference (``find_order`` matches on it).
 REFERENCE_META = "_ordersync_reference"
@@ -74,8 +75,6 @@ UNTOUCHED = "untouched"
 SHIPPING_META = "_ordersync_shipping"
 #: Refund item meta WooCommerce gives each refunded item: the order item it refunds.
 REFUNDED_ITEM_META = "_refunded_item_id"
-#: The reason of a refund ordersync makes, followed by its reference.
-REFUND_REASON = "Refunded on the sales channel; ordersync "
 #: Order note of a shipment ordersync records.
 _NOTE = re.compile(
     r"^Shipped: tracking (?P<number>\S+)(?: via (?P<carrier>.+?))?"
@@ -293,19 +292,6 @@ def _address(address: Address, buyer_name: str | None) -> dict[str, str]:
     return {key: value for key, value in out.items() if value}
 
 
-def refund_reason(reference: str | None) -> str:
-    """The ``reason`` of a refund ordersync makes (with its reference, when it has one)."""
-    return f"{REFUND_REASON}{reference}" if reference else REFUND_REASON.rstrip()
-
-
-def refund_reference(reason: str | None) -> str | None:
-    """The reference in a refund's reason, if ordersync made it with one."""
-    text = reason or ""
-    if text.startswith(REFUND_REASON) and len(text) > len(REFUND_REASON):
-        return text[len(REFUND_REASON):]
-    return None
-
-
 def fulfillment_note(fulfillment: Fulfillment) -> str:
     """The order note that records a shipment."""
     text = f"Shipped: tracking {fulfillment.tracking_number}"
@@ -388,7 +374,7 @@ def store_refunds(order: dict[str, Any], refunds: list[dict[str, Any]]) -> list[
                 quantities[item_id] = quantities.get(item_id, 0) + quantity
         out.append(StoreRefund(
             id=str(refund["id"]),
-            reference=refund_reference(refund.get("reason")),
+            reference=note_reference(refund.get("reason")),
             quantities=quantities,
             amount=abs(_decimal(refund.get("amount"))),
             shipping=abs(_decimal(meta(refund, SHIPPING_META))),
@@ -460,7 +446,7 @@ def store_order(
     """``order`` as ``GET orders/{id}`` gives it; its refunds, notes and tracking items."""
     lines = store_lines(order)
     store_refunds_ = store_refunds(order, refunds or [])
-    references = [refund_reference(r.get("reason")) for r in
+    references = [note_reference(r.get("reason")) for r in
                   sorted(order.get("refunds") or [], key=lambda r: _int(r.get("id")))]
     reference = meta(order, REFERENCE_META)
     return StoreOrder(

@@ -35,6 +35,7 @@ from ordersync.platform import (
     StoreConfig,
     WebhookEvent,
 )
+from ordersync.refund_notes import note_reference, refund_note
 from ordersync.webhooks import require_signature
 from pydantic import Field, field_validator, model_validator
 
@@ -277,7 +278,7 @@ class WooCommerceStore(Store):
         total = amount if amount is not None else lines_total
         body: dict[str, Any] = {
             "amount": str(total.quantize(quantum(currency))),
-            "reason": mapping.refund_reason(reference),
+            "reason": refund_note(reference),
             "api_refund": False,
             "api_restock": restock,
             "line_items": items,
@@ -453,7 +454,7 @@ def _stamp(moment: datetime) -> str:
 
 
 def _references(raw: dict[str, Any]) -> list[str]:
-    found = [mapping.refund_reference(r.get("reason")) for r in raw.get("refunds") or []]
+    found = [note_reference(r.get("reason")) for r in raw.get("refunds") or []]
     return [r for r in found if r]
 
 
