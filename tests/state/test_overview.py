@@ -4,6 +4,7 @@ read the same, and the outline of a configuration is what the whole load gives."
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import subprocess
 import sys
@@ -195,10 +196,24 @@ def test_status_takes_the_whole_load_for_a_file_the_outline_leaves_to_it(
     path.write_text(CONFIG.replace("    enabled: false\n", "    enabled: off\n"))
     done = status(tmp_path, "--json")
     assert done.returncode == 0, done.stderr
-    assert '"shop-b": {\n    "kind": "channel",\n    "type": "file",\n    "state": "disabled"' \
-        in done.stdout
+    assert json.loads(done.stdout)["shop-b"]["state"] == "disabled"
 
     path.write_text(CONFIG.replace("    enabled: false\n", "    enabled: maybe\n"))
     done = status(tmp_path)
     assert done.returncode == 2
     assert "channels.shop-b.enabled" in done.stderr
+
+
+def test_status_lists_a_channel_whose_plugin_is_not_installed(tmp_path: Path) -> None:
+    for folder in ("store", "a", "b", "c"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "store" / "products.json").write_text("[]\n")
+    (tmp_path / "ordersync.yaml").write_text(
+        CONFIG.replace("    type: file\n    path: c\n", "    type: etsy-uk\n    path: c\n"))
+    upgrade(f"sqlite:///{tmp_path / 'state' / 'ordersync.db'}")
+
+    done = status(tmp_path, "--json")
+
+    assert done.returncode == 0, done.stderr
+    shop_c = json.loads(done.stdout)["shop-c"]
+    assert (shop_c["type"], shop_c["state"]) == ("etsy-uk", "disabled")
