@@ -49,7 +49,8 @@ def test_polled_orders_are_imported_once_counted_and_resumed_after_a_clean_resta
     daemon.wait(lambda: daemon.metric("ordersync_repairs_total", channel="shop",
                                       kind="recreated") == 1, "the repair to be counted")
     daemon.wait(lambda: _imported(install, 5), "A-1 in the store again")
-    assert "reconciliation: shop order A-1: recreated" in daemon.output()
+    daemon.wait(lambda: "reconciliation: shop order A-1: recreated" in daemon.output(),
+                "the repair logged")
 
     code, took = daemon.stop(signal.SIGTERM)
     assert code == 0, daemon.output()
