@@ -9,8 +9,9 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
   the plugin's classifier hook;
 - :mod:`~ordersync.http.limits`: :class:`TokenBucket` and the limit readers that feed it;
 - :mod:`~ordersync.http.signing`: the :data:`Signer` hook and :class:`HmacQuerySigner`;
-- :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`) and
-  their ISO 8601 times (:func:`iso_datetime`; :func:`iso_utc` writes them);
+- :mod:`~ordersync.http.answers`: JSON answers into pydantic models (:func:`parse_answer`,
+  the bases :class:`Payload` and :class:`RequestBody`) and their ISO 8601 times
+  (:func:`iso_datetime`; :func:`iso_utc` writes them);
 - :mod:`~ordersync.http.oauth`: access tokens from a refresh token (:class:`RefreshedTokens`,
   :class:`BearerAuth`) and from an authorization code (:func:`redeem_code`,
   :class:`CodeGrantAnswer`);
@@ -20,7 +21,14 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
   for before anyone retries it.
 """
 
-from ordersync.http.answers import describe, iso_datetime, iso_utc, parse_answer
+from ordersync.http.answers import (
+    Payload,
+    RequestBody,
+    describe,
+    iso_datetime,
+    iso_utc,
+    parse_answer,
+)
 from ordersync.http.classify import (
     FATAL_STATUSES,
     RETRY_STATUSES,
@@ -78,9 +86,11 @@ __all__ = [
     "PageNumberPaginator",
     "Paginator",
     "PagingFault",
+    "Payload",
     "PlatformHttp",
     "RefreshedTokens",
     "Reply",
+    "RequestBody",
     "Signer",
     "TokenBucket",
     "Verdict",

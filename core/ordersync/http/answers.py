@@ -1,16 +1,41 @@
 """Reading a platform's JSON answers into pydantic models, with errors a person can act on, and
-the ISO 8601 times of payloads both ways (:func:`iso_datetime`, :func:`iso_utc`)."""
+the ISO 8601 times of payloads both ways (:func:`iso_datetime`, :func:`iso_utc`).
+
+A plugin's answer models derive from :class:`Payload` (lenient: fields the platform adds are
+ignored, never an error) and its request models from :class:`RequestBody` (strict: nothing the
+plugin did not mean to send reaches the platform). A platform whose JSON is camelCase sets
+``model_config = ConfigDict(alias_generator=to_camel)`` on its own subclass of each.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ordersync.errors import RetriableError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+
+class Payload(BaseModel):
+    """Base of a platform's answer models: undeclared fields are ignored (platforms add fields
+    without notice), fields fill by name or alias, and the model is built on first use."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+
+
+class RequestBody(BaseModel):
+    """Base of a platform's request models: an undeclared field is an error, and the model is
+    frozen; :meth:`body` is the JSON to send."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True,
+                              defer_build=True)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body in the platform's names (aliases), without the fields left unset."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def describe(exc: ValidationError, limit: int = 5) -> str:

@@ -30,10 +30,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from ordersync.account_deletion import AccountDeletion
 from ordersync.errors import RetriableError
-from ordersync.http import BearerAuth, PlatformHttp
+from ordersync.http import BearerAuth, Payload, PlatformHttp
 from ordersync.http.oauth import RefreshedTokens, oauth_error
 from ordersync.platform import Context, WebhookSignatureError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ordersync_ebay.auth import PLATFORM, TOKEN_PATH
 from ordersync_ebay.config import AccountDeletionConfig, EbayConfig
@@ -59,33 +59,29 @@ def challenge_response(challenge_code: str, verification_token: str, endpoint: s
 # -- the notice ---------------------------------------------------------------------------------
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Metadata(_Payload):
+class _Metadata(Payload):
     topic: str
 
 
-class _DeletionData(_Payload):
+class _DeletionData(Payload):
     username: str | None = None
     user_id: str | None = Field(default=None, alias="userId")
     eias_token: str | None = Field(default=None, alias="eiasToken")
 
 
-class _Notification(_Payload):
+class _Notification(Payload):
     notification_id: str = Field(alias="notificationId", min_length=1)
     data: _DeletionData
 
 
-class Notice(_Payload):
+class Notice(Payload):
     """A Marketplace Account Deletion notification (eBay's AsyncAPI contract)."""
 
     metadata: _Metadata
     notification: _Notification
 
 
-class SignatureHeader(_Payload):
+class SignatureHeader(Payload):
     """The decoded ``X-EBAY-SIGNATURE`` header."""
 
     alg: str = "ECDSA"
@@ -94,7 +90,7 @@ class SignatureHeader(_Payload):
     digest: str = "SHA1"
 
 
-class PublicKey(_Payload):
+class PublicKey(Payload):
     """eBay's ``getPublicKey`` answer."""
 
     key: str = Field(min_length=1)

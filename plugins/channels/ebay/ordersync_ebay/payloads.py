@@ -9,30 +9,28 @@ Field names are eBay's (camelCase on the wire, snake_case here).
   ``tests/corpus/SOURCES.md``) and eBay adds more without notice.
 - Requests (``_Request``) are strict: a field the model does not declare is an error, so that
   nothing ordersync did not mean to send reaches eBay. ``body()`` is the JSON to send.
+
+Both bases are the core's (:class:`ordersync.http.Payload`, :class:`ordersync.http.RequestBody`)
+with eBay's camelCase names.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from ordersync.http import Payload, RequestBody
+from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True,
-                              defer_build=True)
+class _Payload(Payload):
+    model_config = ConfigDict(alias_generator=to_camel)
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True,
-                              frozen=True, defer_build=True)
-
-    def body(self) -> dict[str, Any]:
-        """The JSON body in eBay's names, without the fields left unset."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+class _Request(RequestBody):
+    model_config = ConfigDict(alias_generator=to_camel)
 
 
 class Amount(_Payload):

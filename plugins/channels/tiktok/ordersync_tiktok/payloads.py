@@ -1,8 +1,9 @@
 """TikTok Shop's JSON answers (Open API 202309), as the pydantic models ordersync reads.
 
-Field names are TikTok's. Answers are lenient: fields the SDK's models leave out are ignored
-(real answers carry some, e.g. ``shipping_vat_amount`` on line items, see
-``tests/corpus/SOURCES.md``), and fields ordersync can do without are optional. Money stays a
+Field names are TikTok's. Answers are lenient (the core's :class:`ordersync.http.Payload`):
+fields the SDK's models leave out are ignored (real answers carry some, e.g.
+``shipping_vat_amount`` on line items, see ``tests/corpus/SOURCES.md``), and fields ordersync
+can do without are optional. Money stays a
 string here, as TikTok sends it; :mod:`ordersync_tiktok.mapping` turns it into ``Decimal``.
 """
 
@@ -10,20 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from ordersync.http import Payload
+from pydantic import Field
 
 
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-
-class ItemTax(_Payload):
+class ItemTax(Payload):
     tax_type: str | None = None
     tax_amount: str | None = None
     tax_rate: str | None = None
 
 
-class LineItem(_Payload):
+class LineItem(Payload):
     id: str = Field(min_length=1)
     sku_id: str | None = None
     product_id: str | None = None
@@ -47,7 +45,7 @@ class LineItem(_Payload):
     cancel_user: str | None = None
 
 
-class Payment(_Payload):
+class Payment(Payload):
     currency: str = Field(min_length=3, max_length=3)
     sub_total: str | None = None
     shipping_fee: str | None = None
@@ -57,13 +55,13 @@ class Payment(_Payload):
     total_amount: str
 
 
-class DistrictInfo(_Payload):
+class DistrictInfo(Payload):
     address_level: str | None = None
     address_level_name: str | None = None
     address_name: str | None = None
 
 
-class RecipientAddress(_Payload):
+class RecipientAddress(Payload):
     name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -77,7 +75,7 @@ class RecipientAddress(_Payload):
     district_info: list[DistrictInfo] = Field(default_factory=list)
 
 
-class Order(_Payload):
+class Order(Payload):
     id: str = Field(min_length=1)
     status: str
     create_time: int
@@ -94,17 +92,17 @@ class Order(_Payload):
     line_items: list[LineItem] = Field(min_length=1)
 
 
-class CancelLineItem(_Payload):
+class CancelLineItem(Payload):
     order_line_item_id: str | None = None
 
 
-class RefundAmount(_Payload):
+class RefundAmount(Payload):
     currency: str | None = None
     refund_total: str | None = None
     refund_shipping_fee: str | None = None
 
 
-class Cancellation(_Payload):
+class Cancellation(Payload):
     cancel_id: str
     order_id: str
     cancel_status: str | None = None
@@ -115,11 +113,11 @@ class Cancellation(_Payload):
     cancel_line_items: list[CancelLineItem] = Field(default_factory=list)
 
 
-class ReturnLineItem(_Payload):
+class ReturnLineItem(Payload):
     order_line_item_id: str | None = None
 
 
-class Return(_Payload):
+class Return(Payload):
     return_id: str
     order_id: str
     return_status: str | None = None
@@ -130,23 +128,23 @@ class Return(_Payload):
     return_line_items: list[ReturnLineItem] = Field(default_factory=list)
 
 
-class ShippingProvider(_Payload):
+class ShippingProvider(Payload):
     id: str
     name: str
 
 
-class Inventory(_Payload):
+class Inventory(Payload):
     quantity: int | None = None
     warehouse_id: str | None = None
 
 
-class Sku(_Payload):
+class Sku(Payload):
     id: str
     seller_sku: str | None = None
     inventory: list[Inventory] = Field(default_factory=list)
 
 
-class Product(_Payload):
+class Product(Payload):
     id: str
     title: str | None = None
     status: str | None = None
@@ -163,7 +161,7 @@ def data_list(body: Any, key: str) -> list[Any] | None:
     return found if isinstance(found, list) else []
 
 
-class Webhook(_Payload):
+class Webhook(Payload):
     """A webhook delivery: ``{type, tts_notification_id, shop_id, timestamp, data}``."""
 
     type: int
