@@ -105,10 +105,15 @@ def test_postgresql_reads_the_same_status(postgres_url: str) -> None:
 def test_sqlite3_reads_only_a_plain_file_at_the_shipped_schema(tmp_path: Path) -> None:
     old = tmp_path / "old.db"
     sqlite3.connect(old).close()  # a SQLite file with no schema yet
+    text = tmp_path / "notes.db"
+    text.write_text("not a database\n")
     current = tmp_path / "current.db"
     upgrade(f"sqlite:///{current}")
+    escaped = tmp_path / "a%20b.db"  # (an escape in a URL is SQLAlchemy's to read)
+    escaped.write_bytes(current.read_bytes())
 
-    for url in (f"sqlite:///{tmp_path / 'missing.db'}", f"sqlite:///{old}", "sqlite://",
+    for url in (f"sqlite:///{tmp_path / 'missing.db'}", f"sqlite:///{old}", f"sqlite:///{text}",
+                f"sqlite:///{escaped}", "sqlite://",
                 f"sqlite:///{current}?timeout=5", "postgresql+psycopg://u@h/db"):
         with sqlite_rows(url) as rows:
             assert rows is None, url

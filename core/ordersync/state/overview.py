@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from ordersync.state.revision import shipped_head
 
@@ -75,19 +74,20 @@ def sqlite_rows(url: str) -> Iterator[Rows | None]:
     a plain SQLite file, the file is missing, or its schema is not the one this version ships
     (then :func:`engine_rows` after the migration reads it)."""
     scheme, _, rest = url.partition(":///")
-    path = Path(unquote(rest))
-    if scheme not in ("sqlite", "sqlite+pysqlite") or not rest or "?" in rest \
+    path = Path(rest)
+    # (a query, a file: URI or an escape is SQLAlchemy's to read: the engine takes those)
+    if scheme not in ("sqlite", "sqlite+pysqlite") or not rest or any(c in rest for c in "?%") \
             or rest.startswith(("file:", ":memory:")) or not path.is_file():
         yield None
         return
-    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
     try:
         def run(sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
             return conn.execute(sql, params).fetchall()
 
-        try:
+        try:  # (not a database, or cannot be read: the engine's errors say it best)
             current = run("SELECT version_num FROM alembic_version", {})
-        except sqlite3.DatabaseError:
+        except sqlite3.Error:
             current = []
         head = shipped_head()
         yield run if head is not None and [tuple(r) for r in current] == [(head,)] else None
