@@ -27,6 +27,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
+from ordersync.config.values import STORE_NAME
 from ordersync.http import PlatformHttp, live_clients
 from ordersync.models import RecordState
 from ordersync.state.db import session_scope
@@ -35,13 +36,10 @@ from ordersync.state.tables import ChannelState, Effect, EffectStatus, OrderReco
 
 log = logging.getLogger("ordersync.daemon.metrics")
 
-#: The name the main store goes by in labels, health and webhook URLs.
-STORE_LABEL = "main_store"
-
 
 def source_label(source: str) -> str:
     """``@store`` (the store's channel_state key) is shown as ``main_store``."""
-    return STORE_LABEL if source == STORE_STATE_KEY else source
+    return STORE_NAME if source == STORE_STATE_KEY else source
 
 
 class StateCollector(Collector):

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ordersync.account_deletion import AccountDeletionReceiver
+from ordersync.config.values import STORE_NAME
 from ordersync.platform import Channel, Store, WebhookEvent, WebhookSignatureError
 from ordersync.state import records
 from ordersync.state.db import session_scope
@@ -36,7 +37,7 @@ from ordersync.sync.reconcile import deliver_alerts, reread_orders, reread_store
 from ordersync.sync.runtime import Runtime
 
 from . import account_deletion
-from .metrics import STORE_LABEL, DaemonMetrics
+from .metrics import DaemonMetrics
 from .scheduler import Job, Scheduler
 
 log = logging.getLogger("ordersync.webhooks")
@@ -59,7 +60,7 @@ class WebhookReceiver:
 
     def _platform(self, name: str) -> tuple[str, Channel | Store] | None:
         """(scheduler source key, platform) for a URL name; the store wins ``main_store``."""
-        if name == STORE_LABEL:
+        if name == STORE_NAME:
             return records.STORE_STATE_KEY, self.runtime.store
         channel = self.runtime.channels.get(name)
         return (name, channel) if channel is not None else None
