@@ -52,6 +52,7 @@ from ordersync.models import (
     Shipping,
 )
 from ordersync.money import round_money
+from ordersync.order_money import OrderMoney
 
 from ordersync_ebay import payloads as p
 from ordersync_ebay.carriers import carrier_name
@@ -96,25 +97,7 @@ def order_status(order: p.Order) -> OrderStatus:
     return OrderStatus.PAID
 
 
-class _Money:
-    """Reads amounts of one order, all of which must be in the currency of its total."""
-
-    def __init__(self, currency: str) -> None:
-        self.currency = currency
-
-    def __call__(self, amount: p.Amount | None, what: str) -> Decimal:
-        if amount is None:
-            return Decimal(0)
-        if amount.currency.upper() != self.currency:
-            msg = f"{what} is in {amount.currency}, but the order total is in {self.currency}"
-            raise MappingError(msg)
-        return amount.value
-
-    def sum(self, amounts: Iterable[p.Amount | None], what: str) -> Decimal:
-        return sum((self(amount, what) for amount in amounts), Decimal(0))
-
-
-def _line(item: p.LineItem, money: _Money) -> OrderLine:
+def _line(item: p.LineItem, money: OrderMoney) -> OrderLine:
     cost = money(item.line_item_cost, f"line {item.line_item_id} lineItemCost")
     unit = cost / item.quantity
     if unit * item.quantity != cost or round_money(unit, money.currency) != unit:
@@ -146,7 +129,7 @@ def _line(item: p.LineItem, money: _Money) -> OrderLine:
     )
 
 
-def _shipping(order: p.Order, money: _Money) -> Shipping:
+def _shipping(order: p.Order, money: OrderMoney) -> Shipping:
     summary = order.pricing_summary
     if summary.delivery_cost is not None:
         price = money(summary.delivery_cost, "pricingSummary.deliveryCost")
@@ -212,7 +195,7 @@ def fulfillments(shipments: Sequence[p.ShippingFulfillment]) -> list[Fulfillment
     return out
 
 
-def _refunds(order: p.Order, money: _Money) -> list[Refund]:
+def _refunds(order: p.Order, money: OrderMoney) -> list[Refund]:
     out: list[Refund] = []
     at_lines: list[tuple[str | None, datetime | None]] = []
     for item in order.line_items:
@@ -251,7 +234,7 @@ def _reported_at_a_line(paid_back: p.OrderRefund,
     return False
 
 
-def _remitted_in_taxes(item: p.LineItem, money: _Money) -> Decimal:
+def _remitted_in_taxes(item: p.LineItem, money: OrderMoney) -> Decimal:
     """The line's Collect and Remit tax that its ``taxes`` repeat (same amount, same type when
     both name one): the tax the spec says ``pricingSummary.total`` then includes."""
     listed = [(tax.tax_type, money(tax.amount, f"line {item.line_item_id} taxes"))
@@ -270,7 +253,7 @@ def _remitted_in_taxes(item: p.LineItem, money: _Money) -> Decimal:
     return repeated
 
 
-def _seller_total(order: p.Order, money: _Money, lines: Sequence[OrderLine],
+def _seller_total(order: p.Order, money: OrderMoney, lines: Sequence[OrderLine],
                   shipping: Shipping) -> Decimal:
     """``pricingSummary.total`` without the Collect and Remit tax it may hold (module docstring)."""
     total = money(order.pricing_summary.total, "pricingSummary.total")
@@ -287,8 +270,9 @@ def channel_order(order: p.Order, shipments: Sequence[p.ShippingFulfillment] = (
 
     :raises MappingError: the order is inconsistent (mixed currencies, inexact line costs).
     """
-    currency = order.pricing_summary.total.currency.upper()
-    money = _Money(currency)
+    money = OrderMoney(order.pricing_summary.total.currency,
+                       source="pricingSummary.total.currency", error=MappingError)
+    currency = money.currency
     lines = [_line(item, money) for item in order.line_items]
     taxes = [line.tax for line in lines if line.tax is not None]
     shipping = _shipping(order, money)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from ordersync.models import (
     Address,
@@ -44,7 +44,7 @@ from ordersync.models import (
     Refund,
     Shipping,
 )
-from ordersync.money import minor_unit, round_money
+from ordersync.order_money import OrderMoney
 
 from ordersync_tiktok import payloads as p
 
@@ -102,30 +102,6 @@ def from_unix(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-class Money:
-    """Reads TikTok's money strings of one order, all in its payment's currency."""
-
-    def __init__(self, currency: str) -> None:
-        try:
-            minor_unit(currency)
-        except ValueError as exc:
-            raise MappingError(f"payment.currency: {exc}") from None
-        self.currency = currency.upper()
-
-    def __call__(self, text: str | None, what: str) -> Decimal:
-        if text is None or text == "":
-            return Decimal(0)
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            msg = f"{what} is {text!r}, not an amount"
-            raise MappingError(msg) from None
-        if not value.is_finite() or round_money(value, self.currency) != value:
-            msg = f"{what} is {text!r}, not an amount in {self.currency}"
-            raise MappingError(msg)
-        return value
-
-
 def _group_key(item: p.LineItem) -> tuple[str, str, bool]:
     return (item.sku_id or item.product_id or item.id, item.original_price or item.sale_price
             or "0", bool(item.is_gift))
@@ -144,7 +120,7 @@ def line_of(order: p.Order) -> dict[str, str]:
     return {item.id: line_id for line_id, items in line_groups(order).items() for item in items}
 
 
-def _line(line_id: str, items: list[p.LineItem], money: Money) -> OrderLine:
+def _line(line_id: str, items: list[p.LineItem], money: OrderMoney) -> OrderLine:
     first = items[0]
     for item in items:
         if item.currency and item.currency.upper() != money.currency:
@@ -222,7 +198,7 @@ def _units(order: p.Order, item_ids: Iterable[str | None]) -> tuple[list[str], d
 
 
 def refunds(order: p.Order, cancellations: Sequence[p.Cancellation],
-            returns: Sequence[p.Return], money: Money) -> list[Refund]:
+            returns: Sequence[p.Return], money: OrderMoney) -> list[Refund]:
     out: list[Refund] = []
     for ret in returns:
         if ret.order_id != order.id or ret.return_status not in REFUNDED_RETURNS:
@@ -279,7 +255,8 @@ def channel_order(order: p.Order, cancellations: Sequence[p.Cancellation] = (),
     :raises MappingError: the order is inconsistent (mixed currencies, amounts that are not
         money, a total smaller than its products and tax).
     """
-    money = Money(order.payment.currency)
+    money = OrderMoney(order.payment.currency, source="payment.currency", error=MappingError,
+                       exact=True)
     lines = [_line(line_id, items, money) for line_id, items in line_groups(order).items()]
     taxes = [line.tax for line in lines if line.tax is not None]
     shipping_tax = money(order.payment.shipping_fee_tax, "payment.shipping_fee_tax")
