@@ -101,6 +101,10 @@ def test_the_list_of_commands_imports_no_server_migration_or_sandbox(tmp_path: P
     modules = imported_by(["--help"], tmp_path)
 
     assert loaded(modules, NEVER_FOR_STATUS) == []
+    # (every command's module is imported for its summary; none imports the state or engine)
+    assert loaded(modules, ("sqlalchemy", "sqlmodel", "httpx", "ordersync.plugins",
+                            "ordersync.state.db", "ordersync.state.tables",
+                            "ordersync.sync")) == []
 
 
 def test_status_imports_no_server_migration_sandbox_or_spec(installation: Path) -> None:

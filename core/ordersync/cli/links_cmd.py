@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -11,11 +11,12 @@ from ordersync.cli.app import App, echo_json, fail, run_async
 from ordersync.cli.stock_cmd import echo_stock_report
 from ordersync.cli.table import echo_table
 from ordersync.errors import PlatformError
-from ordersync.models import Listing, StoreProduct
-from ordersync.state.db import session_scope
-from ordersync.sync.links import LinkReport, add_link, auto_link, list_links, remove_link
-from ordersync.sync.runtime import Runtime
-from ordersync.sync.stock import PushReport, apply_stock_pushes
+
+if TYPE_CHECKING:  # the state and the engine are imported when a command runs, not for --help
+    from ordersync.models import Listing, StoreProduct
+    from ordersync.sync.links import LinkReport
+    from ordersync.sync.runtime import Runtime
+    from ordersync.sync.stock import PushReport
 
 T = TypeVar("T")
 
@@ -35,6 +36,9 @@ def links_auto(app: App, channels: tuple[str, ...], as_json: bool) -> None:
     Reports SKUs that several store variants share (ambiguous: nothing linked) and listings
     whose SKU no store variant has (missing). Existing links are kept.
     """
+    from ordersync.sync.links import auto_link
+    from ordersync.sync.stock import apply_stock_pushes
+
     unknown = [c for c in channels if c not in app.settings.channels]
     if unknown:
         fail(f"--channel: no channel named {', '.join(unknown)} in {app.config_path}")
@@ -98,6 +102,10 @@ def links_add(app: App, channel: str, listing_id: str, store_variant_id: str,
     variant that does not exist is an error (exit 2), and so is a platform that cannot be read
     (exit 1; --no-check links anyway).
     """
+    from ordersync.state.db import session_scope
+    from ordersync.sync.links import add_link
+    from ordersync.sync.stock import apply_stock_pushes
+
     if channel not in app.settings.channels:
         fail(f"no channel named {channel!r} in {app.config_path}")
     if not no_check:
@@ -149,6 +157,9 @@ async def _find(items: AsyncIterator[T], wanted: Callable[[T], bool]) -> T | Non
 @click.pass_obj
 def links_remove(app: App, channel: str, listing_id: str) -> None:
     """Remove the link of LISTING_ID on CHANNEL."""
+    from ordersync.state.db import session_scope
+    from ordersync.sync.links import remove_link
+
     with session_scope(app.engine) as session:
         if not remove_link(session, channel, listing_id):
             fail(f"{channel} listing {listing_id} is not linked", code=1)
@@ -164,6 +175,9 @@ def links_list(app: App, channel: str | None, as_json: bool) -> None:
 
     One row per link under a header row (CHANNEL, LISTING, STORE VARIANT, SKU, SOURCE).
     """
+    from ordersync.state.db import session_scope
+    from ordersync.sync.links import list_links
+
     with session_scope(app.engine, read_only=True) as session:
         rows = [{"channel": r.channel, "listing_id": r.listing_id,
                  "store_variant_id": r.store_variant_id, "sku": r.sku, "source": r.source}

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
-from sqlmodel import col, select
 
 from ordersync.cli.app import App, echo_json, fail, run_async
 from ordersync.cli.table import echo_table
-from ordersync.console.actions import RetryOutcome, reset_failed_effects, retry_orders
 from ordersync.models import RecordState
-from ordersync.state import records
-from ordersync.state.db import session_scope
-from ordersync.state.tables import Effect, OrderRecord
-from ordersync.sync.runtime import Runtime
+
+if TYPE_CHECKING:  # the state and the engine are imported when a command runs, not for --help
+    from ordersync.console.actions import RetryOutcome
+    from ordersync.state.tables import OrderRecord
+    from ordersync.sync.runtime import Runtime
 
 STATES = [state.value for state in RecordState]
 
@@ -39,6 +40,11 @@ def orders_list(app: App, state: str | None, channel: str | None, as_json: bool)
     One row per order, oldest first, under a header row (CHANNEL, ORDER, STATE, STORE ORDER,
     REASON).
     """
+    from sqlmodel import col, select
+
+    from ordersync.state.db import session_scope
+    from ordersync.state.tables import OrderRecord
+
     with session_scope(app.engine, read_only=True) as session:
         query = select(OrderRecord)
         if state:
@@ -55,6 +61,9 @@ def orders_list(app: App, state: str | None, channel: str | None, as_json: bool)
 
 
 def _one(app: App, ref: str) -> OrderRecord:
+    from ordersync.state import records
+    from ordersync.state.db import session_scope
+
     with session_scope(app.engine, read_only=True) as session:
         found = records.find_records(session, ref)
     if not found:
@@ -71,6 +80,12 @@ def _one(app: App, ref: str) -> OrderRecord:
 @click.pass_obj
 def orders_show(app: App, ref: str, as_json: bool) -> None:
     """Show one order: REF is ORDER_ID or CHANNEL:ORDER_ID."""
+    from sqlmodel import col, select
+
+    from ordersync.state import records
+    from ordersync.state.db import session_scope
+    from ordersync.state.tables import Effect
+
     record = _one(app, ref)
     with session_scope(app.engine, read_only=True) as session:
         effects = [{"key": e.key, "kind": e.kind, "status": e.status, "attempts": e.attempts,
@@ -107,6 +122,10 @@ def orders_retry(app: App, refs: tuple[str, ...], all_failed: bool) -> None:
 
     REFS are ORDER_ID or CHANNEL:ORDER_ID; or give --failed for all failed orders.
     """
+    from ordersync.console.actions import reset_failed_effects, retry_orders
+    from ordersync.state import records
+    from ordersync.state.db import session_scope
+
     if not refs and not all_failed:
         fail("give order ids to retry, or --failed")
     with session_scope(app.engine) as session:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ordersync.cli.app import App, echo_json, fail, run_async
-from ordersync.sync.runtime import Runtime
-from ordersync.sync.stock import PushReport, push_linked
+
+if TYPE_CHECKING:  # the engine is imported when a command runs, not for ``--help``
+    from ordersync.sync.runtime import Runtime
+    from ordersync.sync.stock import PushReport
 
 
 @click.group("stock")
@@ -26,6 +30,8 @@ def stock_push(app: App, channels: tuple[str, ...], as_json: bool) -> None:
     again later with backoff by ``ordersync run`` or ``sync --once`` (the channel shows the
     error in ``ordersync status`` until then); this command then exits 1.
     """
+    from ordersync.sync.stock import push_linked
+
     unknown = [c for c in channels if c not in app.settings.channels]
     if unknown:
         fail(f"--channel: no channel named {', '.join(unknown)} in {app.config_path}")

@@ -18,7 +18,6 @@ from ordersync.state.cipher import (
     parse_keys,
     read_key_file,
 )
-from ordersync.state.tokens import open_token_store, rotate_key
 
 #: The environment variable ``tokens rotate-key`` reads the new key from.
 NEW_KEY_ENV = "ORDERSYNC_NEW_TOKEN_KEY"
@@ -28,6 +27,8 @@ def check_token_key(app: App) -> None:
     """Exit 2 with a message naming the variable when the token key is missing (while tokens
     are stored), malformed or wrong: before the daemon or a pass starts, never during one.
     Plaintext rows of earlier versions are encrypted here."""
+    from ordersync.state.tokens import open_token_store
+
     try:
         open_token_store(app.engine)
     except TokenKeyError as exc:
@@ -58,6 +59,8 @@ def rotate_key_command(app: App, new_key_file: Path | None) -> None:
     the current setting lists several keys ("new,old"), the first of them. Then set the
     daemon's key to the new key only. Nothing changes if a stored token does not decrypt.
     """
+    from ordersync.state.tokens import rotate_key
+
     try:
         old = cipher_from_environment()
         new = _new_cipher(new_key_file, old)
