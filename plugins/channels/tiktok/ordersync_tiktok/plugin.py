@@ -5,16 +5,13 @@ kit), imported only when something asks for sandboxes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.util import find_spec
 from typing import Any
 
 from ordersync import hookimpl
 from ordersync.platform import Channel
+from ordersync.plugin_extras import register_if_installed
 
 from ordersync_tiktok.channel import TikTokChannel
-
-#: What the sandbox needs beyond the channel (the ``sandbox`` extra).
-_SANDBOX_NEEDS = ("starlette", "uvicorn", "openapi_core")
 
 
 @hookimpl
@@ -24,9 +21,6 @@ def ordersync_register_channel_types(register: Callable[[type[Channel]], None]) 
 
 @hookimpl
 def ordersync_register_sandboxes(register: Callable[[type[Any]], None]) -> None:
-    # Without the extra there is no sandbox; the channel itself must still load.
-    if any(find_spec(module) is None for module in _SANDBOX_NEEDS):
-        return
-    from ordersync_tiktok.sandbox.tiktok_sandbox import TikTokSandbox
-
-    register(TikTokSandbox)
+    # Only with the ``sandbox`` extra (the channel itself loads without it).
+    register_if_installed(register, "ordersync_tiktok.sandbox.tiktok_sandbox:TikTokSandbox",
+                          needs=("openapi_core",))

@@ -5,19 +5,16 @@ kit), imported only when something asks for sandboxes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 import ordersync
 from ordersync.platform import Store
+from ordersync.plugin_extras import register_if_installed
 
 from ordersync_woocommerce.store import WooCommerceStore
 
 if TYPE_CHECKING:
     from ordersync.sandbox import Sandbox
-
-#: What the sandbox needs beyond the store (the ``sandbox`` extra).
-_SANDBOX_NEEDS = ("yaml", "openapi_core", "starlette", "uvicorn")
 
 
 @ordersync.hookimpl
@@ -27,9 +24,7 @@ def ordersync_register_store_types(register: Callable[[type[Store]], None]) -> N
 
 @ordersync.hookimpl
 def ordersync_register_sandboxes(register: Callable[[type[Sandbox]], None]) -> None:
-    # Without the extra there is no sandbox; the store itself must still load.
-    if any(find_spec(module) is None for module in _SANDBOX_NEEDS):
-        return
-    from ordersync_woocommerce.sandbox.woocommerce_sandbox import WooCommerceSandbox
-
-    register(WooCommerceSandbox)
+    # Only with the ``sandbox`` extra (the store itself loads without it).
+    register_if_installed(
+        register, "ordersync_woocommerce.sandbox.woocommerce_sandbox:WooCommerceSandbox",
+        needs=("yaml", "openapi_core"))
