@@ -18,7 +18,8 @@ request signing (reference: docs/plugins.md, "HTTP toolkit reference").
 - :mod:`~ordersync.http.graphql`: GraphQL documents, the error envelope and connections
   (:class:`~ordersync.http.graphql.GraphQL`, :func:`~ordersync.http.graphql.graphql_classifier`);
 - :mod:`~ordersync.http.writes`: :func:`look_then_retry`, a write whose lost answer is looked
-  for before anyone retries it.
+  for before anyone retries it;
+- :mod:`~ordersync.http.urls`: :data:`BaseUrl`, the type of a platform's URL settings.
 """
 
 from ordersync.http.answers import (
@@ -67,11 +68,13 @@ from ordersync.http.paging import (
     dig,
 )
 from ordersync.http.signing import HmacQuerySigner, Signer, hmac_sha256, verify_hmac_sha256
+from ordersync.http.urls import BaseUrl, base_url
 from ordersync.http.writes import look_then_retry
 
 __all__ = [
     "FATAL_STATUSES",
     "RETRY_STATUSES",
+    "BaseUrl",
     "BearerAuth",
     "Classifier",
     "CodeGrantAnswer",
@@ -94,6 +97,7 @@ __all__ = [
     "Signer",
     "TokenBucket",
     "Verdict",
+    "base_url",
     "code_classifier",
     "describe",
     "dig",

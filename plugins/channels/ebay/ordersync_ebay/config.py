@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ordersync.http import BaseUrl
 from ordersync.platform import ChannelConfig, Secret
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -67,7 +68,7 @@ class EbayConfig(ChannelConfig):
         default="EBAY_GB", pattern=r"^EBAY_[A-Z_]+$",
         description="The eBay marketplace of the listings, e.g. EBAY_GB, EBAY_US, EBAY_DE",
     )
-    api_base: str = Field(
+    api_base: BaseUrl = Field(
         default=PRODUCTION_API,
         description=f"API root: {PRODUCTION_API}, or {SANDBOX_API} for eBay's sandbox",
     )
@@ -81,11 +82,3 @@ class EbayConfig(ChannelConfig):
         default_factory=lambda: list(DEFAULT_SCOPES), min_length=1,
         description="OAuth scopes asked for on each token refresh (a subset of those granted)",
     )
-
-    @field_validator("api_base")
-    @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            msg = f"api_base must be an http(s) URL, got {value!r}"
-            raise ValueError(msg)
-        return value.rstrip("/")

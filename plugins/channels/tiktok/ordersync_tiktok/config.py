@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ordersync.http import BaseUrl
 from ordersync.platform import ChannelConfig, Secret
-from pydantic import Field, field_validator
+from pydantic import Field
 
 PRODUCTION_API = "https://open-api.tiktokglobalshop.com"
 PRODUCTION_AUTH = "https://auth.tiktok-shops.com"
@@ -24,20 +25,12 @@ class TikTokConfig(ChannelConfig):
                     "`ordersync auth <channel>` to authorise through TikTok's page instead")
     service_id: str | None = Field(
         default=None, description="The app's Service ID (Partner Center), for `ordersync auth`")
-    authorize_url: str = Field(
+    authorize_url: BaseUrl = Field(
         default=AUTHORIZE_URL, description="The seller authorisation page (US shops: "
                                            "https://services.tiktokshops.us/open/authorize)")
     warehouse_id: str | None = Field(
         default=None, min_length=1,
         description="The warehouse whose stock ordersync sets, for SKUs stocked in several "
                     "warehouses (one warehouse: not needed)")
-    api_base: str = Field(default=PRODUCTION_API, description="Open API root")
-    auth_base: str = Field(default=PRODUCTION_AUTH, description="Token endpoint root")
-
-    @field_validator("api_base", "auth_base", "authorize_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            msg = f"must be an http(s) URL, got {value!r}"
-            raise ValueError(msg)
-        return value.rstrip("/")
+    api_base: BaseUrl = Field(default=PRODUCTION_API, description="Open API root")
+    auth_base: BaseUrl = Field(default=PRODUCTION_AUTH, description="Token endpoint root")
