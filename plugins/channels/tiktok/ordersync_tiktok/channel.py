@@ -27,6 +27,7 @@ from ordersync.http import (
     Reply,
     Verdict,
     describe,
+    parse_answer,
     utc_now,
 )
 from ordersync.models import ChannelOrder, Fulfillment, Listing
@@ -451,9 +452,4 @@ class TikTokChannel(Channel):
 
     @staticmethod
     def _parse(model: type[_Model], data: Any, operation: str) -> _Model:
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            raise RetriableError(PLATFORM, operation,
-                                 f"TikTok's answer is off its documented shape: "
-                                 f"{describe(exc)}") from None
+        return parse_answer(model, data, platform=PLATFORM, operation=operation)
