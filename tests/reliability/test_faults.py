@@ -21,222 +21,107 @@ was applying must be taken over by another once its claim runs out, and still ha
 from __future__ import annotations
 
 import asyncio
-import random
-import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from ordersync.models import (
-    ChannelOrder,
-    Fulfillment,
-    Listing,
-    OrderStatus,
-    Refund,
-    order_reference,
-)
+from ordersync.models import Listing, order_reference
 from ordersync.plugins import Registry
-from ordersync.state.db import session_scope
-from ordersync.state.leases import database_now
-from ordersync.state.tables import Effect, EffectStatus
 from ordersync.sync.links import auto_link
 from ordersync.sync.passes import sync_channel, sync_store
 from ordersync.testing.builders import make_line, make_order
 from ordersync_shopify.documents import GET_ORDER, LINE_ATTRIBUTE
 from ordersync_shopify.store import ShopifyStore
-from sqlmodel import col, select
 
 from .conftest import (
     FAULT_DELAY,
     Bed,
-    Crew,
     EbayServer,
     ShopifyServer,
     crew,
-    empty_database,
-    failed_effects,
-    records,
     running_ebay,
     running_shopify,
-    settle,
 )
+from .fault_run import (
+    BACKENDS,
+    EBAY_CHANNEL,
+    FAULT_RATE,
+    SEED,
+    SKUS,
+    START_STOCK,
+    WORKERS,
+    Plan,
+    Platforms,
+    change_on_channel,
+    fault_outcome,
+    listing_id,
+)
+from .fault_run import Outcome as FaultOutcome
 
 pytestmark = pytest.mark.slow
 
-CHANNEL = "ebay-uk"
-FAULT_RATE = 0.2
-SEED = 20261120
-#: Orders of one run. Three workers on PostgreSQL share the same single-threaded sandboxes
-#: (and GIL) as one does on SQLite: fewer orders keep that run inside its CI budget while every
-#: kind of change still happens to ten of them.
-ORDERS = {"sqlite": 100, "postgres": 60}
-#: Workers sharing the PostgreSQL database, as daemon processes would.
-WORKERS = 3
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-SKUS = [f"SKU-{n:02d}" for n in range(12)]
-START_STOCK = 60
+CHANNEL = EBAY_CHANNEL
 
 
-# -- the scenario -------------------------------------------------------------------------------
+# -- the platforms ------------------------------------------------------------------------------
 
 
-@dataclass
-class Plan:
-    """The orders of one run and what happens to each after it was imported."""
+class EbayIntoShopify(Platforms[EbayServer, ShopifyServer]):
+    """eBay orders into a Shopify shop; the seller cancels and refunds in Shopify too."""
 
-    placed: list[ChannelOrder]
-    cancelled: set[str] = field(default_factory=set)
-    refunded: dict[str, list[str]] = field(default_factory=dict)  # order -> refunded line ids
-    shipped_on_channel: dict[str, str] = field(default_factory=dict)  # order -> tracking
-    shipped_in_store: dict[str, str] = field(default_factory=dict)  # order -> tracking
-    #: Cancelled by the seller in Shopify (restocked there): carried to eBay once.
-    cancelled_in_store: set[str] = field(default_factory=set)
-    #: One unit of the first line refunded by the seller in Shopify (restocked there), for its
-    #: price: carried to eBay once, and never back.
-    refunded_in_store: set[str] = field(default_factory=set)
+    #: Three workers on PostgreSQL share the same single-threaded sandboxes (and GIL) as one
+    #: does on SQLite: fewer orders keep that run inside its CI budget while every kind of
+    #: change still happens to ten of them.
+    orders = {"sqlite": 100, "postgres": 60}
 
-    def expected_stock(self) -> dict[str, int]:
-        """SKU -> what the main store holds at the end: only what stayed sold is gone."""
-        stock = dict.fromkeys(SKUS, START_STOCK)
-        for order in self.placed:
-            if order.id in self.cancelled or order.id in self.cancelled_in_store:
-                continue
-            returned = set(self.refunded.get(order.id, []))
-            for line in order.lines:
-                if line.id not in returned:
-                    stock[line.sku or ""] -= line.quantity
-            if order.id in self.refunded_in_store:
-                stock[order.lines[0].sku or ""] += 1
-        return stock
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[EbayIntoShopify]:
+        with running_ebay() as ebay, running_shopify() as shopify:
+            yield cls(ebay, shopify)
 
+    def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
+        ebay, shopify = self.channel, self.store
+        # A bucket that refills fast: pacing is the subject of the load test below, not of
+        # this run.
+        shopify.state.set_bucket(2000, 100_000)
+        variant_of = {}
+        for sku in SKUS:
+            ids = shopify.state.seed_product(sku, f"Product {sku}", "20.00",
+                                             quantity=START_STOCK)
+            variant_of[sku] = ids["variant_id"]
+            ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
+                                           title=f"Product {sku}", quantity=START_STOCK))
+        for order in plan.placed:
+            ebay.state.seed_order(order)
+        # Fulfillment Receipt on: every shipment ordersync records in Shopify asks for the email.
+        bed.configure({CHANNEL: bed.ebay_channel(ebay, emails={"fulfillment_receipt": True})},
+                      bed.shopify_store(shopify))
+        return variant_of
 
-def listing_id(sku: str) -> str:
-    return f"1100000{SKUS.index(sku):05d}"
+    def start_faults(self) -> None:
+        self.channel.state.randomize_faults(FAULT_RATE, SEED, delay=FAULT_DELAY)
+        self.store.state.randomize_faults(FAULT_RATE, SEED + 1, delay=FAULT_DELAY)
 
+    def act_after_import(self, plan: Plan, store_id: dict[str, str]) -> None:
+        """Buyers cancel and get refunds, the seller ships on eBay and in Shopify, and cancels
+        or refunds orders in Shopify: each of those must reach the other side once."""
+        change_on_channel(plan, self.channel.state.seed_order)
+        act_in_shopify(plan, self.store, store_id)
 
-def make_plan(rng: random.Random, start: datetime, orders: int) -> Plan:
-    """``orders`` paid orders of one or two lines; a sixth of them each cancelled, refunded
-    (whole or first line), shipped on eBay, shipped in Shopify; the rest left as they are."""
-    placed = []
-    for number in range(1, orders + 1):
-        skus = rng.sample(SKUS, rng.choice([1, 1, 2]))
-        lines = [make_line(f"{number}{index}", listing_id=listing_id(sku), sku=sku,
-                           title=f"Product {sku}", quantity=rng.randint(1, 2),
-                           unit_price=f"{rng.randint(5, 40)}.00")
-                 for index, sku in enumerate(skus, start=1)]
-        placed.append(make_order(f"26-{number:05d}-00001", lines=lines,
-                                 created_at=start + timedelta(seconds=number)))
-    plan = Plan(placed)
-    ids = [order.id for order in placed]
-    rng.shuffle(ids)
-    share = len(ids) // 6
-    plan.cancelled = set(ids[:share])
-    by_id = {order.id: order for order in placed}
-    for order_id in ids[share:2 * share]:
-        lines = [line.id for line in by_id[order_id].lines]
-        plan.refunded[order_id] = lines if rng.random() < 0.5 else lines[:1]
-    for order_id in ids[2 * share:3 * share]:
-        plan.shipped_on_channel[order_id] = f"CH{order_id.replace('-', '')}"
-    for order_id in ids[3 * share:4 * share]:
-        plan.shipped_in_store[order_id] = f"ST{order_id.replace('-', '')}"
-    plan.cancelled_in_store = set(ids[4 * share:4 * share + share // 2])
-    plan.refunded_in_store = set(ids[4 * share + share // 2:5 * share])
-    return plan
+    def store_orders(self) -> int:
+        with self.store.state.lock:
+            return len(self.store.state.orders)
 
 
-def changed(order: ChannelOrder, plan: Plan, now: datetime) -> ChannelOrder | None:
-    """The order as eBay shows it after the buyer or the seller acted there (None: untouched)."""
-    if order.id in plan.cancelled:
-        return order.model_copy(update={"status": OrderStatus.CANCELLED, "updated_at": now})
-    if order.id in plan.refunded:
-        lines = plan.refunded[order.id]
-        whole = len(lines) == len(order.lines)
-        amount = order.total if whole else sum(
-            (line.unit_price * line.quantity for line in order.lines if line.id in lines),
-            Decimal(0))
-        return order.model_copy(update={
-            "status": OrderStatus.REFUNDED if whole else OrderStatus.PARTIALLY_REFUNDED,
-            "updated_at": now,
-            "refunds": [Refund(line_ids=lines, amount=amount, created_at=now)],
-        })
-    if order.id in plan.shipped_on_channel:
-        return order.model_copy(update={
-            "status": OrderStatus.SHIPPED, "updated_at": now,
-            "fulfillments": [Fulfillment(tracking_number=plan.shipped_on_channel[order.id],
-                                         carrier="Royal Mail", shipped_at=now)],
-        })
-    return None
-
-
-@dataclass
-class Killed:
-    """The worker killed mid-run, and the effects it held (claimed, in flight) when it died."""
-
-    worker: str = ""
-    held: list[str] = field(default_factory=list)
-    #: Effect key -> when its claim ran out (its lease when the worker died).
-    lease_ends: dict[str, datetime] = field(default_factory=dict)
-    #: When it died, by the database's clock.
-    at: datetime | None = None
-
-
-@dataclass
-class Outcome:
-    """What one faulty run left on the platforms and in the state."""
-
-    backend: str
-    plan: Plan
-    ebay: EbayServer
-    shopify: ShopifyServer
-    variant_of: dict[str, str]
-    store_id: dict[str, str]
-    record_states: dict[str, str]
-    gave_up: list[tuple[str, str | None]]
-    passes: list[int]
-    #: Done effects per worker that applied them (its claim is kept on the row).
-    done_by: Counter[str] = field(default_factory=Counter)
-    #: (key, status, claimed_by, done at) of every effect the killed worker held.
-    held_then: list[tuple[str, str, str | None, datetime | None]] = field(default_factory=list)
-    killed: Killed | None = None
-
-    def shopify_tracking(self, order_id: str) -> list[str]:
-        state = self.shopify.state
-        with state.lock:
-            order = state.order(self.store_id[order_id])
-            return [str(info["number"]) for fid in order.fulfillment_ids
-                    for info in state.fulfillments[fid].tracking if info.get("number")]
-
-
-def seed(bed: Bed, ebay: EbayServer, shopify: ShopifyServer, plan: Plan) -> dict[str, str]:
-    """Products, listings and the placed orders on the sandboxes; ``ordersync.yaml``. Returns
-    the Shopify variant of each SKU."""
-    # A bucket that refills fast: pacing is the subject of the load test below, not of this run.
-    shopify.state.set_bucket(2000, 100_000)
-    variant_of = {}
-    for sku in SKUS:
-        ids = shopify.state.seed_product(sku, f"Product {sku}", "20.00", quantity=START_STOCK)
-        variant_of[sku] = ids["variant_id"]
-        ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
-                                       title=f"Product {sku}", quantity=START_STOCK))
-    for order in plan.placed:
-        ebay.state.seed_order(order)
-    # Fulfillment Receipt on: every shipment ordersync records in Shopify asks for the email.
-    bed.configure({CHANNEL: bed.ebay_channel(ebay, emails={"fulfillment_receipt": True})},
-                  bed.shopify_store(shopify))
-    return variant_of
-
-
-def act_after_import(plan: Plan, ebay: EbayServer, shopify: ShopifyServer,
-                     store_id: dict[str, str]) -> None:
-    """After the import buyers cancel and get refunds, the seller ships on eBay and in
-    Shopify: each of those must reach the other side once."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    for order in plan.placed:
-        after = changed(order, plan, now)
-        if after is not None:
-            ebay.state.seed_order(after)
+def act_in_shopify(plan: Plan, shopify: ShopifyServer, store_id: dict[str, str]) -> None:
+    """The seller ships in Shopify, cancels some orders there (refunded, restocked, the
+    customer's reason) and refunds one unit of others (restocked)."""
     for order_id, tracking in plan.shipped_in_store.items():
         shopify.state.ship(store_id[order_id], tracking, "Royal Mail")
     by_id = {order.id: order for order in plan.placed}
@@ -258,120 +143,30 @@ def act_after_import(plan: Plan, ebay: EbayServer, shopify: ShopifyServer,
         assert errors == []
 
 
-def start_faults(ebay: EbayServer, shopify: ShopifyServer) -> None:
-    ebay.state.randomize_faults(FAULT_RATE, SEED, delay=FAULT_DELAY)
-    shopify.state.randomize_faults(FAULT_RATE, SEED + 1, delay=FAULT_DELAY)
+Outcome = FaultOutcome[EbayServer, ShopifyServer]
 
 
-def new_plan(orders: int) -> Plan:
-    return make_plan(random.Random(SEED),
-                     datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2), orders)
-
-
-async def run_with_faults(bed: Bed, ebay: EbayServer, shopify: ShopifyServer) -> Outcome:
-    """One worker on SQLite, running whole passes until nothing is left, twice."""
-    plan = new_plan(ORDERS["sqlite"])
-    variant_of = seed(bed, ebay, shopify, plan)
-    async with bed.runtime() as runtime:
-        await auto_link(runtime)
-        start_faults(ebay, shopify)
-        passes = [await settle(runtime)]
-        imported = records(runtime, CHANNEL)
-        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
-        act_after_import(plan, ebay, shopify, store_id)
-        passes.append(await settle(runtime))
-        states = {order_id: r.state for (_, order_id), r in records(runtime, CHANNEL).items()}
-        gave_up = failed_effects(runtime)
-    return Outcome("sqlite", plan, ebay, shopify, variant_of, store_id, states, gave_up, passes)
-
-
-def claims(team: Crew) -> list[tuple[str, str, datetime]]:
-    """(worker, effect key, lease end) of every claim running now, by the database's clock."""
-    with session_scope(team.runtimes[0].engine, read_only=True) as session:
-        now = database_now(session)
-        rows = session.exec(select(Effect).where(
-            Effect.status == EffectStatus.PENDING.value, col(Effect.claimed_by).is_not(None),
-            col(Effect.lease_until) > now)).all()
-        return [(str(row.claimed_by), row.key, row.lease_until) for row in rows
-                if row.lease_until is not None]
-
-
-async def kill_one_mid_import(team: Crew, shopify: ShopifyServer, orders: int,
-                              killed: Killed) -> None:
-    """Once a third of the orders are in Shopify, kill a worker that holds a claim: the
-    effect it was applying is left claimed, and only its lease running out frees it."""
-    deadline = time.monotonic() + 120
-    while True:
-        assert time.monotonic() < deadline, "no worker ever held a claim mid-import"
-        with shopify.state.lock:
-            created = len(shopify.state.orders)
-        holders = [worker for worker, key, _ in claims(team) if key.startswith("create")]
-        if created >= orders // 3 and holders:
-            break
-        assert created < orders, "every order was imported before a worker could be killed"
-        await asyncio.sleep(0.01)
-    killed.worker = holders[0]
-    await team.kill(killed.worker)
-    with session_scope(team.runtimes[0].engine, read_only=True) as session:
-        killed.at = database_now(session)
-    killed.lease_ends = {key: until for worker, key, until in claims(team)
-                         if worker == killed.worker}
-    killed.held = list(killed.lease_ends)
-
-
-async def run_with_workers(bed: Bed, ebay: EbayServer, shopify: ShopifyServer) -> Outcome:
-    """Three workers on PostgreSQL, one killed mid-import; the others carry on to the end."""
-    orders = ORDERS["postgres"]
-    plan = new_plan(orders)
-    variant_of = seed(bed, ebay, shopify, plan)
-    killed = Killed()
-    async with crew(bed, WORKERS) as team:
-        first = team.runtimes[0]
-        await auto_link(first)
-        start_faults(ebay, shopify)
-
-        async def kill() -> None:
-            await kill_one_mid_import(team, shopify, orders, killed)
-
-        passes = [await team.settle(meanwhile=kill)]
-        imported = records(first, CHANNEL)
-        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
-        act_after_import(plan, ebay, shopify, store_id)
-        passes.append(await team.settle())
-        states = {order_id: r.state for (_, order_id), r in records(first, CHANNEL).items()}
-        gave_up = failed_effects(first)
-        with session_scope(first.engine, read_only=True) as session:
-            done = session.exec(select(Effect).where(
-                Effect.status == EffectStatus.DONE.value)).all()
-            done_by = Counter(str(row.claimed_by) for row in done)
-            held_then = [(row.key, row.status, row.claimed_by, row.done_at)
-                         for row in session.exec(select(Effect).where(
-                             col(Effect.key).in_(killed.held)))]
-    return Outcome("postgres", plan, ebay, shopify, variant_of, store_id, states, gave_up,
-                   passes, done_by, held_then, killed)
+def shopify_tracking(outcome: FaultOutcome[Any, ShopifyServer], order_id: str) -> list[str]:
+    state = outcome.store.state
+    with state.lock:
+        order = state.order(outcome.store_id[order_id])
+        return [str(info["number"]) for fid in order.fulfillment_ids
+                for info in state.fulfillments[fid].tracking if info.get("number")]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
             registry: Registry) -> Outcome:
     """One run of the scenario with 20% of calls failing, shared by the tests below."""
-    bed = Bed(root=tmp_path_factory.mktemp("faults"), registry=registry)
-    with running_ebay() as ebay, running_shopify() as shopify:
-        if request.param == "sqlite":
-            return asyncio.run(run_with_faults(bed, ebay, shopify))
-        bed.database = request.getfixturevalue("postgres_url")
-        try:
-            return asyncio.run(run_with_workers(bed, ebay, shopify))
-        finally:
-            empty_database(bed.database)
+    return fault_outcome(request, tmp_path_factory, registry, "faults", EbayIntoShopify.running)
 
 
 # -- what the run must show ---------------------------------------------------------------------
 
 
 def test_a_fifth_of_the_calls_failed_in_every_way_platforms_fail(outcome: Outcome) -> None:
-    ebay = outcome.ebay.state
-    shopify = outcome.shopify.state
+    ebay = outcome.channel.state
+    shopify = outcome.store.state
     assert {label.removesuffix(" after") for label in ebay.random_served} == {
         "status 429", "status 500", "status 503", "delay", "reset", "malformed"}
     assert set(shopify.random_served) == {"status 429", "status 500", "status 503 after",
@@ -387,16 +182,16 @@ def test_a_fifth_of_the_calls_failed_in_every_way_platforms_fail(outcome: Outcom
 
 
 def test_every_order_is_in_the_main_store_exactly_once(outcome: Outcome) -> None:
-    with outcome.shopify.state.lock:
-        orders = list(outcome.shopify.state.orders.values())
+    with outcome.store.state.lock:
+        orders = list(outcome.store.state.orders.values())
     references = Counter(order.source_identifier for order in orders)
     assert set(references) == {order_reference(CHANNEL, o.id) for o in outcome.plan.placed}
     assert {ref: count for ref, count in references.items() if count != 1} == {}
 
 
 def test_orders_cancelled_on_the_channel_are_cancelled_in_the_store(outcome: Outcome) -> None:
-    with outcome.shopify.state.lock:
-        cancelled = {order.source_identifier for order in outcome.shopify.state.orders.values()
+    with outcome.store.state.lock:
+        cancelled = {order.source_identifier for order in outcome.store.state.orders.values()
                      if order.cancelled_at is not None}
     both = outcome.plan.cancelled | outcome.plan.cancelled_in_store
     assert cancelled == {order_reference(CHANNEL, i) for i in both}
@@ -404,7 +199,7 @@ def test_orders_cancelled_on_the_channel_are_cancelled_in_the_store(outcome: Out
 
 
 def test_the_sellers_cancellations_in_the_store_reached_ebay_once(outcome: Outcome) -> None:
-    ebay = outcome.ebay.state
+    ebay = outcome.channel.state
     with ebay.lock:
         cancelled = dict(ebay.cancellations)
     assert set(cancelled) == outcome.plan.cancelled_in_store
@@ -416,19 +211,19 @@ def test_the_sellers_refunds_in_the_store_reached_ebay_once_and_never_came_back(
 ) -> None:
     by_id = {order.id: order for order in outcome.plan.placed}
     for order_id in outcome.plan.refunded_in_store:
-        assert outcome.ebay.state.refunded(order_id) == by_id[order_id].lines[0].unit_price
-        with outcome.shopify.state.lock:
-            refunds = outcome.shopify.state.order(outcome.store_id[order_id]).refund_ids
+        assert outcome.channel.state.refunded(order_id) == by_id[order_id].lines[0].unit_price
+        with outcome.store.state.lock:
+            refunds = outcome.store.state.order(outcome.store_id[order_id]).refund_ids
         assert len(refunds) == 1, f"{order_id}: the eBay refund came back to Shopify"
-    with outcome.ebay.state.lock:
-        refunded = {refund["orderId"] for refund in outcome.ebay.state.refunds}
+    with outcome.channel.state.lock:
+        refunded = {refund["orderId"] for refund in outcome.channel.state.refunds}
     assert refunded == outcome.plan.refunded_in_store
 
 
 def test_stock_is_exact_in_the_store_and_on_every_listing(outcome: Outcome) -> None:
     want = outcome.plan.expected_stock()
-    store = {sku: outcome.shopify.state.available(outcome.variant_of[sku]) for sku in SKUS}
-    listings = {sku: outcome.ebay.state.listing_quantity(listing_id(sku)) for sku in SKUS}
+    store = {sku: outcome.store.state.available(outcome.variant_of[sku]) for sku in SKUS}
+    listings = {sku: outcome.channel.state.listing_quantity(listing_id(sku)) for sku in SKUS}
     assert store == want
     assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
 
@@ -436,18 +231,18 @@ def test_stock_is_exact_in_the_store_and_on_every_listing(outcome: Outcome) -> N
 def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
     plan = outcome.plan
     for order_id, tracking in plan.shipped_in_store.items():  # Shopify -> eBay
-        assert [f.tracking_number for f in outcome.ebay.state.tracking(order_id)] == [tracking]
+        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
     for order_id, tracking in plan.shipped_on_channel.items():  # eBay -> Shopify
-        assert outcome.shopify_tracking(order_id) == [tracking]
-        assert [f.tracking_number for f in outcome.ebay.state.tracking(order_id)] == [tracking]
+        assert shopify_tracking(outcome, order_id) == [tracking]
+        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
     untouched = {o.id for o in plan.placed} - set(plan.shipped_in_store) - set(
         plan.shipped_on_channel)
-    assert [i for i in untouched if outcome.ebay.state.tracking(i)] == []
+    assert [i for i in untouched if outcome.channel.state.tracking(i)] == []
 
 
 def test_refunds_reached_the_store_with_the_channels_amounts(outcome: Outcome) -> None:
     by_id = {order.id: order for order in outcome.plan.placed}
-    state = outcome.shopify.state
+    state = outcome.store.state
     for order_id, lines in outcome.plan.refunded.items():
         order = by_id[order_id]
         whole = len(lines) == len(order.lines)
@@ -462,7 +257,7 @@ def test_refunds_reached_the_store_with_the_channels_amounts(outcome: Outcome) -
 def test_every_shipment_recorded_in_the_store_asked_for_the_fulfillment_receipt(
     outcome: Outcome,
 ) -> None:
-    state = outcome.shopify.state
+    state = outcome.store.state
     for order_id in outcome.plan.shipped_on_channel:
         with state.lock:
             shipments = [state.fulfillments[n]
@@ -477,7 +272,7 @@ def test_no_effect_was_given_up(outcome: Outcome) -> None:
 
 
 def test_the_run_settles_in_a_bounded_number_of_passes(outcome: Outcome) -> None:
-    assert outcome.ebay.state.bugs == []  # every answer stayed inside eBay's documents
+    assert outcome.channel.state.bugs == []  # every answer stayed inside eBay's documents
     # (On PostgreSQL: rounds of all workers together, most of them finding a pass busy.)
     bound = 40 if outcome.backend == "sqlite" else 40 * WORKERS * 5
     assert all(passes <= bound for passes in outcome.passes), outcome.passes

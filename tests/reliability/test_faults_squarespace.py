@@ -19,52 +19,39 @@ on SQLite, and three on PostgreSQL sharing the database, one of them killed mid-
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from ordersync.models import Listing, order_reference
 from ordersync.plugins import Registry
-from ordersync.sync.links import auto_link
 from ordersync_squarespace.client import parse_limit
 from ordersync_squarespace.sandbox import SandboxState
 from ordersync_squarespace.sandbox.state import Window
 
-from .conftest import (
-    Bed,
-    EbayServer,
-    SquarespaceServer,
-    crew,
-    empty_database,
-    failed_effects,
-    records,
-    running_ebay,
-    running_squarespace,
-    settle,
-)
-from .test_faults import (
+from .conftest import Bed, EbayServer, SquarespaceServer, running_ebay, running_squarespace
+from .fault_run import (
     BACKENDS,
-    CHANNEL,
+    EBAY_CHANNEL,
     FAULT_RATE,
     SEED,
     SKUS,
     START_STOCK,
     WORKERS,
-    Killed,
     Plan,
-    changed,
-    kill_one_mid_import,
+    Platforms,
+    change_on_channel,
+    fault_outcome,
     listing_id,
-    new_plan,
 )
+from .fault_run import Outcome as FaultOutcome
 
 pytestmark = pytest.mark.slow
 
-#: Orders of a run: every kind of change still happens to several of them.
-ORDERS = {"sqlite": 48, "postgres": 36}
+CHANNEL = EBAY_CHANNEL
 #: Order imports allowed, by the store's limiter and by the sandbox alike: Squarespace's
 #: 100 an hour scaled down to seconds, tight enough that the limiter has to pace the run.
 CREATE_LIMIT = "30/5s"
@@ -98,34 +85,81 @@ def website() -> SandboxState:
     return state
 
 
-@dataclass
-class Outcome:
-    plan: Plan
-    ebay: EbayServer
-    site: SquarespaceServer
-    variant_of: dict[str, str]
-    store_id: dict[str, str]
-    record_states: dict[str, str]
-    gave_up: list[tuple[str, str | None]]
-    passes: list[int]
-    #: Daemons sharing the state database (each with its own rate limiter).
-    workers: int
-    #: Refunded by the seller in Squarespace (money only): nothing is carried to eBay.
-    refunded_in_squarespace: set[str] = field(default_factory=set)
+class EbayIntoSquarespace(Platforms[EbayServer, SquarespaceServer]):
+    """eBay orders into a Squarespace website; the seller cancels (restocking) and refunds
+    (money only) there too."""
 
-    def store_order(self, order_id: str) -> dict[str, object]:
-        with self.site.state.lock:
-            return dict(self.site.state.orders[self.store_id[order_id]])
+    #: Every kind of change still happens to several of them.
+    orders = {"sqlite": 48, "postgres": 36}
+    client_timeout = CLIENT_TIMEOUT
 
-    def store_tracking(self, order_id: str) -> list[str]:
-        fulfillments = self.store_order(order_id)["fulfillments"]
-        assert isinstance(fulfillments, list)
-        return [str(f["trackingNumber"]) for f in fulfillments]
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[EbayIntoSquarespace]:
+        with running_ebay() as ebay, running_squarespace(website()) as site:
+            yield cls(ebay, site)
+
+    def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
+        ebay, site = self.channel, self.store
+        variant_of = {}
+        for sku in SKUS:
+            ids = site.state.seed_product(sku, name=f"Product {sku}", price=Decimal("20.00"),
+                                          quantity=START_STOCK, currency="GBP")
+            variant_of[sku] = ids["variant_id"]
+            ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
+                                           title=f"Product {sku}", quantity=START_STOCK))
+        for order in plan.placed:
+            ebay.state.seed_order(order)
+        # Fulfillment Receipt on: every shipment ordersync records asks Squarespace for the
+        # email.
+        bed.configure({CHANNEL: bed.ebay_channel(ebay, emails={"fulfillment_receipt": True})},
+                      bed.squarespace_store(site, request_limit=REQUEST_LIMIT,
+                                            create_order_limit=CREATE_LIMIT))
+        return variant_of
+
+    def start_faults(self) -> None:
+        # Slow answers are held past the client's timeout, on both platforms.
+        self.channel.state.randomize_faults(FAULT_RATE, SEED, delay=CLIENT_TIMEOUT + 0.5)
+        self.store.state.faults.randomize(FAULT_RATE, SEED + 3, delay=CLIENT_TIMEOUT + 0.5)
+
+    def act_after_import(self, plan: Plan, store_id: dict[str, str]) -> None:
+        """Buyers cancel and get refunds on eBay; the seller ships on eBay and in Squarespace,
+        cancels some orders there (restocking them) and refunds others there (money only:
+        Squarespace shows no refunded lines, only the amount, so ordersync has nothing to
+        carry)."""
+        change_on_channel(plan, self.channel.state.seed_order)
+        site = self.store
+        for order_id, tracking in plan.shipped_in_store.items():
+            site.state.ship(store_id[order_id], tracking, "Royal Mail")
+        for order_id in plan.cancelled_in_store:
+            site.state.cancel_in_store(store_id[order_id], restock=True)
+        by_id = {order.id: order for order in plan.placed}
+        for order_id in plan.refunded_in_store:
+            site.state.refund_in_store(store_id[order_id], by_id[order_id].lines[0].unit_price)
+
+    def store_orders(self) -> int:
+        with self.store.state.lock:
+            return len(self.store.state.orders)
+
+
+Outcome = FaultOutcome[EbayServer, SquarespaceServer]
+
+
+def store_order(outcome: Outcome, order_id: str) -> dict[str, object]:
+    with outcome.store.state.lock:
+        return dict(outcome.store.state.orders[outcome.store_id[order_id]])
+
+
+def store_tracking(outcome: Outcome, order_id: str) -> list[str]:
+    fulfillments = store_order(outcome, order_id)["fulfillments"]
+    assert isinstance(fulfillments, list)
+    return [str(f["trackingNumber"]) for f in fulfillments]
 
 
 def expected_stock(plan: Plan) -> dict[str, int]:
     """SKU -> what Squarespace holds at the end: only the seller's cancellations there give
-    stock back; the buyers' cancellations and refunds wait for the seller (refused)."""
+    stock back; the buyers' cancellations and refunds wait for the seller (refused), and the
+    seller's refunds there are money only."""
     stock = dict.fromkeys(SKUS, START_STOCK)
     for order in plan.placed:
         if order.id in plan.cancelled_in_store:
@@ -135,115 +169,17 @@ def expected_stock(plan: Plan) -> dict[str, int]:
     return stock
 
 
-def seed(bed: Bed, ebay: EbayServer, site: SquarespaceServer, plan: Plan) -> dict[str, str]:
-    variant_of = {}
-    for sku in SKUS:
-        ids = site.state.seed_product(sku, name=f"Product {sku}", price=Decimal("20.00"),
-                                      quantity=START_STOCK, currency="GBP")
-        variant_of[sku] = ids["variant_id"]
-        ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
-                                       title=f"Product {sku}", quantity=START_STOCK))
-    for order in plan.placed:
-        ebay.state.seed_order(order)
-    # Fulfillment Receipt on: every shipment ordersync records asks Squarespace for the email.
-    bed.configure({CHANNEL: bed.ebay_channel(ebay, emails={"fulfillment_receipt": True})},
-                  bed.squarespace_store(site, request_limit=REQUEST_LIMIT,
-                                        create_order_limit=CREATE_LIMIT))
-    return variant_of
-
-
-def act_after_import(plan: Plan, ebay: EbayServer, site: SquarespaceServer,
-                     store_id: dict[str, str]) -> set[str]:
-    """Buyers cancel and get refunds on eBay; the seller ships on eBay and in Squarespace,
-    cancels some orders there (restocking them) and refunds others there (money only).
-    Returns the orders refunded in Squarespace."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    for order in plan.placed:
-        after = changed(order, plan, now)
-        if after is not None:
-            ebay.state.seed_order(after)
-    for order_id, tracking in plan.shipped_in_store.items():
-        site.state.ship(store_id[order_id], tracking, "Royal Mail")
-    for order_id in plan.cancelled_in_store:
-        site.state.cancel_in_store(store_id[order_id], restock=True)
-    by_id = {order.id: order for order in plan.placed}
-    for order_id in plan.refunded_in_store:
-        site.state.refund_in_store(store_id[order_id], by_id[order_id].lines[0].unit_price)
-    # Squarespace shows no refunded lines, only the amount: ordersync has nothing to carry.
-    refunded = set(plan.refunded_in_store)
-    plan.refunded_in_store = set()
-    return refunded
-
-
-def start_faults(ebay: EbayServer, site: SquarespaceServer) -> None:
-    # Slow answers are held past the client's timeout, on both platforms.
-    ebay.state.randomize_faults(FAULT_RATE, SEED, delay=CLIENT_TIMEOUT + 0.5)
-    site.state.faults.randomize(FAULT_RATE, SEED + 3, delay=CLIENT_TIMEOUT + 0.5)
-
-
-async def run(bed: Bed, ebay: EbayServer, site: SquarespaceServer) -> Outcome:
-    """One worker on SQLite, running whole passes until nothing is left, twice."""
-    plan = new_plan(ORDERS["sqlite"])
-    variant_of = seed(bed, ebay, site, plan)
-    async with bed.runtime() as runtime:
-        await auto_link(runtime)
-        start_faults(ebay, site)
-        passes = [await settle(runtime)]
-        imported = records(runtime, CHANNEL)
-        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
-        refunded = act_after_import(plan, ebay, site, store_id)
-        passes.append(await settle(runtime))
-        states = {order_id: r.state for (_, order_id), r in records(runtime, CHANNEL).items()}
-        gave_up = failed_effects(runtime)
-    return Outcome(plan, ebay, site, variant_of, store_id, states, gave_up, passes, 1,
-                   refunded)
-
-
-async def run_with_workers(bed: Bed, ebay: EbayServer, site: SquarespaceServer) -> Outcome:
-    """Three workers on PostgreSQL, one killed mid-import; the others carry on to the end."""
-    orders = ORDERS["postgres"]
-    plan = new_plan(orders)
-    variant_of = seed(bed, ebay, site, plan)
-    killed = Killed()
-    async with crew(bed, WORKERS) as team:
-        first = team.runtimes[0]
-        await auto_link(first)
-        start_faults(ebay, site)
-
-        async def kill() -> None:
-            await kill_one_mid_import(team, site, orders, killed)  # type: ignore[arg-type]
-
-        passes = [await team.settle(meanwhile=kill)]
-        imported = records(first, CHANNEL)
-        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
-        refunded = act_after_import(plan, ebay, site, store_id)
-        passes.append(await team.settle())
-        states = {order_id: r.state for (_, order_id), r in records(first, CHANNEL).items()}
-        gave_up = failed_effects(first)
-    assert killed.held, "no worker was killed while it held a claim"
-    return Outcome(plan, ebay, site, variant_of, store_id, states, gave_up, passes, WORKERS,
-                   refunded)
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
             registry: Registry) -> Outcome:
     """One run with 20% of calls failing: one worker on SQLite, or three on PostgreSQL with
     one of them killed while it applies an import."""
-    bed = Bed(root=tmp_path_factory.mktemp("faults-squarespace"), registry=registry,
-              client_timeout=CLIENT_TIMEOUT)
-    with running_ebay() as ebay, running_squarespace(website()) as site:
-        if request.param == "sqlite":
-            return asyncio.run(run(bed, ebay, site))
-        bed.database = request.getfixturevalue("postgres_url")
-        try:
-            return asyncio.run(run_with_workers(bed, ebay, site))
-        finally:
-            empty_database(bed.database)
+    return fault_outcome(request, tmp_path_factory, registry, "faults-squarespace",
+                         EbayIntoSquarespace.running)
 
 
 def test_a_fifth_of_the_squarespace_calls_failed_in_every_way(outcome: Outcome) -> None:
-    state = outcome.site.state
+    state = outcome.store.state
     assert {"status 429", "status 500", "delay", "reset", "malformed",
             "status 503 after", "reset after", "malformed after"} <= set(
                 state.faults.random_served)
@@ -254,7 +190,7 @@ def test_the_limiter_paced_the_imports_and_never_hit_the_limit(outcome: Outcome)
     """One daemon never hits the limit. Several daemons sharing a state database each pace
     themselves to the whole limit, so together they can hit it: Squarespace then answers 429,
     which they retry (the other tests prove nothing was lost or doubled)."""
-    state = outcome.site.state
+    state = outcome.store.state
     assert isinstance(state.creates_window, CountingWindow)
     assert isinstance(state.requests_window, CountingWindow)
     assert state.requests_window.refused == 0
@@ -265,9 +201,9 @@ def test_the_limiter_paced_the_imports_and_never_hit_the_limit(outcome: Outcome)
 
 
 def test_every_order_is_in_squarespace_exactly_once(outcome: Outcome) -> None:
-    with outcome.site.state.lock:
+    with outcome.store.state.lock:
         references = Counter(o["externalOrderReference"]
-                             for o in outcome.site.state.orders.values())
+                             for o in outcome.store.state.orders.values())
     assert set(references) == {order_reference(CHANNEL, o.id) for o in outcome.plan.placed}
     assert {ref: count for ref, count in references.items() if count != 1} == {}
 
@@ -284,7 +220,7 @@ def test_what_squarespace_cannot_do_failed_once_each_with_what_to_do(outcome: Ou
         want = CANCEL_REFUSED if kind == "cancel" else REFUND_REFUSED
         assert want in (error or ""), (key, error)
         assert "Commerce > Orders" in (error or ""), (key, error)
-        assert outcome.store_order(order_id)["fulfillmentStatus"] != "CANCELED"
+        assert store_order(outcome, order_id)["fulfillmentStatus"] != "CANCELED"
     assert failed == {"cancel": plan.cancelled, "refund": set(plan.refunded)}
     assert len([key for key, _ in outcome.gave_up if key.startswith("cancel:")]) == len(
         plan.cancelled)
@@ -292,25 +228,25 @@ def test_what_squarespace_cannot_do_failed_once_each_with_what_to_do(outcome: Ou
 
 def test_the_sellers_cancellations_reached_ebay_once_and_refunds_stayed(outcome: Outcome
                                                                          ) -> None:
-    ebay = outcome.ebay.state
+    ebay = outcome.channel.state
     with ebay.lock:
         cancelled = set(ebay.cancellations)
         refunded = [refund["orderId"] for refund in ebay.refunds]
     assert cancelled == outcome.plan.cancelled_in_store
     assert refunded == []
     for order_id in outcome.plan.cancelled_in_store:
-        assert outcome.store_order(order_id)["fulfillmentStatus"] == "CANCELED"
+        assert store_order(outcome, order_id)["fulfillmentStatus"] == "CANCELED"
         assert outcome.record_states[order_id] == "cancelled"
-    for order_id in outcome.refunded_in_squarespace:
-        assert outcome.store_order(order_id)["paymentState"] == "PAID"
+    for order_id in outcome.plan.refunded_in_store:
+        assert store_order(outcome, order_id)["paymentState"] == "PAID"
 
 
 def test_stock_is_exact_in_squarespace_and_on_every_listing(outcome: Outcome) -> None:
     """Never a double restock: the seller's cancellation restocked in Squarespace, and
     ordersync's own cancellation of the cancelled order put back nothing more."""
     want = expected_stock(outcome.plan)
-    store = {sku: outcome.site.state.stock(outcome.variant_of[sku]) for sku in SKUS}
-    listings = {sku: outcome.ebay.state.listing_quantity(listing_id(sku)) for sku in SKUS}
+    store = {sku: outcome.store.state.stock(outcome.variant_of[sku]) for sku in SKUS}
+    listings = {sku: outcome.channel.state.listing_quantity(listing_id(sku)) for sku in SKUS}
     assert store == want
     assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
 
@@ -318,16 +254,16 @@ def test_stock_is_exact_in_squarespace_and_on_every_listing(outcome: Outcome) ->
 def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
     plan = outcome.plan
     for order_id, tracking in plan.shipped_in_store.items():  # Squarespace -> eBay
-        assert [f.tracking_number for f in outcome.ebay.state.tracking(order_id)] == [tracking]
+        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
     for order_id, tracking in plan.shipped_on_channel.items():  # eBay -> Squarespace
-        assert outcome.store_tracking(order_id) == [tracking]
+        assert store_tracking(outcome, order_id) == [tracking]
     # Fulfillment Receipt: Squarespace mailed the buyer once per shipment ordersync recorded.
-    mailed = Counter(number for _, numbers in outcome.site.state.emails for number in numbers)
+    mailed = Counter(number for _, numbers in outcome.store.state.emails for number in numbers)
     assert mailed == Counter(plan.shipped_on_channel.values())
 
 
 def test_every_request_was_inside_the_spec(outcome: Outcome) -> None:
-    state = outcome.site.state
+    state = outcome.store.state
     # (A 400 to createOrder is the Idempotency-Key met again with another createdOn: an import
     # whose answer was lost, found by its reference instead.)
     refused = [(r.method, r.path, r.status) for r in state.requests

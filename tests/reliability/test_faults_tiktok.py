@@ -13,29 +13,18 @@ every test: on SQLite with one worker, and on PostgreSQL with three sharing the 
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from ordersync.models import Listing, order_reference
 from ordersync.plugins import Registry
-from ordersync.sync.links import auto_link
 from ordersync.sync.runtime import Runtime
 from ordersync_tiktok import TikTokChannel
 
-from .conftest import (
-    FAULT_DELAY,
-    Bed,
-    ShopifyServer,
-    crew,
-    empty_database,
-    failed_effects,
-    records,
-    running_shopify,
-    settle,
-)
-from .test_faults import (
+from .conftest import FAULT_DELAY, Bed, ShopifyServer, running_shopify
+from .fault_run import (
     BACKENDS,
     FAULT_RATE,
     SEED,
@@ -43,128 +32,86 @@ from .test_faults import (
     START_STOCK,
     WORKERS,
     Plan,
-    act_after_import,
+    Platforms,
+    change_on_channel,
+    fault_outcome,
     listing_id,
     new_plan,
 )
+from .fault_run import Outcome as FaultOutcome
+from .test_faults import act_in_shopify, shopify_tracking
 from .tiktok_server import TikTokServer, running_tiktok, tiktok_channel
 
 pytestmark = pytest.mark.slow
 
 CHANNEL = "tiktok-uk"
-#: Orders of the run, and orders per search page: enough calls that every kind of fault is
-#: drawn (TikTok's searches carry whole orders, so a run makes few calls per order).
-ORDERS = 100
+#: Orders per search page: enough calls that every kind of fault is drawn (TikTok's searches
+#: carry whole orders, so a run makes few calls per order).
 PAGE = 5
 
 
-@dataclass
-class Outcome:
-    backend: str
-    plan: Plan
-    tiktok: TikTokServer
-    shopify: ShopifyServer
-    variant_of: dict[str, str]
-    store_id: dict[str, str]
-    record_states: dict[str, str]
-    gave_up: list[tuple[str, str | None]]
-    passes: list[int]
+class TikTokIntoShopify(Platforms[TikTokServer, ShopifyServer]):
+    """TikTok Shop orders into a Shopify shop; the seller cancels there too (refunds made in
+    the store do not reach TikTok Shop, so the run has none)."""
 
-    def shopify_tracking(self, order_id: str) -> list[str]:
-        state = self.shopify.state
-        with state.lock:
-            order = state.order(self.store_id[order_id])
-            return [str(info["number"]) for fid in order.fulfillment_ids
-                    for info in state.fulfillments[fid].tracking if info.get("number")]
+    channel_name = CHANNEL
+    #: The same run on both backends, with no worker killed.
+    orders = {"sqlite": 100, "postgres": 100}
+    kill_mid_import = False
 
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[TikTokIntoShopify]:
+        with running_tiktok() as tiktok, running_shopify() as shopify:
+            yield cls(tiktok, shopify)
 
-def tiktok_plan() -> Plan:
-    plan = new_plan(ORDERS)
-    plan.refunded_in_store = set()  # refunds made in the store do not reach TikTok Shop
-    return plan
+    def new_plan(self, orders: int) -> Plan:
+        plan = new_plan(orders)
+        plan.refunded_in_store = set()  # refunds made in the store do not reach TikTok Shop
+        return plan
 
+    def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
+        tiktok, shopify = self.channel, self.store
+        shopify.state.set_bucket(2000, 100_000)
+        variant_of = {}
+        for sku in SKUS:
+            ids = shopify.state.seed_product(sku, f"Product {sku}", "20.00",
+                                             quantity=START_STOCK)
+            variant_of[sku] = ids["variant_id"]
+            tiktok.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
+                                             title=f"Product {sku}", quantity=START_STOCK))
+        for order in plan.placed:
+            tiktok.state.seed_order(order)
+        bed.configure({CHANNEL: tiktok_channel(bed.env, tiktok)}, bed.shopify_store(shopify))
+        return variant_of
 
-def seed(bed: Bed, tiktok: TikTokServer, shopify: ShopifyServer, plan: Plan) -> dict[str, str]:
-    shopify.state.set_bucket(2000, 100_000)
-    variant_of = {}
-    for sku in SKUS:
-        ids = shopify.state.seed_product(sku, f"Product {sku}", "20.00", quantity=START_STOCK)
-        variant_of[sku] = ids["variant_id"]
-        tiktok.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
-                                         title=f"Product {sku}", quantity=START_STOCK))
-    for order in plan.placed:
-        tiktok.state.seed_order(order)
-    bed.configure({CHANNEL: tiktok_channel(bed.env, tiktok)}, bed.shopify_store(shopify))
-    return variant_of
+    def start_faults(self) -> None:
+        self.channel.state.randomize_faults(FAULT_RATE, SEED, delay=FAULT_DELAY)
+        self.store.state.randomize_faults(FAULT_RATE, SEED + 1, delay=FAULT_DELAY)
 
+    def act_after_import(self, plan: Plan, store_id: dict[str, str]) -> None:
+        change_on_channel(plan, self.channel.state.seed_order)
+        act_in_shopify(plan, self.store, store_id)
 
-def start_faults(tiktok: TikTokServer, shopify: ShopifyServer) -> None:
-    tiktok.state.randomize_faults(FAULT_RATE, SEED, delay=FAULT_DELAY)
-    shopify.state.randomize_faults(FAULT_RATE, SEED + 1, delay=FAULT_DELAY)
-
-
-def small_pages(runtime: Runtime) -> None:
-    channel = runtime.channels[CHANNEL]
-    assert isinstance(channel, TikTokChannel)
-    channel.page_size = PAGE
-
-
-async def run(bed: Bed, tiktok: TikTokServer, shopify: ShopifyServer) -> Outcome:
-    """One worker on SQLite, running whole passes until nothing is left, twice."""
-    plan = tiktok_plan()
-    variant_of = seed(bed, tiktok, shopify, plan)
-    async with bed.runtime() as runtime:
-        small_pages(runtime)
-        await auto_link(runtime)
-        start_faults(tiktok, shopify)
-        passes = [await settle(runtime)]
-        imported = records(runtime, CHANNEL)
-        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
-        act_after_import(plan, tiktok, shopify, store_id)  # type: ignore[arg-type]
-        passes.append(await settle(runtime))
-        states = {order_id: r.state for (_, order_id), r in records(runtime, CHANNEL).items()}
-        gave_up = failed_effects(runtime)
-    return Outcome("sqlite", plan, tiktok, shopify, variant_of, store_id, states, gave_up,
-                   passes)
+    def prepare(self, runtime: Runtime) -> None:
+        """Small search pages."""
+        channel = runtime.channels[CHANNEL]
+        assert isinstance(channel, TikTokChannel)
+        channel.page_size = PAGE
 
 
-async def run_with_workers(bed: Bed, tiktok: TikTokServer, shopify: ShopifyServer) -> Outcome:
-    """Three workers sharing PostgreSQL, as three daemon processes would."""
-    plan = tiktok_plan()
-    variant_of = seed(bed, tiktok, shopify, plan)
-    async with crew(bed, WORKERS) as team:
-        first = team.runtimes[0]
-        for runtime in team.runtimes:
-            small_pages(runtime)
-        await auto_link(first)
-        start_faults(tiktok, shopify)
-        passes = [await team.settle()]
-        imported = records(first, CHANNEL)
-        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
-        act_after_import(plan, tiktok, shopify, store_id)  # type: ignore[arg-type]
-        passes.append(await team.settle())
-        states = {order_id: r.state for (_, order_id), r in records(first, CHANNEL).items()}
-        gave_up = failed_effects(first)
-    return Outcome("postgres", plan, tiktok, shopify, variant_of, store_id, states, gave_up,
-                   passes)
+Outcome = FaultOutcome[TikTokServer, ShopifyServer]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
             registry: Registry) -> Outcome:
-    bed = Bed(root=tmp_path_factory.mktemp("faults-tiktok"), registry=registry)
-    with running_tiktok() as tiktok, running_shopify() as shopify:
-        if request.param == "sqlite":
-            return asyncio.run(run(bed, tiktok, shopify))
-        bed.database = request.getfixturevalue("postgres_url")
-        try:
-            return asyncio.run(run_with_workers(bed, tiktok, shopify))
-        finally:
-            empty_database(bed.database)
+    return fault_outcome(request, tmp_path_factory, registry, "faults-tiktok",
+                         TikTokIntoShopify.running)
 
 
 def test_a_fifth_of_the_tiktok_calls_failed_in_every_way(outcome: Outcome) -> None:
-    state = outcome.tiktok.state
+    state = outcome.channel.state
     assert {label.removesuffix(" after") for label in state.random_served} == {
         "status 429", "status 500", "status 503", "delay", "reset", "malformed"}
     assert any(label.endswith(" after") for label in state.random_served)  # lost answers
@@ -172,8 +119,8 @@ def test_a_fifth_of_the_tiktok_calls_failed_in_every_way(outcome: Outcome) -> No
 
 
 def test_every_tiktok_order_is_in_the_main_store_exactly_once(outcome: Outcome) -> None:
-    with outcome.shopify.state.lock:
-        orders = list(outcome.shopify.state.orders.values())
+    with outcome.store.state.lock:
+        orders = list(outcome.store.state.orders.values())
     references = Counter(order.source_identifier for order in orders)
     assert set(references) == {order_reference(CHANNEL, o.id) for o in outcome.plan.placed}
     assert {ref: count for ref, count in references.items() if count != 1} == {}
@@ -182,12 +129,12 @@ def test_every_tiktok_order_is_in_the_main_store_exactly_once(outcome: Outcome) 
 def test_orders_cancelled_on_either_side_are_cancelled_on_both(outcome: Outcome) -> None:
     plan = outcome.plan
     both = plan.cancelled | plan.cancelled_in_store
-    with outcome.shopify.state.lock:
-        cancelled = {order.source_identifier for order in outcome.shopify.state.orders.values()
+    with outcome.store.state.lock:
+        cancelled = {order.source_identifier for order in outcome.store.state.orders.values()
                      if order.cancelled_at is not None}
     assert cancelled == {order_reference(CHANNEL, i) for i in both}
     assert {i for i, state in outcome.record_states.items() if state == "cancelled"} == both
-    state = outcome.tiktok.state
+    state = outcome.channel.state
     with state.lock:
         on_tiktok = {i for i, raw in state.orders.items() if raw["status"] == "CANCELLED"}
         by_seller = Counter(c["order_id"] for c in state.cancellations.values()
@@ -198,8 +145,8 @@ def test_orders_cancelled_on_either_side_are_cancelled_on_both(outcome: Outcome)
 
 def test_stock_is_exact_in_the_store_and_on_every_tiktok_sku(outcome: Outcome) -> None:
     want = outcome.plan.expected_stock()
-    store = {sku: outcome.shopify.state.available(outcome.variant_of[sku]) for sku in SKUS}
-    listings = {sku: outcome.tiktok.state.listing_quantity(listing_id(sku)) for sku in SKUS}
+    store = {sku: outcome.store.state.available(outcome.variant_of[sku]) for sku in SKUS}
+    listings = {sku: outcome.channel.state.listing_quantity(listing_id(sku)) for sku in SKUS}
     assert store == want
     assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
 
@@ -207,21 +154,21 @@ def test_stock_is_exact_in_the_store_and_on_every_tiktok_sku(outcome: Outcome) -
 def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
     plan = outcome.plan
     for order_id, tracking in plan.shipped_in_store.items():  # Shopify -> TikTok
-        assert [f.tracking_number for f in outcome.tiktok.state.tracking(order_id)] == [tracking]
-        with outcome.tiktok.state.lock:
-            packages = outcome.tiktok.state.orders[order_id]["packages"]
+        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
+        with outcome.channel.state.lock:
+            packages = outcome.channel.state.orders[order_id]["packages"]
         assert len(packages) == 1, f"{order_id}: {packages}"
     for order_id, tracking in plan.shipped_on_channel.items():  # TikTok -> Shopify
-        assert outcome.shopify_tracking(order_id) == [tracking]
+        assert shopify_tracking(outcome, order_id) == [tracking]
     untouched = {o.id for o in plan.placed} - set(plan.shipped_in_store) - set(
         plan.shipped_on_channel)
-    assert [i for i in untouched if outcome.tiktok.state.tracking(i)] == []
+    assert [i for i in untouched if outcome.channel.state.tracking(i)] == []
 
 
 def test_nothing_was_given_up_and_every_answer_was_inside_the_document(
         outcome: Outcome) -> None:
     assert outcome.gave_up == []
-    assert outcome.tiktok.state.bugs == []
+    assert outcome.channel.state.bugs == []
     bound = 40 if outcome.backend == "sqlite" else 40 * WORKERS * 5
     assert all(passes <= bound for passes in outcome.passes), outcome.passes
 

@@ -12,158 +12,109 @@ on SQLite, and three on PostgreSQL sharing the database, one of them killed mid-
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 from ordersync.models import Listing, order_reference
 from ordersync.plugins import Registry
-from ordersync.sync.links import auto_link
 
-from .conftest import (
-    Bed,
-    EbayServer,
-    WooCommerceServer,
-    crew,
-    empty_database,
-    failed_effects,
-    records,
-    running_ebay,
-    running_woocommerce,
-    settle,
-)
-from .test_faults import (
+from .conftest import Bed, EbayServer, WooCommerceServer, running_ebay, running_woocommerce
+from .fault_run import (
     BACKENDS,
-    CHANNEL,
+    EBAY_CHANNEL,
     FAULT_RATE,
     SEED,
     SKUS,
     START_STOCK,
     WORKERS,
-    Killed,
     Plan,
-    changed,
-    kill_one_mid_import,
+    Platforms,
+    change_on_channel,
+    fault_outcome,
     listing_id,
-    new_plan,
 )
+from .fault_run import Outcome as FaultOutcome
 
 pytestmark = pytest.mark.slow
 
-#: Orders of a run: every kind of change still happens to ten (six on PostgreSQL) of them.
-ORDERS = {"sqlite": 60, "postgres": 36}
+CHANNEL = EBAY_CHANNEL
 REFERENCE = "_ordersync_reference"
 #: Seconds the WooCommerce client waits for an answer here: every request is checked against
 #: the OpenAPI document on both ways, which takes longer than eBay's on a busy machine.
 CLIENT_TIMEOUT = 1.5
-#: WooCommerce takes no idempotency key: a create whose worker died is seen by the worker that
-#: takes its claim over only once WooCommerce has made the order. The lease outlasts the
-#: longest held answer (CLIENT_TIMEOUT + 0.5) and the store's wait before it looks
-#: (CLIENT_TIMEOUT), as the defaults do (a 30 s lease, a 30 s timeout).
-LEASE = timedelta(seconds=5)
 
 
-@dataclass
-class Outcome:
-    plan: Plan
-    ebay: EbayServer
-    woo: WooCommerceServer
-    variant_of: dict[str, str]
-    store_id: dict[str, str]
-    record_states: dict[str, str]
-    gave_up: list[tuple[str, str | None]]
-    passes: list[int]
+class EbayIntoWooCommerce(Platforms[EbayServer, WooCommerceServer]):
+    """eBay orders into a WooCommerce site; the seller cancels and refunds there too."""
 
-    def store_tracking(self, order_id: str) -> list[str]:
-        state = self.woo.state
-        with state.lock:
-            order = state.orders[int(self.store_id[order_id])]
-            return [note.note.split()[2] for note in order.notes
-                    if note.note.startswith("Shipped: tracking ")]
+    #: Every kind of change still happens to ten (six on PostgreSQL) of them.
+    orders = {"sqlite": 60, "postgres": 36}
+    client_timeout = CLIENT_TIMEOUT
+    #: WooCommerce takes no idempotency key: a create whose worker died is seen by the worker
+    #: that takes its claim over only once WooCommerce has made the order. The lease outlasts
+    #: the longest held answer (CLIENT_TIMEOUT + 0.5) and the store's wait before it looks
+    #: (CLIENT_TIMEOUT), as the defaults do (a 30 s lease, a 30 s timeout).
+    lease = timedelta(seconds=5)
 
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[EbayIntoWooCommerce]:
+        with running_ebay() as ebay, running_woocommerce() as woo:
+            yield cls(ebay, woo)
 
-def seed(bed: Bed, ebay: EbayServer, woo: WooCommerceServer, plan: Plan) -> dict[str, str]:
-    variant_of = {}
-    for sku in SKUS:
-        product = woo.state.seed_product(sku, f"Product {sku}", "20.00", quantity=START_STOCK)
-        variant_of[sku] = str(product.id)
-        ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
-                                       title=f"Product {sku}", quantity=START_STOCK))
-    for order in plan.placed:
-        ebay.state.seed_order(order)
-    bed.configure({CHANNEL: bed.ebay_channel(ebay)}, bed.woocommerce_store(woo))
-    return variant_of
+    def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
+        ebay, woo = self.channel, self.store
+        variant_of = {}
+        for sku in SKUS:
+            product = woo.state.seed_product(sku, f"Product {sku}", "20.00",
+                                             quantity=START_STOCK)
+            variant_of[sku] = str(product.id)
+            ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
+                                           title=f"Product {sku}", quantity=START_STOCK))
+        for order in plan.placed:
+            ebay.state.seed_order(order)
+        bed.configure({CHANNEL: bed.ebay_channel(ebay)}, bed.woocommerce_store(woo))
+        return variant_of
 
+    def start_faults(self) -> None:
+        # Slow answers are held past the client's timeout, on both platforms.
+        self.channel.state.randomize_faults(FAULT_RATE, SEED, delay=CLIENT_TIMEOUT + 0.5)
+        self.store.state.faults.randomize(FAULT_RATE, SEED + 2, delay=CLIENT_TIMEOUT + 0.5)
 
-def act_after_import(plan: Plan, ebay: EbayServer, woo: WooCommerceServer,
-                     store_id: dict[str, str]) -> None:
-    """Buyers cancel and get refunds on eBay; the seller ships on eBay and in WooCommerce."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    for order in plan.placed:
-        after = changed(order, plan, now)
-        if after is not None:
-            ebay.state.seed_order(after)
-    for order_id, tracking in plan.shipped_in_store.items():
-        woo.state.ship(int(store_id[order_id]), tracking, "Royal Mail")
-    by_id = {order.id: order for order in plan.placed}
-    for order_id in plan.cancelled_in_store:
-        woo.state.seller_cancel(int(store_id[order_id]))
-    for order_id in plan.refunded_in_store:
-        first = by_id[order_id].lines[0]
-        with woo.state.lock:
-            order = woo.state.orders[int(store_id[order_id])]
-            item = next(i for i in order.items if i.get("_ordersync_line") == first.id)
-        woo.state.seller_refund(order.id, item.id, 1, first.unit_price)
+    def act_after_import(self, plan: Plan, store_id: dict[str, str]) -> None:
+        """Buyers cancel and get refunds on eBay; the seller ships on eBay and in WooCommerce,
+        cancels some orders there and refunds one unit of others."""
+        change_on_channel(plan, self.channel.state.seed_order)
+        woo = self.store
+        for order_id, tracking in plan.shipped_in_store.items():
+            woo.state.ship(int(store_id[order_id]), tracking, "Royal Mail")
+        by_id = {order.id: order for order in plan.placed}
+        for order_id in plan.cancelled_in_store:
+            woo.state.seller_cancel(int(store_id[order_id]))
+        for order_id in plan.refunded_in_store:
+            first = by_id[order_id].lines[0]
+            with woo.state.lock:
+                order = woo.state.orders[int(store_id[order_id])]
+                item = next(i for i in order.items if i.get("_ordersync_line") == first.id)
+            woo.state.seller_refund(order.id, item.id, 1, first.unit_price)
 
-
-def start_faults(ebay: EbayServer, woo: WooCommerceServer) -> None:
-    # Slow answers are held past the client's timeout, on both platforms.
-    ebay.state.randomize_faults(FAULT_RATE, SEED, delay=CLIENT_TIMEOUT + 0.5)
-    woo.state.faults.randomize(FAULT_RATE, SEED + 2, delay=CLIENT_TIMEOUT + 0.5)
-
-
-async def run(bed: Bed, ebay: EbayServer, woo: WooCommerceServer) -> Outcome:
-    """One worker on SQLite, running whole passes until nothing is left, twice."""
-    plan = new_plan(ORDERS["sqlite"])
-    variant_of = seed(bed, ebay, woo, plan)
-    async with bed.runtime() as runtime:
-        await auto_link(runtime)
-        start_faults(ebay, woo)
-        passes = [await settle(runtime)]
-        imported = records(runtime, CHANNEL)
-        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
-        act_after_import(plan, ebay, woo, store_id)
-        passes.append(await settle(runtime))
-        states = {order_id: r.state for (_, order_id), r in records(runtime, CHANNEL).items()}
-        gave_up = failed_effects(runtime)
-    return Outcome(plan, ebay, woo, variant_of, store_id, states, gave_up, passes)
+    def store_orders(self) -> int:
+        with self.store.state.lock:
+            return len(self.store.state.orders)
 
 
-async def run_with_workers(bed: Bed, ebay: EbayServer, woo: WooCommerceServer) -> Outcome:
-    """Three workers on PostgreSQL, one killed mid-import; the others carry on to the end."""
-    orders = ORDERS["postgres"]
-    plan = new_plan(orders)
-    variant_of = seed(bed, ebay, woo, plan)
-    killed = Killed()
-    async with crew(bed, WORKERS, lease=LEASE) as team:
-        first = team.runtimes[0]
-        await auto_link(first)
-        start_faults(ebay, woo)
+Outcome = FaultOutcome[EbayServer, WooCommerceServer]
 
-        async def kill() -> None:
-            await kill_one_mid_import(team, woo, orders, killed)  # type: ignore[arg-type]
 
-        passes = [await team.settle(meanwhile=kill)]
-        imported = records(first, CHANNEL)
-        store_id = {order_id: str(r.store_order_id) for (_, order_id), r in imported.items()}
-        act_after_import(plan, ebay, woo, store_id)
-        passes.append(await team.settle())
-        states = {order_id: r.state for (_, order_id), r in records(first, CHANNEL).items()}
-        gave_up = failed_effects(first)
-    assert killed.held, "no worker was killed while it held a claim"
-    return Outcome(plan, ebay, woo, variant_of, store_id, states, gave_up, passes)
+def store_tracking(outcome: Outcome, order_id: str) -> list[str]:
+    state = outcome.store.state
+    with state.lock:
+        order = state.orders[int(outcome.store_id[order_id])]
+        return [note.note.split()[2] for note in order.notes
+                if note.note.startswith("Shipped: tracking ")]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -171,20 +122,12 @@ def outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             registry: Registry) -> Outcome:
     """One run with 20% of calls failing: one worker on SQLite, or three on PostgreSQL with
     one of them killed while it applies an import."""
-    bed = Bed(root=tmp_path_factory.mktemp("faults-woocommerce"), registry=registry,
-              client_timeout=CLIENT_TIMEOUT)
-    with running_ebay() as ebay, running_woocommerce() as woo:
-        if request.param == "sqlite":
-            return asyncio.run(run(bed, ebay, woo))
-        bed.database = request.getfixturevalue("postgres_url")
-        try:
-            return asyncio.run(run_with_workers(bed, ebay, woo))
-        finally:
-            empty_database(bed.database)
+    return fault_outcome(request, tmp_path_factory, registry, "faults-woocommerce",
+                         EbayIntoWooCommerce.running)
 
 
 def test_a_fifth_of_the_woocommerce_calls_failed_in_every_way(outcome: Outcome) -> None:
-    state = outcome.woo.state
+    state = outcome.store.state
     assert set(state.faults.random_served) == {
         "status 429", "status 500", "status 503 after", "delay", "reset", "reset after",
         "malformed", "malformed after"}
@@ -192,14 +135,14 @@ def test_a_fifth_of_the_woocommerce_calls_failed_in_every_way(outcome: Outcome) 
 
 
 def test_every_order_is_in_woocommerce_exactly_once(outcome: Outcome) -> None:
-    with outcome.woo.state.lock:
-        references = Counter(order.get(REFERENCE) for order in outcome.woo.state.orders.values())
+    with outcome.store.state.lock:
+        references = Counter(order.get(REFERENCE) for order in outcome.store.state.orders.values())
     assert set(references) == {order_reference(CHANNEL, o.id) for o in outcome.plan.placed}
     assert {ref: count for ref, count in references.items() if count != 1} == {}
 
 
 def test_cancellations_and_refunds_reached_woocommerce_once(outcome: Outcome) -> None:
-    state = outcome.woo.state
+    state = outcome.store.state
     with state.lock:
         by_reference = {order.get(REFERENCE): order for order in state.orders.values()}
         cancelled = {ref for ref, order in by_reference.items() if order.status == "cancelled"}
@@ -217,7 +160,7 @@ def test_cancellations_and_refunds_reached_woocommerce_once(outcome: Outcome) ->
 
 
 def test_the_sellers_cancellations_and_refunds_reached_ebay_once(outcome: Outcome) -> None:
-    ebay = outcome.ebay.state
+    ebay = outcome.channel.state
     with ebay.lock:
         cancelled = set(ebay.cancellations)
         refunded = [refund["orderId"] for refund in ebay.refunds]
@@ -226,15 +169,15 @@ def test_the_sellers_cancellations_and_refunds_reached_ebay_once(outcome: Outcom
     by_id = {order.id: order for order in outcome.plan.placed}
     for order_id in outcome.plan.refunded_in_store:
         assert ebay.refunded(order_id) == by_id[order_id].lines[0].unit_price
-        with outcome.woo.state.lock:
-            refunds = outcome.woo.state.orders[int(outcome.store_id[order_id])].refund_ids
+        with outcome.store.state.lock:
+            refunds = outcome.store.state.orders[int(outcome.store_id[order_id])].refund_ids
         assert len(refunds) == 1, f"{order_id}: the eBay refund came back to WooCommerce"
 
 
 def test_stock_is_exact_in_woocommerce_and_on_every_listing(outcome: Outcome) -> None:
     want = outcome.plan.expected_stock()
-    store = {sku: outcome.woo.state.available(outcome.variant_of[sku]) for sku in SKUS}
-    listings = {sku: outcome.ebay.state.listing_quantity(listing_id(sku)) for sku in SKUS}
+    store = {sku: outcome.store.state.available(outcome.variant_of[sku]) for sku in SKUS}
+    listings = {sku: outcome.channel.state.listing_quantity(listing_id(sku)) for sku in SKUS}
     assert store == want
     assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
 
@@ -242,13 +185,13 @@ def test_stock_is_exact_in_woocommerce_and_on_every_listing(outcome: Outcome) ->
 def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
     plan = outcome.plan
     for order_id, tracking in plan.shipped_in_store.items():  # WooCommerce -> eBay
-        assert [f.tracking_number for f in outcome.ebay.state.tracking(order_id)] == [tracking]
+        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
     for order_id, tracking in plan.shipped_on_channel.items():  # eBay -> WooCommerce
-        assert outcome.store_tracking(order_id) == [tracking]
+        assert store_tracking(outcome, order_id) == [tracking]
 
 
 def test_nothing_was_given_up_and_every_request_was_inside_the_spec(outcome: Outcome) -> None:
-    state = outcome.woo.state
+    state = outcome.store.state
     assert outcome.gave_up == []
     assert [(r.method, r.path, r.problems) for r in state.requests if r.problems] == []
     assert state.bugs == []
