@@ -66,6 +66,9 @@ from sqlmodel import col, select
 
 from tests.conftest import empty_postgres
 
+# The crash suites' shared check lives in a helper module: its asserts explain themselves too.
+pytest.register_assert_rewrite("tests.reliability.store_crash_run")
+
 HOST = "127.0.0.1"
 #: Seconds a platform client waits for an answer in these tests (production: 30). Long enough
 #: for a page of eBay orders (checked against eBay's documents) while effects are applied
