@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from ordersync.http import iso_datetime, iso_utc
+from ordersync.http import iso_datetime, iso_utc, past_or_now, utc_now
 
 
 def test_times_with_z_or_an_offset_keep_their_zone() -> None:
@@ -33,3 +33,11 @@ def test_times_are_written_in_utc_with_z_and_milliseconds_when_asked() -> None:
     assert iso_utc(datetime(2026, 3, 1, 10)) == "2026-03-01T10:00:00Z"  # naive: UTC
     assert iso_datetime(iso_utc(moment, millis=True)) == datetime(2026, 3, 1, 10, 0, 5, 123000,
                                                                   tzinfo=UTC)
+
+
+def test_a_time_sent_to_a_platform_is_never_in_the_future() -> None:
+    before = utc_now()
+    assert past_or_now(datetime(2026, 3, 1, 10)) == datetime(2026, 3, 1, 10, tzinfo=UTC)
+    later = past_or_now(utc_now() + timedelta(hours=1))
+    assert before <= later <= utc_now()
+    assert before <= past_or_now(None) <= utc_now()

@@ -29,6 +29,7 @@ from ordersync.http.answers import (
     iso_datetime,
     iso_utc,
     parse_answer,
+    past_or_now,
 )
 from ordersync.http.classify import (
     FATAL_STATUSES,
@@ -109,6 +110,7 @@ __all__ = [
     "oauth_error",
     "parse_answer",
     "parse_retry_after",
+    "past_or_now",
     "read_amzn_ratelimit",
     "read_graphql_cost",
     "read_ratelimit_headers",

@@ -68,6 +68,15 @@ def iso_utc(moment: datetime, *, millis: bool = False) -> str:
     return f"{text}.{moment.microsecond // 1000:03d}Z" if millis else f"{text}Z"
 
 
+def past_or_now(moment: datetime | None) -> datetime:
+    """``moment`` (naive: UTC), or now when it is None or later than now: platforms refuse a
+    search start or a shipping date in the future, which a clock ahead of theirs would send."""
+    now = datetime.now(UTC)
+    if moment is None:
+        return now
+    return min(moment if moment.tzinfo else moment.replace(tzinfo=UTC), now)
+
+
 def parse_answer(model: type[Model], data: Any, *, platform: str, operation: str) -> Model:
     """``data`` as ``model``.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import quote
@@ -27,6 +27,7 @@ from ordersync.http import (
     OffsetPaginator,
     code_classifier,
     parse_answer,
+    past_or_now,
     utc_now,
 )
 from ordersync.models import ChannelOrder, Fulfillment, Listing
@@ -151,14 +152,10 @@ class EbayChannel(Channel):
 
     def order_filter(self, since: datetime | None) -> str:
         """The ``filter`` of ``getOrders``: changed since ``since``, or everything eBay keeps."""
-        now = utc_now()
         if since is None:
-            return f"creationdate:[{mapping.ebay_time(now - MAX_ORDER_AGE)}..]"
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        # eBay refuses a start in the future (error 30850): a clock ahead of eBay's must not
-        # stop the sync.
-        return f"lastmodifieddate:[{mapping.ebay_time(min(since, now))}..]"
+            return f"creationdate:[{mapping.ebay_time(utc_now() - MAX_ORDER_AGE)}..]"
+        # eBay refuses a start in the future (error 30850).
+        return f"lastmodifieddate:[{mapping.ebay_time(past_or_now(since))}..]"
 
     async def fetch_orders(self, since: datetime | None) -> AsyncIterator[OrderPage]:
         paging = OffsetPaginator(self.page_limit, items=("orders",), total=("total",))
@@ -246,10 +243,9 @@ class EbayChannel(Channel):
                     and {ref.line_item_id for ref in shipment.line_items}
                     == {line.id for line in lines}):
                 return
-        shipped = min(fulfillment.shipped_at or utc_now(), utc_now())
         body = {
             "lineItems": [{"lineItemId": line.id, "quantity": line.quantity} for line in lines],
-            "shippedDate": mapping.ebay_time(shipped),
+            "shippedDate": mapping.ebay_time(past_or_now(fulfillment.shipped_at)),
             "shippingCarrierCode": code,
             "trackingNumber": tracking,
         }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
@@ -28,7 +28,7 @@ from ordersync.http import (
     Verdict,
     describe,
     parse_answer,
-    utc_now,
+    past_or_now,
 )
 from ordersync.models import ChannelOrder, Fulfillment, Listing
 from ordersync.order_pages import mapped, order_page, raw_order_id, validated
@@ -158,9 +158,7 @@ class TikTokChannel(Channel):
     def search_body(self, since: datetime | None) -> dict[str, Any]:
         if since is None:
             return {"create_time_ge": EARLIEST}
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        return {"update_time_ge": mapping.unix(min(since, utc_now()))}
+        return {"update_time_ge": mapping.unix(past_or_now(since))}
 
     async def fetch_orders(self, since: datetime | None) -> AsyncIterator[OrderPage]:
         paging = CursorPaginator(token=("data", "next_page_token"), param="page_token",
