@@ -26,10 +26,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import pytest
-from ordersync.models import ChannelOrder, Fulfillment, OrderStatus, Refund
+from ordersync.models import ChannelOrder, Fulfillment, Listing, OrderStatus, Refund
 from ordersync.plugins import Registry
 from ordersync.state.db import session_scope
 from ordersync.state.leases import database_now
@@ -160,7 +160,7 @@ def changed(order: ChannelOrder, plan: Plan, now: datetime) -> ChannelOrder | No
     return None
 
 
-def change_on_channel(plan: Plan, seed_order: Callable[[ChannelOrder], None]) -> None:
+def change_on_channel(plan: Plan, seed_order: Callable[[ChannelOrder], object]) -> None:
     """Buyers cancel and get refunds, the seller ships: each changed order as the channel's
     sandbox shows it from now on (``seed_order``)."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -172,15 +172,34 @@ def change_on_channel(plan: Plan, seed_order: Callable[[ChannelOrder], None]) ->
 
 # -- the platforms a suite declares -------------------------------------------------------------
 
-ChannelT = TypeVar("ChannelT")
+class ChannelState(Protocol):
+    """What the run asks of a channel's sandbox (eBay's and TikTok's answer alike)."""
+
+    def put_listing(self, listing: Listing) -> None: ...
+
+    def seed_order(self, order: ChannelOrder) -> object: ...
+
+    def listing_quantity(self, listing_id: str) -> int: ...
+
+    def tracking(self, order_id: str) -> list[Fulfillment]: ...
+
+
+class ChannelServer(Protocol):
+    @property
+    def state(self) -> ChannelState: ...
+
+
+ChannelT = TypeVar("ChannelT", bound=ChannelServer)
 StoreT = TypeVar("StoreT")
 
 
 class Platforms(Generic[ChannelT, StoreT]):
     """One channel sandbox and one main store sandbox under faults, as a suite declares them.
 
-    A suite subclasses it, sets the class attributes, and says in the methods how its
-    sandboxes are seeded, made to fail and changed after the import.
+    A suite subclasses it, sets the class attributes, and says in the methods how its store is
+    seeded, how both sandboxes are configured and made to fail, and what the seller does in the
+    store after the import. The channel's side is the same for every suite: listings and
+    orders seeded, then changed (:func:`change_on_channel`).
     """
 
     #: The channel's name in ``ordersync.yaml``.
@@ -202,8 +221,28 @@ class Platforms(Generic[ChannelT, StoreT]):
         return new_plan(orders)
 
     def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
-        """Products, listings and the placed orders on the sandboxes; ``ordersync.yaml``.
-        Returns the store's variant of each SKU."""
+        """Products in the store, listings and the placed orders on the channel;
+        ``ordersync.yaml``. Returns the store's variant of each SKU."""
+        variant_of = {sku: self.seed_product(sku) for sku in SKUS}
+        for sku in SKUS:
+            self.channel.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
+                                                   title=f"Product {sku}",
+                                                   quantity=START_STOCK))
+        for order in plan.placed:
+            self.channel.state.seed_order(order)
+        bed.configure({self.channel_name: self.channel_section(bed)}, self.store_section(bed))
+        return variant_of
+
+    def seed_product(self, sku: str) -> str:
+        """A product of ``sku`` in the store at 20.00, ``START_STOCK`` in stock; its variant."""
+        raise NotImplementedError
+
+    def channel_section(self, bed: Bed) -> dict[str, Any]:
+        """The channel's section of ``ordersync.yaml``."""
+        raise NotImplementedError
+
+    def store_section(self, bed: Bed) -> dict[str, Any]:
+        """The ``main_store`` section of ``ordersync.yaml``."""
         raise NotImplementedError
 
     def start_faults(self) -> None:
@@ -211,7 +250,12 @@ class Platforms(Generic[ChannelT, StoreT]):
 
     def act_after_import(self, plan: Plan, store_id: dict[str, str]) -> None:
         """What buyers and the seller do once every order is in the store (``store_id``: the
-        store order of each channel order)."""
+        store order of each channel order): on the channel, then in the store."""
+        change_on_channel(plan, self.channel.state.seed_order)
+        self.act_in_store(plan, store_id)
+
+    def act_in_store(self, plan: Plan, store_id: dict[str, str]) -> None:
+        """The seller ships, cancels and refunds in the store as ``plan`` says."""
         raise NotImplementedError
 
     def store_orders(self) -> int:
@@ -380,3 +424,15 @@ def fault_outcome(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         finally:
             empty_database(bed.database)
 
+
+# -- what the channel shows -----------------------------------------------------------------------
+
+
+def listed(outcome: Outcome[ChannelT, StoreT]) -> dict[str, int]:
+    """SKU -> the quantity of its listing on the channel now."""
+    return {sku: outcome.channel.state.listing_quantity(listing_id(sku)) for sku in SKUS}
+
+
+def tracked(outcome: Outcome[ChannelT, StoreT], order_id: str) -> list[str]:
+    """The tracking numbers of ``order_id``'s shipments on the channel."""
+    return [f.tracking_number for f in outcome.channel.state.tracking(order_id)]

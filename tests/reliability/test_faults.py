@@ -55,11 +55,12 @@ from .fault_run import (
     SKUS,
     START_STOCK,
     WORKERS,
+    ChannelT,
     Plan,
     Platforms,
-    change_on_channel,
     fault_outcome,
-    listing_id,
+    listed,
+    tracked,
 )
 from .fault_run import Outcome as FaultOutcome
 
@@ -71,8 +72,55 @@ CHANNEL = EBAY_CHANNEL
 # -- the platforms ------------------------------------------------------------------------------
 
 
-class EbayIntoShopify(Platforms[EbayServer, ShopifyServer]):
-    """eBay orders into a Shopify shop; the seller cancels and refunds in Shopify too."""
+class IntoShopify(Platforms[ChannelT, ShopifyServer]):
+    """A Shopify shop as the main store (this suite's and the TikTok suite's): the seller
+    ships there, cancels some orders (refunded, restocked, the customer's reason) and refunds
+    one unit of others (restocked)."""
+
+    def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
+        # A bucket that refills fast: pacing is the subject of the load test below, not of
+        # this run.
+        self.store.state.set_bucket(2000, 100_000)
+        return super().seed(bed, plan)
+
+    def seed_product(self, sku: str) -> str:
+        ids = self.store.state.seed_product(sku, f"Product {sku}", "20.00",
+                                            quantity=START_STOCK)
+        return str(ids["variant_id"])
+
+    def store_section(self, bed: Bed) -> dict[str, Any]:
+        return bed.shopify_store(self.store)
+
+    def act_in_store(self, plan: Plan, store_id: dict[str, str]) -> None:
+        shopify = self.store
+        for order_id, tracking in plan.shipped_in_store.items():
+            shopify.state.ship(store_id[order_id], tracking, "Royal Mail")
+        by_id = {order.id: order for order in plan.placed}
+        for order_id in plan.cancelled_in_store:
+            assert shopify.state.cancel_order(store_id[order_id], refund=True, restock=True,
+                                              reason="CUSTOMER") == []
+        for order_id in plan.refunded_in_store:
+            first = by_id[order_id].lines[0]
+            shop_order = shopify.state.order(store_id[order_id])
+            line = next(line for line in shop_order.lines
+                        if dict(line.attributes).get(LINE_ATTRIBUTE) == first.id)
+            _, errors = shopify.state.create_refund({
+                "orderId": store_id[order_id],
+                "refundLineItems": [{"lineItemId": f"gid://shopify/LineItem/{line.id}",
+                                     "quantity": 1, "restockType": "CANCEL"}],
+                "transactions": [{"orderId": store_id[order_id],
+                                  "amount": str(first.unit_price), "gateway": "manual",
+                                  "kind": "REFUND"}],
+            })
+            assert errors == []
+
+    def store_orders(self) -> int:
+        with self.store.state.lock:
+            return len(self.store.state.orders)
+
+
+class EbayIntoShopify(IntoShopify[EbayServer]):
+    """eBay orders into a Shopify shop."""
 
     #: Three workers on PostgreSQL share the same single-threaded sandboxes (and GIL) as one
     #: does on SQLite: fewer orders keep that run inside its CI budget while every kind of
@@ -85,62 +133,13 @@ class EbayIntoShopify(Platforms[EbayServer, ShopifyServer]):
         with running_ebay() as ebay, running_shopify() as shopify:
             yield cls(ebay, shopify)
 
-    def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
-        ebay, shopify = self.channel, self.store
-        # A bucket that refills fast: pacing is the subject of the load test below, not of
-        # this run.
-        shopify.state.set_bucket(2000, 100_000)
-        variant_of = {}
-        for sku in SKUS:
-            ids = shopify.state.seed_product(sku, f"Product {sku}", "20.00",
-                                             quantity=START_STOCK)
-            variant_of[sku] = ids["variant_id"]
-            ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
-                                           title=f"Product {sku}", quantity=START_STOCK))
-        for order in plan.placed:
-            ebay.state.seed_order(order)
+    def channel_section(self, bed: Bed) -> dict[str, Any]:
         # Fulfillment Receipt on: every shipment ordersync records in Shopify asks for the email.
-        bed.configure({CHANNEL: bed.ebay_channel(ebay, emails={"fulfillment_receipt": True})},
-                      bed.shopify_store(shopify))
-        return variant_of
+        return bed.ebay_channel(self.channel, emails={"fulfillment_receipt": True})
 
     def start_faults(self) -> None:
         self.channel.state.randomize_faults(FAULT_RATE, SEED, delay=FAULT_DELAY)
         self.store.state.randomize_faults(FAULT_RATE, SEED + 1, delay=FAULT_DELAY)
-
-    def act_after_import(self, plan: Plan, store_id: dict[str, str]) -> None:
-        """Buyers cancel and get refunds, the seller ships on eBay and in Shopify, and cancels
-        or refunds orders in Shopify: each of those must reach the other side once."""
-        change_on_channel(plan, self.channel.state.seed_order)
-        act_in_shopify(plan, self.store, store_id)
-
-    def store_orders(self) -> int:
-        with self.store.state.lock:
-            return len(self.store.state.orders)
-
-
-def act_in_shopify(plan: Plan, shopify: ShopifyServer, store_id: dict[str, str]) -> None:
-    """The seller ships in Shopify, cancels some orders there (refunded, restocked, the
-    customer's reason) and refunds one unit of others (restocked)."""
-    for order_id, tracking in plan.shipped_in_store.items():
-        shopify.state.ship(store_id[order_id], tracking, "Royal Mail")
-    by_id = {order.id: order for order in plan.placed}
-    for order_id in plan.cancelled_in_store:
-        assert shopify.state.cancel_order(store_id[order_id], refund=True, restock=True,
-                                          reason="CUSTOMER") == []
-    for order_id in plan.refunded_in_store:
-        first = by_id[order_id].lines[0]
-        shop_order = shopify.state.order(store_id[order_id])
-        line = next(line for line in shop_order.lines
-                    if dict(line.attributes).get(LINE_ATTRIBUTE) == first.id)
-        _, errors = shopify.state.create_refund({
-            "orderId": store_id[order_id],
-            "refundLineItems": [{"lineItemId": f"gid://shopify/LineItem/{line.id}",
-                                 "quantity": 1, "restockType": "CANCEL"}],
-            "transactions": [{"orderId": store_id[order_id], "amount": str(first.unit_price),
-                              "gateway": "manual", "kind": "REFUND"}],
-        })
-        assert errors == []
 
 
 Outcome = FaultOutcome[EbayServer, ShopifyServer]
@@ -223,18 +222,17 @@ def test_the_sellers_refunds_in_the_store_reached_ebay_once_and_never_came_back(
 def test_stock_is_exact_in_the_store_and_on_every_listing(outcome: Outcome) -> None:
     want = outcome.plan.expected_stock()
     store = {sku: outcome.store.state.available(outcome.variant_of[sku]) for sku in SKUS}
-    listings = {sku: outcome.channel.state.listing_quantity(listing_id(sku)) for sku in SKUS}
     assert store == want
-    assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
+    assert listed(outcome) == {sku: max(0, quantity) for sku, quantity in want.items()}
 
 
 def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
     plan = outcome.plan
     for order_id, tracking in plan.shipped_in_store.items():  # Shopify -> eBay
-        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
+        assert tracked(outcome, order_id) == [tracking]
     for order_id, tracking in plan.shipped_on_channel.items():  # eBay -> Shopify
         assert shopify_tracking(outcome, order_id) == [tracking]
-        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
+        assert tracked(outcome, order_id) == [tracking]
     untouched = {o.id for o in plan.placed} - set(plan.shipped_in_store) - set(
         plan.shipped_on_channel)
     assert [i for i in untouched if outcome.channel.state.tracking(i)] == []

@@ -24,9 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from ordersync.models import Listing, order_reference
+from ordersync.models import order_reference
 from ordersync.plugins import Registry
 from ordersync_squarespace.client import parse_limit
 from ordersync_squarespace.sandbox import SandboxState
@@ -43,9 +44,9 @@ from .fault_run import (
     WORKERS,
     Plan,
     Platforms,
-    change_on_channel,
     fault_outcome,
-    listing_id,
+    listed,
+    tracked,
 )
 from .fault_run import Outcome as FaultOutcome
 
@@ -99,35 +100,29 @@ class EbayIntoSquarespace(Platforms[EbayServer, SquarespaceServer]):
         with running_ebay() as ebay, running_squarespace(website()) as site:
             yield cls(ebay, site)
 
-    def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
-        ebay, site = self.channel, self.store
-        variant_of = {}
-        for sku in SKUS:
-            ids = site.state.seed_product(sku, name=f"Product {sku}", price=Decimal("20.00"),
-                                          quantity=START_STOCK, currency="GBP")
-            variant_of[sku] = ids["variant_id"]
-            ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
-                                           title=f"Product {sku}", quantity=START_STOCK))
-        for order in plan.placed:
-            ebay.state.seed_order(order)
+    def seed_product(self, sku: str) -> str:
+        ids = self.store.state.seed_product(sku, name=f"Product {sku}", price=Decimal("20.00"),
+                                            quantity=START_STOCK, currency="GBP")
+        return str(ids["variant_id"])
+
+    def channel_section(self, bed: Bed) -> dict[str, Any]:
         # Fulfillment Receipt on: every shipment ordersync records asks Squarespace for the
         # email.
-        bed.configure({CHANNEL: bed.ebay_channel(ebay, emails={"fulfillment_receipt": True})},
-                      bed.squarespace_store(site, request_limit=REQUEST_LIMIT,
-                                            create_order_limit=CREATE_LIMIT))
-        return variant_of
+        return bed.ebay_channel(self.channel, emails={"fulfillment_receipt": True})
+
+    def store_section(self, bed: Bed) -> dict[str, Any]:
+        return bed.squarespace_store(self.store, request_limit=REQUEST_LIMIT,
+                                     create_order_limit=CREATE_LIMIT)
 
     def start_faults(self) -> None:
         # Slow answers are held past the client's timeout, on both platforms.
         self.channel.state.randomize_faults(FAULT_RATE, SEED, delay=CLIENT_TIMEOUT + 0.5)
         self.store.state.faults.randomize(FAULT_RATE, SEED + 3, delay=CLIENT_TIMEOUT + 0.5)
 
-    def act_after_import(self, plan: Plan, store_id: dict[str, str]) -> None:
-        """Buyers cancel and get refunds on eBay; the seller ships on eBay and in Squarespace,
-        cancels some orders there (restocking them) and refunds others there (money only:
-        Squarespace shows no refunded lines, only the amount, so ordersync has nothing to
-        carry)."""
-        change_on_channel(plan, self.channel.state.seed_order)
+    def act_in_store(self, plan: Plan, store_id: dict[str, str]) -> None:
+        """The seller ships in Squarespace, cancels some orders there (restocking them) and
+        refunds others there (money only: Squarespace shows no refunded lines, only the
+        amount, so ordersync has nothing to carry)."""
         site = self.store
         for order_id, tracking in plan.shipped_in_store.items():
             site.state.ship(store_id[order_id], tracking, "Royal Mail")
@@ -246,15 +241,14 @@ def test_stock_is_exact_in_squarespace_and_on_every_listing(outcome: Outcome) ->
     ordersync's own cancellation of the cancelled order put back nothing more."""
     want = expected_stock(outcome.plan)
     store = {sku: outcome.store.state.stock(outcome.variant_of[sku]) for sku in SKUS}
-    listings = {sku: outcome.channel.state.listing_quantity(listing_id(sku)) for sku in SKUS}
     assert store == want
-    assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
+    assert listed(outcome) == {sku: max(0, quantity) for sku, quantity in want.items()}
 
 
 def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
     plan = outcome.plan
     for order_id, tracking in plan.shipped_in_store.items():  # Squarespace -> eBay
-        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
+        assert tracked(outcome, order_id) == [tracking]
     for order_id, tracking in plan.shipped_on_channel.items():  # eBay -> Squarespace
         assert store_tracking(outcome, order_id) == [tracking]
     # Fulfillment Receipt: Squarespace mailed the buyer once per shipment ordersync recorded.

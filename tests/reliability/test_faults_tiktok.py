@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
-from ordersync.models import Listing, order_reference
+from ordersync.models import order_reference
 from ordersync.plugins import Registry
 from ordersync.sync.runtime import Runtime
 from ordersync_tiktok import TikTokChannel
@@ -29,17 +30,15 @@ from .fault_run import (
     FAULT_RATE,
     SEED,
     SKUS,
-    START_STOCK,
     WORKERS,
     Plan,
-    Platforms,
-    change_on_channel,
     fault_outcome,
-    listing_id,
+    listed,
     new_plan,
+    tracked,
 )
 from .fault_run import Outcome as FaultOutcome
-from .test_faults import act_in_shopify, shopify_tracking
+from .test_faults import IntoShopify, shopify_tracking
 from .tiktok_server import TikTokServer, running_tiktok, tiktok_channel
 
 pytestmark = pytest.mark.slow
@@ -50,7 +49,7 @@ CHANNEL = "tiktok-uk"
 PAGE = 5
 
 
-class TikTokIntoShopify(Platforms[TikTokServer, ShopifyServer]):
+class TikTokIntoShopify(IntoShopify[TikTokServer]):
     """TikTok Shop orders into a Shopify shop; the seller cancels there too (refunds made in
     the store do not reach TikTok Shop, so the run has none)."""
 
@@ -70,28 +69,12 @@ class TikTokIntoShopify(Platforms[TikTokServer, ShopifyServer]):
         plan.refunded_in_store = set()  # refunds made in the store do not reach TikTok Shop
         return plan
 
-    def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
-        tiktok, shopify = self.channel, self.store
-        shopify.state.set_bucket(2000, 100_000)
-        variant_of = {}
-        for sku in SKUS:
-            ids = shopify.state.seed_product(sku, f"Product {sku}", "20.00",
-                                             quantity=START_STOCK)
-            variant_of[sku] = ids["variant_id"]
-            tiktok.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
-                                             title=f"Product {sku}", quantity=START_STOCK))
-        for order in plan.placed:
-            tiktok.state.seed_order(order)
-        bed.configure({CHANNEL: tiktok_channel(bed.env, tiktok)}, bed.shopify_store(shopify))
-        return variant_of
+    def channel_section(self, bed: Bed) -> dict[str, Any]:
+        return tiktok_channel(bed.env, self.channel)
 
     def start_faults(self) -> None:
         self.channel.state.randomize_faults(FAULT_RATE, SEED, delay=FAULT_DELAY)
         self.store.state.randomize_faults(FAULT_RATE, SEED + 1, delay=FAULT_DELAY)
-
-    def act_after_import(self, plan: Plan, store_id: dict[str, str]) -> None:
-        change_on_channel(plan, self.channel.state.seed_order)
-        act_in_shopify(plan, self.store, store_id)
 
     def prepare(self, runtime: Runtime) -> None:
         """Small search pages."""
@@ -146,15 +129,14 @@ def test_orders_cancelled_on_either_side_are_cancelled_on_both(outcome: Outcome)
 def test_stock_is_exact_in_the_store_and_on_every_tiktok_sku(outcome: Outcome) -> None:
     want = outcome.plan.expected_stock()
     store = {sku: outcome.store.state.available(outcome.variant_of[sku]) for sku in SKUS}
-    listings = {sku: outcome.channel.state.listing_quantity(listing_id(sku)) for sku in SKUS}
     assert store == want
-    assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
+    assert listed(outcome) == {sku: max(0, quantity) for sku, quantity in want.items()}
 
 
 def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
     plan = outcome.plan
     for order_id, tracking in plan.shipped_in_store.items():  # Shopify -> TikTok
-        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
+        assert tracked(outcome, order_id) == [tracking]
         with outcome.channel.state.lock:
             packages = outcome.channel.state.orders[order_id]["packages"]
         assert len(packages) == 1, f"{order_id}: {packages}"

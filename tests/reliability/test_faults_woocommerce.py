@@ -16,9 +16,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from ordersync.models import Listing, order_reference
+from ordersync.models import order_reference
 from ordersync.plugins import Registry
 
 from .conftest import Bed, EbayServer, WooCommerceServer, running_ebay, running_woocommerce
@@ -32,9 +33,9 @@ from .fault_run import (
     WORKERS,
     Plan,
     Platforms,
-    change_on_channel,
     fault_outcome,
-    listing_id,
+    listed,
+    tracked,
 )
 from .fault_run import Outcome as FaultOutcome
 
@@ -65,29 +66,25 @@ class EbayIntoWooCommerce(Platforms[EbayServer, WooCommerceServer]):
         with running_ebay() as ebay, running_woocommerce() as woo:
             yield cls(ebay, woo)
 
-    def seed(self, bed: Bed, plan: Plan) -> dict[str, str]:
-        ebay, woo = self.channel, self.store
-        variant_of = {}
-        for sku in SKUS:
-            product = woo.state.seed_product(sku, f"Product {sku}", "20.00",
-                                             quantity=START_STOCK)
-            variant_of[sku] = str(product.id)
-            ebay.state.put_listing(Listing(listing_id=listing_id(sku), sku=sku,
-                                           title=f"Product {sku}", quantity=START_STOCK))
-        for order in plan.placed:
-            ebay.state.seed_order(order)
-        bed.configure({CHANNEL: bed.ebay_channel(ebay)}, bed.woocommerce_store(woo))
-        return variant_of
+    def seed_product(self, sku: str) -> str:
+        product = self.store.state.seed_product(sku, f"Product {sku}", "20.00",
+                                                quantity=START_STOCK)
+        return str(product.id)
+
+    def channel_section(self, bed: Bed) -> dict[str, Any]:
+        return bed.ebay_channel(self.channel)
+
+    def store_section(self, bed: Bed) -> dict[str, Any]:
+        return bed.woocommerce_store(self.store)
 
     def start_faults(self) -> None:
         # Slow answers are held past the client's timeout, on both platforms.
         self.channel.state.randomize_faults(FAULT_RATE, SEED, delay=CLIENT_TIMEOUT + 0.5)
         self.store.state.faults.randomize(FAULT_RATE, SEED + 2, delay=CLIENT_TIMEOUT + 0.5)
 
-    def act_after_import(self, plan: Plan, store_id: dict[str, str]) -> None:
-        """Buyers cancel and get refunds on eBay; the seller ships on eBay and in WooCommerce,
-        cancels some orders there and refunds one unit of others."""
-        change_on_channel(plan, self.channel.state.seed_order)
+    def act_in_store(self, plan: Plan, store_id: dict[str, str]) -> None:
+        """The seller ships in WooCommerce, cancels some orders there and refunds one unit of
+        others."""
         woo = self.store
         for order_id, tracking in plan.shipped_in_store.items():
             woo.state.ship(int(store_id[order_id]), tracking, "Royal Mail")
@@ -177,15 +174,14 @@ def test_the_sellers_cancellations_and_refunds_reached_ebay_once(outcome: Outcom
 def test_stock_is_exact_in_woocommerce_and_on_every_listing(outcome: Outcome) -> None:
     want = outcome.plan.expected_stock()
     store = {sku: outcome.store.state.available(outcome.variant_of[sku]) for sku in SKUS}
-    listings = {sku: outcome.channel.state.listing_quantity(listing_id(sku)) for sku in SKUS}
     assert store == want
-    assert listings == {sku: max(0, quantity) for sku, quantity in want.items()}
+    assert listed(outcome) == {sku: max(0, quantity) for sku, quantity in want.items()}
 
 
 def test_every_tracking_number_crossed_over_once(outcome: Outcome) -> None:
     plan = outcome.plan
     for order_id, tracking in plan.shipped_in_store.items():  # WooCommerce -> eBay
-        assert [f.tracking_number for f in outcome.channel.state.tracking(order_id)] == [tracking]
+        assert tracked(outcome, order_id) == [tracking]
     for order_id, tracking in plan.shipped_on_channel.items():  # eBay -> WooCommerce
         assert store_tracking(outcome, order_id) == [tracking]
 
