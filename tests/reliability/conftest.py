@@ -65,6 +65,7 @@ from ordersync_woocommerce.sandbox import create_app as woocommerce_app
 from sqlmodel import col, select
 
 from tests.conftest import empty_postgres
+from tests.reliability.channel_folder import listing_quantities
 
 # The crash suites' shared check lives in a helper module: its asserts explain themselves too.
 pytest.register_assert_rewrite("tests.reliability.store_crash_run")
@@ -373,8 +374,7 @@ class Bed:
                           [listing.model_dump(mode="json") for listing in listings])
 
     def file_listing_quantities(self, channel: str) -> dict[str, int]:
-        return {str(e["listing_id"]): int(e["quantity"])
-                for e in read_json(self.channel_dir(channel) / "listings.json")}
+        return listing_quantities(self.channel_dir(channel))
 
     def put_order(self, channel: str, order: ChannelOrder) -> None:
         path = self.channel_dir(channel) / "orders" / f"{file_stem(order.id)}.json"

@@ -55,6 +55,7 @@ from ordersync_file_channel.channel import file_stem
 from ordersync_file_store.folder import StoreFolder
 
 from tests.reliability import crash_hook
+from tests.reliability.channel_folder import listing_quantities, tracking_uploads, written
 from tests.reliability.crash_hook import CRASH_MARKER
 
 REPO = Path(__file__).resolve().parents[2]
@@ -157,18 +158,11 @@ class Shop:
                 for e in read_json(self.store_dir / "products.json", exact_decimals=False)}
 
     def listing_quantities(self, channel: str) -> dict[str, int]:
-        path = self.channel_dir(channel) / "listings.json"
-        return {str(e["listing_id"]): int(e["quantity"])
-                for e in read_json(path, exact_decimals=False)}
+        return listing_quantities(self.channel_dir(channel))
 
     def tracking(self, channel: str) -> dict[str, list[str]]:
         """Order id -> the tracking numbers uploaded to the channel, one entry per upload."""
-        out: dict[str, list[str]] = {}
-        for path in sorted((self.channel_dir(channel) / "tracking").glob("*.json")):
-            uploads = read_json(path, exact_decimals=False)
-            for upload in uploads if isinstance(uploads, list) else [uploads]:
-                out.setdefault(str(upload["order_id"]), []).append(upload["tracking_number"])
-        return out
+        return tracking_uploads(self.channel_dir(channel))
 
     def state(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """The rows of a query of the state database (its own connection: never a daemon's
@@ -266,12 +260,7 @@ class Shop:
     def told_channel(self, channel: str, folder: str) -> dict[str, list[Any]]:
         """Order id -> what ordersync wrote into the channel's ``cancellations`` or ``refunds``
         folder for it (one entry per cancellation or refund)."""
-        out: dict[str, list[Any]] = {}
-        for path in sorted((self.channel_dir(channel) / folder).glob("*.json")):
-            entries = read_json(path, exact_decimals=False)
-            for entry in entries if isinstance(entries, list) else [entries]:
-                out.setdefault(str(entry["order_id"]), []).append(entry)
-        return out
+        return written(self.channel_dir(channel), folder)
 
 
 # -- the run ------------------------------------------------------------------------------------

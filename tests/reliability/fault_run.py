@@ -3,11 +3,11 @@ fifth of their requests with a fault, synced until nothing is left, then changed
 and synced again.
 
 The run is the same for every pairing of platforms; what differs is declared by a
-:class:`Platforms` subclass in the suite's module (how to seed the sandboxes, start their
-faults, act on them after the import, count the store's orders). The scenario is drawn from a
-seed (:func:`new_plan`): paid orders, a sixth of them each cancelled, refunded (whole or first
-line), shipped on the channel, shipped in the store, and cancelled or refunded by the seller in
-the store.
+:class:`Platforms` subclass in the suite's module (how to seed its store, configure and fail
+both sandboxes, act in the store after the import, count the store's orders). The scenario is
+drawn from a seed (:func:`new_plan`): paid orders, a sixth of them each cancelled, refunded
+(whole or first line), shipped on the channel, shipped in the store, and cancelled or refunded
+by the seller in the store.
 
 :func:`fault_outcome` runs it once per backend: one worker on SQLite, or three
 (:data:`WORKERS`) sharing PostgreSQL, one of them killed mid-import unless the suite says

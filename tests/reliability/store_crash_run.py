@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import pytest
-from ordersync.jsonfiles import read_json
 from ordersync.models import (
     ChannelOrder,
     Fulfillment,
@@ -46,6 +45,7 @@ from ordersync.testing.builders import make_line, make_order
 
 from tests.reliability import crash_hook
 
+from .channel_folder import listing_quantities, tracking_uploads, written
 from .conftest import Bed, failed_effects, settle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -327,28 +327,18 @@ def random_kill_run(tmp_path_factory: pytest.TempPathFactory, registry: Registry
 
 def tracking(bed: Bed) -> dict[str, list[str]]:
     """Order id -> the tracking numbers uploaded to the channel, one entry per upload."""
-    out: dict[str, list[str]] = {}
-    for path in sorted((bed.channel_dir(CHANNEL) / "tracking").glob("*.json")):
-        uploads = read_json(path, exact_decimals=False)
-        for upload in uploads if isinstance(uploads, list) else [uploads]:
-            out.setdefault(str(upload["order_id"]), []).append(upload["tracking_number"])
-    return out
+    return tracking_uploads(bed.channel_dir(CHANNEL))
 
 
 def told(bed: Bed, folder: str) -> Counter[str]:
     """Order id -> how many entries the channel got in ``folder`` (cancellations, refunds)."""
-    found: Counter[str] = Counter()
-    for path in sorted((bed.channel_dir(CHANNEL) / folder).glob("*.json")):
-        entries = read_json(path, exact_decimals=False)
-        for entry in entries if isinstance(entries, list) else [entries]:
-            found[str(entry["order_id"])] += 1
-    return found
+    return Counter({order_id: len(entries)
+                    for order_id, entries in written(bed.channel_dir(CHANNEL), folder).items()})
 
 
 def listed(bed: Bed) -> dict[str, int]:
     """Listing id -> the quantity on the channel now."""
-    return {str(e["listing_id"]): int(e["quantity"]) for e in read_json(
-        bed.channel_dir(CHANNEL) / "listings.json", exact_decimals=False)}
+    return listing_quantities(bed.channel_dir(CHANNEL))
 
 
 def once_each(placed: list[ChannelOrder]) -> Counter[str]:
