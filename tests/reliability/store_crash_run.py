@@ -155,7 +155,7 @@ class SandboxStore(Generic[ServerT]):
         raise NotImplementedError
 
 
-StoreT = TypeVar("StoreT", bound=SandboxStore)  # type: ignore[type-arg]
+StoreT = TypeVar("StoreT", bound="SandboxStore[Any]")
 
 
 # -- one process killed at each crash point -------------------------------------------------------
