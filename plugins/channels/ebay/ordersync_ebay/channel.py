@@ -243,17 +243,17 @@ class EbayChannel(Channel):
                     and {ref.line_item_id for ref in shipment.line_items}
                     == {line.id for line in lines}):
                 return
-        body = {
-            "lineItems": [{"lineItemId": line.id, "quantity": line.quantity} for line in lines],
-            "shippedDate": mapping.ebay_time(past_or_now(fulfillment.shipped_at)),
-            "shippingCarrierCode": code,
-            "trackingNumber": tracking,
-        }
+        body = p.ShippingFulfillmentDetails(
+            line_items=[p.ShippedLine(line_item_id=line.id, quantity=line.quantity)
+                        for line in lines],
+            shipped_date=mapping.ebay_time(past_or_now(fulfillment.shipped_at)),
+            shipping_carrier_code=code, tracking_number=tracking,
+        )
         # Not replayed blindly: a timed-out POST may still land, and a second one would then be
         # refused (409). The caller's next attempt looks at the shipments first (above).
         await self.http.request(
             "POST", f"{ORDERS}/{quote(order.id, safe='')}/shipping_fulfillment",
-            json=body, operation=operation, idempotent=False,
+            json=body.body(), operation=operation, idempotent=False,
         )
 
     # ---------------------------------------------------------------------------------------------
@@ -336,16 +336,17 @@ class EbayChannel(Channel):
         quantity = max(quantity, 0)  # the store may be oversold; eBay takes no negative stock
         offers = [offer for offer in await self._offers(sku)
                   if self._in_marketplace(offer) and offer.format != "AUCTION"]
-        request: dict[str, Any] = {"sku": sku, "shipToLocationAvailability": {"quantity": quantity}}
-        if offers:
+        request = p.BulkPriceQuantity(requests=[p.PriceQuantity(
+            sku=sku, ship_to_location_availability=p.LocationQuantity(quantity=quantity),
             # An offer with its own availableQuantity would keep showing the old number.
-            request["offers"] = [{"offerId": offer.offer_id, "availableQuantity": quantity}
-                                 for offer in offers[:MAX_OFFERS_PER_UPDATE]]
+            offers=[p.OfferQuantity(offer_id=offer.offer_id, available_quantity=quantity)
+                    for offer in offers[:MAX_OFFERS_PER_UPDATE]] or None,
+        )])
         # Not replayed at once: a timed-out write may still land, and if it landed after a
         # newer quantity it would undo it. The caller pushes again later, from the store's
         # quantity of that moment.
         data = await self.http.json(
-            "POST", BULK_PRICE_QUANTITY, json={"requests": [request]}, operation=operation,
+            "POST", BULK_PRICE_QUANTITY, json=request.body(), operation=operation,
             headers={"Content-Type": "application/json"}, idempotent=False,
         )
         result = self._parse(p.BulkPriceQuantityResponse, data, operation)
