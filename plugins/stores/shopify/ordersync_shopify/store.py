@@ -187,12 +187,14 @@ class ShopifyStore(Store):
     async def create_order(self, draft: StoreOrderDraft) -> StoreOrder:
         """Create the order. Whoever calls this has looked the reference up (the applier's
         re-check, ``find_order``), so it is not looked up again first: one search per import.
-        An answer lost on the way is different: the order may exist, so it is looked for."""
+        An answer lost on the way is different: the order may exist, so it is looked for —
+        after one more ``timeout`` when no answer came at all, since Shopify goes on with a
+        request whose client gave up (orderCreate takes no idempotency key)."""
         operation = f"create order {draft.reference}"
         variables = order_create_variables(draft)
         data = await look_then_retry(
             lambda: self.graphql.run(docs.ORDER_CREATE, variables, operation=operation),
-            lambda: self.find_order(draft.reference))
+            lambda: self.find_order(draft.reference), unanswered_wait=self.config.timeout)
         if isinstance(data, StoreOrder):
             return data  # made before its answer was lost
         payload = raise_user_errors(data.get("orderCreate"), "orderCreate", operation)
@@ -265,7 +267,8 @@ class ShopifyStore(Store):
         """Run a mutation that Shopify refuses once done: a lost answer, or a refusal, when
         ``done()`` finds it done (a retry after a lost answer) is success."""
         data = await look_then_retry(
-            lambda: self.graphql.run(document, variables, operation=operation), done)
+            lambda: self.graphql.run(document, variables, operation=operation), done,
+            unanswered_wait=self.config.timeout)
         if isinstance(data, bool):
             return
         payload = data.get(field)
@@ -340,7 +343,8 @@ class ShopifyStore(Store):
             }}
             answer = await look_then_retry(
                 partial(self.graphql.run, docs.FULFILLMENT_CREATE, variables, operation=operation),
-                lambda: self._tracked(order.id, tracking["number"], operation))
+                lambda: self._tracked(order.id, tracking["number"], operation),
+                unanswered_wait=self.config.timeout)
             if isinstance(answer, bool):
                 continue
             raise_user_errors(answer.get("fulfillmentCreate"), "fulfillmentCreate", operation)
@@ -515,7 +519,8 @@ class ShopifyStore(Store):
         before = {line["id"]: int(line["currentQuantity"]) for line in lines}
         data = await look_then_retry(
             lambda: self.graphql.run(docs.REFUND_CREATE, variables, operation=operation),
-            lambda: self._refund_applied(order_id, before, quantities, reference))
+            lambda: self._refund_applied(order_id, before, quantities, reference),
+            unanswered_wait=self.config.timeout)
         if isinstance(data, bool):
             return
         raise_user_errors(data.get("refundCreate"), "refundCreate", operation)

@@ -134,16 +134,26 @@ async def test_a_create_that_times_out_is_never_duplicated(
     shop: SandboxedStore, mug: str
 ) -> None:
     shop.store.http.client.timeout = 0.3  # type: ignore[assignment]
-    shop.sandbox.state.delay_next(0.8, operation="CreateOrder")
-    with pytest.raises(RetriableError):
-        await shop.store.create_order(make_draft(mug))
-    await asyncio.sleep(0.8)  # the shop finishes the slow create meanwhile
-    # The next attempt looks the reference up first (the applier's re-check) and finds it.
-    order = await shop.store.find_order(make_draft(mug).reference)
-    assert order is not None
+    shop.store.config.timeout = 0.3  # (also the wait before looking for an unanswered create)
+    # Shopify goes on with a create whose client gave up: one timeout later it is there.
+    shop.sandbox.state.delay_next(0.45, operation="CreateOrder")
+    made = await shop.store.create_order(make_draft(mug))
     assert len(shop.sandbox.state.orders) == 1
-    assert shop.sandbox.state.order(order.id).name == order.number
+    assert shop.sandbox.state.order(made.id).name == made.number
     assert len(shop.sandbox.state.received("CreateOrder")) == 1
+
+    # Still making it after that wait: the create fails to be retried, and the next attempt
+    # looks the reference up first (the applier's re-check) and finds it.
+    other = make_draft(mug, reference="ordersync:ebay-uk:B-2")
+    shop.sandbox.state.delay_next(1.2, operation="CreateOrder")
+    with pytest.raises(RetriableError):
+        await shop.store.create_order(other)
+    await asyncio.sleep(0.8)  # the shop finishes the slow create meanwhile
+    order = await shop.store.find_order(other.reference)
+    assert order is not None
+    assert len(shop.sandbox.state.orders) == 2
+    assert shop.sandbox.state.order(order.id).name == order.number
+    assert len(shop.sandbox.state.received("CreateOrder")) == 2
 
 
 async def test_a_refused_create_names_the_mutation_and_the_reason(
