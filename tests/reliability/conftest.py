@@ -89,9 +89,14 @@ WOOCOMMERCE_KEY_VAR = "RELIABILITY_WOOCOMMERCE_KEY"
 WOOCOMMERCE_SECRET_VAR = "RELIABILITY_WOOCOMMERCE_SECRET"
 SQUARESPACE_KEY_VAR = "RELIABILITY_SQUARESPACE_API_KEY"
 
-#: The lease of every pass and effect claim of a :class:`Crew` (``ORDERSYNC_LEASE=2s``): a
-#: dead worker's claims are taken over this long after its last heartbeat.
-CREW_LEASE = timedelta(seconds=2)
+#: The lease of every pass and effect claim of a :class:`Crew` (``ORDERSYNC_LEASE=5s``): a
+#: dead worker's claims are taken over this long after its last heartbeat. It outlasts what
+#: the defaults' lease outlasts (docs/scale-out.md): the longest answer a sandbox holds (its
+#: client's timeout + 0.5 s, at most 2 s: a write whose worker died is seen by the worker that
+#: takes its claim over only once the platform has made it, WooCommerce taking no idempotency
+#: key), a store's wait before it looks for a lost create (its client's timeout), and the
+#: stall of a live worker's heartbeat on a loaded 2-core machine (more than a second at times).
+CREW_LEASE = timedelta(seconds=5)
 
 
 # -- the sandboxes ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ a client that paces itself by the bucket Shopify reports is almost never throttl
 
 Both parts run on SQLite with one worker and on PostgreSQL with three (:class:`Crew`: three
 runtimes with their own engines and worker ids, as three daemon processes sharing the database,
-leases of 2 s). On PostgreSQL one worker is killed in the middle of the import: the effect it
+leases of 5 s). On PostgreSQL one worker is killed in the middle of the import: the effect it
 was applying must be taken over by another once its claim runs out, and still happen once.
 """
 

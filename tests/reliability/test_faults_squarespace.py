@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -94,10 +93,6 @@ class EbayIntoSquarespace(Platforms[EbayServer, SquarespaceServer]):
     #: Every kind of change still happens to several of them.
     orders = {"sqlite": 48, "postgres": 36}
     client_timeout = CLIENT_TIMEOUT
-    #: A write whose worker died is seen by the worker that takes its claim over only once the
-    #: platform has made it: the lease outlasts the longest held answer (CLIENT_TIMEOUT + 0.5),
-    #: as in the WooCommerce suite.
-    lease = timedelta(seconds=5)
 
     @classmethod
     @contextmanager

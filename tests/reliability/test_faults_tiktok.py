@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -58,10 +57,6 @@ class TikTokIntoShopify(IntoShopify[TikTokServer]):
     #: The same run on both backends, with no worker killed.
     orders = {"sqlite": 100, "postgres": 100}
     kill_mid_import = False
-    #: No claim is taken over from a dead worker here, so the lease only has to outlast a
-    #: live worker's stall (docs/scale-out.md, "Heartbeats and expiry"): on a loaded 2-core
-    #: machine a heartbeat may come more than a second late.
-    lease = timedelta(seconds=5)
 
     @classmethod
     @contextmanager

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -54,11 +53,6 @@ class EbayIntoWooCommerce(Platforms[EbayServer, WooCommerceServer]):
     #: Every kind of change still happens to ten (six on PostgreSQL) of them.
     orders = {"sqlite": 60, "postgres": 36}
     client_timeout = CLIENT_TIMEOUT
-    #: WooCommerce takes no idempotency key: a create whose worker died is seen by the worker
-    #: that takes its claim over only once WooCommerce has made the order. The lease outlasts
-    #: the longest held answer (CLIENT_TIMEOUT + 0.5) and the store's wait before it looks
-    #: (CLIENT_TIMEOUT), as the defaults do (a 30 s lease, a 30 s timeout).
-    lease = timedelta(seconds=5)
 
     @classmethod
     @contextmanager
