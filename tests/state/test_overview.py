@@ -222,3 +222,17 @@ def test_status_lists_a_channel_whose_plugin_is_not_installed(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     shop_c = json.loads(done.stdout)["shop-c"]
     assert (shop_c["type"], shop_c["state"]) == ("etsy-uk", "disabled")
+
+
+def test_the_engine_reader_takes_no_write_lock(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = make_engine(url)
+    populate(engine, {})
+    writer = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a daemon's pass holding the write lock
+    try:
+        status = read_with_engine(engine, {})
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert status["shop-a"]["counts"]["imported"] == 2

@@ -198,20 +198,27 @@ def head_revision() -> str:
     return head
 
 
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection that only reads: on SQLite its transactions begin ``DEFERRED``, so that it
+    takes no write lock and never waits for a writer."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        yield conn
+
+
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at; None for a database ordersync never upgraded."""
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
-        conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+    with read_connection(engine) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def _stored_revision(engine: Engine) -> str | None:
     """What ``alembic_version`` says, read with plain SQL; None when there is no such table."""
     try:
-        with engine.connect() as conn:
-            conn.execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+        with read_connection(engine) as conn:
             rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     except sa.exc.DBAPIError:
         return None

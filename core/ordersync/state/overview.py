@@ -97,10 +97,12 @@ def sqlite_rows(url: str) -> Iterator[Rows | None]:
 
 @contextmanager
 def engine_rows(engine: Engine) -> Iterator[Rows]:
-    """A reader of the state database of ``engine``, on one connection."""
+    """A reader of the state database of ``engine``, on one read-only connection."""
     import sqlalchemy as sa
 
-    with engine.connect() as conn:
+    from ordersync.state.db import read_connection
+
+    with read_connection(engine) as conn:
         def run(sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
             return [tuple(row) for row in conn.execute(sa.text(sql), dict(params))]
 
