@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from ordersync.config.outline import DEFAULTS, Outline, Source, read_outline
 from ordersync.connect.flow import Grant, save_grant
+from ordersync.models import RecordState
 from ordersync.options import OrderSyncOptions
 from ordersync.platform import ChannelConfig
 from ordersync.state import records
 from ordersync.state.cipher import KEY_ENV, new_key
 from ordersync.state.db import make_engine, session_scope, upgrade
-from ordersync.state.overview import engine_rows, source_status, sqlite_rows
+from ordersync.state.overview import COUNTED, engine_rows, source_status, sqlite_rows
 from ordersync.state.tables import OrderRecord
 from ordersync.state.tokens import open_token_store
 from sqlalchemy import Engine
@@ -120,6 +121,10 @@ def test_sqlite3_reads_only_a_plain_file_at_the_shipped_schema(tmp_path: Path) -
     with sqlite_rows(f"sqlite:///{current}") as rows:
         assert rows is not None
     assert not (tmp_path / "missing.db").exists()  # nothing made by reading
+
+
+def test_the_counted_states_are_record_states() -> None:
+    assert set(COUNTED) <= {state.value for state in RecordState}
 
 
 def test_the_outline_defaults_are_the_models_defaults() -> None:
